@@ -1,0 +1,280 @@
+"""Schema inference: what each column holds, which strings mean "missing", which are PII.
+
+Rules are deliberately simple and explainable; every decision can be overridden by editing the
+schema JSON (``synthcust schema DATA -o schema.json``, edit, pass ``--schema schema.json``).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from synthcust.exceptions import DataError
+from synthcust.schema.model import Column, Kind, Role, Schema
+
+#: Strings that mean "missing" when they occur as a whole cell (compared case-insensitively).
+MISSING_MARKERS: tuple[str, ...] = (
+    "?", "unknown", "n/a", "na", "nan", "null", "none", "-", "--", "missing", "not available",
+    "#n/a", "(blank)", "",
+)
+_MARKER_SET = frozenset(MISSING_MARKERS)
+
+#: Datetime formats tried in order; the first that parses (almost) every value wins.
+DATETIME_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y/%m/%d",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%Y%m%d",
+)
+
+_BOOL_PAIRS = (
+    {"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"}, {"0", "1"},
+)
+_ID_NAME = re.compile(r"(^|_)(id|key|uuid|guid)$|^id_|(?<=[a-z])Id$|ID$", re.IGNORECASE)
+_DATE_NAME = re.compile(r"date|time|_at$|_on$|day$|timestamp|dob|birth", re.IGNORECASE)
+
+#: Share of parsed values needed to call a text column numeric or datetime.
+PARSE_SHARE = 0.95
+#: Beyond this many distinct values a mostly-unique short-string column is an id, not a category.
+HIGH_CARDINALITY = 0.5
+
+
+def _is_string_like(s: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)
+
+
+def find_missing_markers(s: pd.Series) -> tuple[str, ...]:
+    """Whole-cell strings in ``s`` that mean "missing" (as written in the data)."""
+    if not _is_string_like(s):
+        return ()
+    vc = s.dropna().astype(str)
+    uniq = pd.unique(vc)
+    if len(uniq) > 200_000:
+        uniq = pd.unique(vc.sample(200_000, random_state=0))
+    stripped = pd.Series(uniq, dtype=object).str.strip().str.lower()
+    hits = [str(u) for u, low in zip(uniq, stripped, strict=True) if low in _MARKER_SET]
+    # "unknown" is a marker only if it is not the majority value (then it is a real category)
+    return tuple(sorted(hits))
+
+
+def _clean(s: pd.Series, markers: Iterable[str]) -> pd.Series:
+    markers = list(markers)
+    if markers and _is_string_like(s):
+        s = s.where(~s.isin(markers))
+    return s
+
+
+def _try_numeric(s: pd.Series) -> tuple[pd.Series | None, float]:
+    """Parse text as numbers; return (parsed, share parsed among non-missing)."""
+    nn = s.dropna()
+    if len(nn) == 0:
+        return None, 0.0
+    txt = nn.astype(str).str.strip().str.replace(",", "", regex=False)
+    parsed = pd.to_numeric(txt, errors="coerce")
+    share = float(parsed.notna().mean())
+    return parsed, share
+
+
+def detect_datetime_format(s: pd.Series, sample: int = 5000) -> tuple[str | None, float]:
+    """Return (best format, share of non-missing values it parses) for a text column."""
+    nn = s.dropna().astype(str).str.strip()
+    if len(nn) == 0:
+        return None, 0.0
+    if len(nn) > sample:
+        nn = nn.sample(sample, random_state=0)
+    # cheap pre-check: dates contain digits and a separator or are 8 digits
+    if not nn.str.contains(r"\d", regex=True).mean() > 0.9:
+        return None, 0.0
+    best, best_share = None, 0.0
+    for fmt in DATETIME_FORMATS:
+        parsed = pd.to_datetime(nn, format=fmt, errors="coerce")
+        share = float(parsed.notna().mean())
+        if share > best_share + 1e-12:
+            best, best_share = fmt, share
+        if share == 1.0:
+            break
+    if best == "%Y%m%d" and best_share > 0 and not _DATE_NAME.search(str(s.name)):
+        return None, 0.0  # 8-digit numbers are usually not dates unless the name says so
+    return best, best_share
+
+
+def infer_column(s: pd.Series, *, n_rows: int) -> tuple[Column, list[str]]:
+    """Infer one column's :class:`Column` and any warnings about it."""
+    name = str(s.name)
+    notes: list[str] = []
+    markers = find_missing_markers(s)
+    s = _clean(s, markers)
+    nn = s.dropna()
+    if len(nn) == 0:
+        notes.append(f"column {name!r} is entirely missing; it will be reproduced as all-missing")
+        return Column(name, Kind.CONSTANT, missing_markers=markers, note="all values missing"), notes
+
+    dtype = s.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        kind = Kind.BOOLEAN if nn.nunique() > 1 else Kind.CONSTANT
+        return Column(name, kind, missing_markers=markers), notes
+
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        kind = Kind.DATETIME if nn.nunique() > 1 else Kind.CONSTANT
+        return Column(name, kind, missing_markers=markers), notes
+
+    if pd.api.types.is_numeric_dtype(dtype):
+        vals = nn.to_numpy(dtype=float)
+        if not np.isfinite(vals).all():
+            bad = vals[~np.isfinite(vals)][0]
+            notes.append(
+                f"column {name!r} contains infinite values (e.g. {bad}); they are treated as "
+                "missing when fitting — replace them if they mean something"
+            )
+            vals = vals[np.isfinite(vals)]
+            if len(vals) == 0:
+                return Column(name, Kind.CONSTANT, missing_markers=markers), notes
+        n_unique = len(np.unique(vals))
+        if n_unique == 1:
+            return Column(name, Kind.CONSTANT, missing_markers=markers), notes
+        integer = bool(np.all(np.mod(vals, 1) == 0))
+        if n_unique == 2 and set(np.unique(vals)) <= {0.0, 1.0} and not _ID_NAME.search(name):
+            return Column(name, Kind.BOOLEAN, missing_markers=markers), notes
+        if integer and _ID_NAME.search(name) and n_unique >= 0.95 * len(vals):
+            return Column(name, Kind.ID, integer=True, role=Role.KEY), notes
+        return Column(name, Kind.NUMERIC, integer=integer, missing_markers=markers), notes
+
+    # text-like column
+    txt = nn.astype(str)
+    n_unique = txt.nunique()
+    if n_unique == 1:
+        return Column(name, Kind.CONSTANT, missing_markers=markers), notes
+    lowered = set(txt.str.strip().str.lower().unique()[:3])
+    if n_unique == 2 and any(lowered <= pair for pair in _BOOL_PAIRS):
+        return Column(name, Kind.BOOLEAN, missing_markers=markers), notes
+
+    parsed, share = _try_numeric(txt)
+    if parsed is not None and share >= PARSE_SHARE:
+        if share < 1.0:
+            bad = txt[parsed.isna()].iloc[0]
+            notes.append(
+                f"column {name!r} is numbers mixed with text (e.g. {bad!r} among "
+                f"{(1 - share):.1%} of values); kept as categorical — declare {bad!r} as a "
+                "missing marker or fix those values to model it as numeric"
+            )
+        else:
+            vals = parsed.to_numpy(dtype=float)
+            integer = bool(np.all(np.mod(vals[np.isfinite(vals)], 1) == 0))
+            return Column(
+                name, Kind.NUMERIC, integer=integer, missing_markers=markers,
+                note="numbers stored as text",
+            ), notes
+    elif parsed is not None and share >= 0.5:
+        bad = txt[parsed.isna()].iloc[0]
+        notes.append(
+            f"column {name!r} mixes numbers and text ({share:.0%} numeric, e.g. {bad!r} is "
+            "not); modelled as categorical"
+        )
+
+    avg_len = float(txt.str.len().mean())
+    if parsed is None or share < PARSE_SHARE:
+        fmt, dshare = detect_datetime_format(txt)
+        if fmt is not None and dshare >= PARSE_SHARE:
+            if dshare < 1.0:
+                notes.append(
+                    f"column {name!r} looks like dates ({fmt}) but {1 - dshare:.1%} of values do "
+                    "not parse; fix them or declare them as missing markers before fitting"
+                )
+            return Column(name, Kind.DATETIME, datetime_format=fmt, missing_markers=markers), notes
+
+    uniq_share = n_unique / max(len(txt), 1)
+    words = float(txt.str.count(r"\s+").mean()) + 1
+    if uniq_share > HIGH_CARDINALITY and (avg_len > 30 or words >= 4):
+        return Column(name, Kind.TEXT, missing_markers=markers), notes
+    if uniq_share >= 0.95 and len(txt) >= 20:
+        return Column(name, Kind.ID, role=Role.KEY, missing_markers=markers), notes
+    if _ID_NAME.search(name) and uniq_share > HIGH_CARDINALITY:
+        return Column(name, Kind.ID, role=Role.KEY, missing_markers=markers), notes
+    if n_unique > 1000 and uniq_share > 0.2:
+        notes.append(
+            f"column {name!r} has {n_unique:,} distinct values; rare ones are pooled when "
+            "modelled — mark it 'id' or 'text' if it is not a category"
+        )
+    return Column(name, Kind.CATEGORICAL, missing_markers=markers), notes
+
+
+def infer_schema(
+    df: pd.DataFrame,
+    *,
+    target: str | None = None,
+    detect_pii: bool = True,
+) -> Schema:
+    """Infer a :class:`Schema` for ``df``.
+
+    Parameters
+    ----------
+    df: the customer table.
+    target: optional column to mark with the ``target`` role.
+    detect_pii: run :func:`synthcust.privacy.pii.detect_pii` and mark PII columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = infer_schema(pd.DataFrame({"age": [30, 41, 52], "plan": ["a", "b", "a"]}))
+    >>> [c.kind.value for c in s]
+    ['numeric', 'categorical']
+    """
+    if df.shape[1] == 0:
+        raise DataError("the table has no columns; check the file and its delimiter")
+    cols = [str(c) for c in df.columns]
+    dups = sorted({c for c in cols if cols.count(c) > 1})
+    if dups:
+        raise DataError(
+            f"duplicate column names {dups}; rename them so every column is unique"
+        )
+    columns: list[Column] = []
+    notes: list[str] = []
+    for name in df.columns:
+        col, w = infer_column(df[name], n_rows=len(df))
+        columns.append(col)
+        notes.extend(w)
+    if len(df) < 2:
+        notes.append(
+            f"the table has only {len(df)} row(s); a model learned from it can only repeat it — "
+            "synthcust refuses to fit fewer than 2 rows"
+        )
+    schema = Schema(tuple(columns), warnings=tuple(notes))
+    if detect_pii:
+        schema = mark_pii(df, schema)
+    if target is not None:
+        schema = schema.with_target(target)
+    return schema
+
+
+def mark_pii(df: pd.DataFrame, schema: Schema) -> Schema:
+    """Mark the columns :func:`detect_pii` flags with their PII kind."""
+    from synthcust.privacy.pii import detect_pii  # local: privacy imports schema
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        findings = detect_pii(df)
+    if not findings:
+        return schema
+    changes = {}
+    for name, f in findings.items():
+        col = schema[name]
+        if col.pii is None:
+            changes[name] = {"pii": f.kind.value, "note": f.evidence}
+    return schema.edit(changes) if changes else schema

@@ -1,0 +1,187 @@
+"""The synthesizer contract every model follows (scikit-learn style, template methods).
+
+``__init__`` only stores arguments; ``fit`` validates, learns, sets ``*_`` attributes and
+returns ``self``; ``sample`` checks it is fitted. Subclasses write ``_fit`` / ``_sample`` on
+encoded numeric blocks and ``_state`` / ``_from_state`` for persistence. The caller's frame is
+never modified.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFittedError
+from synthcust.schema.model import Schema
+from synthcust.synthesizers.conditions import (
+    CategoricalCondition,
+    Condition,
+    NumericCondition,
+    compile_conditions,
+)
+from synthcust.synthesizers.persist import load_bundle, save_bundle
+from synthcust.transform.codec import Encoded, TableCodec
+
+REGISTRY: dict[str, type[BaseSynthesizer]] = {}
+
+
+def check_frame(df: Any) -> pd.DataFrame:
+    """Reject inputs no synthesizer can learn from, with a message saying what to do."""
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    if df.shape[1] == 0:
+        raise DataError("the table has no columns")
+    if len(df) < 2:
+        raise DataError(
+            f"the table has {len(df)} row(s); at least 2 are needed to learn anything "
+            "(and far more to learn anything useful)"
+        )
+    cols = [str(c) for c in df.columns]
+    dups = sorted({c for c in cols if cols.count(c) > 1})
+    if dups:
+        raise DataError(f"duplicate column names {dups}; rename them so each is unique")
+    return df
+
+
+def resolve_rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    return np.random.default_rng(random_state)
+
+
+class BaseSynthesizer:
+    """Base class: validation, encoding, conditions and persistence around ``_fit``/``_sample``."""
+
+    name: ClassVar[str] = "base"
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if cls.name != "base":
+            REGISTRY[cls.name] = cls
+
+    def __init__(self, random_state: int | None = None):
+        self.random_state = random_state
+
+    # -- public API ------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame, schema: Schema | None = None) -> Self:
+        """Learn from ``data`` (described by ``schema``; inferred when omitted)."""
+        check_frame(data)
+        if schema is None:
+            from synthcust.schema.infer import infer_schema
+
+            schema = infer_schema(data, detect_pii=False)
+        self.schema_ = schema
+        self.codec_ = TableCodec().fit(data, schema)
+        enc = self.codec_.encode(data)
+        self.n_training_rows_ = len(data)
+        self._fit(enc, resolve_rng(self.random_state))
+        return self
+
+    def sample(
+        self,
+        n: int,
+        conditions: Mapping[str, Any] | None = None,
+        random_state: int | None = None,
+    ) -> pd.DataFrame:
+        """Draw ``n`` synthetic rows; ``conditions`` fix values, sets or ranges exactly."""
+        self._check_fitted()
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
+            raise ModelError(f"n must be a positive whole number of rows, got {n!r}")
+        conds = compile_conditions(conditions, self.codec_)
+        rng = resolve_rng(self.random_state if random_state is None else random_state)
+        enc = self._sample(int(n), conds, rng)
+        _enforce(enc, conds)
+        return self.codec_.decode(enc, rng)
+
+    def save(self, path: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
+        """Save to a model file (JSON + NumPy arrays in a zip; never pickle)."""
+        self._check_fitted()
+        state, arrays = self._state()
+        meta = {
+            "synthesizer": self.name,
+            "params": self.get_params(),
+            "schema": self.schema_.to_dict(),
+            "codec": self.codec_.to_dict(),
+            "n_training_rows": self.n_training_rows_,
+            "state": state,
+            **(extra or {}),
+        }
+        return save_bundle(path, meta, arrays)
+
+    @staticmethod
+    def load(path: str | os.PathLike) -> BaseSynthesizer:
+        meta, arrays = load_bundle(path)
+        return BaseSynthesizer.from_bundle(meta, arrays, str(path))
+
+    @staticmethod
+    def from_bundle(meta: dict[str, Any], arrays: dict[str, np.ndarray], where: str = "") -> Any:
+        cls = REGISTRY.get(meta.get("synthesizer", ""))
+        if cls is None:
+            raise ModelFileError(
+                f"{where!r} holds a {meta.get('synthesizer')!r} model, which this synthcust "
+                f"does not know (known: {sorted(REGISTRY)}); upgrade synthcust"
+            )
+        try:
+            obj = cls(**meta.get("params", {}))
+            obj.schema_ = Schema.from_dict(meta["schema"])
+            obj.codec_ = TableCodec.from_dict(meta["codec"])
+            obj.n_training_rows_ = int(meta["n_training_rows"])
+            obj._from_state(meta["state"], arrays)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"{where!r}: model file is incomplete or corrupt ({e}); re-fit") from e
+        return obj
+
+    def get_params(self) -> dict[str, Any]:
+        import inspect
+
+        sig = inspect.signature(type(self).__init__)
+        return {k: getattr(self, k) for k in sig.parameters if k != "self"}
+
+    @property
+    def output_columns(self) -> list[str]:
+        self._check_fitted()
+        return self.codec_.output_columns
+
+    @property
+    def notes(self) -> list[str]:
+        return list(getattr(self, "codec_", None).notes_) if hasattr(self, "codec_") else []
+
+    # -- for subclasses --------------------------------------------------------------------
+    def _fit(self, enc: Encoded, rng: np.random.Generator) -> None:
+        raise NotImplementedError
+
+    def _sample(self, n: int, conds: list[Condition], rng: np.random.Generator) -> Encoded:
+        raise NotImplementedError
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        raise NotImplementedError
+
+    def _from_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "codec_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(data) first")
+
+
+def _enforce(enc: Encoded, conds: list[Condition]) -> None:
+    """Guarantee conditions hold exactly (guards float edge cases; the model already aims there)."""
+    for c in conds:
+        if isinstance(c, NumericCondition):
+            j = enc.numeric_names.index(c.column)
+            col = enc.numeric[:, j]
+            bad = np.isnan(col)
+            if bad.any():
+                raise ModelError(f"internal error: condition on {c.column!r} produced missing values")
+            np.clip(col, c.low, c.high, out=col)
+        elif isinstance(c, CategoricalCondition):
+            j = enc.categorical_names.index(c.column)
+            col = enc.codes[:, j]
+            ok = np.isin(col, np.asarray(c.codes))
+            if not ok.all():
+                col[~ok] = c.codes[0]

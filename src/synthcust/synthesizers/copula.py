@@ -1,0 +1,280 @@
+"""Gaussian copula synthesizer with exact marginals and exact conditional sampling.
+
+How it differs from SDV's ``GaussianCopulaSynthesizer``:
+
+* **Marginals** are empirical quantile functions with point masses
+  (:mod:`synthcust.synthesizers.marginals`), not a parametric family picked per column, so
+  spikes (``capital_gain == 0``), top-codes, skew, integer-ness, bounds and several modes are
+  reproduced instead of smoothed away.
+* **Missing values** are learned: a numeric column's missingness is its own latent coordinate,
+  correlated with everything else; for a categorical column "missing" is a category.
+* **Categories are ordered** by optimal scaling (the mean score on the latent's first principal
+  axis, iterated) before they are mapped to intervals, so a single latent axis carries as much
+  of their association with other columns as it can.
+* **Conditional sampling is exact**: a condition restricts latent coordinates to intervals; those
+  are drawn from the truncated multivariate normal (Gibbs, fixed sweeps) and the free ones from
+  the Gaussian conditional. No rejection loop, so it cannot spin, and the output always honours
+  the condition.
+* Everything works on whole blocks with NumPy; no Python loop over rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from synthcust.exceptions import ConditionError
+from synthcust.synthesizers.base import BaseSynthesizer
+from synthcust.synthesizers.conditions import CategoricalCondition, Condition, NumericCondition
+from synthcust.synthesizers.marginals import CategoricalMarginal, EmpiricalMarginal
+from synthcust.synthesizers.truncnorm import nearest_correlation, sample_conditional_mvn
+from synthcust.transform.codec import Encoded
+
+_U_EPS = 1e-12
+
+
+def _z(u: np.ndarray) -> np.ndarray:
+    return ndtri(np.clip(u, _U_EPS, 1 - _U_EPS))
+
+
+class GaussianCopulaSynthesizer(BaseSynthesizer):
+    """Gaussian copula over empirical marginals.
+
+    Parameters
+    ----------
+    random_state: seed for fitting (jitter of discrete values) and the default for sampling.
+    scaling_iterations: rounds of optimal scaling of categories (0 = order by frequency).
+    gibbs_sweeps: Gibbs sweeps when conditioning on two or more columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"age": [23, 35, 47, 51, 62, 38] * 10,
+    ...                    "plan": ["basic", "pro", "pro", "basic", "pro", "basic"] * 10})
+    >>> m = GaussianCopulaSynthesizer(random_state=0).fit(df)
+    >>> out = m.sample(5, conditions={"plan": "pro"})
+    >>> sorted(out["plan"].unique())
+    ['pro']
+    """
+
+    name = "copula"
+
+    def __init__(
+        self,
+        random_state: int | None = None,
+        scaling_iterations: int = 2,
+        gibbs_sweeps: int = 30,
+    ):
+        super().__init__(random_state)
+        self.scaling_iterations = scaling_iterations
+        self.gibbs_sweeps = gibbs_sweeps
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, enc: Encoded, rng: np.random.Generator) -> None:
+        X, C = enc.numeric, enc.codes
+        n = X.shape[0] if X.size or X.shape[0] else C.shape[0]
+        self.num_names_ = list(enc.numeric_names)
+        self.cat_names_ = list(enc.categorical_names)
+        self.n_cats_ = [self.codec_.n_categories(c) for c in self.cat_names_]
+        self.num_marg_: list[EmpiricalMarginal] = []
+        self.miss_p_ = np.zeros(len(self.num_names_))
+        z_num = np.full((n, len(self.num_names_)), np.nan)
+        for j, name in enumerate(self.num_names_):
+            col = X[:, j]
+            ok = ~np.isnan(col)
+            spec = self.codec_.spec(name)
+            marg = EmpiricalMarginal.fit(col[ok], integer=spec.integer)
+            self.num_marg_.append(marg)
+            self.miss_p_[j] = 1.0 - ok.mean()
+            z_num[ok, j] = _z(marg.cdf_interval(col[ok], rng))
+        self.miss_idx_ = np.flatnonzero(self.miss_p_ > 0)
+        z_miss = np.empty((n, len(self.miss_idx_)))
+        for k, j in enumerate(self.miss_idx_):
+            isna = np.isnan(X[:, j])
+            p = self.miss_p_[j]
+            u = np.where(isna, rng.random(n) * p, p + rng.random(n) * (1 - p))
+            z_miss[:, k] = _z(u)
+
+        # categorical: frequency order first, then optimal scaling
+        self.cat_order_: list[np.ndarray] = []
+        self.cat_marg_: list[CategoricalMarginal] = []
+        base_marg = []
+        for q, _name in enumerate(self.cat_names_):
+            k = self.n_cats_[q]
+            counts = np.bincount(np.where(C[:, q] < 0, k, C[:, q]), minlength=k + 1)
+            order = np.argsort(-counts, kind="stable")  # slot -> code (k = missing)
+            self.cat_order_.append(order)
+            base_marg.append(counts)
+        z_cat = self._cat_latents(C, rng, base_marg)
+        for _ in range(self.scaling_iterations if len(self.cat_names_) else 0):
+            Z = np.hstack([z_num, z_cat, z_miss])
+            R = nearest_correlation(_pairwise_corr(Z, self._forced_zero_pairs()))
+            w, v = np.linalg.eigh(R)
+            axis = v[:, -1]
+            score_all = np.nan_to_num(Z) * axis
+            total = score_all.sum(axis=1)
+            off = len(self.num_names_)
+            for q in range(len(self.cat_names_)):
+                k = self.n_cats_[q]
+                s = total - score_all[:, off + q]  # score without the column itself
+                c = np.where(C[:, q] < 0, k, C[:, q])
+                sums = np.bincount(c, weights=s, minlength=k + 1)
+                cnt = np.bincount(c, minlength=k + 1)
+                means = np.where(cnt > 0, sums / np.maximum(cnt, 1), 0.0)
+                self.cat_order_[q] = np.argsort(means, kind="stable")
+            z_cat = self._cat_latents(C, rng, base_marg)
+        Z = np.hstack([z_num, z_cat, z_miss])
+        self.corr_ = nearest_correlation(_pairwise_corr(Z, self._forced_zero_pairs()))
+
+    def _cat_latents(self, C: np.ndarray, rng, counts_list) -> np.ndarray:
+        out = np.empty((C.shape[0], len(self.cat_names_)))
+        self.cat_marg_ = []
+        for q in range(len(self.cat_names_)):
+            k = self.n_cats_[q]
+            order = self.cat_order_[q]  # slot -> code
+            slot_of = np.empty(k + 1, dtype=np.int64)
+            slot_of[order] = np.arange(k + 1)
+            counts = counts_list[q][order]
+            marg = CategoricalMarginal(counts)
+            self.cat_marg_.append(marg)
+            codes = np.where(C[:, q] < 0, k, C[:, q])
+            slots = slot_of[codes]
+            hi = marg.cum[slots]
+            lo = hi - marg.probs[slots]
+            out[:, q] = _z(lo + rng.random(len(slots)) * (hi - lo))
+        return out
+
+    def _forced_zero_pairs(self) -> list[tuple[int, int]]:
+        """A column's value latent and its missingness latent are never observed together."""
+        off = len(self.num_names_) + len(self.cat_names_)
+        return [(int(j), off + k) for k, j in enumerate(self.miss_idx_)]
+
+    # ------------------------------------------------------------------ sample
+    def _sample(self, n: int, conds: list[Condition], rng: np.random.Generator) -> Encoded:
+        n_num, n_cat = len(self.num_names_), len(self.cat_names_)
+        off_miss = n_num + n_cat
+        miss_pos = {int(j): off_miss + k for k, j in enumerate(self.miss_idx_)}
+        latent: dict[int, np.ndarray] = {}
+        for c in conds:
+            if isinstance(c, NumericCondition):
+                j = self.num_names_.index(c.column)
+                a, b = self.num_marg_[j].range_to_u(c.low, c.high)
+                if b < a or (b == a and not self._point_inside(j, c)):
+                    lo, hi = self.num_marg_[j].bounds
+                    raise ConditionError(
+                        f"column {c.column!r}: no synthetic value can be {c.shown} — the data "
+                        f"ranges from {self._show(j, lo)} to {self._show(j, hi)}; widen the range"
+                    )
+                latent[j] = np.array([[_z_edge(a), _z_edge(b)]])
+                if j in miss_pos:  # a value is asked for, so it must not be missing
+                    latent[miss_pos[j]] = np.array([[float(_z(np.array(self.miss_p_[j]))), np.inf]])
+            elif isinstance(c, CategoricalCondition):
+                q = self.cat_names_.index(c.column)
+                k = self.n_cats_[q]
+                order = self.cat_order_[q]
+                slot_of = np.empty(k + 1, dtype=np.int64)
+                slot_of[order] = np.arange(k + 1)
+                slots = [int(slot_of[k if code < 0 else code]) for code in c.codes]
+                ivs = self.cat_marg_[q].intervals(slots, k + 1)  # slots are already in 0..k
+                if not ivs:
+                    raise ConditionError(
+                        f"column {c.column!r}: values {list(c.values)} never occur in the "
+                        "training data, so they cannot be sampled"
+                    )
+                latent[n_num + q] = np.array([[_z_edge(lo), _z_edge(hi)] for lo, hi in ivs])
+        Z = sample_conditional_mvn(self.corr_, n, latent, rng, sweeps=self.gibbs_sweeps)
+        U = ndtr(Z)
+        num = np.empty((n, n_num))
+        for j in range(n_num):
+            num[:, j] = self.num_marg_[j].ppf(U[:, j])
+            if j in miss_pos:
+                num[U[:, miss_pos[j]] < self.miss_p_[j], j] = np.nan
+        codes = np.empty((n, n_cat), dtype=np.int32)
+        for q in range(n_cat):
+            k = self.n_cats_[q]
+            slots = np.minimum(np.searchsorted(self.cat_marg_[q].cum, U[:, n_num + q]), k)
+            code = self.cat_order_[q][slots]
+            codes[:, q] = np.where(code == k, -1, code)
+        return Encoded(num, codes, list(self.num_names_), list(self.cat_names_))
+
+    def _point_inside(self, j: int, c: NumericCondition) -> bool:
+        lo, hi = self.num_marg_[j].bounds
+        return lo <= c.low <= hi
+
+    def _show(self, j: int, v: float) -> str:
+        spec = self.codec_.spec(self.num_names_[j])
+        if spec.kind == "datetime":
+            import pandas as pd
+
+            scale = 86400 if spec.datetime_unit == "D" else 1
+            return str(pd.Timestamp(int(v * scale), unit="s"))
+        return f"{v:g}"
+
+    # ------------------------------------------------------------------ persistence
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        arrays: dict[str, np.ndarray] = {"corr": self.corr_, "miss_p": self.miss_p_}
+        for j, m in enumerate(self.num_marg_):
+            arrays.update(m.to_arrays(f"num{j}"))
+        for q, m in enumerate(self.cat_marg_):
+            arrays[f"cat{q}.probs"] = m.probs
+            arrays[f"cat{q}.order"] = self.cat_order_[q]
+        state = {
+            "num_names": self.num_names_,
+            "cat_names": self.cat_names_,
+            "n_cats": self.n_cats_,
+            "num_integer": [m.integer for m in self.num_marg_],
+        }
+        return state, arrays
+
+    def _from_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.num_names_ = list(state["num_names"])
+        self.cat_names_ = list(state["cat_names"])
+        self.n_cats_ = [int(k) for k in state["n_cats"]]
+        self.corr_ = arrays["corr"]
+        self.miss_p_ = arrays["miss_p"]
+        self.miss_idx_ = np.flatnonzero(self.miss_p_ > 0)
+        self.num_marg_ = [
+            EmpiricalMarginal.from_arrays(arrays, f"num{j}", {"integer": integer})
+            for j, integer in enumerate(state["num_integer"])
+        ]
+        self.cat_marg_ = [CategoricalMarginal(arrays[f"cat{q}.probs"]) for q in range(len(self.cat_names_))]
+        self.cat_order_ = [arrays[f"cat{q}.order"].astype(np.int64) for q in range(len(self.cat_names_))]
+        d = len(self.num_names_) + len(self.cat_names_) + len(self.miss_idx_)
+        if self.corr_.shape != (d, d):
+            raise ValueError(f"correlation matrix has shape {self.corr_.shape}, expected {(d, d)}")
+
+
+def _z_edge(u: float) -> float:
+    if u <= 0:
+        return -np.inf
+    if u >= 1:
+        return np.inf
+    return float(ndtri(u))
+
+
+def _pairwise_corr(Z: np.ndarray, zero_pairs: list[tuple[int, int]]) -> np.ndarray:
+    """Pearson correlation on pairwise-complete rows, for all pairs at once (matrix products)."""
+    d = Z.shape[1]
+    if d == 0:
+        return np.zeros((0, 0))
+    M = (~np.isnan(Z)).astype(float)
+    Z0 = np.nan_to_num(Z)
+    N = M.T @ M
+    A = Z0.T @ M  # A[i, j] = sum of z_i over rows where i and j are both present
+    Q = (Z0 * Z0).T @ M
+    XY = Z0.T @ Z0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        Nn = np.maximum(N, 1)
+        mi = A / Nn
+        mj = A.T / Nn
+        cov = XY / Nn - mi * mj
+        vi = Q / Nn - mi**2
+        vj = Q.T / Nn - mj**2
+        R = cov / np.sqrt(vi * vj)
+    R[(N < 10) | ~np.isfinite(R)] = 0.0
+    for i, j in zero_pairs:
+        R[i, j] = R[j, i] = 0.0
+    np.fill_diagonal(R, 1.0)
+    return np.clip(R, -1, 1)

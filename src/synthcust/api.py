@@ -1,0 +1,192 @@
+"""The public library surface: one call to fit, one to sample. The CLI and service wrap this.
+
+>>> import synthcust.api as sc
+>>> from synthcust.demo.world import simulate_customers
+>>> model = sc.fit(simulate_customers(500, random_state=0), random_state=0)
+>>> synthetic = model.sample(100, random_state=1)
+>>> "email" in synthetic.columns   # planted PII was found and dropped before learning
+False
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthcust.exceptions import ConditionError, ModelFileError, SchemaError, SegmentError
+from synthcust.schema.infer import infer_column, infer_schema
+from synthcust.schema.model import Schema
+from synthcust.schema.validate import validate
+from synthcust.segments import Segment, check_segment, load_segments
+from synthcust.synthesizers import REGISTRY, BaseSynthesizer
+from synthcust.synthesizers.base import check_frame
+from synthcust.synthesizers.persist import load_bundle
+
+__all__ = ["SynthModel", "fit", "load", "available_synthesizers"]
+
+
+def available_synthesizers() -> list[str]:
+    return sorted(REGISTRY)
+
+
+@dataclass
+class SynthModel:
+    """A fitted synthesizer plus what surrounds it: the source schema, the PII plan and segments.
+
+    Use :meth:`sample` to draw synthetic customers, :meth:`save` / :func:`load` to persist.
+    """
+
+    synthesizer: BaseSynthesizer
+    schema: Schema
+    pii: Any  # synthcust.privacy.pii.PIIReport
+    column_order: list[str]
+    segments: dict[str, Segment] = field(default_factory=dict)
+
+    def sample(
+        self,
+        n: int,
+        *,
+        conditions: Mapping[str, Any] | None = None,
+        segment: str | Segment | None = None,
+        random_state: int | None = None,
+    ) -> pd.DataFrame:
+        """Draw ``n`` synthetic customers, optionally of one segment and/or with conditions."""
+        conds = dict(conditions or {})
+        if segment is not None:
+            seg = self._segment(segment)
+            clash = sorted(set(conds) & set(seg.conditions))
+            if clash:
+                raise ConditionError(
+                    f"conditions on {clash} clash with segment {seg.name!r} ({seg.rule}); "
+                    "put them in the segment rule instead"
+                )
+            conds.update(seg.conditions)
+        fakes = self.pii.fake_specs if self.pii is not None else []
+        fake_names = {f.column for f in fakes}
+        bad = sorted(set(conds) & fake_names)
+        if bad:
+            raise ConditionError(f"columns {bad} hold generated fake PII; they cannot be conditioned on")
+        out = self.synthesizer.sample(n, conditions=conds, random_state=random_state)
+        if fakes:
+            from synthcust.privacy.pii import fake_columns
+
+            seed = np.random.default_rng(random_state).integers(2**31) if random_state is not None else None
+            extra = fake_columns(fakes, n, random_state=None if seed is None else int(seed))
+            for c in extra.columns:
+                out[c] = extra[c].to_numpy()
+        return out[[c for c in self.column_order if c in out.columns]]
+
+    def _segment(self, segment: str | Segment) -> Segment:
+        if isinstance(segment, Segment):
+            return segment
+        if segment in self.segments:
+            return self.segments[segment]
+        known = ", ".join(sorted(self.segments)) or "none (define them with --segments at fit time)"
+        raise SegmentError(f"unknown segment {segment!r}; this model knows: {known}")
+
+    def save(self, path: str | os.PathLike) -> Path:
+        extra = {
+            "source_schema": self.schema.to_dict(),
+            "pii": self.pii.to_dict() if self.pii is not None else None,
+            "column_order": self.column_order,
+            "segments": {k: s.rule for k, s in self.segments.items()},
+        }
+        return self.synthesizer.save(path, extra=extra)
+
+    @property
+    def notes(self) -> list[str]:
+        return self.synthesizer.notes
+
+
+def load(path: str | os.PathLike) -> SynthModel:
+    """Load a model written by :meth:`SynthModel.save` (never unpickles anything)."""
+    meta, arrays = load_bundle(path)
+    synth = BaseSynthesizer.from_bundle(meta, arrays, str(path))
+    try:
+        from synthcust.privacy.pii import PIIReport
+
+        pii = PIIReport.from_dict(meta["pii"]) if meta.get("pii") else None
+        return SynthModel(
+            synthesizer=synth,
+            schema=Schema.from_dict(meta["source_schema"]),
+            pii=pii,
+            column_order=list(meta["column_order"]),
+            segments=load_segments(meta.get("segments") or {}),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(f"{str(path)!r}: model file is incomplete ({e}); re-fit") from e
+
+
+def prepare_schema(
+    data: pd.DataFrame, schema: Schema | None = None, target: str | None = None
+) -> Schema:
+    """Infer (or check) the schema of ``data``; every blocking problem raised at once."""
+    if schema is None:
+        schema = infer_schema(data, target=target)
+    elif target is not None:
+        schema = schema.with_target(target)
+    errors = [str(p) for p in validate(data, schema) if p.severity == "error"]
+    if errors:
+        raise SchemaError(errors)
+    return schema
+
+
+def fit(
+    data: pd.DataFrame,
+    *,
+    schema: Schema | None = None,
+    synthesizer: str = "copula",
+    target: str | None = None,
+    pii_policies: Mapping[str, str] | None = None,
+    segments: Mapping[str, str] | None = None,
+    random_state: int | None = None,
+    hash_key: bytes | None = None,
+    synthesizer_params: Mapping[str, Any] | None = None,
+) -> SynthModel:
+    """Find and handle PII, then fit a synthesizer on ``data``.
+
+    Nothing detected as PII reaches the model unless ``pii_policies`` says ``keep`` for it.
+    """
+    from synthcust.privacy.pii import apply_pii
+
+    check_frame(data)
+    if synthesizer not in REGISTRY:
+        raise SchemaError(
+            f"unknown synthesizer {synthesizer!r}; available: {', '.join(available_synthesizers())}"
+        )
+    schema = prepare_schema(data, schema, target)
+    clean, report = apply_pii(
+        data, schema, pii_policies, hash_key=hash_key, random_state=random_state or 0
+    )
+    clean_schema = _schema_after_pii(clean, schema)
+    segs = load_segments(segments or {})
+    for seg in segs.values():
+        missing = [c for c in seg.conditions if c not in clean.columns]
+        if missing:
+            raise SegmentError(
+                f"segment {seg.name!r} uses columns {missing} that are not learned "
+                f"(unknown, or removed as PII); learned columns: {list(clean.columns)}"
+            )
+        check_segment(clean, seg)
+    synth = REGISTRY[synthesizer](random_state=random_state, **dict(synthesizer_params or {}))
+    synth.fit(clean, clean_schema)
+    order = [c for c in data.columns if c in clean.columns or c in {f.column for f in report.fake_specs}]
+    return SynthModel(synth, schema, report, [str(c) for c in order], segs)
+
+
+def _schema_after_pii(clean: pd.DataFrame, schema: Schema) -> Schema:
+    """Columns PII handling left untouched keep their schema entry; changed ones are re-inferred."""
+    cols = []
+    for name in clean.columns:
+        if name in schema and schema[name].pii is None:
+            cols.append(schema[name])
+        else:
+            col, _ = infer_column(clean[name], n_rows=len(clean))
+            cols.append(col)
+    return Schema(tuple(cols))

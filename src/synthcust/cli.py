@@ -1,0 +1,289 @@
+"""The ``synthcust`` command line: a thin layer over :mod:`synthcust.api`.
+
+Every error is one readable line naming the column/value and what to do, with a non-zero exit
+code; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from synthcust.exceptions import SynthcustError
+
+app = typer.Typer(
+    name="synthcust",
+    help="Synthetic customers you can trust: faithful, PII-free, checked against real data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+_STATE = {"debug": False}
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+) -> None:
+    _STATE["debug"] = debug
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+        disable=not err_console.is_terminal and not _force_progress(),
+    )
+
+
+def _force_progress() -> bool:
+    import os
+
+    return os.environ.get("SYNTHCUST_PROGRESS") == "1"
+
+
+def _read(path: str, table: str | None, query: str | None):
+    from synthcust.io import read_table
+
+    return read_table(path, table=table, query=query)
+
+
+def _load_json(path: Path, what: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise SynthcustError(f"{what} file {str(path)!r} does not exist") from e
+    except json.JSONDecodeError as e:
+        raise SynthcustError(
+            f"{what} file {str(path)!r} is not valid JSON (line {e.lineno}: {e.msg})"
+        ) from e
+
+
+def _parse_pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for it in items or []:
+        if "=" not in it:
+            raise SynthcustError(f"cannot read {what} {it!r}; write NAME=VALUE")
+        k, v = it.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _schema_table(schema) -> Table:
+    t = Table(title="Schema", show_lines=False)
+    for c in ("column", "kind", "details", "missing as", "PII"):
+        t.add_column(c)
+    for c in schema:
+        details = []
+        if c.integer:
+            details.append("integer")
+        if c.datetime_format:
+            details.append(c.datetime_format)
+        if c.role:
+            details.append(c.role.value)
+        pii = "" if c.pii is None else f"[red]{c.pii.value}[/red]"
+        t.add_row(c.name, c.kind.value, ", ".join(details), ", ".join(map(repr, c.missing_markers)), pii)
+    return t
+
+
+# --------------------------------------------------------------------------- schema
+@app.command()
+def schema(
+    data: Annotated[str, typer.Argument(help="CSV/Parquet/DuckDB file or SQLAlchemy URL.")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Write the schema JSON here.")] = None,
+    target: Annotated[str | None, typer.Option(help="Mark this column as the target.")] = None,
+    check: Annotated[
+        Path | None, typer.Option(help="Validate DATA against this schema JSON instead.")
+    ] = None,
+    table: Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL).")] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL).")] = None,
+) -> None:
+    """Infer the schema of DATA (column kinds, missing markers, PII), or --check one."""
+    from synthcust.io.atomic import atomic_write_text
+    from synthcust.schema import Schema
+    from synthcust.schema.infer import infer_schema
+    from synthcust.schema.validate import validate
+
+    df = _read(data, table, query)
+    if check is not None:
+        s = Schema.from_dict(_load_json(check, "schema"))
+        problems = validate(df, s)
+        if not problems:
+            console.print(f"[green]ok[/green]: {data} matches {check}")
+            return
+        for p in problems:
+            console.print(("[red]" if p.severity == "error" else "[yellow]") + str(p))
+        if any(p.severity == "error" for p in problems):
+            raise typer.Exit(1)
+        return
+    s = infer_schema(df, target=target)
+    console.print(_schema_table(s))
+    for w in s.warnings:
+        console.print(f"[yellow]warning[/yellow]: {w}")
+    if out is not None:
+        atomic_write_text(out, json.dumps(s.to_dict(), indent=2) + "\n")
+        console.print(f"schema written to {out}")
+
+
+# --------------------------------------------------------------------------- fit
+@app.command()
+def fit(
+    data: Annotated[str, typer.Argument(help="CSV/Parquet/DuckDB file or SQLAlchemy URL.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Model file to write.")],
+    synthesizer: Annotated[str, typer.Option(help="Synthesizer: copula.")] = "copula",
+    schema_file: Annotated[
+        Path | None, typer.Option("--schema", help="Schema JSON (from `synthcust schema -o`).")
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="Target column.")] = None,
+    pii: Annotated[
+        list[str] | None,
+        typer.Option(help="PII policy per column, COL=drop|hash|fake|generalise|redact|keep."),
+    ] = None,
+    segments: Annotated[
+        Path | None, typer.Option(help='Segments JSON: {"name": "rule", ...}.')
+    ] = None,
+    segment: Annotated[
+        list[str] | None, typer.Option(help="A segment NAME=RULE (repeatable).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = 0,
+    table: Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL).")] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL).")] = None,
+) -> None:
+    """Learn DATA (after removing PII) and save the model to OUT."""
+    from synthcust import api
+    from synthcust.schema import Schema
+
+    segs: dict[str, str] = {}
+    if segments is not None:
+        segs.update(_load_json(segments, "segments"))
+    segs.update(_parse_pairs(segment, "segment"))
+    with _progress() as prog:
+        t = prog.add_task("reading", total=3)
+        df = _read(data, table, query)
+        prog.update(t, advance=1, description=f"fitting {synthesizer} on {len(df):,} rows")
+        s = Schema.from_dict(_load_json(schema_file, "schema")) if schema_file else None
+        model = api.fit(
+            df, schema=s, synthesizer=synthesizer, target=target,
+            pii_policies=_parse_pairs(pii, "PII policy"), segments=segs, random_state=seed,
+        )
+        prog.update(t, advance=1, description="saving")
+        model.save(out)
+        prog.update(t, advance=1, description="done")
+    _print_pii(model.pii)
+    for n in model.notes:
+        console.print(f"[yellow]note[/yellow]: {n}")
+    console.print(
+        f"model ({synthesizer}, {len(model.column_order)} columns, {len(df):,} rows) saved to {out}"
+    )
+
+
+def _print_pii(report) -> None:
+    if report is None:
+        return
+    if report.findings:
+        console.print(report.render_table())
+    else:
+        console.print("PII: none detected")
+    for w in report.warnings:
+        console.print(f"[yellow]warning[/yellow]: {w}")
+
+
+# --------------------------------------------------------------------------- sample
+@app.command()
+def sample(
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="Model file from `fit`.")],
+    n: Annotated[int, typer.Option("-n", help="Number of synthetic customers.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output .csv/.csv.gz/.parquet/.duckdb")],
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(help="col=value, col=a|b, col=low..high, col>=x (repeatable)."),
+    ] = None,
+    segment: Annotated[str | None, typer.Option(help="A segment defined at fit time.")] = None,
+    where: Annotated[str | None, typer.Option(help='An ad-hoc segment rule, e.g. "age < 30".')] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (same seed = same output).")] = None,
+    table: Annotated[str, typer.Option(help="Table name for .duckdb output.")] = "synthetic",
+) -> None:
+    """Draw N synthetic customers from MODEL and write them to OUT."""
+    from synthcust import api
+    from synthcust.io import write_table
+    from synthcust.segments import Segment
+    from synthcust.synthesizers.conditions import parse_condition_text
+
+    if n <= 0:
+        raise SynthcustError(f"-n must be a positive number of rows, got {n}")
+    conds = dict(parse_condition_text(c) for c in condition or [])
+    with _progress() as prog:
+        t = prog.add_task("loading model", total=3)
+        model = api.load(model_path)
+        prog.update(t, advance=1, description=f"sampling {n:,} rows")
+        seg = Segment.parse("where", where) if where else segment
+        if where and segment:
+            raise SynthcustError("give either --segment or --where, not both")
+        df = model.sample(n, conditions=conds, segment=seg, random_state=seed)
+        prog.update(t, advance=1, description="writing")
+        write_table(df, out, table=table if str(out).endswith((".duckdb", ".ddb")) else None)
+        prog.update(t, advance=1, description="done")
+    console.print(f"{len(df):,} synthetic customers written to {out}")
+
+
+# --------------------------------------------------------------------------- demo
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")] = Path("demo_out"),
+    rows: Annotated[int, typer.Option(help="Real demo customers to simulate.")] = 5000,
+    n: Annotated[int | None, typer.Option("-n", help="Synthetic customers (default: rows).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the demo world and the model.")] = 0,
+) -> None:
+    """Simulate a retailer's customers, remove their PII, learn them and write synthetic ones."""
+    from synthcust.demo.run import run_demo
+
+    run_demo(out, rows=rows, n=n, seed=seed, console=console, progress=_progress())
+
+
+def main() -> None:
+    """Entry point: run the app, turning every synthcust error into one line and exit code 1."""
+    try:
+        app(standalone_mode=False)
+    except SynthcustError as e:
+        if _STATE["debug"]:
+            raise
+        err_console.print(f"[red]error[/red]: {e}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except (typer.Exit, SystemExit) as e:
+        code = getattr(e, "exit_code", getattr(e, "code", 0))
+        sys.exit(code or 0)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as e:  # click usage errors and anything unexpected
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if _STATE["debug"] or "--debug" in sys.argv:
+            raise
+        err_console.print(
+            f"[red]internal error[/red]: {type(e).__name__}: {e} "
+            "(this is a bug in synthcust; rerun with --debug for the traceback and report it)",
+            highlight=False, soft_wrap=True,
+        )
+        sys.exit(3)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

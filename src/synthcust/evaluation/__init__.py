@@ -1,0 +1,11 @@
+"""Evaluation against real data: pure functions (real, synthetic, ...) -> results."""
+
+from synthcust.evaluation.fidelity import (
+    KL_THRESHOLD,
+    KLSummary,
+    kl_divergence,
+    kl_per_column,
+    kl_summary,
+)
+
+__all__ = ["KL_THRESHOLD", "KLSummary", "kl_divergence", "kl_per_column", "kl_summary"]

@@ -110,7 +110,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         z_cat = self._cat_latents(C, rng, base_marg)
         for _ in range(self.scaling_iterations if len(self.cat_names_) else 0):
             Z = np.hstack([z_num, z_cat, z_miss])
-            R = nearest_correlation(_pairwise_corr(Z, self._forced_zero_pairs()))
+            R = self._latent_corr(Z)
             w, v = np.linalg.eigh(R)
             axis = v[:, -1]
             score_all = np.nan_to_num(Z) * axis
@@ -126,7 +126,28 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
                 self.cat_order_[q] = np.argsort(means, kind="stable")
             z_cat = self._cat_latents(C, rng, base_marg)
         Z = np.hstack([z_num, z_cat, z_miss])
-        self.corr_ = nearest_correlation(_pairwise_corr(Z, self._forced_zero_pairs()))
+        self.corr_ = self._latent_corr(Z)
+
+    def _latent_corr(self, Z: np.ndarray) -> np.ndarray:
+        """Correlation of the latent normals, corrected for the jitter inside discrete slots.
+
+        A discrete value is jittered uniformly within its slot, which adds noise independent of
+        everything else: ``corr(jittered_i, jittered_j) ~= rho_ij * v_i * v_j`` with ``v`` the
+        variance of the slot means (1 for a continuous column). Dividing it out is the
+        polyserial correction (exact for a discrete-continuous pair under the model, first
+        order for two discrete columns), so dependence is not attenuated when sampled.
+        """
+        v = np.concatenate([
+            [_slot_mean_variance(_flat_slots(m.P, m.X)) for m in self.num_marg_],
+            [_slot_mean_variance(np.column_stack([m.cum - m.probs, m.cum])) for m in self.cat_marg_],
+            [_slot_mean_variance(np.array([[0.0, p], [p, 1.0]])) for p in self.miss_p_[self.miss_idx_]],
+        ])
+        R = _pairwise_corr(Z, self._forced_zero_pairs())
+        scale = np.sqrt(np.maximum(v, 1e-3))
+        # cov(jittered) = rho * Var(m_i) * Var(m_j); corr(jittered) divides by sd = 1 each
+        R = R / np.outer(scale**2, scale**2)
+        np.fill_diagonal(R, 1.0)
+        return nearest_correlation(np.clip(R, -0.995, 0.995) + np.diag(np.full(len(R), 0.005)))
 
     def _cat_latents(self, C: np.ndarray, rng, counts_list) -> np.ndarray:
         out = np.empty((C.shape[0], len(self.cat_names_)))
@@ -244,6 +265,31 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         d = len(self.num_names_) + len(self.cat_names_) + len(self.miss_idx_)
         if self.corr_.shape != (d, d):
             raise ValueError(f"correlation matrix has shape {self.corr_.shape}, expected {(d, d)}")
+
+
+def _flat_slots(P: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """u-intervals of the point masses (flat segments) of a quantile function."""
+    flat = (np.diff(X) == 0) & (np.diff(P) > 0)
+    return np.column_stack([P[:-1][flat], P[1:][flat]])
+
+
+def _slot_mean_variance(slots: np.ndarray) -> float:
+    """Var(E[z | slot]) for z ~ N(0,1) cut into the given u-slots (elsewhere continuous)."""
+    if len(slots) == 0:
+        return 1.0
+    a = ndtri(np.clip(slots[:, 0], 0, 1))
+    b = ndtri(np.clip(slots[:, 1], 0, 1))
+    p = slots[:, 1] - slots[:, 0]
+    ok = p > 1e-15
+    a, b, p = a[ok], b[ok], p[ok]
+    fa, fb = np.isfinite(a), np.isfinite(b)
+    a0, b0 = np.where(fa, a, 0.0), np.where(fb, b, 0.0)
+    pa = np.where(fa, np.exp(-0.5 * a0**2), 0.0) / np.sqrt(2 * np.pi)
+    pb = np.where(fb, np.exp(-0.5 * b0**2), 0.0) / np.sqrt(2 * np.pi)
+    aa, bb = a0 * pa, b0 * pb
+    mean = (pa - pb) / p
+    var_in = 1 + (aa - bb) / p - mean**2
+    return float(np.clip(1.0 - np.sum(p * var_in), 1e-3, 1.0))
 
 
 def _z_edge(u: float) -> float:

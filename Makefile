@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(VENV)/bin/synthcust demo --out demo_out
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

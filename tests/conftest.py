@@ -31,7 +31,9 @@ def mixed_frame() -> pd.DataFrame:
     n = 600
     age = rng.integers(18, 80, n)
     plan = rng.choice(["basic", "pro", "team"], n, p=[0.6, 0.3, 0.1])
-    spend = np.where(rng.random(n) < 0.4, 0.0, np.round(rng.lognormal(4 + (plan == "pro"), 0.5, n), 2))
+    spend = np.where(
+        rng.random(n) < 0.4, 0.0, np.round(rng.lognormal(4 + (plan == "pro"), 0.5, n), 2)
+    )
     income = rng.lognormal(10 + 0.01 * age, 0.3, n)
     income[rng.random(n) < 0.1] = np.nan
     signup = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1500, n), unit="D")

@@ -37,7 +37,9 @@ def test_infer_text_dates_and_markers():
             "eu": ["31/01/2024", "01/12/2023", "15/06/2020", "28/02/2022"] * 5,
             "num_txt": ["1", "2", "3", "N/A"] * 5,
             "yn": ["yes", "no", "no", "yes"] * 5,
-            "review": [f"I really liked product number {i} because it was great" for i in range(20)],
+            "review": [
+                f"I really liked product number {i} because it was great" for i in range(20)
+            ],
         }
     )
     s = infer_schema(df, detect_pii=False)

@@ -173,15 +173,16 @@ def test_unparseable_dates_get_a_clear_error():
     df = pd.DataFrame({"d": ["2024-01-01", "2024-02-01", "2024-03-05"] * 40 + ["2024-13-45"]})
     schema = infer_schema(df, detect_pii=False)
     assert schema["d"].kind.value == "datetime"
-    with pytest.raises(DataError, match="'2024-13-45'.*missing_markers"):
+    with pytest.raises(DataError, match=r"'2024-13-45'.*missing_markers"):
         REGISTRY["copula"]().fit(df, schema)
 
 
 def test_copula_keeps_dependence(mixed_frame):
     rng = np.random.default_rng(0)
     x = rng.normal(size=5000)
-    df = pd.DataFrame({"x": x, "y": 2 * x + rng.normal(scale=0.5, size=5000),
-                       "g": np.where(x > 0.5, "hi", "lo")})
+    df = pd.DataFrame(
+        {"x": x, "y": 2 * x + rng.normal(scale=0.5, size=5000), "g": np.where(x > 0.5, "hi", "lo")}
+    )
     out = _fit("copula", df).sample(5000, random_state=0)
     assert out[["x", "y"]].corr().iloc[0, 1] > 0.9
     # the categorical follows x: "hi" rows have higher x

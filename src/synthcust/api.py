@@ -28,7 +28,7 @@ from synthcust.synthesizers import REGISTRY, BaseSynthesizer
 from synthcust.synthesizers.base import check_frame
 from synthcust.synthesizers.persist import load_bundle
 
-__all__ = ["SynthModel", "fit", "load", "available_synthesizers"]
+__all__ = ["SynthModel", "available_synthesizers", "fit", "load"]
 
 
 def available_synthesizers() -> list[str]:
@@ -71,12 +71,18 @@ class SynthModel:
         fake_names = {f.column for f in fakes}
         bad = sorted(set(conds) & fake_names)
         if bad:
-            raise ConditionError(f"columns {bad} hold generated fake PII; they cannot be conditioned on")
+            raise ConditionError(
+                f"columns {bad} hold generated fake PII; they cannot be conditioned on"
+            )
         out = self.synthesizer.sample(n, conditions=conds, random_state=random_state)
         if fakes:
             from synthcust.privacy.pii import fake_columns
 
-            seed = np.random.default_rng(random_state).integers(2**31) if random_state is not None else None
+            seed = (
+                np.random.default_rng(random_state).integers(2**31)
+                if random_state is not None
+                else None
+            )
             extra = fake_columns(fakes, n, random_state=None if seed is None else int(seed))
             for c in extra.columns:
                 out[c] = extra[c].to_numpy()
@@ -176,7 +182,9 @@ def fit(
         check_segment(clean, seg)
     synth = REGISTRY[synthesizer](random_state=random_state, **dict(synthesizer_params or {}))
     synth.fit(clean, clean_schema)
-    order = [c for c in data.columns if c in clean.columns or c in {f.column for f in report.fake_specs}]
+    order = [
+        c for c in data.columns if c in clean.columns or c in {f.column for f in report.fake_specs}
+    ]
     return SynthModel(synth, schema, report, [str(c) for c in order], segs)
 
 

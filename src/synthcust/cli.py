@@ -96,7 +96,9 @@ def _schema_table(schema) -> Table:
         if c.role:
             details.append(c.role.value)
         pii = "" if c.pii is None else f"[red]{c.pii.value}[/red]"
-        t.add_row(c.name, c.kind.value, ", ".join(details), ", ".join(map(repr, c.missing_markers)), pii)
+        t.add_row(
+            c.name, c.kind.value, ", ".join(details), ", ".join(map(repr, c.missing_markers)), pii
+        )
     return t
 
 
@@ -104,7 +106,9 @@ def _schema_table(schema) -> Table:
 @app.command()
 def schema(
     data: Annotated[str, typer.Argument(help="CSV/Parquet/DuckDB file or SQLAlchemy URL.")],
-    out: Annotated[Path | None, typer.Option("-o", "--out", help="Write the schema JSON here.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Write the schema JSON here.")
+    ] = None,
     target: Annotated[str | None, typer.Option(help="Mark this column as the target.")] = None,
     check: Annotated[
         Path | None, typer.Option(help="Validate DATA against this schema JSON instead.")
@@ -177,8 +181,13 @@ def fit(
         prog.update(t, advance=1, description=f"fitting {synthesizer} on {len(df):,} rows")
         s = Schema.from_dict(_load_json(schema_file, "schema")) if schema_file else None
         model = api.fit(
-            df, schema=s, synthesizer=synthesizer, target=target,
-            pii_policies=_parse_pairs(pii, "PII policy"), segments=segs, random_state=seed,
+            df,
+            schema=s,
+            synthesizer=synthesizer,
+            target=target,
+            pii_policies=_parse_pairs(pii, "PII policy"),
+            segments=segs,
+            random_state=seed,
         )
         prog.update(t, advance=1, description="saving")
         model.save(out)
@@ -213,7 +222,9 @@ def sample(
         typer.Option(help="col=value, col=a|b, col=low..high, col>=x (repeatable)."),
     ] = None,
     segment: Annotated[str | None, typer.Option(help="A segment defined at fit time.")] = None,
-    where: Annotated[str | None, typer.Option(help='An ad-hoc segment rule, e.g. "age < 30".')] = None,
+    where: Annotated[
+        str | None, typer.Option(help='An ad-hoc segment rule, e.g. "age < 30".')
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (same seed = same output).")] = None,
     table: Annotated[str, typer.Option(help="Table name for .duckdb output.")] = "synthetic",
 ) -> None:
@@ -245,7 +256,9 @@ def sample(
 def demo(
     out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")] = Path("demo_out"),
     rows: Annotated[int, typer.Option(help="Real demo customers to simulate.")] = 5000,
-    n: Annotated[int | None, typer.Option("-n", help="Synthetic customers (default: rows).")] = None,
+    n: Annotated[
+        int | None, typer.Option("-n", help="Synthetic customers (default: rows).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the demo world and the model.")] = 0,
 ) -> None:
     """Simulate a retailer's customers, remove their PII, learn them and write synthetic ones."""
@@ -280,7 +293,8 @@ def main() -> None:
         err_console.print(
             f"[red]internal error[/red]: {type(e).__name__}: {e} "
             "(this is a bug in synthcust; rerun with --debug for the traceback and report it)",
-            highlight=False, soft_wrap=True,
+            highlight=False,
+            soft_wrap=True,
         )
         sys.exit(3)
 

@@ -54,7 +54,7 @@ def parse_rule(rule: str, name: str = "segment") -> dict[str, Any]:
     except SyntaxError as e:
         raise SegmentError(
             f"segment {name!r}: cannot read rule {rule!r} ({e.msg} at column {e.offset}); "
-            "write e.g. \"discount_share > 0.3 and orders_per_year >= 6\""
+            'write e.g. "discount_share > 0.3 and orders_per_year >= 6"'
         ) from e
     constraints = _node(tree.body, name, rule)
     out: dict[str, Any] = {}
@@ -115,7 +115,8 @@ def _literal(node: ast.AST, name: str) -> Any:
         return ast.literal_eval(node)
     except (ValueError, SyntaxError) as e:
         raise SegmentError(
-            f"segment {name!r}: {ast.unparse(node)!r} is not a literal value (quote strings: 'gold')"
+            f"segment {name!r}: {ast.unparse(node)!r} is not a literal value "
+            "(quote strings: 'gold')"
         ) from e
 
 
@@ -203,14 +204,18 @@ def _in_range(v: Any, rng: _Constraint) -> bool:
     return (x > lo or (li and x == lo)) and (x < hi or (hi_i and x == hi))
 
 
-def segment_mask(df: pd.DataFrame, conditions: Mapping[str, Any], name: str = "segment") -> np.ndarray:
+def segment_mask(
+    df: pd.DataFrame, conditions: Mapping[str, Any], name: str = "segment"
+) -> np.ndarray:
     """Boolean mask of the rows of ``df`` in the segment (vectorised)."""
     mask = np.ones(len(df), dtype=bool)
     for col, cond in conditions.items():
         if col not in df.columns:
             from synthcust.schema.model import unknown_column_message
 
-            raise SegmentError(f"segment {name!r}: " + unknown_column_message(col, list(map(str, df.columns))))
+            raise SegmentError(
+                f"segment {name!r}: " + unknown_column_message(col, list(map(str, df.columns)))
+            )
         s = df[col]
         if isinstance(cond, Range):
             x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)

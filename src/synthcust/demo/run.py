@@ -64,7 +64,9 @@ def run_demo(
             out / "pii_report.json", json.dumps(model.pii.to_dict(), indent=2, default=str) + "\n"
         )
         progress.update(task, advance=1, description="measuring fidelity")
-        learned = [c for c in synth.columns if c in train.columns and c in model.synthesizer.output_columns]
+        learned = [
+            c for c in synth.columns if c in train.columns and c in model.synthesizer.output_columns
+        ]
         kl_synth = kl_per_column(train, synth, columns=learned)
         kl_hold = kl_per_column(train, holdout, columns=learned)
         leaks = _planted_pii_leaks(real, out)
@@ -122,7 +124,8 @@ def _markdown(s: dict[str, Any]) -> str:
         "# synthcust demo: fidelity summary",
         "",
         f"{s['rows_synthetic']:,} synthetic customers from a Gaussian copula fitted on "
-        f"{s['rows_train']:,} simulated real customers (holdout {s['rows_holdout']:,}), seed {s['seed']}.",
+        f"{s['rows_train']:,} simulated real customers (holdout {s['rows_holdout']:,}), "
+        f"seed {s['seed']}.",
         "",
         f"Method: {s['kl_method']}",
         "",
@@ -132,7 +135,11 @@ def _markdown(s: dict[str, Any]) -> str:
     for c, v in s["kl_synthetic"].items():
         ok = "yes" if v < s["kl_threshold"] else "**no**"
         lines.append(f"| {c} | {v:.4f} | {s['kl_holdout_reference'][c]:.4f} | {ok} |")
-    lines += ["", f"Planted PII values found in outputs: {s['planted_pii_values_found_in_outputs']}", ""]
+    lines += [
+        "",
+        f"Planted PII values found in outputs: {s['planted_pii_values_found_in_outputs']}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -147,7 +154,9 @@ def _print(console, model, kl_synth, kl_hold, summary, out) -> None:
     for c in kl_synth.index:
         v = kl_synth[c]
         t.add_row(
-            str(c), f"{v:.4f}", f"{kl_hold[c]:.4f}",
+            str(c),
+            f"{v:.4f}",
+            f"{kl_hold[c]:.4f}",
             "[green]yes[/green]" if v < KL_THRESHOLD else "[red]no[/red]",
         )
     console.print(t)
@@ -155,4 +164,6 @@ def _print(console, model, kl_synth, kl_hold, summary, out) -> None:
         f"max KL {summary['kl_max']:.4f}; planted PII values in outputs: "
         f"{summary['planted_pii_values_found_in_outputs']}"
     )
-    console.print(f"wrote {summary['rows_synthetic']:,} synthetic customers and the report to {out}/")
+    console.print(
+        f"wrote {summary['rows_synthetic']:,} synthetic customers and the report to {out}/"
+    )

@@ -18,8 +18,20 @@ from synthcust.schema.model import Column, Kind, Role, Schema
 
 #: Strings that mean "missing" when they occur as a whole cell (compared case-insensitively).
 MISSING_MARKERS: tuple[str, ...] = (
-    "?", "unknown", "n/a", "na", "nan", "null", "none", "-", "--", "missing", "not available",
-    "#n/a", "(blank)", "",
+    "?",
+    "unknown",
+    "n/a",
+    "na",
+    "nan",
+    "null",
+    "none",
+    "-",
+    "--",
+    "missing",
+    "not available",
+    "#n/a",
+    "(blank)",
+    "",
 )
 _MARKER_SET = frozenset(MISSING_MARKERS)
 
@@ -45,7 +57,11 @@ DATETIME_FORMATS: tuple[str, ...] = (
 )
 
 _BOOL_PAIRS = (
-    {"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"}, {"0", "1"},
+    {"true", "false"},
+    {"yes", "no"},
+    {"y", "n"},
+    {"t", "f"},
+    {"0", "1"},
 )
 _ID_NAME = re.compile(r"(^|_)(id|key|uuid|guid)$|^id_|(?<=[a-z])Id$|ID$", re.IGNORECASE)
 _DATE_NAME = re.compile(r"date|time|_at$|_on$|day$|timestamp|dob|birth", re.IGNORECASE)
@@ -124,7 +140,9 @@ def infer_column(s: pd.Series, *, n_rows: int) -> tuple[Column, list[str]]:
     nn = s.dropna()
     if len(nn) == 0:
         notes.append(f"column {name!r} is entirely missing; it will be reproduced as all-missing")
-        return Column(name, Kind.CONSTANT, missing_markers=markers, note="all values missing"), notes
+        return Column(
+            name, Kind.CONSTANT, missing_markers=markers, note="all values missing"
+        ), notes
 
     dtype = s.dtype
     if pd.api.types.is_bool_dtype(dtype):
@@ -178,7 +196,10 @@ def infer_column(s: pd.Series, *, n_rows: int) -> tuple[Column, list[str]]:
             vals = parsed.to_numpy(dtype=float)
             integer = bool(np.all(np.mod(vals[np.isfinite(vals)], 1) == 0))
             return Column(
-                name, Kind.NUMERIC, integer=integer, missing_markers=markers,
+                name,
+                Kind.NUMERIC,
+                integer=integer,
+                missing_markers=markers,
                 note="numbers stored as text",
             ), notes
     elif parsed is not None and share >= 0.5:
@@ -241,9 +262,7 @@ def infer_schema(
     cols = [str(c) for c in df.columns]
     dups = sorted({c for c in cols if cols.count(c) > 1})
     if dups:
-        raise DataError(
-            f"duplicate column names {dups}; rename them so every column is unique"
-        )
+        raise DataError(f"duplicate column names {dups}; rename them so every column is unique")
     columns: list[Column] = []
     notes: list[str] = []
     for name in df.columns:

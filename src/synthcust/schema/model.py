@@ -107,7 +107,9 @@ class Column:
             v = getattr(self, f.name)
             if v is None or v == () or (f.name == "integer" and not v):
                 continue
-            d[f.name] = list(v) if isinstance(v, tuple) else (v.value if isinstance(v, StrEnum) else v)
+            d[f.name] = (
+                list(v) if isinstance(v, tuple) else (v.value if isinstance(v, StrEnum) else v)
+            )
         return d
 
     @staticmethod
@@ -154,7 +156,9 @@ def _column_problems(d: Mapping[str, Any], where: str = "") -> list[str]:
         sugg = f" (did you mean {hint[0]!r}?)" if hint else ""
         problems.append(f"{label}: unknown field {k!r}{sugg}")
     if "kind" not in d:
-        problems.append(f"{label}: 'kind' is missing; use one of {', '.join(k.value for k in Kind)}")
+        problems.append(
+            f"{label}: 'kind' is missing; use one of {', '.join(k.value for k in Kind)}"
+        )
     else:
         p = _enum_problem(Kind, d["kind"], f"{label}: kind")
         if p:
@@ -263,7 +267,9 @@ class Schema:
         return dataclasses.replace(self, columns=tuple(new_cols))
 
     def drop(self, names: list[str]) -> Schema:
-        return dataclasses.replace(self, columns=tuple(c for c in self.columns if c.name not in names))
+        return dataclasses.replace(
+            self, columns=tuple(c for c in self.columns if c.name not in names)
+        )
 
     def select(self, names: list[str]) -> Schema:
         return Schema(tuple(self[n] for n in names), self.version, self.warnings)

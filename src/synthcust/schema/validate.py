@@ -61,21 +61,30 @@ def validate(df: pd.DataFrame, schema: Schema) -> list[Problem]:
             if pd.api.types.is_numeric_dtype(nn.dtype) and not pd.api.types.is_bool_dtype(nn.dtype):
                 vals = nn.to_numpy(dtype=float)
             else:
-                parsed = pd.to_numeric(nn.astype(str).str.replace(",", "", regex=False), errors="coerce")
+                parsed = pd.to_numeric(
+                    nn.astype(str).str.replace(",", "", regex=False), errors="coerce"
+                )
                 bad = nn[parsed.isna()]
                 if len(bad):
-                    problems.append(Problem(
-                        col.name, "error",
-                        f"{len(bad)} value(s) are not numbers (e.g. {bad.iloc[0]!r}); fix them, add "
-                        "them to missing_markers, or make the column categorical",
-                    ))
+                    problems.append(
+                        Problem(
+                            col.name,
+                            "error",
+                            f"{len(bad)} value(s) are not numbers (e.g. {bad.iloc[0]!r}); "
+                            "fix them, add "
+                            "them to missing_markers, or make the column categorical",
+                        )
+                    )
                 vals = parsed.dropna().to_numpy(dtype=float)
             inf = np.isinf(vals)
             if inf.any():
-                problems.append(Problem(
-                    col.name, "warning",
-                    f"{int(inf.sum())} infinite value(s); they are treated as missing",
-                ))
+                problems.append(
+                    Problem(
+                        col.name,
+                        "warning",
+                        f"{int(inf.sum())} infinite value(s); they are treated as missing",
+                    )
+                )
             fin = vals[~inf]
             if col.integer and len(fin) and np.any(np.mod(fin, 1) != 0):
                 problems.append(Problem(col.name, "error", "is marked integer but has fractions"))
@@ -87,24 +96,38 @@ def validate(df: pd.DataFrame, schema: Schema) -> list[Problem]:
             parsed = pd.to_datetime(nn.astype(str), format=col.datetime_format, errors="coerce")
             bad = nn[parsed.isna()]
             if len(bad):
-                problems.append(Problem(
-                    col.name, "error",
-                    f"{len(bad)} value(s) do not parse as dates in format "
-                    f"{col.datetime_format!r} (e.g. {bad.iloc[0]!r}); fix them or add them to "
-                    "missing_markers",
-                ))
+                problems.append(
+                    Problem(
+                        col.name,
+                        "error",
+                        f"{len(bad)} value(s) do not parse as dates in format "
+                        f"{col.datetime_format!r} (e.g. {bad.iloc[0]!r}); fix them or add them to "
+                        "missing_markers",
+                    )
+                )
         elif col.kind == Kind.BOOLEAN and nn.nunique() > 2:
-            problems.append(Problem(
-                col.name, "error",
-                f"is marked boolean but has {nn.nunique()} distinct values; make it categorical",
-            ))
+            problems.append(
+                Problem(
+                    col.name,
+                    "error",
+                    f"is marked boolean but has {nn.nunique()} distinct values; "
+                    "make it categorical",
+                )
+            )
         elif col.kind == Kind.CONSTANT and nn.nunique() > 1:
-            problems.append(Problem(
-                col.name, "error",
-                f"is marked constant but has {nn.nunique()} distinct values; re-infer its kind",
-            ))
+            problems.append(
+                Problem(
+                    col.name,
+                    "error",
+                    f"is marked constant but has {nn.nunique()} distinct values; re-infer its kind",
+                )
+            )
         if col.pii is not None and col.pii_policy is not None and col.pii_policy.value == "keep":
-            problems.append(Problem(
-                col.name, "warning", f"holds PII ({col.pii.value}) and is kept by your choice",
-            ))
+            problems.append(
+                Problem(
+                    col.name,
+                    "warning",
+                    f"holds PII ({col.pii.value}) and is kept by your choice",
+                )
+            )
     return problems

@@ -133,7 +133,9 @@ class BaseSynthesizer:
             obj.n_training_rows_ = int(meta["n_training_rows"])
             obj._from_state(meta["state"], arrays)
         except (KeyError, TypeError, ValueError) as e:
-            raise ModelFileError(f"{where!r}: model file is incomplete or corrupt ({e}); re-fit") from e
+            raise ModelFileError(
+                f"{where!r}: model file is incomplete or corrupt ({e}); re-fit"
+            ) from e
         return obj
 
     def get_params(self) -> dict[str, Any]:
@@ -177,7 +179,9 @@ def _enforce(enc: Encoded, conds: list[Condition]) -> None:
             col = enc.numeric[:, j]
             bad = np.isnan(col)
             if bad.any():
-                raise ModelError(f"internal error: condition on {c.column!r} produced missing values")
+                raise ModelError(
+                    f"internal error: condition on {c.column!r} produced missing values"
+                )
             np.clip(col, c.low, c.high, out=col)
         elif isinstance(c, CategoricalCondition):
             j = enc.categorical_names.index(c.column)

@@ -74,9 +74,7 @@ def parse_condition_text(text: str) -> tuple[str, Any]:
     return col, Range(None, val, high_inclusive=False)
 
 
-def compile_conditions(
-    conditions: Mapping[str, Any] | None, codec: TableCodec
-) -> list[Condition]:
+def compile_conditions(conditions: Mapping[str, Any] | None, codec: TableCodec) -> list[Condition]:
     """Validate user conditions against the fitted columns; all problems raised at once."""
     if not conditions:
         return []
@@ -105,9 +103,7 @@ def _compile_one(spec: ColumnSpec, value: Any) -> Condition:
     if spec.kind == "categorical":
         values = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
         if any(isinstance(v, Range) for v in values):
-            raise ConditionError(
-                f"column {spec.name!r} is categorical: give values, not a range"
-            )
+            raise ConditionError(f"column {spec.name!r} is categorical: give values, not a range")
         codes = []
         for v in values:
             codes.append(_category_code(spec, v))
@@ -128,7 +124,9 @@ def _compile_one(spec: ColumnSpec, value: Any) -> Condition:
         if spec.integer:
             lo, hi = math.ceil(lo), math.floor(hi)
         shown = (
-            f"{rng.low}" if rng.low == rng.high else f"{rng.low if rng.low is not None else ''}.."
+            f"{rng.low}"
+            if rng.low == rng.high
+            else f"{rng.low if rng.low is not None else ''}.."
             f"{rng.high if rng.high is not None else ''}"
         )
         if lo > hi:
@@ -140,9 +138,12 @@ def _compile_one(spec: ColumnSpec, value: Any) -> Condition:
 
 
 def _category_code(spec: ColumnSpec, v: Any) -> int:
-    if v is None or (isinstance(v, float) and math.isnan(v)) or (
-        spec.missing_token is not None and v == spec.missing_token
-    ) or (isinstance(v, str) and v in spec.markers):
+    if (
+        v is None
+        or (isinstance(v, float) and math.isnan(v))
+        or (spec.missing_token is not None and v == spec.missing_token)
+        or (isinstance(v, str) and v in spec.markers)
+    ):
         return -1
     cats = spec.categories
     if v in cats:

@@ -111,7 +111,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         for _ in range(self.scaling_iterations if len(self.cat_names_) else 0):
             Z = np.hstack([z_num, z_cat, z_miss])
             R = self._latent_corr(Z)
-            w, v = np.linalg.eigh(R)
+            _, v = np.linalg.eigh(R)
             axis = v[:, -1]
             score_all = np.nan_to_num(Z) * axis
             total = score_all.sum(axis=1)
@@ -137,11 +137,19 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         polyserial correction (exact for a discrete-continuous pair under the model, first
         order for two discrete columns), so dependence is not attenuated when sampled.
         """
-        v = np.concatenate([
-            [_slot_mean_variance(_flat_slots(m.P, m.X)) for m in self.num_marg_],
-            [_slot_mean_variance(np.column_stack([m.cum - m.probs, m.cum])) for m in self.cat_marg_],
-            [_slot_mean_variance(np.array([[0.0, p], [p, 1.0]])) for p in self.miss_p_[self.miss_idx_]],
-        ])
+        v = np.concatenate(
+            [
+                [_slot_mean_variance(_flat_slots(m.P, m.X)) for m in self.num_marg_],
+                [
+                    _slot_mean_variance(np.column_stack([m.cum - m.probs, m.cum]))
+                    for m in self.cat_marg_
+                ],
+                [
+                    _slot_mean_variance(np.array([[0.0, p], [p, 1.0]]))
+                    for p in self.miss_p_[self.miss_idx_]
+                ],
+            ]
+        )
         R = _pairwise_corr(Z, self._forced_zero_pairs())
         scale = np.sqrt(np.maximum(v, 1e-3))
         # cov(jittered) = rho * Var(m_i) * Var(m_j); corr(jittered) divides by sd = 1 each
@@ -260,8 +268,12 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
             EmpiricalMarginal.from_arrays(arrays, f"num{j}", {"integer": integer})
             for j, integer in enumerate(state["num_integer"])
         ]
-        self.cat_marg_ = [CategoricalMarginal(arrays[f"cat{q}.probs"]) for q in range(len(self.cat_names_))]
-        self.cat_order_ = [arrays[f"cat{q}.order"].astype(np.int64) for q in range(len(self.cat_names_))]
+        self.cat_marg_ = [
+            CategoricalMarginal(arrays[f"cat{q}.probs"]) for q in range(len(self.cat_names_))
+        ]
+        self.cat_order_ = [
+            arrays[f"cat{q}.order"].astype(np.int64) for q in range(len(self.cat_names_))
+        ]
         d = len(self.num_names_) + len(self.cat_names_) + len(self.miss_idx_)
         if self.corr_.shape != (d, d):
             raise ValueError(f"correlation matrix has shape {self.corr_.shape}, expected {(d, d)}")

@@ -21,7 +21,9 @@ FORMAT = "synthcust-model"
 FORMAT_VERSION = 1
 
 
-def save_bundle(path: str | os.PathLike, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path:
+def save_bundle(
+    path: str | os.PathLike, meta: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> Path:
     """Write ``meta`` and ``arrays`` to ``path`` atomically."""
     from synthcust.io.atomic import atomic_write_bytes
 
@@ -41,7 +43,9 @@ def load_bundle(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.n
     """Read a model file; raise :class:`ModelFileError` if it is not a valid one."""
     p = Path(path)
     if not p.exists():
-        raise ModelFileError(f"model file {str(p)!r} does not exist; create it with `synthcust fit`")
+        raise ModelFileError(
+            f"model file {str(p)!r} does not exist; create it with `synthcust fit`"
+        )
     try:
         with zipfile.ZipFile(p) as zf:
             header = json.loads(zf.read("synthcust.json"))

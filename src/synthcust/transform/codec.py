@@ -248,7 +248,9 @@ class TableCodec:
                 cat_names.append(spec.name)
         n = len(df)
         numeric = np.column_stack(nums) if nums else np.empty((n, 0))
-        code_block = np.column_stack(codes).astype(np.int32) if codes else np.empty((n, 0), np.int32)
+        code_block = (
+            np.column_stack(codes).astype(np.int32) if codes else np.empty((n, 0), np.int32)
+        )
         return Encoded(numeric, code_block, num_names, cat_names)
 
     def n_categories(self, name: str) -> int:
@@ -289,8 +291,11 @@ class TableCodec:
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
         self._check_fitted()
-        return {"max_categories": self.max_categories, "specs": [s.to_dict() for s in self.specs_],
-                "notes": list(self.notes_)}
+        return {
+            "max_categories": self.max_categories,
+            "specs": [s.to_dict() for s in self.specs_],
+            "notes": list(self.notes_),
+        }
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> TableCodec:
@@ -388,7 +393,9 @@ def _astype_safe(s: pd.Series, dtype: str) -> pd.Series:
         return s
 
 
-def _restore_categorical(codes: np.ndarray, spec: ColumnSpec, rng: np.random.Generator) -> pd.Series:
+def _restore_categorical(
+    codes: np.ndarray, spec: ColumnSpec, rng: np.random.Generator
+) -> pd.Series:
     cats = list(spec.categories)
     n_main = len(cats)
     codes = codes.astype(np.int64, copy=True)
@@ -396,7 +403,9 @@ def _restore_categorical(codes: np.ndarray, spec: ColumnSpec, rng: np.random.Gen
         rare_rows = codes == n_main
         k = int(rare_rows.sum())
         if k:
-            pick = rng.choice(len(spec.rare), size=k, p=np.asarray(spec.rare_p) / np.sum(spec.rare_p))
+            pick = rng.choice(
+                len(spec.rare), size=k, p=np.asarray(spec.rare_p) / np.sum(spec.rare_p)
+            )
             codes[rare_rows] = n_main + pick
         cats = cats + list(spec.rare)
     miss = codes < 0
@@ -433,7 +442,9 @@ def _restore_constant(n: int, spec: ColumnSpec) -> pd.Series:
 
 
 def _restore_id(n: int, spec: ColumnSpec) -> pd.Series:
-    seq = np.arange(spec.id_start if spec.integer else 1, (spec.id_start if spec.integer else 1) + n)
+    seq = np.arange(
+        spec.id_start if spec.integer else 1, (spec.id_start if spec.integer else 1) + n
+    )
     if spec.integer:
         return _astype_safe(pd.Series(seq), spec.dtype)
     width = max(spec.id_width, len(str(n)))

@@ -1,0 +1,20 @@
+"""Reading and writing tables: CSV, Parquet, DuckDB and SQL, with atomic writes.
+
+>>> from synthcust.io import read_table, write_table  # doctest: +SKIP
+"""
+
+from synthcust.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from synthcust.io.readers import PROVENANCE_KEY, read_table
+from synthcust.io.sniff import sniff_format
+from synthcust.io.writers import DEFAULT_TABLE, write_table
+
+__all__ = [
+    "DEFAULT_TABLE",
+    "PROVENANCE_KEY",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "read_table",
+    "sniff_format",
+    "write_table",
+]

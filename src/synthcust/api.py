@@ -67,25 +67,20 @@ class SynthModel:
                     "put them in the segment rule instead"
                 )
             conds.update(seg.conditions)
-        fakes = self.pii.fake_specs if self.pii is not None else []
-        fake_names = {f.column for f in fakes}
-        bad = sorted(set(conds) & fake_names)
+        fakes = self.pii.fakes if self.pii is not None else []
+        bad = sorted(set(conds) & {f.column for f in fakes})
         if bad:
             raise ConditionError(
                 f"columns {bad} hold generated fake PII; they cannot be conditioned on"
             )
         out = self.synthesizer.sample(n, conditions=conds, random_state=random_state)
         if fakes:
-            from synthcust.privacy.pii import fake_columns
-
             seed = (
-                np.random.default_rng(random_state).integers(2**31)
-                if random_state is not None
-                else None
+                int(np.random.default_rng().integers(2**31))
+                if random_state is None
+                else int(np.random.default_rng([random_state, 1]).integers(2**31))
             )
-            extra = fake_columns(fakes, n, random_state=None if seed is None else int(seed))
-            for c in extra.columns:
-                out[c] = extra[c].to_numpy()
+            out = self.pii.plan.add_fakes(out, random_state=seed)
         return out[[c for c in self.column_order if c in out.columns]]
 
     def _segment(self, segment: str | Segment) -> Segment:
@@ -115,7 +110,7 @@ def load(path: str | os.PathLike) -> SynthModel:
     meta, arrays = load_bundle(path)
     synth = BaseSynthesizer.from_bundle(meta, arrays, str(path))
     try:
-        from synthcust.privacy.pii import PIIReport
+        from synthcust.privacy import PIIReport
 
         pii = PIIReport.from_dict(meta["pii"]) if meta.get("pii") else None
         return SynthModel(
@@ -159,7 +154,7 @@ def fit(
 
     Nothing detected as PII reaches the model unless ``pii_policies`` says ``keep`` for it.
     """
-    from synthcust.privacy.pii import apply_pii
+    from synthcust.privacy import apply_pii
 
     check_frame(data)
     if synthesizer not in REGISTRY:
@@ -168,7 +163,11 @@ def fit(
         )
     schema = prepare_schema(data, schema, target)
     clean, report = apply_pii(
-        data, schema, pii_policies, hash_key=hash_key, random_state=random_state or 0
+        data,
+        _pii_findings(data, schema),
+        _pii_policies(schema, pii_policies),
+        hash_key=hash_key,
+        random_state=random_state or 0,
     )
     clean_schema = _schema_after_pii(clean, schema)
     segs = load_segments(segments or {})
@@ -183,7 +182,7 @@ def fit(
     synth = REGISTRY[synthesizer](random_state=random_state, **dict(synthesizer_params or {}))
     synth.fit(clean, clean_schema)
     order = [
-        c for c in data.columns if c in clean.columns or c in {f.column for f in report.fake_specs}
+        c for c in data.columns if c in clean.columns or c in {f.column for f in report.fakes}
     ]
     return SynthModel(synth, schema, report, [str(c) for c in order], segs)
 
@@ -198,3 +197,22 @@ def _schema_after_pii(clean: pd.DataFrame, schema: Schema) -> Schema:
             col, _ = infer_column(clean[name], n_rows=len(clean))
             cols.append(col)
     return Schema(tuple(cols))
+
+
+def _pii_findings(data: pd.DataFrame, schema: Schema) -> dict[str, Any]:
+    """PII per column: the detector's findings (with evidence) plus what the schema declares."""
+    from synthcust.privacy import detect_pii
+
+    found: dict[str, Any] = dict(detect_pii(data))
+    for col in schema:
+        if col.pii is None:
+            found.pop(col.name, None)  # the user's schema says it is not PII
+        elif col.name not in found or found[col.name].kind != col.pii:
+            found[col.name] = col.pii
+    return found
+
+
+def _pii_policies(schema: Schema, overrides: Mapping[str, str] | None) -> dict[str, str]:
+    out = {c.name: c.pii_policy.value for c in schema if c.pii_policy is not None}
+    out.update(overrides or {})
+    return out

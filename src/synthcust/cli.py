@@ -282,10 +282,8 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
-    except Exception as e:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(e, click.ClickException):
+    except Exception as e:  # usage errors and anything unexpected
+        if hasattr(e, "show") and hasattr(e, "exit_code"):  # a usage error (bad option...)
             e.show()
             sys.exit(e.exit_code)
         if _STATE["debug"] or "--debug" in sys.argv:
@@ -297,7 +295,6 @@ def main() -> None:
             soft_wrap=True,
         )
         sys.exit(3)
-
 
 if __name__ == "__main__":  # pragma: no cover
     main()

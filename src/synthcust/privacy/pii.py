@@ -241,7 +241,7 @@ def _date_share(v: pd.Series) -> float:
     return float((parsed.notna().to_numpy() & shaped).mean())
 
 
-def _loose_check(kind: PIIKind, v: pd.Series) -> tuple[bool, float, str]:
+def _loose_check(kind: PIIKind, v: pd.Series, norm: str) -> tuple[bool, float, str]:
     """Do the values fit what the *name* announced? (share, description)."""
     if kind is PIIKind.EMAIL:
         share = pp._share(v.str.contains("@", regex=False))
@@ -252,7 +252,11 @@ def _loose_check(kind: PIIKind, v: pd.Series) -> tuple[bool, float, str]:
         return share >= 0.5, share, "look like phone numbers"
     if kind is PIIKind.PERSON_NAME:
         share = pp._share(v.str.fullmatch(pp.PERSON_LOOSE))
-        return share >= 0.7 and _unique_enough(v), share, "made of letters"
+        if norm in ("name", "names", "nm"):  # a bare "name" may name products or tiers
+            plausible = _unique_enough(v) or pp._share(pp.person_masks(v)[1]) >= 0.3
+        else:  # first_name, customer_name...: few distinct values are normal
+            plausible = v.nunique() >= 2
+        return share >= 0.7 and plausible, share, "made of letters"
     if kind is PIIKind.ADDRESS:
         share = pp.letterish_share(v)
         return share >= 0.7 and _unique_enough(v), share, "text"
@@ -329,7 +333,7 @@ def _classify_strings(col: Any, v: pd.Series, name_kind: PIIKind | None,
             return PIIFinding(col, kind, _value_conf(share),
                               f"name suggests {name_kind.value} but {_pct(share)} of {n} "
                               f"sampled values are {KIND_LABELS[kind]}")
-        ok, share, what = _loose_check(name_kind, v)
+        ok, share, what = _loose_check(name_kind, v, norm)
         if by_values is not None and by_values[0] is name_kind:
             share, what = by_values[1], f"are {KIND_LABELS[name_kind]}"
             ok = True

@@ -449,14 +449,17 @@ def _rows_with_valid(v: pd.Series, pat: re.Pattern[str], check) -> np.ndarray:
 def text_kind_masks(values: pd.Series) -> dict[PIIKind, np.ndarray]:
     """For each text kind, which values contain at least one (checksum-valid) occurrence."""
     v = pd.Series(values, dtype="str").reset_index(drop=True)
+    rest = v  # the text with the spans of the kinds already looked for blanked out
     out: dict[PIIKind, np.ndarray] = {}
-    for kind, pat in _TEXT_PATTERNS.items():
+    for kind, pat in _TEXT_PATTERNS.items():  # same order as redaction: phones last
         if kind is PIIKind.CREDIT_CARD:
             out[kind] = _rows_with_valid(v, pat, luhn_valid)
         elif kind is PIIKind.IBAN:
             out[kind] = _rows_with_valid(v, pat, iban_valid)
         else:
-            out[kind] = v.str.contains(pat).fillna(False).to_numpy(bool)
+            out[kind] = rest.str.contains(pat).fillna(False).to_numpy(bool)
+        if kind is not PIIKind.PHONE:  # an IBAN's "0044 0532 ..." is not also a phone
+            rest = rest.str.replace(REDACTION_PATTERNS[kind], " ", regex=True)
     return out
 
 

@@ -118,11 +118,12 @@ def _compile_one(spec: ColumnSpec, value: Any) -> Condition:
         lo = -math.inf if rng.low is None else _to_number(spec, rng.low)
         hi = math.inf if rng.high is None else _to_number(spec, rng.high)
         if not rng.low_inclusive:
-            lo = np.nextafter(lo, math.inf) if not spec.integer else math.floor(lo) + 1
+            lo = np.nextafter(lo, math.inf) if not spec.integer else math.floor(lo) + 1.0
         if not rng.high_inclusive:
             hi = np.nextafter(hi, -math.inf) if not spec.integer else math.ceil(hi) - 1
         if spec.integer:
-            lo, hi = math.ceil(lo), math.floor(hi)
+            lo = math.ceil(lo) if math.isfinite(lo) else lo
+            hi = math.floor(hi) if math.isfinite(hi) else hi
         shown = (
             f"{rng.low}"
             if rng.low == rng.high

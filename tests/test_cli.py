@@ -1,0 +1,119 @@
+"""The command line as a user meets it: outputs, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+
+import pandas as pd
+import pytest
+
+from synthcust import cli
+from synthcust.demo.world import DEMO_UNIQUE_PII_COLUMNS, simulate_customers
+
+
+def run(args, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["synthcust", *map(str, args)])
+    cli._STATE["debug"] = False
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as e:
+        code = e.code or 0
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def customers_csv(tmp_path_factory):
+    p = tmp_path_factory.mktemp("data") / "customers.csv"
+    simulate_customers(1500, random_state=3).to_csv(p, index=False)
+    return p
+
+
+def test_help_for_every_command(capsys, monkeypatch):
+    for cmd in ("schema", "fit", "sample", "demo"):
+        code, out, _ = run([cmd, "--help"], capsys, monkeypatch)
+        assert code == 0 and "Usage" in out, cmd
+
+
+def test_schema_command(customers_csv, tmp_path, capsys, monkeypatch):
+    out_json = tmp_path / "schema.json"
+    code, out, _ = run(["schema", customers_csv, "-o", out_json, "--target", "churned"],
+                       capsys, monkeypatch)
+    assert code == 0
+    assert "email" in out and "person_name" in out
+    d = json.loads(out_json.read_text())
+    cols = {c["name"]: c for c in d["columns"]}
+    assert cols["email"]["pii"] == "email"
+    assert cols["churned"]["role"] == "target"
+    code, out, _ = run(["schema", customers_csv, "--check", out_json], capsys, monkeypatch)
+    assert code == 0 and "ok" in out
+
+
+def test_fit_sample_reproducible_and_pii_free(customers_csv, tmp_path, capsys, monkeypatch):
+    model = tmp_path / "m.synthcust"
+    segs = tmp_path / "segments.json"
+    segs.write_text(json.dumps({"bargain_frequent": "discount_share > 0.3 and orders_per_year >= 6"}))
+    code, out, err = run(["fit", customers_csv, "-o", model, "--segments", segs],
+                         capsys, monkeypatch)
+    assert code == 0, err
+    assert "PII found and handled" in out
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    for dest in (a, b):
+        code, _, err = run(["sample", model, "-n", 300, "-o", dest, "--seed", 11],
+                           capsys, monkeypatch)
+        assert code == 0, err
+    assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
+    real = pd.read_csv(customers_csv)
+    text = a.read_text()
+    for col in DEMO_UNIQUE_PII_COLUMNS:
+        assert col not in pd.read_csv(a).columns
+        assert not any(v in text for v in real[col].astype(str)), col
+    seg_out = tmp_path / "seg.parquet"
+    code, _, err = run(["sample", model, "-n", 200, "-o", seg_out, "--segment", "bargain_frequent",
+                        "--condition", "region=north|south", "--seed", 1], capsys, monkeypatch)
+    assert code == 0, err
+    s = pd.read_parquet(seg_out)
+    assert (s.discount_share > 0.3).all() and (s.orders_per_year >= 6).all()
+    assert set(s.region) <= {"north", "south"}
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["sample", "{model}", "-n", 0, "-o", "{tmp}/x.csv"], "positive"),
+        (["sample", "{model}", "-n", 5, "-o", "{tmp}/x.csv", "--condition", "region=mars"],
+         "'region' has no value 'mars'"),
+        (["sample", "{model}", "-n", 5, "-o", "{tmp}/x.csv", "--segment", "nope"],
+         "unknown segment 'nope'"),
+        (["sample", "{tmp}/corrupt.synthcust", "-n", 5, "-o", "{tmp}/x.csv"], "corrupt"),
+        (["fit", "{tmp}/empty.csv", "-o", "{tmp}/m2.synthcust"], "empty"),
+        (["fit", "{data}", "-o", "{tmp}/m3.synthcust", "--segment", "none=age > 200"],
+         "matches no customer"),
+        (["fit", "{data}", "-o", "{tmp}/m4.synthcust", "--pii", "email=generalise"], "email"),
+    ],
+)
+def test_errors_are_one_line(args, expected, customers_csv, tmp_path, capsys, monkeypatch):
+    model = tmp_path / "model.synthcust"
+    run(["fit", customers_csv, "-o", model], capsys, monkeypatch)
+    (tmp_path / "corrupt.synthcust").write_bytes(b"PK\x03\x04garbage")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    args = [str(a).format(model=model, tmp=tmp_path, data=customers_csv) for a in args]
+    code, out, err = run(args, capsys, monkeypatch)
+    assert code != 0
+    assert expected in " ".join(err.split()), err
+    assert "Traceback" not in err + out
+    assert err.strip().startswith("error")
+
+
+def test_demo_command(tmp_path, capsys, monkeypatch):
+    code, out, err = run(["demo", "--out", tmp_path / "demo", "--rows", 800], capsys, monkeypatch)
+    assert code == 0, err
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    assert summary["planted_pii_values_found_in_outputs"] == 0
+    assert summary["kl_max"] < 0.12
+    synth = pd.read_csv(tmp_path / "demo" / "synthetic_customers.csv")
+    assert len(synth) == 800
+    assert not {"email", "phone", "full_name", "street_address"} & set(synth.columns)

@@ -40,8 +40,9 @@ def test_help_for_every_command(capsys, monkeypatch):
 
 def test_schema_command(customers_csv, tmp_path, capsys, monkeypatch):
     out_json = tmp_path / "schema.json"
-    code, out, _ = run(["schema", customers_csv, "-o", out_json, "--target", "churned"],
-                       capsys, monkeypatch)
+    code, out, _ = run(
+        ["schema", customers_csv, "-o", out_json, "--target", "churned"], capsys, monkeypatch
+    )
     assert code == 0
     assert "email" in out and "person_name" in out
     d = json.loads(out_json.read_text())
@@ -55,15 +56,19 @@ def test_schema_command(customers_csv, tmp_path, capsys, monkeypatch):
 def test_fit_sample_reproducible_and_pii_free(customers_csv, tmp_path, capsys, monkeypatch):
     model = tmp_path / "m.synthcust"
     segs = tmp_path / "segments.json"
-    segs.write_text(json.dumps({"bargain_frequent": "discount_share > 0.3 and orders_per_year >= 6"}))
-    code, out, err = run(["fit", customers_csv, "-o", model, "--segments", segs],
-                         capsys, monkeypatch)
+    segs.write_text(
+        json.dumps({"bargain_frequent": "discount_share > 0.3 and orders_per_year >= 6"})
+    )
+    code, out, err = run(
+        ["fit", customers_csv, "-o", model, "--segments", segs], capsys, monkeypatch
+    )
     assert code == 0, err
     assert "PII found and handled" in out
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     for dest in (a, b):
-        code, _, err = run(["sample", model, "-n", 300, "-o", dest, "--seed", 11],
-                           capsys, monkeypatch)
+        code, _, err = run(
+            ["sample", model, "-n", 300, "-o", dest, "--seed", 11], capsys, monkeypatch
+        )
         assert code == 0, err
     assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
     real = pd.read_csv(customers_csv)
@@ -72,8 +77,24 @@ def test_fit_sample_reproducible_and_pii_free(customers_csv, tmp_path, capsys, m
         assert col not in pd.read_csv(a).columns
         assert not any(v in text for v in real[col].astype(str)), col
     seg_out = tmp_path / "seg.parquet"
-    code, _, err = run(["sample", model, "-n", 200, "-o", seg_out, "--segment", "bargain_frequent",
-                        "--condition", "region=north|south", "--seed", 1], capsys, monkeypatch)
+    code, _, err = run(
+        [
+            "sample",
+            model,
+            "-n",
+            200,
+            "-o",
+            seg_out,
+            "--segment",
+            "bargain_frequent",
+            "--condition",
+            "region=north|south",
+            "--seed",
+            1,
+        ],
+        capsys,
+        monkeypatch,
+    )
     assert code == 0, err
     s = pd.read_parquet(seg_out)
     assert (s.discount_share > 0.3).all() and (s.orders_per_year >= 6).all()
@@ -84,14 +105,20 @@ def test_fit_sample_reproducible_and_pii_free(customers_csv, tmp_path, capsys, m
     "args, expected",
     [
         (["sample", "{model}", "-n", 0, "-o", "{tmp}/x.csv"], "positive"),
-        (["sample", "{model}", "-n", 5, "-o", "{tmp}/x.csv", "--condition", "region=mars"],
-         "'region' has no value 'mars'"),
-        (["sample", "{model}", "-n", 5, "-o", "{tmp}/x.csv", "--segment", "nope"],
-         "unknown segment 'nope'"),
+        (
+            ["sample", "{model}", "-n", 5, "-o", "{tmp}/x.csv", "--condition", "region=mars"],
+            "'region' has no value 'mars'",
+        ),
+        (
+            ["sample", "{model}", "-n", 5, "-o", "{tmp}/x.csv", "--segment", "nope"],
+            "unknown segment 'nope'",
+        ),
         (["sample", "{tmp}/corrupt.synthcust", "-n", 5, "-o", "{tmp}/x.csv"], "corrupt"),
         (["fit", "{tmp}/empty.csv", "-o", "{tmp}/m2.synthcust"], "empty"),
-        (["fit", "{data}", "-o", "{tmp}/m3.synthcust", "--segment", "none=age > 200"],
-         "matches no customer"),
+        (
+            ["fit", "{data}", "-o", "{tmp}/m3.synthcust", "--segment", "none=age > 200"],
+            "matches no customer",
+        ),
         (["fit", "{data}", "-o", "{tmp}/m4.synthcust", "--pii", "email=generalise"], "email"),
     ],
 )
@@ -109,7 +136,7 @@ def test_errors_are_one_line(args, expected, customers_csv, tmp_path, capsys, mo
 
 
 def test_demo_command(tmp_path, capsys, monkeypatch):
-    code, out, err = run(["demo", "--out", tmp_path / "demo", "--rows", 800], capsys, monkeypatch)
+    code, _, err = run(["demo", "--out", tmp_path / "demo", "--rows", 800], capsys, monkeypatch)
     assert code == 0, err
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert summary["planted_pii_values_found_in_outputs"] == 0

@@ -92,6 +92,7 @@ class FakeSpec:
 
 @functools.cache
 def _faker(locale: str) -> Faker:
+    """Validate a locale once (creating a Faker checks it)."""
     try:
         return Faker(locale)
     except AttributeError as e:
@@ -302,7 +303,7 @@ def _as_key(values: pd.Series) -> pd.Series:
 def _one_column(spec: FakeSpec, n: int, random_state: int,
                 exclude: Collection[Any] | None) -> pd.Series:
     rng = np.random.default_rng([int(random_state), zlib.crc32(spec.column.encode())])
-    fk = _faker(spec.locale)
+    fk = Faker(spec.locale)  # a fresh instance: no state shared between calls or threads
     fk.seed_instance(int(rng.integers(0, 2**32)))
     gen = _GENERATORS[spec.kind]
     values = gen(spec, n, rng, fk).reset_index(drop=True)

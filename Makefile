@@ -24,8 +24,17 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 
-bench: $(STAMP)
-	$(PY) bench/bench_copula.py
+# SDV needs torch: install the CPU build first so pip never pulls a multi-GB CUDA one
+BENCH_VENV ?= .venv-bench
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet torch==2.13.0
+	$(BENCH_VENV)/bin/pip install --quiet -e '.[bench]' 'sdv==2.0.0' 'sdmetrics>=0.32'
+	touch $(BENCH_VENV)/.installed
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/bench_copula.py
 
 clean:
-	rm -rf $(VENV) demo_out .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) demo_out .pytest_cache

@@ -1,0 +1,45 @@
+"""The README's promises: its first two commands, and the commands it documents."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _first_block() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```\n(.*?)```", text, re.S).group(1)
+    return [ln.split("#")[0].strip() for ln in block.splitlines() if ln.split("#")[0].strip()]
+
+
+def test_readme_opens_with_demo_and_test_commands():
+    assert _first_block() == ["make demo", "make test"]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci and "make demo" in ci
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@pytest.mark.parametrize("target", ["demo", "test", "bench"])
+def test_make_targets_exist(target):
+    r = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    if target == "demo":
+        assert "synthcust demo" in r.stdout
+
+
+def test_readme_cli_commands_exist():
+    from synthcust.cli import app
+
+    text = (ROOT / "README.md").read_text()
+    used = set(re.findall(r"^synthcust (\w[\w-]*)", text, re.M))
+    names = {c.name or c.callback.__name__ for c in app.registered_commands}
+    assert used and used <= names

@@ -22,7 +22,8 @@ from synthcust.privacy import (
     detect_pii_kinds_in_text,
     fake_columns,
 )
-from synthcust.privacy.pii_patterns import iban_valid, luhn_valid, match_name
+from synthcust.privacy.pii import iban_valid, luhn_valid
+from synthcust.privacy.pii_names import match_name
 from synthcust.schema.model import Column, Kind, PIIKind, PIIPolicy, Schema
 
 N = 200
@@ -35,8 +36,9 @@ N = 200
 
 def luhn_ok(number: str) -> bool:
     digits = [int(c) for c in number][::-1]
-    total = sum(d if i % 2 == 0 else (2 * d - 9 if 2 * d > 9 else 2 * d)
-                for i, d in enumerate(digits))
+    total = sum(
+        d if i % 2 == 0 else (2 * d - 9 if 2 * d > 9 else 2 * d) for i, d in enumerate(digits)
+    )
     return total % 10 == 0
 
 
@@ -50,7 +52,7 @@ def make_card(rng: np.random.Generator, prefix: str = "4", length: int = 16) -> 
 
 def break_one_digit(number: str, rng: np.random.Generator) -> str:
     i = int(rng.integers(0, len(number)))
-    return number[:i] + str((int(number[i]) + int(rng.integers(1, 10))) % 10) + number[i + 1:]
+    return number[:i] + str((int(number[i]) + int(rng.integers(1, 10))) % 10) + number[i + 1 :]
 
 
 def make_iban(rng: np.random.Generator, country: str = "DE", length: int = 22) -> str:
@@ -60,7 +62,7 @@ def make_iban(rng: np.random.Generator, country: str = "DE", length: int = 22) -
 
 
 def group4(s: str) -> str:
-    return " ".join(s[i:i + 4] for i in range(0, len(s), 4))
+    return " ".join(s[i : i + 4] for i in range(0, len(s), 4))
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +83,14 @@ def neutral_values(kind: str, fk: Faker, rng: np.random.Generator) -> list:
     if kind == "email":
         return [fk.email() for _ in range(N)]
     if kind == "phone":
-        formats = ["+1 (415) 555-{:04d}", "+44 20 7946 {:04d}", "020 7946 {:04d}",
-                   "(030) 1234-{:04d}", "+49 30 1234{:04d}", "555.867.{:04d}"]
+        formats = [
+            "+1 (415) 555-{:04d}",
+            "+44 20 7946 {:04d}",
+            "020 7946 {:04d}",
+            "(030) 1234-{:04d}",
+            "+49 30 1234{:04d}",
+            "555.867.{:04d}",
+        ]
         return [formats[i % len(formats)].format(int(rng.integers(0, 10000))) for i in range(N)]
     if kind == "person_name":
         return [fk.name() for _ in range(N)]
@@ -97,16 +105,24 @@ def neutral_values(kind: str, fk: Faker, rng: np.random.Generator) -> list:
     if kind == "iban":
         return [group4(make_iban(rng)) if i % 2 else make_iban(rng, "GB", 22) for i in range(N)]
     if kind == "ssn":
-        return [f"{a:03d}-{g:02d}-{s:04d}" for a, g, s in zip(
-            rng.integers(1, 666, N), rng.integers(1, 100, N), rng.integers(1, 10000, N),
-            strict=True)]
+        return [
+            f"{a:03d}-{g:02d}-{s:04d}"
+            for a, g, s in zip(
+                rng.integers(1, 666, N),
+                rng.integers(1, 100, N),
+                rng.integers(1, 10000, N),
+                strict=True,
+            )
+        ]
     if kind == "ipv4":
         return [".".join(str(x) for x in rng.integers(0, 256, 4)) for _ in range(N)]
     if kind == "ipv6":
         return [fk.ipv6() for _ in range(N)]
     if kind == "text":
-        return [fk.sentence(nb_words=12) + (f" Reach me at {fk.email()}." if i % 10 == 0 else "")
-                for i in range(N)]
+        return [
+            fk.sentence(nb_words=12) + (f" Reach me at {fk.email()}." if i % 10 == 0 else "")
+            for i in range(N)
+        ]
     raise AssertionError(kind)
 
 
@@ -159,13 +175,11 @@ def test_luhn_valid_numbers_stored_as_integers_are_cards(rng):
         ("tax_id", [f"{900000 + i * 7}" for i in range(40)], PIIKind.NATIONAL_ID),
         ("first_name", ["Ann", "Bob", "Chloe", "Dev", "Eve"] * 8, PIIKind.PERSON_NAME),
         ("surname", [f"Smith{chr(97 + i % 26)}" for i in range(40)], PIIKind.PERSON_NAME),
-        ("customer_name", [f"Ann Lee{chr(97 + i % 26)}" for i in range(40)],
-         PIIKind.PERSON_NAME),
+        ("customer_name", [f"Ann Lee{chr(97 + i % 26)}" for i in range(40)], PIIKind.PERSON_NAME),
         ("address_line_1", [f"{i} High St" for i in range(40)], PIIKind.ADDRESS),
         ("ip_address", [f"10.0.0.{i}" for i in range(40)], PIIKind.IP_ADDRESS),
         ("dob", pd.date_range("1950-01-01", periods=40, freq="90D"), PIIKind.DATE_OF_BIRTH),
-        ("birth_date", [f"19{50 + i}-03-0{1 + i % 9}" for i in range(40)],
-         PIIKind.DATE_OF_BIRTH),
+        ("birth_date", [f"19{50 + i}-03-0{1 + i % 9}" for i in range(40)], PIIKind.DATE_OF_BIRTH),
         ("card_number", [f"4000 0000 0000 {i:04d}" for i in range(40)], PIIKind.CREDIT_CARD),
         ("iban", [f"DE00{i:018d}" for i in range(40)], PIIKind.IBAN),
     ],
@@ -205,40 +219,87 @@ def test_username_is_an_identifier_unless_it_holds_emails(fk):
 
 def test_no_false_positives_on_a_realistic_customer_table(fk, rng):
     n = 500
-    cities = ["New York", "London", "Paris", "San Francisco", "Berlin", "Los Angeles",
-              "Madrid", "Rio de Janeiro", "Hong Kong", "Tel Aviv"]
-    words = ["organic", "cotton", "t-shirt", "slim", "fit", "soft", "durable", "lightweight",
-             "waterproof", "jacket", "in", "five", "colours", "machine", "washable", "with",
-             "pockets", "made", "from", "recycled", "wool", "size", "M", "L", "XL", "pack",
-             "of", "3", "12", "250", "ml"]
-    df = pd.DataFrame({
-        "customer_id": [f"CUST-{i:06d}" for i in range(n)],
-        "account_no": np.arange(10**9, 10**9 + n),
-        "age": rng.integers(18, 90, n),
-        "income": rng.lognormal(10.5, 0.5, n).round(2),
-        "city": rng.choice(cities, n),
-        "country": rng.choice(["United States", "United Kingdom", "Germany", "France"], n),
-        "gender": rng.choice(["F", "M", "X"], n),
-        "segment": rng.choice(["Premium Plus", "Value Seeker", "New Customer"], n),
-        "signup_date": pd.Timestamp("2020-01-01")
-        + pd.to_timedelta(rng.integers(0, 1500, n), unit="D"),
-        "last_order": [f"2024-{m:02d}-{d:02d}" for m, d in
-                       zip(rng.integers(1, 13, n), rng.integers(1, 29, n), strict=True)],
-        "orders": rng.poisson(4, n),
-        "spend": rng.gamma(2, 60, n).round(2),
-        "spend_text": [f"{x:.2f}" for x in rng.gamma(2, 6e5, n)],
-        "big_amount": rng.integers(10**12, 10**16, n),
-        "uuid": [fk.uuid4() for _ in range(n)],
-        "churned": rng.random(n) < 0.2,
-        "score": rng.random(n),
-        "product_description": [
-            " ".join(rng.choice(words, int(rng.integers(6, 14)))).capitalize() + "."
-            for _ in range(n)],
-        "sku": [f"SKU-{rng.integers(100, 999)}-{rng.integers(1000, 9999)}" for _ in range(n)],
-        "time": [f"{h:02d}:{m:02d}:00" for h, m in
-                 zip(rng.integers(0, 24, n), rng.integers(0, 60, n), strict=True)],
-        "version": [f"{a}.{b}.{c}" for a, b, c in rng.integers(0, 20, (n, 3))],
-    })
+    cities = [
+        "New York",
+        "London",
+        "Paris",
+        "San Francisco",
+        "Berlin",
+        "Los Angeles",
+        "Madrid",
+        "Rio de Janeiro",
+        "Hong Kong",
+        "Tel Aviv",
+    ]
+    words = [
+        "organic",
+        "cotton",
+        "t-shirt",
+        "slim",
+        "fit",
+        "soft",
+        "durable",
+        "lightweight",
+        "waterproof",
+        "jacket",
+        "in",
+        "five",
+        "colours",
+        "machine",
+        "washable",
+        "with",
+        "pockets",
+        "made",
+        "from",
+        "recycled",
+        "wool",
+        "size",
+        "M",
+        "L",
+        "XL",
+        "pack",
+        "of",
+        "3",
+        "12",
+        "250",
+        "ml",
+    ]
+    df = pd.DataFrame(
+        {
+            "customer_id": [f"CUST-{i:06d}" for i in range(n)],
+            "account_no": np.arange(10**9, 10**9 + n),
+            "age": rng.integers(18, 90, n),
+            "income": rng.lognormal(10.5, 0.5, n).round(2),
+            "city": rng.choice(cities, n),
+            "country": rng.choice(["United States", "United Kingdom", "Germany", "France"], n),
+            "gender": rng.choice(["F", "M", "X"], n),
+            "segment": rng.choice(["Premium Plus", "Value Seeker", "New Customer"], n),
+            "signup_date": pd.Timestamp("2020-01-01")
+            + pd.to_timedelta(rng.integers(0, 1500, n), unit="D"),
+            "last_order": [
+                f"2024-{m:02d}-{d:02d}"
+                for m, d in zip(rng.integers(1, 13, n), rng.integers(1, 29, n), strict=True)
+            ],
+            "orders": rng.poisson(4, n),
+            "spend": rng.gamma(2, 60, n).round(2),
+            "spend_text": [f"{x:.2f}" for x in rng.gamma(2, 6e5, n)],
+            "big_amount": rng.integers(10**12, 10**16, n),
+            "uuid": [fk.uuid4() for _ in range(n)],
+            "churned": rng.random(n) < 0.2,
+            "score": rng.random(n),
+            "product_description": [
+                " ".join(rng.choice(words, int(rng.integers(6, 14)))).capitalize() + "."
+                for _ in range(n)
+            ],
+            "sku": [f"SKU-{rng.integers(100, 999)}-{rng.integers(1000, 9999)}" for _ in range(n)],
+            "time": [
+                f"{h:02d}:{m:02d}:00"
+                for h, m in zip(rng.integers(0, 24, n), rng.integers(0, 60, n), strict=True)
+            ],
+            "version": [f"{a}.{b}.{c}" for a, b, c in rng.integers(0, 20, (n, 3))],
+            "barcode": [str(x) for x in rng.integers(10**12, 10**13, n)],
+        }
+    )
     assert detect_pii(df) == {}
 
 
@@ -264,10 +325,13 @@ def test_iban_check_digits(rng):
 
 
 def test_ssn_invalid_areas_are_not_flagged(rng):
-    areas = np.concatenate([np.zeros(N // 3, int), np.full(N // 3, 666),
-                            rng.integers(900, 1000, N - 2 * (N // 3))])
-    bad = [f"{a:03d}-{g:02d}-{s:04d}" for a, g, s in
-           zip(areas, rng.integers(1, 100, N), rng.integers(1, 10000, N), strict=True)]
+    areas = np.concatenate(
+        [np.zeros(N // 3, int), np.full(N // 3, 666), rng.integers(900, 1000, N - 2 * (N // 3))]
+    )
+    bad = [
+        f"{a:03d}-{g:02d}-{s:04d}"
+        for a, g, s in zip(areas, rng.integers(1, 100, N), rng.integers(1, 10000, N), strict=True)
+    ]
     assert detect_pii(pd.DataFrame({"c1": bad})) == {}
     shares = detect_pii_kinds_in_text(pd.Series([f"my ssn is {b}" for b in bad]))
     assert shares[PIIKind.NATIONAL_ID] == 0
@@ -279,17 +343,36 @@ def test_ip_octets_over_255_are_not_ips(rng):
 
 
 def test_text_kind_shares():
-    s = pd.Series([
-        "write to jo.doe@mail.co.uk today", "call +44 20 7946 0958", "card 4111 1111 1111 1111",
-        "card 4111 1111 1111 1112 (wrong)", "pay to DE89 3704 0044 0532 0130 00",
-        "from 192.168.0.12.", "ssn 123-45-6789", "nothing to see on 2024-01-15 at 10:30",
-        None,
-    ])
+    s = pd.Series(
+        [
+            "write to jo.doe@mail.co.uk today",
+            "call +44 20 7946 0958",
+            "card 4111 1111 1111 1111",
+            "card 4111 1111 1111 1112 (wrong)",
+            "pay to DE89 3704 0044 0532 0130 00",
+            "from 192.168.0.12.",
+            "ssn 123-45-6789",
+            "nothing to see on 2024-01-15 at 10:30",
+            None,
+        ]
+    )
     shares = detect_pii_kinds_in_text(s)
-    assert set(shares) == {PIIKind.EMAIL, PIIKind.PHONE, PIIKind.CREDIT_CARD, PIIKind.IBAN,
-                           PIIKind.NATIONAL_ID, PIIKind.IP_ADDRESS}
-    for kind in (PIIKind.EMAIL, PIIKind.PHONE, PIIKind.CREDIT_CARD, PIIKind.IBAN,
-                 PIIKind.NATIONAL_ID, PIIKind.IP_ADDRESS):
+    assert set(shares) == {
+        PIIKind.EMAIL,
+        PIIKind.PHONE,
+        PIIKind.CREDIT_CARD,
+        PIIKind.IBAN,
+        PIIKind.NATIONAL_ID,
+        PIIKind.IP_ADDRESS,
+    }
+    for kind in (
+        PIIKind.EMAIL,
+        PIIKind.PHONE,
+        PIIKind.CREDIT_CARD,
+        PIIKind.IBAN,
+        PIIKind.NATIONAL_ID,
+        PIIKind.IP_ADDRESS,
+    ):
         assert shares[kind] == pytest.approx(1 / 8), kind
     assert detect_pii_kinds_in_text(pd.Series([], dtype="str"))[PIIKind.EMAIL] == 0.0
 
@@ -309,29 +392,43 @@ def test_detection_is_reproducible_and_samples(fk):
 @pytest.fixture()
 def people(fk, rng) -> pd.DataFrame:
     n = 60
-    return pd.DataFrame({
-        "customer_id": np.arange(n),
-        "email": [fk.unique.email() for _ in range(n)],
-        "phone": [f"+1 415 555 {1000 + i}" for i in range(n)],
-        "full_name": [fk.name() for _ in range(n)],
-        "street_address": [fk.street_address() for _ in range(n)],
-        "zip": [f"{10000 + 37 * i}" for i in range(n)],
-        "card_number": [make_card(rng) for _ in range(n)],
-        "iban": [make_iban(rng) for _ in range(n)],
-        "ssn": [f"{100 + i:03d}-{10 + i % 80:02d}-{1000 + i:04d}" for i in range(n)],
-        "ip_address": [f"81.{i}.{2 * i}.7" for i in range(n)],
-        "dob": [f"19{40 + i % 60:02d}-0{1 + i % 9}-1{i % 10}" for i in range(n)],
-        "age": rng.integers(18, 95, n),
-        "notes": [f"Customer asked about delivery, reach at {fk.email()}" if i % 4 == 0
-                  else "Customer asked about delivery times and returns" for i in range(n)],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(n),
+            "email": [fk.unique.email() for _ in range(n)],
+            "phone": [f"+1 415 555 {1000 + i}" for i in range(n)],
+            "full_name": [fk.name() for _ in range(n)],
+            "street_address": [fk.street_address() for _ in range(n)],
+            "zip": [f"{10000 + 37 * i}" for i in range(n)],
+            "card_number": [make_card(rng) for _ in range(n)],
+            "iban": [make_iban(rng) for _ in range(n)],
+            "ssn": [f"{100 + i:03d}-{10 + i % 80:02d}-{1000 + i:04d}" for i in range(n)],
+            "ip_address": [f"81.{i}.{2 * i}.7" for i in range(n)],
+            "dob": [f"19{40 + i % 60:02d}-0{1 + i % 9}-1{i % 10}" for i in range(n)],
+            "age": rng.integers(18, 95, n),
+            "notes": [
+                f"Customer asked about delivery, reach at {fk.email()}"
+                if i % 4 == 0
+                else "Customer asked about delivery times and returns"
+                for i in range(n)
+            ],
+        }
+    )
 
 
 def test_default_policies(people):
     out, report = apply_pii(people, detect_pii(people))
     assert list(out.columns) == ["customer_id", "zip", "dob", "age", "notes"]
-    for col in ("email", "phone", "full_name", "street_address", "card_number", "iban", "ssn",
-                "ip_address"):
+    for col in (
+        "email",
+        "phone",
+        "full_name",
+        "street_address",
+        "card_number",
+        "iban",
+        "ssn",
+        "ip_address",
+    ):
         assert report.actions[col].policy is PIIPolicy.DROP
         assert report.actions[col].source == "default"
     assert out["zip"].tolist() == [v[:3] for v in people["zip"]]
@@ -354,8 +451,16 @@ def test_default_policies_leave_no_original_pii_value(people):
 
 def test_callers_frame_is_unchanged_by_every_policy(people):
     before = people.copy()
-    policies = {"email": "hash", "phone": "fake", "full_name": "keep", "zip": "generalise",
-                "dob": "generalise", "age": "generalise", "notes": "redact", "iban": "drop"}
+    policies = {
+        "email": "hash",
+        "phone": "fake",
+        "full_name": "keep",
+        "zip": "generalise",
+        "dob": "generalise",
+        "age": "generalise",
+        "notes": "redact",
+        "iban": "drop",
+    }
     out, _ = apply_pii(people, None, policies, hash_key=b"k")
     pd.testing.assert_frame_equal(people, before)
     out.iloc[0, 0] = -1
@@ -380,7 +485,7 @@ def test_hash_policy(people, monkeypatch):
     assert d["email"].tolist() == a["email"].tolist()
 
     monkeypatch.delenv("SYNTHCUST_HASH_KEY")
-    e, re_ = apply_pii(people, None, {"email": "hash"})
+    _, re_ = apply_pii(people, None, {"email": "hash"})
     assert re_.hash_key_source == "random"
     assert any("not linkable" in w for w in re_.warnings)
     assert "secret" not in json.dumps(re_.to_dict())
@@ -394,8 +499,9 @@ def test_hash_keeps_missing_values_missing():
 
 
 def test_fake_policy_removes_column_and_plans_fakes(people):
-    out, report = apply_pii(people, None, {"email": "fake", "full_name": "fake", "dob": "fake",
-                                           "card_number": "fake"})
+    out, report = apply_pii(
+        people, None, {"email": "fake", "full_name": "fake", "dob": "fake", "card_number": "fake"}
+    )
     for col in ("email", "full_name", "dob", "card_number"):
         assert col not in out.columns
     plan = report.plan
@@ -410,13 +516,16 @@ def test_fake_policy_removes_column_and_plans_fakes(people):
     assert years.between(1940, 1999).all()  # the decade-rounded range of the real years
     sampled = restored.add_fakes(out.head(10), random_state=1)
     assert list(sampled.columns) == [c for c in people.columns if c in sampled.columns]
-    assert set(sampled.columns) == set(out.columns) | {"email", "full_name", "dob",
-                                                        "card_number"}
+    assert set(sampled.columns) == set(out.columns) | {"email", "full_name", "dob", "card_number"}
 
 
 def test_fake_is_deterministic_and_avoids_real_values():
-    specs = [FakeSpec("email", PIIKind.EMAIL), FakeSpec("phone", PIIKind.PHONE),
-             FakeSpec("name", PIIKind.PERSON_NAME), FakeSpec("ssn", PIIKind.NATIONAL_ID)]
+    specs = [
+        FakeSpec("email", PIIKind.EMAIL),
+        FakeSpec("phone", PIIKind.PHONE),
+        FakeSpec("name", PIIKind.PERSON_NAME),
+        FakeSpec("ssn", PIIKind.NATIONAL_ID),
+    ]
     a = fake_columns(specs, 500, random_state=9)
     pd.testing.assert_frame_equal(a, fake_columns(specs, 500, random_state=9))
     assert not a.equals(fake_columns(specs, 500, random_state=10))
@@ -429,16 +538,33 @@ def test_fake_is_deterministic_and_avoids_real_values():
 
 
 def test_fakes_are_valid_for_every_kind():
-    specs = [FakeSpec(k.value, k, params=p) for k, p in [
-        (PIIKind.EMAIL, {}), (PIIKind.PHONE, {}), (PIIKind.PERSON_NAME, {"part": "first"}),
-        (PIIKind.ADDRESS, {}), (PIIKind.POSTAL_CODE, {}), (PIIKind.CREDIT_CARD, {}),
-        (PIIKind.IBAN, {}), (PIIKind.NATIONAL_ID, {}), (PIIKind.IP_ADDRESS, {"version": 6}),
-        (PIIKind.DATE_OF_BIRTH, {"format": "datetime", "min_year": 1960, "max_year": 1969}),
-    ]]
+    specs = [
+        FakeSpec(k.value, k, params=p)
+        for k, p in [
+            (PIIKind.EMAIL, {}),
+            (PIIKind.PHONE, {}),
+            (PIIKind.PERSON_NAME, {"part": "first"}),
+            (PIIKind.ADDRESS, {}),
+            (PIIKind.POSTAL_CODE, {}),
+            (PIIKind.CREDIT_CARD, {}),
+            (PIIKind.IBAN, {}),
+            (PIIKind.NATIONAL_ID, {}),
+            (PIIKind.IP_ADDRESS, {"version": 6}),
+            (PIIKind.DATE_OF_BIRTH, {"format": "datetime", "min_year": 1960, "max_year": 1969}),
+        ]
+    ]
     df = fake_columns(specs, 300, random_state=0)
     found = detect_pii(df)
-    for k in (PIIKind.EMAIL, PIIKind.PHONE, PIIKind.ADDRESS, PIIKind.CREDIT_CARD, PIIKind.IBAN,
-              PIIKind.NATIONAL_ID, PIIKind.IP_ADDRESS, PIIKind.DATE_OF_BIRTH):
+    for k in (
+        PIIKind.EMAIL,
+        PIIKind.PHONE,
+        PIIKind.ADDRESS,
+        PIIKind.CREDIT_CARD,
+        PIIKind.IBAN,
+        PIIKind.NATIONAL_ID,
+        PIIKind.IP_ADDRESS,
+        PIIKind.DATE_OF_BIRTH,
+    ):
         assert found[k.value].kind is k, k
     assert df["date_of_birth"].dt.year.between(1960, 1969).all()
     assert not df["national_id"].str.match(r"(000|666|9)").any()
@@ -455,15 +581,20 @@ def test_fake_100k_emails_is_fast():
 
 
 def test_generalise_policy():
-    df = pd.DataFrame({
-        "zip": ["02134", "SW1A 1AA", "94105-1234", None],
-        "zip_int": [2134, 94105, 10001, 60601],
-        "dob": pd.to_datetime(["1980-02-03", "1975-12-01", None, "2001-07-04"]),
-        "age": [34, 51.0, np.nan, 9],
-        "signup": pd.to_datetime(["2021-01-01"] * 4),
-    })
-    schema = {"zip": PIIKind.POSTAL_CODE, "zip_int": PIIKind.POSTAL_CODE,
-              "dob": PIIKind.DATE_OF_BIRTH}
+    df = pd.DataFrame(
+        {
+            "zip": ["02134", "SW1A 1AA", "94105-1234", None],
+            "zip_int": [2134, 94105, 10001, 60601],
+            "dob": pd.to_datetime(["1980-02-03", "1975-12-01", None, "2001-07-04"]),
+            "age": [34, 51.0, np.nan, 9],
+            "signup": pd.to_datetime(["2021-01-01"] * 4),
+        }
+    )
+    schema = {
+        "zip": PIIKind.POSTAL_CODE,
+        "zip_int": PIIKind.POSTAL_CODE,
+        "dob": PIIKind.DATE_OF_BIRTH,
+    }
     out, report = apply_pii(df, schema, {"age": "generalise", "signup": "generalize"})
     assert out["zip"].tolist()[:3] == ["021", "SW", "941"] and pd.isna(out["zip"][3])
     assert out["zip_int"].tolist() == ["021", "941", "100", "606"]
@@ -475,13 +606,24 @@ def test_generalise_policy():
 
 
 def test_redact_policy():
-    df = pd.DataFrame({"comment": [
-        "mail a.b@c.com or call (555) 123-4567", "card 4111-1111-1111-1111 and ssn 123-45-6789",
-        "iban GB82 WEST 1234 5698 7654 32 from 10.1.2.3", "all fine", None]})
+    df = pd.DataFrame(
+        {
+            "comment": [
+                "mail a.b@c.com or call (555) 123-4567",
+                "card 4111-1111-1111-1111 and ssn 123-45-6789",
+                "iban GB82 WEST 1234 5698 7654 32 from 10.1.2.3",
+                "all fine",
+                None,
+            ]
+        }
+    )
     out, report = apply_pii(df, {"comment": PIIKind.TEXT_WITH_PII})
     assert out["comment"].tolist()[:4] == [
-        "mail [EMAIL] or call [PHONE]", "card [CARD] and ssn [SSN]", "iban [IBAN] from [IP]",
-        "all fine"]
+        "mail [EMAIL] or call [PHONE]",
+        "card [CARD] and ssn [SSN]",
+        "iban [IBAN] from [IP]",
+        "all fine",
+    ]
     assert pd.isna(out["comment"][4])
     assert "[EMAIL]" in report.actions["comment"].detail
 
@@ -500,8 +642,11 @@ def test_invalid_policy_names_column_policy_and_allowed(people):
     with pytest.raises(PIIError, match=r"'notes'.*'fake'"):
         apply_pii(people, None, {"notes": "fake"})
     with pytest.raises(PIIError, match=r"'customer_id'.*generalise"):
-        apply_pii(people.assign(customer_id=people["customer_id"] * 1000), None,
-                  {"customer_id": "generalise"})
+        apply_pii(
+            people.assign(customer_id=people["customer_id"] * 1000),
+            None,
+            {"customer_id": "generalise"},
+        )
     with pytest.raises(PIIError, match=r"'age'.*unknown policy 'scramble'"):
         apply_pii(people, None, {"age": "scramble"})
 
@@ -512,12 +657,14 @@ def test_policy_for_a_missing_column_lists_the_columns(people):
 
 
 def test_schema_drives_apply(people):
-    schema = Schema((
-        Column("customer_id", Kind.ID),
-        Column("email", Kind.TEXT, pii=PIIKind.EMAIL, pii_policy=PIIPolicy.HASH),
-        Column("zip", Kind.CATEGORICAL, pii=PIIKind.POSTAL_CODE),
-        Column("gone", Kind.TEXT, pii=PIIKind.PHONE),
-    ))
+    schema = Schema(
+        (
+            Column("customer_id", Kind.ID),
+            Column("email", Kind.TEXT, pii=PIIKind.EMAIL, pii_policy=PIIPolicy.HASH),
+            Column("zip", Kind.CATEGORICAL, pii=PIIKind.POSTAL_CODE),
+            Column("gone", Kind.TEXT, pii=PIIKind.PHONE),
+        )
+    )
     out, report = apply_pii(people, schema, hash_key=b"k")
     assert report.actions["email"].source == "schema"
     assert report.actions["zip"].policy is PIIPolicy.GENERALISE

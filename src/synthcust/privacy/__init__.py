@@ -7,18 +7,23 @@
 ['age']
 """
 
-from synthcust.privacy.pii import KIND_LABELS, PIIFinding, detect_pii
-from synthcust.privacy.pii_apply import (
+from synthcust.privacy.pii import (
     ALLOWED_POLICIES,
     DEFAULT_POLICIES,
+    FAKEABLE_KINDS,
     HASH_KEY_ENV,
+    KIND_LABELS,
     ColumnAction,
+    FakeSpec,
+    PIIFinding,
     PIIPlan,
     PIIReport,
     apply_pii,
+    detect_pii,
+    detect_pii_kinds_in_text,
+    fake_columns,
+    redact_text,
 )
-from synthcust.privacy.pii_fake import FAKEABLE_KINDS, FakeSpec, fake_columns
-from synthcust.privacy.pii_patterns import detect_pii_kinds_in_text, redact_text
 
 __all__ = [
     "ALLOWED_POLICIES",

@@ -28,34 +28,37 @@ import hmac
 import os
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from synthcust.exceptions import PIIError
+from synthcust.privacy import pii_names as pn
 from synthcust.privacy import pii_patterns as pp
-from synthcust.privacy.pii import PIIFinding, detect_pii
-from synthcust.privacy.pii_fake import FakeSpec, fake_columns
+from synthcust.privacy.pii_detect import PIIFinding, detect_pii
+from synthcust.privacy.pii_fake import FakeSpec
+from synthcust.privacy.pii_report import ColumnAction, PIIReport
 from synthcust.schema.model import PIIKind, PIIPolicy, Schema
 
-__all__ = [
-    "ALLOWED_POLICIES",
-    "DEFAULT_POLICIES",
-    "HASH_KEY_ENV",
-    "ColumnAction",
-    "PIIPlan",
-    "PIIReport",
-    "apply_pii",
-]
+__all__ = ["ALLOWED_POLICIES", "DEFAULT_POLICIES", "HASH_KEY_ENV", "apply_pii"]
 
 HASH_KEY_ENV = "SYNTHCUST_HASH_KEY"
 _P = PIIPolicy
 DEFAULT_POLICIES: dict[PIIKind, PIIPolicy] = {
-    **{k: _P.DROP for k in (PIIKind.EMAIL, PIIKind.PHONE, PIIKind.PERSON_NAME, PIIKind.ADDRESS,
-                            PIIKind.CREDIT_CARD, PIIKind.IBAN, PIIKind.NATIONAL_ID,
-                            PIIKind.IP_ADDRESS)},
+    **{
+        k: _P.DROP
+        for k in (
+            PIIKind.EMAIL,
+            PIIKind.PHONE,
+            PIIKind.PERSON_NAME,
+            PIIKind.ADDRESS,
+            PIIKind.CREDIT_CARD,
+            PIIKind.IBAN,
+            PIIKind.NATIONAL_ID,
+            PIIKind.IP_ADDRESS,
+        )
+    },
     PIIKind.POSTAL_CODE: _P.GENERALISE,
     PIIKind.DATE_OF_BIRTH: _P.GENERALISE,
     PIIKind.TEXT_WITH_PII: _P.REDACT,
@@ -69,157 +72,13 @@ ALLOWED_POLICIES: dict[PIIKind | None, tuple[PIIPolicy, ...]] = {
     PIIKind.TEXT_WITH_PII: (_P.DROP, _P.REDACT, _P.KEEP),
     None: (_P.DROP, _P.HASH, _P.KEEP, _P.GENERALISE, _P.REDACT),
 }
-_ALIASES = {"generalize": "generalise", "remove": "drop", "mask": "redact", "pseudonymise": "hash",
-            "pseudonymize": "hash"}
-
-
-@dataclass(frozen=True)
-class ColumnAction:
-    """What was done to one column.
-
-    ``source`` says who chose the policy: ``default``, ``schema`` or ``user``; ``output`` is
-    the column's name in the returned frame, ``None`` when it was removed.
-    """
-
-    column: str
-    kind: PIIKind | None
-    policy: PIIPolicy
-    source: str
-    detail: str
-    output: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"column": self.column, "kind": self.kind.value if self.kind else None,
-                "policy": self.policy.value, "source": self.source, "detail": self.detail,
-                "output": self.output}
-
-    @staticmethod
-    def from_dict(d: Mapping[str, Any]) -> ColumnAction:
-        return ColumnAction(str(d["column"]), PIIKind(d["kind"]) if d.get("kind") else None,
-                            PIIPolicy(d["policy"]), str(d.get("source", "user")),
-                            str(d.get("detail", "")), d.get("output"))
-
-
-@dataclass(frozen=True)
-class PIIPlan:
-    """The part of PII handling a fitted model keeps: JSON only, never a real value.
-
-    ``columns`` is the original column order, so :meth:`add_fakes` can put faked columns back
-    where they were.
-    """
-
-    actions: tuple[ColumnAction, ...] = ()
-    fakes: tuple[FakeSpec, ...] = ()
-    columns: tuple[str, ...] = ()
-    version: int = 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "columns": list(self.columns),
-                "actions": [a.to_dict() for a in self.actions],
-                "fakes": [f.to_dict() for f in self.fakes]}
-
-    @staticmethod
-    def from_dict(d: Mapping[str, Any]) -> PIIPlan:
-        if not isinstance(d, Mapping) or int(d.get("version", 1)) > 1:
-            raise PIIError("not a PII plan this synthcust understands (expected version 1)")
-        return PIIPlan(tuple(ColumnAction.from_dict(a) for a in d.get("actions", ())),
-                       tuple(FakeSpec.from_dict(f) for f in d.get("fakes", ())),
-                       tuple(d.get("columns", ())))
-
-    def fake_columns(self, n: int, random_state: int = 0, *,
-                     exclude: Mapping[str, Iterable[Any]] | None = None) -> pd.DataFrame:
-        """``n`` rows of fresh fakes for the faked columns (see :func:`fake_columns`)."""
-        return fake_columns(self.fakes, n, random_state, exclude=_listed(exclude))
-
-    def add_fakes(self, frame: pd.DataFrame, random_state: int = 0, *,
-                  exclude: Mapping[str, Iterable[Any]] | None = None) -> pd.DataFrame:
-        """A copy of a sampled ``frame`` with the faked columns added back in their places."""
-        clash = [f.column for f in self.fakes if f.column in frame.columns]
-        if clash:
-            raise PIIError(f"cannot add fake columns {clash}: the frame already has them")
-        fakes = self.fake_columns(len(frame), random_state, exclude=exclude)
-        fakes.index = frame.index
-        out = pd.concat([frame, fakes], axis=1)
-        rank = {c: i for i, c in enumerate(self.columns)}
-        order = sorted(range(len(out.columns)),
-                       key=lambda i: (rank.get(out.columns[i], len(rank) + i), i))
-        return out.iloc[:, order]
-
-
-def _listed(exclude: Mapping[str, Iterable[Any]] | None) -> dict[str, list[Any]] | None:
-    return None if exclude is None else {k: list(v) for k, v in exclude.items()}
-
-
-@dataclass
-class PIIReport:
-    """Findings, what was done per column, and warnings; see :meth:`summary_lines`."""
-
-    findings: dict[str, PIIFinding] = field(default_factory=dict)
-    actions: dict[str, ColumnAction] = field(default_factory=dict)
-    fakes: list[FakeSpec] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    hash_key_source: str | None = None  # "argument", "environment", "random" or None
-    columns: tuple[str, ...] = ()
-
-    @property
-    def plan(self) -> PIIPlan:
-        return PIIPlan(tuple(self.actions.values()), tuple(self.fakes), self.columns)
-
-    @property
-    def removed(self) -> list[str]:
-        return [c for c, a in self.actions.items() if a.output is None]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "findings": [f.to_dict() for f in self.findings.values()],
-            "actions": [a.to_dict() for a in self.actions.values()],
-            "fakes": [f.to_dict() for f in self.fakes],
-            "warnings": list(self.warnings),
-            "hash_key_source": self.hash_key_source,
-            "columns": list(self.columns),
-        }
-
-    @staticmethod
-    def from_dict(d: Mapping[str, Any]) -> PIIReport:
-        findings = [PIIFinding.from_dict(f) for f in d.get("findings", ())]
-        actions = [ColumnAction.from_dict(a) for a in d.get("actions", ())]
-        return PIIReport({f.column: f for f in findings}, {a.column: a for a in actions},
-                         [FakeSpec.from_dict(f) for f in d.get("fakes", ())],
-                         list(d.get("warnings", ())), d.get("hash_key_source"),
-                         tuple(d.get("columns", ())))
-
-    def _rows(self) -> list[tuple[str, str, str, str, str]]:
-        rows = []
-        for col, a in self.actions.items():
-            f = self.findings.get(col)
-            rows.append((str(col), a.kind.value if a.kind else "-",
-                         f"{f.confidence:.2f}" if f else "-",
-                         f.evidence if f else "not detected as PII",
-                         f"{a.policy.value} ({a.source}): {a.detail}"))
-        return rows
-
-    def summary_lines(self) -> list[str]:
-        """Plain-text lines: one per handled column, then the warnings."""
-        if not self.actions:
-            lines = ["no PII found"]
-        else:
-            lines = [f"{c}: {k} [{conf}] -> {act}; evidence: {ev}"
-                     for c, k, conf, ev, act in self._rows()]
-        return lines + [f"warning: {w}" for w in self.warnings]
-
-    def render_table(self) -> Any:
-        """A :class:`rich.table.Table` of column / kind / confidence / evidence / action."""
-        from rich.table import Table
-
-        table = Table(title="PII found and handled", show_lines=False)
-        for name in ("Column", "PII kind", "Conf.", "Evidence", "Action"):
-            table.add_column(name, overflow="fold")
-        for row in self._rows():
-            style = "bold red" if row[4].startswith("keep") else None
-            table.add_row(*row, style=style)
-        if self.warnings:
-            table.caption = "\n".join(f"warning: {w}" for w in self.warnings)
-        return table
+_ALIASES = {
+    "generalize": "generalise",
+    "remove": "drop",
+    "mask": "redact",
+    "pseudonymise": "hash",
+    "pseudonymize": "hash",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,8 +125,9 @@ def apply_pii(
     <PIIPolicy.DROP: 'drop'>
     """
     findings, chosen, warnings = _resolve(df, findings_or_schema, policies, random_state)
-    report = PIIReport(findings=findings, warnings=warnings,
-                       columns=tuple(str(c) for c in df.columns))
+    report = PIIReport(
+        findings=findings, warnings=warnings, columns=tuple(str(c) for c in df.columns)
+    )
     key: bytes | None = None
     if any(p is _P.HASH for _, p, _ in chosen.values()):
         key, report.hash_key_source = _hash_key(hash_key)
@@ -276,7 +136,8 @@ def apply_pii(
             report.warnings.append(
                 f"no hash key given (hash_key= or ${HASH_KEY_ENV}): a random key was used, so "
                 f"the hashes of {', '.join(map(repr, cols))} are not linkable across runs or "
-                "tables")
+                "tables"
+            )
     positions = {c: i for i, c in enumerate(df.columns)}
     new: dict[str, pd.Series] = {}
     removed: list[str] = []
@@ -288,8 +149,10 @@ def apply_pii(
         elif policy is _P.KEEP:
             detail = "kept as is: the user's explicit choice"
             if kind is not None:
-                report.warnings.append(f"column {col!r} keeps its {kind.value} values (policy "
-                                       "keep): synthetic data may reproduce real ones")
+                report.warnings.append(
+                    f"column {col!r} keeps its {kind.value} values (policy "
+                    "keep): synthetic data may reproduce real ones"
+                )
         elif policy is _P.HASH:
             assert key is not None
             new[col] = _hash(s, kind, key)
@@ -302,9 +165,11 @@ def apply_pii(
             new[col], detail = _generalise(col, s, kind, report.warnings)
         else:  # REDACT
             new[col], counts = pp.redact_text(_as_text(s))
-            detail = ("redacted " + ", ".join(f"{n} {pp.REDACTION_TAGS[k]}"
-                                              for k, n in counts.items())
-                      if counts else "redacted: no PII spans found")
+            detail = (
+                "redacted " + ", ".join(f"{n} {pp.REDACTION_TAGS[k]}" for k, n in counts.items())
+                if counts
+                else "redacted: no PII spans found"
+            )
         if output is None:
             removed.append(col)
         report.actions[col] = ColumnAction(col, kind, policy, source, detail, output)
@@ -314,24 +179,29 @@ def apply_pii(
     return out, report
 
 
-def _resolve(df: pd.DataFrame, given: Any, policies: Mapping[str, PIIPolicy | str] | None,
-             random_state: int) -> tuple[dict[str, PIIFinding],
-                                         dict[str, tuple[PIIKind | None, PIIPolicy, str]],
-                                         list[str]]:
+def _resolve(
+    df: pd.DataFrame, given: Any, policies: Mapping[str, PIIPolicy | str] | None, random_state: int
+) -> tuple[dict[str, PIIFinding], dict[str, tuple[PIIKind | None, PIIPolicy, str]], list[str]]:
     """Findings, ``{column: (kind, policy, source)}`` in column order, and warnings."""
     warnings: list[str] = []
     schema_policy: dict[str, PIIPolicy] = {}
     if given is None:
         findings = detect_pii(df, random_state=random_state)
     elif isinstance(given, Schema):
-        findings = {c.name: PIIFinding(c.name, c.pii, 1.0, "declared in the schema")
-                    for c in given.pii_columns if c.pii is not None}
+        findings = {
+            c.name: PIIFinding(c.name, c.pii, 1.0, "declared in the schema")
+            for c in given.pii_columns
+            if c.pii is not None
+        }
         schema_policy = {c.name: c.pii_policy for c in given.pii_columns if c.pii_policy}
     elif isinstance(given, Mapping):
         findings = {}
         for col, f in given.items():
-            findings[col] = f if isinstance(f, PIIFinding) else PIIFinding(
-                col, PIIKind(f), 1.0, "declared by the caller")
+            findings[col] = (
+                f
+                if isinstance(f, PIIFinding)
+                else PIIFinding(col, PIIKind(f), 1.0, "declared by the caller")
+            )
     else:
         findings = {f.column: f for f in given}
     for col in [c for c in findings if c not in df.columns]:
@@ -344,14 +214,18 @@ def _resolve(df: pd.DataFrame, given: Any, policies: Mapping[str, PIIPolicy | st
     for col, raw in (policies or {}).items():
         if col not in df.columns:
             shown = ", ".join(map(repr, cols[:30])) + (" ..." if len(cols) > 30 else "")
-            problems.append(f"a policy is given for column {col!r}, which is not in the data; "
-                            f"columns are {shown}")
+            problems.append(
+                f"a policy is given for column {col!r}, which is not in the data; "
+                f"columns are {shown}"
+            )
             continue
         try:
             user[col] = PIIPolicy(_ALIASES.get(str(raw).lower(), str(raw).lower()))
         except ValueError:
-            problems.append(f"column {col!r}: unknown policy {raw!r}; use one of "
-                            f"{', '.join(p.value for p in PIIPolicy)}")
+            problems.append(
+                f"column {col!r}: unknown policy {raw!r}; use one of "
+                f"{', '.join(p.value for p in PIIPolicy)}"
+            )
     chosen: dict[str, tuple[PIIKind | None, PIIPolicy, str]] = {}
     for col in df.columns:
         kind = findings[col].kind if col in findings else None
@@ -368,8 +242,11 @@ def _resolve(df: pd.DataFrame, given: Any, policies: Mapping[str, PIIPolicy | st
             problems.append(problem)
         chosen[col] = (kind, policy, source)
     if problems:
-        raise PIIError(problems[0] if len(problems) == 1 else
-                       f"{len(problems)} PII policy problems: " + "; ".join(problems))
+        raise PIIError(
+            problems[0]
+            if len(problems) == 1
+            else f"{len(problems)} PII policy problems: " + "; ".join(problems)
+        )
     return findings, chosen, warnings
 
 
@@ -377,16 +254,25 @@ def _policy_problem(col: str, s: pd.Series, kind: PIIKind | None, policy: PIIPol
     allowed = ALLOWED_POLICIES[kind]
     what = kind.value if kind else "not PII"
     if policy not in allowed:
-        return (f"column {col!r} ({what}): policy {policy.value!r} is not allowed; allowed "
-                f"policies are {', '.join(p.value for p in allowed)}")
-    if kind is None and policy is _P.GENERALISE and not (
-            pd.api.types.is_datetime64_any_dtype(s.dtype) or _age_like(s)):
-        return (f"column {col!r} (not PII): policy 'generalise' needs ages (whole numbers "
-                "0-130, generalised to 10-year bands) or dates (generalised to years); use "
-                "drop, hash or keep")
-    if policy is _P.REDACT and (pd.api.types.is_numeric_dtype(s.dtype)
-                                or pd.api.types.is_datetime64_any_dtype(s.dtype)
-                                or pd.api.types.is_bool_dtype(s.dtype)):
+        return (
+            f"column {col!r} ({what}): policy {policy.value!r} is not allowed; allowed "
+            f"policies are {', '.join(p.value for p in allowed)}"
+        )
+    if (
+        kind is None
+        and policy is _P.GENERALISE
+        and not (pd.api.types.is_datetime64_any_dtype(s.dtype) or _age_like(s))
+    ):
+        return (
+            f"column {col!r} (not PII): policy 'generalise' needs ages (whole numbers "
+            "0-130, generalised to 10-year bands) or dates (generalised to years); use "
+            "drop, hash or keep"
+        )
+    if policy is _P.REDACT and (
+        pd.api.types.is_numeric_dtype(s.dtype)
+        or pd.api.types.is_datetime64_any_dtype(s.dtype)
+        or pd.api.types.is_bool_dtype(s.dtype)
+    ):
         return f"column {col!r} ({what}): policy 'redact' needs text, the column holds {s.dtype}"
     return None
 
@@ -406,8 +292,10 @@ def _hash_key(given: bytes | str | None) -> tuple[bytes, str]:
     else:
         return secrets.token_bytes(32), "random"
     if not key:
-        raise PIIError("the hash key is empty; give hash_key= (bytes) or set "
-                       f"${HASH_KEY_ENV} to a long random secret")
+        raise PIIError(
+            "the hash key is empty; give hash_key= (bytes) or set "
+            f"${HASH_KEY_ENV} to a long random secret"
+        )
     return key, source
 
 
@@ -428,22 +316,26 @@ def _hash(s: pd.Series, kind: PIIKind | None, key: bytes) -> pd.Series:
         v = v.str.replace(r"[\s\-.()/]", "", regex=True).str.upper()
     codes, uniques = pd.factorize(v)
     digests = np.array(
-        [hmac.new(key, str(u).encode(), hashlib.sha256).hexdigest()[:16] for u in uniques]
-        + [None], dtype=object)
+        [hmac.new(key, str(u).encode(), hashlib.sha256).hexdigest()[:16] for u in uniques] + [None],
+        dtype=object,
+    )
     return pd.Series(digests[codes], index=s.index, dtype="str")  # code -1 -> None
 
 
-def _generalise(col: str, s: pd.Series, kind: PIIKind | None,
-                warnings: list[str]) -> tuple[pd.Series, str]:
+def _generalise(
+    col: str, s: pd.Series, kind: PIIKind | None, warnings: list[str]
+) -> tuple[pd.Series, str]:
     if kind is PIIKind.POSTAL_CODE:
-        return _generalise_postcode(s), ("kept a prefix: first 3 digits of US ZIPs, first 2 "
-                                         "characters otherwise")
+        return _generalise_postcode(s), (
+            "kept a prefix: first 3 digits of US ZIPs, first 2 characters otherwise"
+        )
     if kind is PIIKind.DATE_OF_BIRTH or pd.api.types.is_datetime64_any_dtype(s.dtype):
         years = _years(s)
         bad = int(s.notna().sum() - years.notna().sum())
         if bad:
-            warnings.append(f"column {col!r}: {bad} values could not be read as dates and "
-                            "became missing")
+            warnings.append(
+                f"column {col!r}: {bad} values could not be read as dates and became missing"
+            )
         return years, "replaced by the year" + (" of birth" if kind else "")
     return _age_bands(s), "replaced by 10-year bands"
 
@@ -483,9 +375,14 @@ def _fake_spec(col: str, s: pd.Series, kind: PIIKind, position: int, locale: str
     if pd.api.types.is_numeric_dtype(s.dtype) and kind is not PIIKind.DATE_OF_BIRTH:
         params["numeric"] = True
     if kind is PIIKind.PERSON_NAME:
-        toks = set(pp.normalise_name(col).split("_"))
-        params["part"] = ("first" if toks & pp.FIRST_NAME_WORDS else
-                          "last" if toks & pp.LAST_NAME_WORDS else "full")
+        toks = set(pn.normalise_name(col).split("_"))
+        params["part"] = (
+            "first"
+            if toks & pn.FIRST_NAME_WORDS
+            else "last"
+            if toks & pn.LAST_NAME_WORDS
+            else "full"
+        )
     elif kind is PIIKind.IP_ADDRESS:
         v = s.dropna().astype("str")
         params["version"] = 6 if len(v) and v.str.contains(":").mean() > 0.5 else 4
@@ -494,8 +391,13 @@ def _fake_spec(col: str, s: pd.Series, kind: PIIKind, position: int, locale: str
         if len(years):  # decade-rounded, so the spec says little about the real people
             params["min_year"] = int(years.min()) // 10 * 10
             params["max_year"] = int(years.max()) // 10 * 10 + 9
-        params["format"] = ("datetime" if pd.api.types.is_datetime64_any_dtype(s.dtype) else
-                            "yyyymmdd" if pd.api.types.is_numeric_dtype(s.dtype) else "iso")
+        params["format"] = (
+            "datetime"
+            if pd.api.types.is_datetime64_any_dtype(s.dtype)
+            else "yyyymmdd"
+            if pd.api.types.is_numeric_dtype(s.dtype)
+            else "iso"
+        )
     elif kind is PIIKind.POSTAL_CODE and locale == "en_US":
         v = _as_text(s).dropna().str.upper().str.strip()
         if len(v) and v.str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}").mean() > 0.5:

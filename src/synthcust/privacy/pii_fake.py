@@ -96,8 +96,9 @@ def _faker(locale: str) -> Faker:
     try:
         return Faker(locale)
     except AttributeError as e:
-        raise PIIError(f"unknown Faker locale {locale!r}; use e.g. 'en_US', 'en_GB', 'de_DE'") \
-            from e
+        raise PIIError(
+            f"unknown Faker locale {locale!r}; use e.g. 'en_US', 'en_GB', 'de_DE'"
+        ) from e
 
 
 def _pool(fk: Faker, method: str, size: int = _POOL) -> np.ndarray:
@@ -125,12 +126,16 @@ def _cat(*parts: Any) -> pd.Series:
 
 def _digits(rng: np.random.Generator, n: int, width: int, low: int = 0) -> pd.Series:
     """``n`` random zero-padded numbers of ``width`` digits, at least ``low``."""
-    return pd.Series(rng.integers(low, 10**width, size=n), dtype="int64").astype(
-        "str").str.zfill(width)
+    return (
+        pd.Series(rng.integers(low, 10**width, size=n), dtype="int64")
+        .astype("str")
+        .str.zfill(width)
+    )
 
 
-def _randomise_digits(templates: np.ndarray, n: int, rng: np.random.Generator,
-                      keep: float) -> np.ndarray:
+def _randomise_digits(
+    templates: np.ndarray, n: int, rng: np.random.Generator, keep: float
+) -> np.ndarray:
     """Draw ``n`` templates and replace their digits (after the first ``keep`` share) at random.
 
     Keeping the leading digits keeps country and area codes realistic; the first replaced
@@ -143,7 +148,8 @@ def _randomise_digits(templates: np.ndarray, n: int, rng: np.random.Generator,
     n_digits = is_digit.sum(axis=1, keepdims=True)
     change = is_digit & (order > np.ceil(keep * n_digits))
     run_start = is_digit & ~np.concatenate(
-        [np.zeros((len(chars), 1), bool), is_digit[:, :-1]], axis=1)
+        [np.zeros((len(chars), 1), bool), is_digit[:, :-1]], axis=1
+    )
     pick = rng.integers(0, len(templates), size=n)
     rand = rng.integers(48, 58, size=(n, width), dtype=np.uint32)
     rand = np.where(run_start[pick] & (rand == 48), 49, rand)
@@ -201,8 +207,16 @@ def _gen_postcode(spec: FakeSpec, n: int, rng: np.random.Generator, fk: Faker) -
     return pd.Series(pool[rng.integers(0, len(pool), n)], dtype="str")
 
 
-_CARD_BRANDS = (("4", 16, 0.5), ("51", 16, 0.08), ("52", 16, 0.08), ("53", 16, 0.07),
-                ("54", 16, 0.07), ("34", 15, 0.05), ("37", 15, 0.05), ("6011", 16, 0.1))
+_CARD_BRANDS = (
+    ("4", 16, 0.5),
+    ("51", 16, 0.08),
+    ("52", 16, 0.08),
+    ("53", 16, 0.07),
+    ("54", 16, 0.07),
+    ("34", 15, 0.05),
+    ("37", 15, 0.05),
+    ("6011", 16, 0.1),
+)
 
 
 def _gen_card(spec: FakeSpec, n: int, rng: np.random.Generator, fk: Faker) -> pd.Series:
@@ -258,7 +272,8 @@ def _gen_ip(spec: FakeSpec, n: int, rng: np.random.Generator, fk: Faker) -> pd.S
     first = rng.integers(1, 224, n)
     first = np.where(np.isin(first, (10, 127)), first + 1, first)  # skip private/loopback
     octets = [pd.Series(first, dtype="int64").astype("str")] + [
-        pd.Series(rng.integers(0, 256, n), dtype="int64").astype("str") for _ in range(3)]
+        pd.Series(rng.integers(0, 256, n), dtype="int64").astype("str") for _ in range(3)
+    ]
     return _cat(octets[0], ".", octets[1], ".", octets[2], ".", octets[3])
 
 
@@ -290,8 +305,14 @@ _GENERATORS: dict[PIIKind, Callable[[FakeSpec, int, np.random.Generator, Faker],
 #: Kinds the ``fake`` policy can regenerate.
 FAKEABLE_KINDS = frozenset(_GENERATORS)
 # kinds whose fakes must be unique and never equal a real value
-_UNIQUE = {PIIKind.EMAIL, PIIKind.PHONE, PIIKind.CREDIT_CARD, PIIKind.IBAN,
-           PIIKind.NATIONAL_ID, PIIKind.IP_ADDRESS}
+_UNIQUE = {
+    PIIKind.EMAIL,
+    PIIKind.PHONE,
+    PIIKind.CREDIT_CARD,
+    PIIKind.IBAN,
+    PIIKind.NATIONAL_ID,
+    PIIKind.IP_ADDRESS,
+}
 # kinds where equalling a real value is common and harmless (few distinct values)
 _NO_EXCLUSION = {PIIKind.POSTAL_CODE, PIIKind.DATE_OF_BIRTH}
 
@@ -300,8 +321,9 @@ def _as_key(values: pd.Series) -> pd.Series:
     return values.astype("str").str.strip().str.lower()
 
 
-def _one_column(spec: FakeSpec, n: int, random_state: int,
-                exclude: Collection[Any] | None) -> pd.Series:
+def _one_column(
+    spec: FakeSpec, n: int, random_state: int, exclude: Collection[Any] | None
+) -> pd.Series:
     rng = np.random.default_rng([int(random_state), zlib.crc32(spec.column.encode())])
     fk = Faker(spec.locale)  # a fresh instance: no state shared between calls or threads
     fk.seed_instance(int(rng.integers(0, 2**32)))
@@ -320,8 +342,12 @@ def _one_column(spec: FakeSpec, n: int, random_state: int,
             values = values.copy()
             values[bad] = redo
     if spec.params.get("numeric") and spec.kind is not PIIKind.DATE_OF_BIRTH:
-        digits = (values.astype("str").str.replace(r"\s*(?:x|ext\.?)\s*[0-9]+$", "", regex=True)
-                  .str.replace(r"[^0-9]", "", regex=True).str.slice(0, 18))
+        digits = (
+            values.astype("str")
+            .str.replace(r"\s*(?:x|ext\.?)\s*[0-9]+$", "", regex=True)
+            .str.replace(r"[^0-9]", "", regex=True)
+            .str.slice(0, 18)
+        )
         values = pd.to_numeric(digits, errors="coerce").astype("Int64")
     if spec.null_fraction > 0 and n:
         missing = rng.random(n) < spec.null_fraction
@@ -360,7 +386,5 @@ def fake_columns(
     if n < 0:
         raise PIIError(f"cannot generate a negative number of rows ({n})")
     specs = [e if isinstance(e, FakeSpec) else FakeSpec.from_dict(e) for e in entries]
-    cols = {
-        s.column: _one_column(s, n, random_state, (exclude or {}).get(s.column)) for s in specs
-    }
+    cols = {s.column: _one_column(s, n, random_state, (exclude or {}).get(s.column)) for s in specs}
     return pd.DataFrame(cols, index=pd.RangeIndex(n))

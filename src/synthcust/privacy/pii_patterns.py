@@ -17,142 +17,26 @@ import pandas as pd
 
 from synthcust.schema.model import PIIKind
 
-# --------------------------------------------------------------------------------------------
-# column names
-# --------------------------------------------------------------------------------------------
-
 #: Words that say "this value is a missing value", ignored when measuring shares.
 MISSING_MARKERS = frozenset(
-    {"", "na", "n/a", "nan", "none", "null", "nil", "-", "--", "?", "unknown", "missing",
-     "not provided", "not available", "#n/a"}
+    {
+        "",
+        "na",
+        "n/a",
+        "nan",
+        "none",
+        "null",
+        "nil",
+        "-",
+        "--",
+        "?",
+        "unknown",
+        "missing",
+        "not provided",
+        "not available",
+        "#n/a",
+    }
 )
-
-_NUM = r"(?:_?(?:number|num|no|nr|nbr))?"
-
-
-def normalise_name(name: object) -> str:
-    """``"firstName"``, ``"First Name"``, ``"IPAddress"`` -> ``first_name``, ..., ``ip_address``.
-
-    >>> normalise_name("customerEMail")
-    'customer_e_mail'
-    """
-    s = str(name)
-    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s)
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
-    return re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_")
-
-
-# Each rule matches the *end* of the normalised name (the head noun), so ``email`` and
-# ``customer_email`` match but ``email_opt_in``, ``phone_verified`` and ``emails_sent`` do not.
-_NAME_RULES: tuple[tuple[PIIKind, re.Pattern[str]], ...] = tuple(
-    (k, re.compile(p))
-    for k, p in (
-        (PIIKind.EMAIL, r"(?:^|_)(?:e_?mail|emailaddress)(?:_?addr(?:ess)?)?$"),
-        (PIIKind.IP_ADDRESS, r"(?:^|_)(?:ip(?:v[46])?(?:_?addr(?:ess)?)?|ipaddress|remote_addr)$"),
-        (
-            PIIKind.PHONE,
-            r"(?:^|_)(?:phone|telephone|tel|mobile|cell|cellphone|fax|msisdn|phonenumber"
-            rf"|mobilenumber|contact_number){_NUM}$",
-        ),
-        (PIIKind.CREDIT_CARD, rf"(?:^|_)(?:credit_?card|debit_?card|card|cc|pan|ccnum){_NUM}$"),
-        (PIIKind.IBAN, rf"(?:^|_)(?:iban|bank_?account){_NUM}$"),
-        (
-            PIIKind.NATIONAL_ID,
-            r"(?:^|_)(?:ssn|social_?security|national_?id|national_?insurance|nino|passport"
-            r"|tax_?id|taxpayer_?id|tin|driver_?s?_?licen[cs]e|driving_?licen[cs]e"
-            rf"|personal_?id|id_?card|nif|dni|cpf|bsn|personnummer|steuer_?id){_NUM}$",
-        ),
-        (
-            PIIKind.DATE_OF_BIRTH,
-            r"(?:^|_)(?:dob|d_o_b|birth_?date|date_?of_?birth|dateofbirth|birthday|birth_?dt"
-            r"|birth_?day|born(?:_?on)?|geburtsdatum|date_?de_?naissance|date_?naissance)$",
-        ),
-        (
-            PIIKind.POSTAL_CODE,
-            r"(?:^|_)(?:zip|zip_?code|zip5|zip_?plus_?4|post_?code|postal_?code|postalcode"
-            r"|plz|postleitzahl|code_?postal)$",
-        ),
-    )
-)
-
-_ADDRESS_HEADS = frozenset(
-    {"address", "addr", "street", "streetaddress", "address1", "address2", "addr1", "addr2",
-     "adresse", "anschrift", "strasse", "direccion", "indirizzo"}
-)
-# ``mac_address`` or ``web_address`` are not where a person lives.
-_NOT_POSTAL_ADDRESS = frozenset(
-    {"mac", "web", "url", "ip", "email", "mail", "server", "wallet", "contract", "memory",
-     "host", "billing_email", "bitcoin", "eth"}
-)
-_PERSON_NAME_WORDS = frozenset(
-    {"surname", "surnames", "forename", "forenames", "firstname", "lastname", "fullname",
-     "givenname", "familyname", "middlename", "maidenname", "fname", "lname", "vorname",
-     "nachname", "prenom"}
-)
-_PERSON_QUALIFIERS = frozenset(
-    {"first", "last", "given", "family", "middle", "full", "maiden", "sur", "fore", "birth",
-     "legal", "real", "customer", "cust", "client", "contact", "person", "holder", "cardholder",
-     "owner", "member", "patient", "employee", "buyer", "recipient", "sender", "shipping",
-     "billing", "guardian", "parent", "spouse", "beneficiary", "applicant", "passenger",
-     "guest", "student", "subscriber", "donor", "payer", "payee", "traveler", "traveller",
-     "agent", "rep", "manager", "consignee", "addressee", "account_holder"}
-)
-#: First-name-only / last-name-only markers, so fakes of ``first_name`` are first names.
-FIRST_NAME_WORDS = frozenset({"first", "given", "fore", "forename", "firstname", "givenname",
-                              "fname", "vorname", "prenom"})
-LAST_NAME_WORDS = frozenset({"last", "sur", "surname", "family", "lastname", "familyname",
-                             "lname", "nachname", "maiden", "maidenname"})
-#: Name tokens that say a column holds something other than people.
-NON_PERSON_TOKENS = frozenset(
-    {"product", "item", "sku", "company", "business", "org", "organisation", "organization",
-     "brand", "category", "city", "town", "country", "state", "region", "province", "county",
-     "district", "street", "store", "shop", "merchant", "vendor", "supplier", "campaign",
-     "channel", "segment", "plan", "tier", "title", "description", "desc", "file", "path",
-     "url", "host", "domain", "team", "department", "dept", "job", "role", "occupation",
-     "event", "page", "model", "make", "color", "colour", "tag", "label", "status", "type",
-     "source", "medium", "device", "browser", "os", "language", "currency", "bank", "school",
-     "university", "employer", "hotel", "restaurant", "airport", "airline", "venue",
-     "location", "place", "neighborhood", "neighbourhood", "area", "zone", "course",
-     "project", "group", "class", "genre", "user", "username", "login", "handle", "account"}
-)
-
-
-def match_name(name: object) -> tuple[PIIKind | None, str]:
-    """The PII kind a column *name* announces, and the normalised name that matched.
-
-    ``username``/``login``/``handle`` are identifiers (keys), not person names: they are not
-    flagged by name (their values are, if they are e-mail addresses).
-
-    >>> match_name("Customer E-Mail")
-    (<PIIKind.EMAIL: 'email'>, 'customer_e_mail')
-    >>> match_name("product_name")
-    (None, 'product_name')
-    """
-    n = normalise_name(name)
-    toks = n.split("_") if n else []
-    if not toks or toks[0] in ("is", "has", "n", "num", "count", "nb"):
-        return None, n
-    for kind, pat in _NAME_RULES:
-        if pat.search(n):
-            return kind, n
-    last = toks[-1]
-    prev = toks[-2] if len(toks) > 1 else None
-    if last in _PERSON_NAME_WORDS or (last == "name" and prev in ("first", "last", "full")):
-        return PIIKind.PERSON_NAME, n
-    if last in ("name", "names", "nm") and (prev is None or prev in _PERSON_QUALIFIERS):
-        return PIIKind.PERSON_NAME, n
-    if len(toks) >= 2 and toks[0] == "name" and toks[1] in ("first", "last", "full", "given"):
-        return PIIKind.PERSON_NAME, n
-    # address_line_1, street_address, billing_address, addr2 ... but not mac_address
-    head = [t for t in toks if not t.isdigit()]
-    if head and head[-1] == "line" and len(head) >= 2:
-        head = head[:-1]
-    if head and head[-1] in _ADDRESS_HEADS:
-        before = head[-2] if len(head) > 1 else None
-        if before not in _NOT_POSTAL_ADDRESS:
-            return PIIKind.ADDRESS, n
-    return None, n
-
 
 # --------------------------------------------------------------------------------------------
 # value patterns (full values)
@@ -187,7 +71,8 @@ _PHONE_FORMATTED = re.compile(r"^(?:\+|00|\()|[ .\-/()]|^0[1-9][0-9]{8,9}$")
 _NOT_PHONE = re.compile(
     r"^-|^[0-9]+[.,][0-9]+$"  # negative numbers, decimals
     r"|^[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}$|^[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2,4}$"  # dates
-    r"|^[0-9]{3}-[0-9]{2}-[0-9]{4}$"  # SSN-shaped
+    r"|^[0-9]{3}-[0-9]{2}-[0-9]{4}$|^[0-9]{2}-[0-9]{7}$"  # SSN and EIN shapes
+    r"|[ \-][0-9X]$"  # a lone final check character: ISBNs
 )
 _LETTERISH = re.compile(r"[^0-9\s.,:;/\-+()#@_'\"!?&*%$=\[\]{}<>|~^`\\]")
 _PERSON_CHARS = r"A-Za-zÀ-ÖØ-öø-ÿĀ-ſ'’\-"
@@ -211,11 +96,52 @@ def _street_suffixes() -> str:
         words = set(Provider.street_suffixes)
     except (ImportError, AttributeError):  # pragma: no cover - Faker is a dependency
         words = set()
-    words |= {"St", "Street", "Ave", "Av", "Avenue", "Rd", "Road", "Ln", "Lane", "Blvd",
-              "Boulevard", "Dr", "Drive", "Ct", "Court", "Pl", "Place", "Ter", "Terrace", "Cir",
-              "Circle", "Pkwy", "Parkway", "Hwy", "Highway", "Sq", "Square", "Trl", "Trail",
-              "Way", "Close", "Crescent", "Gardens", "Mews", "Grove", "Hill", "Row", "Walk",
-              "Wynd", "Parade", "Esplanade", "Embankment", "Broadway", "Plaza"}
+    words |= {
+        "St",
+        "Street",
+        "Ave",
+        "Av",
+        "Avenue",
+        "Rd",
+        "Road",
+        "Ln",
+        "Lane",
+        "Blvd",
+        "Boulevard",
+        "Dr",
+        "Drive",
+        "Ct",
+        "Court",
+        "Pl",
+        "Place",
+        "Ter",
+        "Terrace",
+        "Cir",
+        "Circle",
+        "Pkwy",
+        "Parkway",
+        "Hwy",
+        "Highway",
+        "Sq",
+        "Square",
+        "Trl",
+        "Trail",
+        "Way",
+        "Close",
+        "Crescent",
+        "Gardens",
+        "Mews",
+        "Grove",
+        "Hill",
+        "Row",
+        "Walk",
+        "Wynd",
+        "Parade",
+        "Esplanade",
+        "Embankment",
+        "Broadway",
+        "Plaza",
+    }
     return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
 
 
@@ -240,8 +166,21 @@ def address_full() -> re.Pattern[str]:
 def first_names() -> np.ndarray:
     """Lower-cased first names from Faker's person providers of a dozen locales."""
     names: set[str] = set()
-    for loc in ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR",
-                "pl_PL", "sv_SE", "en_IN", "tr_TR", "da_DK"):
+    for loc in (
+        "en_US",
+        "en_GB",
+        "de_DE",
+        "fr_FR",
+        "es_ES",
+        "it_IT",
+        "nl_NL",
+        "pt_BR",
+        "pl_PL",
+        "sv_SE",
+        "en_IN",
+        "tr_TR",
+        "da_DK",
+    ):
         try:
             prov = importlib.import_module(f"faker.providers.person.{loc}").Provider
         except (ImportError, AttributeError):  # pragma: no cover
@@ -379,7 +318,8 @@ def person_masks(v: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     after = v.str.extract(_AFTER_COMMA, expand=False).str.lower()
     # object dtype: pandas' hash-table isin, much faster than pyarrow's for a big value set
     known = first.astype(object).isin(names).to_numpy(bool) | after.astype(object).isin(
-        names).to_numpy(bool)
+        names
+    ).to_numpy(bool)
     return shape, known
 
 
@@ -402,8 +342,9 @@ _TEXT_PATTERNS: dict[PIIKind, re.Pattern[str]] = {
     PIIKind.NATIONAL_ID: re.compile(
         r"(?<![0-9\-])(?!000|666|9[0-9]{2})[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}(?![0-9\-])"
     ),
-    PIIKind.IP_ADDRESS: re.compile(
-        rf"(?<![0-9.]){_IPV4}(?!\.?[0-9])|{_NB}(?:{_H}:){{7}}{_H}{_NA}"
+    PIIKind.IP_ADDRESS: re.compile(  # not a version: "Chrome/13.0.107.0", "rv:1.9.7.20"
+        rf"(?:(?<=[Ii][Pp]:)|(?<![0-9./:A-Za-z])){_IPV4}(?!\.?[0-9])"
+        rf"|{_NB}(?:{_H}:){{7}}{_H}{_NA}"
     ),
     PIIKind.PHONE: re.compile(
         r"(?<![0-9A-Za-z+])(?:"

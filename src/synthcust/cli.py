@@ -105,7 +105,9 @@ def _schema_table(schema) -> Table:
 # --------------------------------------------------------------------------- schema
 @app.command()
 def schema(
-    data: Annotated[str, typer.Argument(help="CSV/Parquet/DuckDB file or SQLAlchemy URL.")],
+    data: Annotated[
+        str, typer.Argument(metavar="DATA", help="CSV/Parquet/DuckDB file or SQLAlchemy URL.")
+    ],
     out: Annotated[
         Path | None, typer.Option("-o", "--out", help="Write the schema JSON here.")
     ] = None,
@@ -146,7 +148,9 @@ def schema(
 # --------------------------------------------------------------------------- fit
 @app.command()
 def fit(
-    data: Annotated[str, typer.Argument(help="CSV/Parquet/DuckDB file or SQLAlchemy URL.")],
+    data: Annotated[
+        str, typer.Argument(metavar="DATA", help="CSV/Parquet/DuckDB file or SQLAlchemy URL.")
+    ],
     out: Annotated[Path, typer.Option("-o", "--out", help="Model file to write.")],
     synthesizer: Annotated[str, typer.Option(help="Synthesizer: copula.")] = "copula",
     schema_file: Annotated[
@@ -295,6 +299,7 @@ def main() -> None:
             soft_wrap=True,
         )
         sys.exit(3)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

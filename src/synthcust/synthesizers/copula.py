@@ -109,21 +109,13 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
             base_marg.append(counts)
         z_cat = self._cat_latents(C, rng, base_marg)
         for _ in range(self.scaling_iterations if len(self.cat_names_) else 0):
-            Z = np.hstack([z_num, z_cat, z_miss])
-            R = self._latent_corr(Z)
-            _, v = np.linalg.eigh(R)
-            axis = v[:, -1]
-            score_all = np.nan_to_num(Z) * axis
-            total = score_all.sum(axis=1)
+            Z = np.nan_to_num(np.hstack([z_num, z_cat, z_miss]))
             off = len(self.num_names_)
             for q in range(len(self.cat_names_)):
                 k = self.n_cats_[q]
-                s = total - score_all[:, off + q]  # score without the column itself
                 c = np.where(C[:, q] < 0, k, C[:, q])
-                sums = np.bincount(c, weights=s, minlength=k + 1)
-                cnt = np.bincount(c, minlength=k + 1)
-                means = np.where(cnt > 0, sums / np.maximum(cnt, 1), 0.0)
-                self.cat_order_[q] = np.argsort(means, kind="stable")
+                others = np.delete(Z, off + q, axis=1)
+                self.cat_order_[q] = _discriminant_order(c, k + 1, others)
             z_cat = self._cat_latents(C, rng, base_marg)
         Z = np.hstack([z_num, z_cat, z_miss])
         self.corr_ = self._latent_corr(Z)
@@ -277,6 +269,34 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         d = len(self.num_names_) + len(self.cat_names_) + len(self.miss_idx_)
         if self.corr_.shape != (d, d):
             raise ValueError(f"correlation matrix has shape {self.corr_.shape}, expected {(d, d)}")
+
+
+def _discriminant_order(codes: np.ndarray, k: int, others: np.ndarray) -> np.ndarray:
+    """Order categories along the direction of the other latents that best separates them.
+
+    Optimal scaling by the first linear discriminant: maximise between-category variance over
+    total variance of ``others``; each category scores the projection of its mean there.
+    """
+    if others.shape[1] == 0:
+        return np.arange(k)
+    n = len(codes)
+    cnt = np.bincount(codes, minlength=k).astype(float)
+    means = np.column_stack(
+        [np.bincount(codes, weights=others[:, j], minlength=k) for j in range(others.shape[1])]
+    ) / np.maximum(cnt, 1)[:, None]
+    mu = others.mean(axis=0)
+    p = cnt / n
+    dm = means - mu
+    B = (dm * p[:, None]).T @ dm
+    S = np.cov(others, rowvar=False, bias=True)
+    S = np.atleast_2d(S) + 1e-6 * np.eye(others.shape[1])
+    L = np.linalg.cholesky(S)
+    Li = np.linalg.inv(L)
+    _, v = np.linalg.eigh(Li @ B @ Li.T)
+    a = Li.T @ v[:, -1]
+    scores = dm @ a
+    scores[cnt == 0] = 0.0
+    return np.argsort(scores, kind="stable")
 
 
 def _flat_slots(P: np.ndarray, X: np.ndarray) -> np.ndarray:

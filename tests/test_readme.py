@@ -43,3 +43,18 @@ def test_readme_cli_commands_exist():
     used = set(re.findall(r"^synthcust (\w[\w-]*)", text, re.M))
     names = {c.name or c.callback.__name__ for c in app.registered_commands}
     assert used and used <= names
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    """The README's Python API block runs as written (on demo customers)."""
+    from synthcust.demo.world import simulate_customers
+
+    text = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    simulate_customers(1500, random_state=0).to_csv(tmp_path / "customers.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    assert len(ns["synthetic"]) == 10_000
+    assert (ns["women_30s"]["gender"] == "female").all()
+    assert (tmp_path / "synthetic.parquet").exists()

@@ -97,24 +97,28 @@ def _clean(s: pd.Series, markers: Iterable[str]) -> pd.Series:
     return s
 
 
-def _try_numeric(s: pd.Series) -> tuple[pd.Series | None, float]:
-    """Parse text as numbers; return (parsed, share parsed among non-missing)."""
-    nn = s.dropna()
-    if len(nn) == 0:
+def _try_numeric(vc: pd.Series) -> tuple[pd.Series | None, float]:
+    """Parse the distinct strings of a column (``vc``: value counts) as numbers.
+
+    Returns (parsed value per distinct string, share of the rows that parse). Working on the
+    distinct values keeps this fast on long columns with few categories.
+    """
+    if len(vc) == 0:
         return None, 0.0
-    txt = nn.astype(str).str.strip().str.replace(",", "", regex=False)
-    parsed = pd.to_numeric(txt, errors="coerce")
-    share = float(parsed.notna().mean())
+    txt = pd.Series(vc.index.astype(str), index=vc.index)
+    parsed = pd.to_numeric(txt.str.strip().str.replace(",", "", regex=False), errors="coerce")
+    share = float(vc[parsed.notna().to_numpy()].sum() / vc.sum())
     return parsed, share
 
 
 def detect_datetime_format(s: pd.Series, sample: int = 5000) -> tuple[str | None, float]:
     """Return (best format, share of non-missing values it parses) for a text column."""
-    nn = s.dropna().astype(str).str.strip()
+    nn = s.dropna()
     if len(nn) == 0:
         return None, 0.0
     if len(nn) > sample:
         nn = nn.sample(sample, random_state=0)
+    nn = nn.astype(str).str.strip()
     # cheap pre-check: dates contain digits and a separator or are 8 digits
     if not nn.str.contains(r"\d", regex=True).mean() > 0.9:
         return None, 0.0
@@ -174,19 +178,19 @@ def infer_column(s: pd.Series, *, n_rows: int) -> tuple[Column, list[str]]:
             return Column(name, Kind.ID, integer=True, role=Role.KEY), notes
         return Column(name, Kind.NUMERIC, integer=integer, missing_markers=markers), notes
 
-    # text-like column
-    txt = nn.astype(str)
-    n_unique = txt.nunique()
+    # text-like column: work on the distinct values, weighted by how often each occurs
+    vc = nn.astype(str).value_counts(sort=False)
+    n_unique = len(vc)
     if n_unique == 1:
         return Column(name, Kind.CONSTANT, missing_markers=markers), notes
-    lowered = set(txt.str.strip().str.lower().unique()[:3])
-    if n_unique == 2 and any(lowered <= pair for pair in _BOOL_PAIRS):
+    uniq = pd.Series(vc.index.astype(str))
+    if n_unique == 2 and any(set(uniq.str.strip().str.lower()) <= pair for pair in _BOOL_PAIRS):
         return Column(name, Kind.BOOLEAN, missing_markers=markers), notes
 
-    parsed, share = _try_numeric(txt)
+    parsed, share = _try_numeric(vc)
     if parsed is not None and share >= PARSE_SHARE:
         if share < 1.0:
-            bad = txt[parsed.isna()].iloc[0]
+            bad = uniq[parsed.isna().to_numpy()].iloc[0]
             notes.append(
                 f"column {name!r} is numbers mixed with text (e.g. {bad!r} among "
                 f"{(1 - share):.1%} of values); kept as categorical — declare {bad!r} as a "
@@ -203,15 +207,16 @@ def infer_column(s: pd.Series, *, n_rows: int) -> tuple[Column, list[str]]:
                 note="numbers stored as text",
             ), notes
     elif parsed is not None and share >= 0.5:
-        bad = txt[parsed.isna()].iloc[0]
+        bad = uniq[parsed.isna().to_numpy()].iloc[0]
         notes.append(
             f"column {name!r} mixes numbers and text ({share:.0%} numeric, e.g. {bad!r} is "
             "not); modelled as categorical"
         )
 
-    avg_len = float(txt.str.len().mean())
+    weights = vc.to_numpy(dtype=float) / vc.sum()
+    avg_len = float(uniq.str.len().to_numpy() @ weights)
     if parsed is None or share < PARSE_SHARE:
-        fmt, dshare = detect_datetime_format(txt)
+        fmt, dshare = detect_datetime_format(nn)
         if fmt is not None and dshare >= PARSE_SHARE:
             if dshare < 1.0:
                 notes.append(
@@ -220,11 +225,11 @@ def infer_column(s: pd.Series, *, n_rows: int) -> tuple[Column, list[str]]:
                 )
             return Column(name, Kind.DATETIME, datetime_format=fmt, missing_markers=markers), notes
 
-    uniq_share = n_unique / max(len(txt), 1)
-    words = float(txt.str.count(r"\s+").mean()) + 1
+    uniq_share = n_unique / max(len(nn), 1)
+    words = float(uniq.str.count(r"\s+").to_numpy() @ weights) + 1
     if uniq_share > HIGH_CARDINALITY and (avg_len > 30 or words >= 4):
         return Column(name, Kind.TEXT, missing_markers=markers), notes
-    if uniq_share >= 0.95 and len(txt) >= 20:
+    if uniq_share >= 0.95 and len(nn) >= 20:
         return Column(name, Kind.ID, role=Role.KEY, missing_markers=markers), notes
     if _ID_NAME.search(name) and uniq_share > HIGH_CARDINALITY:
         return Column(name, Kind.ID, role=Role.KEY, missing_markers=markers), notes

@@ -112,6 +112,9 @@ def test_save_load_identical(name, mixed_frame, tmp_path):
     pd.testing.assert_frame_equal(m.sample(200, random_state=5), m2.sample(200, random_state=5))
     with zipfile.ZipFile(p) as zf:
         assert sorted(zf.namelist()) == ["arrays.npz", "synthcust.json"]
+    # same data, same seed: byte-identical model files
+    p2 = _fit(name, mixed_frame).save(tmp_path / "m2.synthcust")
+    assert p.read_bytes() == p2.read_bytes()
 
 
 def test_corrupt_and_future_model_files(mixed_frame, tmp_path):

@@ -30,10 +30,16 @@ def save_bundle(
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         header = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
-        zf.writestr("synthcust.json", json.dumps(header, indent=1, default=_json_default))
         arr_buf = io.BytesIO()
         np.savez(arr_buf, **{k: np.asarray(v) for k, v in arrays.items()})
-        zf.writestr("arrays.npz", arr_buf.getvalue())
+        # fixed timestamps: the same model always gives the same bytes
+        for name, data in (
+            ("synthcust.json", json.dumps(header, indent=1, default=_json_default).encode()),
+            ("arrays.npz", arr_buf.getvalue()),
+        ):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
     dest = Path(path)
     atomic_write_bytes(dest, buf.getvalue())
     return dest

@@ -231,8 +231,20 @@ def sample(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (same seed = same output).")] = None,
     table: Annotated[str, typer.Option(help="Table name for .duckdb output.")] = "synthetic",
+    gate: Annotated[
+        bool, typer.Option(help="Refuse to write output that fails the privacy gate.")
+    ] = False,
+    real: Annotated[
+        str | None, typer.Option(help="With --gate: the real data the model learned.")
+    ] = None,
+    holdout: Annotated[
+        str | None, typer.Option(help="With --gate: real rows the model never saw.")
+    ] = None,
+    max_exact_copies: Annotated[float, typer.Option(help="Gate: max exact-copy rate.")] = 0.0,
+    max_dcr_share: Annotated[float, typer.Option(help="Gate: max DCR share.")] = 0.55,
+    max_mia_auc: Annotated[float, typer.Option(help="Gate: max membership-inference AUC.")] = 0.6,
 ) -> None:
-    """Draw N synthetic customers from MODEL and write them to OUT."""
+    """Draw N synthetic customers from MODEL and write them to OUT (optionally gated)."""
     from synthcust import api
     from synthcust.io import write_table
     from synthcust.segments import Segment
@@ -240,6 +252,11 @@ def sample(
 
     if n <= 0:
         raise SynthcustError(f"-n must be a positive number of rows, got {n}")
+    if gate and (real is None or holdout is None):
+        raise SynthcustError(
+            "--gate needs --real (the data the model learned) and --holdout (real rows it never "
+            "saw) to measure privacy risk"
+        )
     conds = dict(parse_condition_text(c) for c in condition or [])
     with _progress() as prog:
         t = prog.add_task("loading model", total=3)
@@ -249,10 +266,102 @@ def sample(
         if where and segment:
             raise SynthcustError("give either --segment or --where, not both")
         df = model.sample(n, conditions=conds, segment=seg, random_state=seed)
+        if gate:
+            prog.update(t, description="checking the privacy gate")
+            _check_gate(
+                model, df, real, holdout, _thresholds(max_exact_copies, max_dcr_share, max_mia_auc)
+            )
         prog.update(t, advance=1, description="writing")
         write_table(df, out, table=table if str(out).endswith((".duckdb", ".ddb")) else None)
         prog.update(t, advance=1, description="done")
     console.print(f"{len(df):,} synthetic customers written to {out}")
+
+
+# --------------------------------------------------------------------------- evaluate
+def _thresholds(max_exact_copies: float, max_dcr_share: float, max_mia_auc: float):
+    from synthcust.evaluation.privacy import GateThresholds
+
+    return GateThresholds(
+        max_exact_copy_rate=max_exact_copies, max_dcr_share=max_dcr_share, max_mia_auc=max_mia_auc
+    )
+
+
+@app.command()
+def evaluate(
+    real: Annotated[str, typer.Argument(metavar="REAL", help="The real data the model learned.")],
+    synthetic: Annotated[str, typer.Argument(metavar="SYNTHETIC", help="The synthetic data.")],
+    holdout: Annotated[
+        str | None,
+        typer.Option(
+            help="Real rows the model never saw (needed for detection, utility and privacy)."
+        ),
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="Target column for utility (TSTR).")] = None,
+    sensitive: Annotated[
+        str | None, typer.Option(help="Sensitive column for attribute-inference risk.")
+    ] = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="HTML report (JSON beside it).")] = Path(
+        "report.html"
+    ),
+    exclude: Annotated[
+        list[str] | None, typer.Option(help="Columns to leave out (ids, PII). Repeatable.")
+    ] = None,
+    max_exact_copies: Annotated[float, typer.Option(help="Gate: max exact-copy rate.")] = 0.0,
+    max_dcr_share: Annotated[float, typer.Option(help="Gate: max DCR share.")] = 0.55,
+    max_mia_auc: Annotated[float, typer.Option(help="Gate: max membership-inference AUC.")] = 0.6,
+    seed: Annotated[int, typer.Option(help="Seed for subsampling and models.")] = 0,
+) -> None:
+    """Measure SYNTHETIC against REAL (and --holdout): fidelity, detection, utility, privacy."""
+    from synthcust.evaluation.evaluate import evaluate as run_evaluation
+    from synthcust.evaluation.report import scorecard_table, write_report
+
+    with _progress() as prog:
+        t = prog.add_task("reading", total=6)
+        r = _read(real, None, None)
+        s = _read(synthetic, None, None)
+        h = _read(holdout, None, None) if holdout else None
+        prog.update(t, advance=1)
+
+        def step(msg: str) -> None:
+            prog.update(t, advance=1, description=f"evaluating {msg}")
+
+        report = run_evaluation(
+            r,
+            s,
+            h,
+            target=target,
+            sensitive=sensitive,
+            random_state=seed,
+            progress=step,
+            thresholds=_thresholds(max_exact_copies, max_dcr_share, max_mia_auc),
+            exclude=list(exclude or []),
+        )
+        html_path, json_path = write_report(report, out)
+        prog.update(t, completed=6, description="done")
+    console.print(scorecard_table(report))
+    for sk in report.all_skipped():
+        console.print(f"[yellow]skipped[/yellow]: {sk}")
+    console.print(f"report written to {html_path} (figures in {json_path})")
+
+
+def _check_gate(model, synth, real_path, holdout_path, thresholds) -> None:
+    from synthcust.evaluation.privacy import evaluate_privacy, privacy_gate
+
+    real = _read(real_path, None, None)
+    hold = _read(holdout_path, None, None)
+    cols = [
+        c
+        for c in model.synthesizer.output_columns
+        if c in real.columns
+        and c in hold.columns
+        and c not in (model.pii.actions if model.pii is not None else {})
+        and model.synthesizer.codec_.spec(c).kind not in ("id", "text")
+    ]
+    res = evaluate_privacy(real[cols], synth[cols], hold[cols], thresholds=thresholds)
+    decision = privacy_gate(res, thresholds)
+    if not decision.passed:
+        raise SynthcustError("privacy gate failed, nothing written: " + "; ".join(decision.reasons))
+    console.print("[green]privacy gate passed[/green]")
 
 
 # --------------------------------------------------------------------------- demo

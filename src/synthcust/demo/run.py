@@ -19,7 +19,9 @@ from rich.table import Table
 
 from synthcust import api
 from synthcust.demo.world import DEMO_UNIQUE_PII_COLUMNS, simulate_customers
+from synthcust.evaluation.evaluate import evaluate
 from synthcust.evaluation.fidelity import KL_THRESHOLD, kl_per_column
+from synthcust.evaluation.report import scorecard_table, write_report
 from synthcust.evaluation.splits import train_holdout_split
 from synthcust.exceptions import DataError, SynthcustError
 from synthcust.io import write_table
@@ -48,7 +50,7 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     progress = progress or Progress(console=console, disable=True)
     with progress:
-        task = progress.add_task("simulating the demo world", total=6)
+        task = progress.add_task("simulating the demo world", total=7)
         real = simulate_customers(rows, random_state=seed, with_pii=True)
         progress.update(task, advance=1, description="splitting train / holdout")
         train, holdout = train_holdout_split(real, target=TARGET, random_state=0)
@@ -76,6 +78,11 @@ def run_demo(
         ]
         kl_synth = kl_per_column(train, synth, columns=learned)
         kl_hold = kl_per_column(train, holdout, columns=learned)
+        progress.update(task, description="evaluating against real holdout data")
+        report = evaluate(
+            train[learned], synth[learned], holdout[learned], target=TARGET, random_state=seed
+        )
+        write_report(report, out / "report.html")
         leaks = _planted_pii_leaks(real, out)
         summary = {
             "rows_real": len(real),
@@ -94,12 +101,16 @@ def run_demo(
             "kl_threshold": KL_THRESHOLD,
             "columns_over_threshold": [str(c) for c in kl_synth.index[kl_synth >= KL_THRESHOLD]],
             "pii": model.pii.to_dict(),
+            "scorecard": [m.to_dict() for m in report.scorecard()],
+            "privacy_gate_passed": None if report.gate is None else bool(report.gate.passed),
             "planted_pii_values_found_in_outputs": leaks,
         }
         atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
         atomic_write_text(out / "summary.md", _markdown(summary))
-        progress.update(task, advance=1, description="done")
+        progress.update(task, advance=2, description="done")
     _print(console, model, kl_synth, kl_hold, summary, out)
+    console.print(scorecard_table(report))
+    console.print(f"full report: {out / 'report.html'}")
     if leaks:
         raise SynthcustError(
             f"planted PII reached the output ({leaks} values); this is a bug — see {out}"
@@ -114,7 +125,7 @@ def _planted_pii_leaks(real: pd.DataFrame, out: Path) -> int:
         planted.update(real[c].astype(str).tolist())
     found = 0
     for f in out.iterdir():
-        if f.suffix in (".csv", ".json", ".md"):
+        if f.suffix in (".csv", ".json", ".md", ".html"):
             text = f.read_text(encoding="utf-8", errors="replace")
             found += sum(1 for v in planted if v in text)
         elif f.suffix == ".synthcust":

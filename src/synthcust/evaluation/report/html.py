@@ -1,0 +1,220 @@
+"""A self-contained HTML report (inline CSS and SVG; opens offline) and its JSON twin."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synthcust.evaluation.report import plots
+from synthcust.evaluation.report.terminal import fmt
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;
+background:#f6f7f9}
+main{max-width:1180px;margin:0 auto;padding:24px}
+h1{margin:0 0 4px}h2{margin-top:36px;border-bottom:2px solid #dde1e8;padding-bottom:4px}
+.meta{color:#5b6475;font-size:14px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:12px;
+margin:16px 0}
+.card{background:#fff;border-radius:8px;padding:12px 14px;border-left:6px solid #9aa3b2;
+box-shadow:0 1px 2px rgba(0,0,0,.06)}
+.card .v{font-size:26px;font-weight:600}.card .l{font-size:13px;color:#3a4252}
+.card .r{font-size:12px;color:#6b7385}
+.pass{border-left-color:#2e9d58}.warn{border-left-color:#e0a31a}.fail{border-left-color:#d1343a}
+.dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px}
+.dot.pass{background:#2e9d58}.dot.warn{background:#e0a31a}.dot.fail{background:#d1343a}
+.dot.info{background:#9aa3b2}
+.gate{padding:12px 16px;border-radius:8px;font-weight:600;margin:12px 0}
+.gate.ok{background:#e3f4e8;color:#1c6b3a}.gate.bad{background:#fde6e7;color:#8f1d22}
+table{border-collapse:collapse;background:#fff;font-size:13px;margin:8px 0}
+th,td{padding:4px 8px;border-bottom:1px solid #e6e9ef;text-align:left;vertical-align:top}
+th{background:#eef1f5}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.method{font-size:12px;color:#5b6475;max-width:520px}
+.grid{display:flex;flex-wrap:wrap;gap:8px}.grid svg{background:#fff;border-radius:6px}
+details{margin:8px 0}summary{cursor:pointer;color:#1f5fa8}
+.skip li{color:#6b4b00}
+"""
+
+_SECTION_TITLES = {
+    "fidelity": "Fidelity: does the synthetic data look like the real data?",
+    "detection": "Detection: can a classifier tell synthetic from real?",
+    "utility": "Utility: does a model trained on synthetic data work on real data?",
+    "privacy": "Privacy risk: does the synthetic data reveal real people?",
+}
+
+_SECTION_INTRO = {
+    "fidelity": "Compared with the real training data. The reference column is the same figure "
+    "for real holdout rows against real train: what two samples of real customers agree on.",
+    "detection": "Real holdout rows against an equal number of synthetic rows. 0.5 means a "
+    "gradient-boosted classifier cannot tell them apart; the drivers show what gives the "
+    "synthetic data away.",
+    "utility": "A gradient-boosted model trained on synthetic rows and tested on real holdout "
+    "rows (TSTR), against the same model trained on real train rows (TRTR).",
+    "privacy": "Distances between synthetic rows and the real training rows, compared with "
+    "how close real holdout rows (people the model never saw) come to the training rows.",
+}
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def _metric_rows(metrics: list[Any]) -> str:
+    rows = []
+    for m in metrics:
+        rows.append(
+            f"<tr><td><span class='dot {m.status}'></span>{_e(m.label)}</td>"
+            f"<td class='n'>{_e(fmt(m.value))}</td><td class='n'>{_e(fmt(m.reference))}</td>"
+            f"<td class='n'>{_e(fmt(m.threshold))}</td>"
+            f"<td class='method'>{_e(m.method)}{(' ' + _e(m.note)) if m.note else ''}</td></tr>"
+        )
+    return (
+        "<table><tr><th>figure</th><th>synthetic</th><th>real vs real</th><th>threshold</th>"
+        "<th>how it was measured</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
+def _table(df: pd.DataFrame, max_rows: int = 60) -> str:
+    if df is None or len(df) == 0:
+        return "<p>(empty)</p>"
+    d = df.head(max_rows)
+    head = "".join(f"<th>{_e(c)}</th>" for c in d.columns)
+    body = []
+    for row in d.itertuples(index=False):
+        cells = []
+        for v in row:
+            num = isinstance(v, int | float) and not isinstance(v, bool)
+            cells.append(f"<td class='{'n' if num else ''}'>{_e(fmt(v) if num else v)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = f"<p class='meta'>first {max_rows} of {len(df)} rows</p>" if len(df) > max_rows else ""
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>{more}"
+
+
+def _figures(name: str, sec: Any) -> str:
+    out: list[str] = []
+    extra = sec.extra or {}
+    if name == "fidelity":
+        a, b = extra.get("association_real"), extra.get("association_synthetic")
+        if isinstance(a, pd.DataFrame) and isinstance(b, pd.DataFrame) and a.shape == b.shape:
+            svg = plots.heatmap_svg(
+                a - b, "Association difference |real - synthetic| (Pearson / Cramér's V / eta)"
+            )
+            if svg:
+                out.append(f"<div>{svg}</div>")
+        dists = extra.get("distributions") or {}
+        svgs = [plots.distribution_svg(col, d) for col, d in dists.items()]
+        svgs = [s for s in svgs if s]
+        if svgs:
+            out.append(
+                "<h3>Per-column distributions</h3><p class='meta'>Numeric columns in quantile "
+                "bins of the real training data; categorical columns by their most frequent "
+                "categories.</p><div class='grid'>" + "".join(svgs) + "</div>"
+            )
+    if name == "detection" and "drivers" in sec.tables:
+        d = sec.tables["drivers"]
+        col = next((c for c in d.columns if "importance" in str(c)), None)
+        if col is not None and "column" in d.columns:
+            top = d.sort_values(col, ascending=False).head(15)
+            svg = plots.bars_svg(
+                top["column"].astype(str).tolist(),
+                top[col].astype(float).tolist(),
+                "What gives the synthetic data away",
+                "drop in detection AUC when shuffled",
+            )
+            if svg:
+                out.append(f"<div>{svg}</div>")
+        hints = extra.get("hints")
+        if hints:
+            items = hints.values() if isinstance(hints, dict) else hints
+            out.append("<ul>" + "".join(f"<li>{_e(h)}</li>" for h in items) + "</ul>")
+    if name == "privacy":
+        for key, val in extra.items():
+            if isinstance(val, dict) and "edges" in val:
+                svg = plots.histograms_svg(val, key.replace("_", " "), "distance")
+                if svg:
+                    out.append(f"<div>{svg}</div>")
+    if name == "utility" and extra.get("verdict"):
+        out.append(f"<p><b>{_e(extra['verdict'])}</b></p>")
+    return "".join(out)
+
+
+def render_html(report: Any, json_name: str | None = None) -> str:
+    """The report as one self-contained HTML page."""
+    meta = report.meta
+    rows = meta.get("rows", {})
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+        "<title>synthcust evaluation report</title>",
+        f"<style>{_CSS}</style></head><body><main>",
+        "<h1>synthcust evaluation report</h1>",
+        "<p class='meta'>"
+        + " · ".join(
+            [
+                _e(meta.get("created", "")),
+                f"synthcust {_e(meta.get('synthcust_version', ''))}",
+                f"real train {_e(fmt(rows.get('real_train')))} rows",
+                f"synthetic {_e(fmt(rows.get('synthetic')))} rows",
+                f"real holdout {_e(fmt(rows.get('real_holdout')))} rows",
+            ]
+            + ([f"target {_e(meta['target'])}"] if meta.get("target") else [])
+        )
+        + "</p>",
+        "<p>Every figure compares the synthetic data with <b>real</b> data: the rows the "
+        "synthesizer learned from (real train) and, where given, real rows it never saw (real "
+        "holdout). Synthetic data is never the yardstick.</p>",
+    ]
+    if report.gate is not None:
+        if report.gate.passed:
+            parts.append("<div class='gate ok'>Privacy gate passed</div>")
+        else:
+            reasons = "".join(f"<li>{_e(r)}</li>" for r in report.gate.reasons)
+            parts.append(f"<div class='gate bad'>Privacy gate FAILED<ul>{reasons}</ul></div>")
+    cards = []
+    for m in report.scorecard():
+        ref = f"real vs real: {fmt(m.reference)}" if m.reference is not None else ""
+        thr = f"threshold: {fmt(m.threshold)}" if m.threshold is not None else ""
+        sub = " · ".join(x for x in (ref, thr) if x)
+        cards.append(
+            f"<div class='card {m.status}' title='{_e(m.method)}'>"
+            f"<div class='l'>{_e(m.label)}</div><div class='v'>{_e(fmt(m.value))}</div>"
+            f"<div class='r'>{_e(sub)}</div></div>"
+        )
+    parts.append("<h2>Scorecard</h2><div class='cards'>" + "".join(cards) + "</div>")
+    for name, sec in report.sections.items():
+        parts.append(f"<h2 id='{_e(name)}'>{_e(_SECTION_TITLES.get(name, name))}</h2>")
+        if name in _SECTION_INTRO:
+            parts.append(f"<p>{_e(_SECTION_INTRO[name])}</p>")
+        if sec.method:
+            parts.append(f"<p class='method'>{_e(sec.method)}</p>")
+        parts.append(_metric_rows(sec.metrics))
+        parts.append(_figures(name, sec))
+        for tname, df in sec.tables.items():
+            parts.append(f"<details><summary>Table: {_e(tname)}</summary>{_table(df)}</details>")
+    skipped = report.all_skipped()
+    if skipped:
+        parts.append(
+            "<h2>What was skipped, and why</h2><ul class='skip'>"
+            + "".join(f"<li>{_e(s)}</li>" for s in skipped)
+            + "</ul>"
+        )
+    if json_name:
+        parts.append(f"<p class='meta'>Every figure is also in <code>{_e(json_name)}</code>.</p>")
+    parts.append("</main></body></html>")
+    return "\n".join(parts)
+
+
+def write_report(report: Any, path: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``report.html`` and ``report.json`` beside it (both atomically)."""
+    from synthcust.io.atomic import atomic_write_text
+
+    p = Path(path)
+    json_path = p.with_suffix(".json")
+    atomic_write_text(json_path, json.dumps(report.to_dict(), indent=1, default=str) + "\n")
+    atomic_write_text(p, render_html(report, json_path.name))
+    return p, json_path

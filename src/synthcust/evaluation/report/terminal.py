@@ -1,0 +1,32 @@
+"""The terminal summary: the scorecard as a Rich table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+_COLOURS = {"pass": "green", "warn": "yellow", "fail": "red", "info": "white"}
+
+
+def fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 1000 else f"{v:,.0f}"
+    return str(v)
+
+
+def scorecard_table(report: Any) -> Table:
+    t = Table(title="synthcust evaluation (real data is the yardstick)")
+    for c in ("figure", "synthetic", "real vs real", "threshold", "status"):
+        t.add_column(c, justify="right" if c != "figure" else "left")
+    for m in report.scorecard():
+        col = _COLOURS.get(m.status, "white")
+        t.add_row(
+            m.label, fmt(m.value), fmt(m.reference), fmt(m.threshold), f"[{col}]{m.status}[/{col}]"
+        )
+    if report.gate is not None:
+        verdict = "[green]passed[/green]" if report.gate.passed else "[red]FAILED[/red]"
+        t.caption = f"privacy gate {verdict}" + "".join(f"\n- {r}" for r in report.gate.reasons)
+    return t

@@ -14,7 +14,16 @@ What it measures (definitions in ``shared/BENCHMARKS.md``), for Adult and Bank:
   real train quantiles (``synthcust.evaluation.fidelity.kl_per_column``), median over the
   repeats, side by side with KL(train || real holdout) as the sampling-noise floor; plus the
   share of rows on the spikes SDV is known to miss (Adult ``capital_gain == 0``, Bank
-  ``pdays == -1`` and ``campaign == 1``).
+  ``pdays == -1`` and ``campaign == 1``);
+* **quality**, not timed, on each library's synthetic sample of ``len(train)`` rows from the
+  first repeat (per-column KL is saturated for a marginal-exact model, these are where models
+  differ): SDMetrics QualityReport (overall, Column Shapes, Column Pair Trends), detection AUC
+  (C2ST, 5-fold HistGradientBoosting, real holdout vs as many synthetic rows), TSTR ROC AUC on
+  the real holdout (TRTR as the ceiling), accuracy (1 - TVD, univariate and bivariate; real
+  holdout vs train as the ceiling), and on Bank the near-deterministic relations between
+  ``pdays``, ``previous`` and ``poutcome`` (and ``P(y == yes | poutcome == success)``).
+  SDMetrics is skipped with a note where ``sdmetrics`` / SDV metadata detection is missing;
+  ``--no-quality`` skips the section.
 
 Both libraries get the very same ``train`` DataFrame (checked by hashing it before and after).
 Absolute times on shared machines are noise; the ratios measured in one run are the figures.
@@ -63,13 +72,14 @@ LIB_LABEL = {"ours": "synthcust", "sdv": "SDV"}
 class Dataset:
     name: str
     target: str
+    positive: Any  # the target's positive class (TSTR / TRTR)
     spikes: tuple[tuple[str, Any], ...]  # (column, value): share of rows equal to value
     expected_rows: int
 
 
 DATASETS = {
-    "adult": Dataset("adult", "income", (("capital_gain", 0), ("capital_loss", 0)), 48_842),
-    "bank": Dataset("bank", "y", (("pdays", -1), ("campaign", 1), ("previous", 0)), 45_211),
+    "adult": Dataset("adult", "income", ">50K", (("capital_gain", 0), ("capital_loss", 0)), 48_842),
+    "bank": Dataset("bank", "y", "yes", (("pdays", -1), ("campaign", 1), ("previous", 0)), 45_211),
 }
 
 
@@ -355,6 +365,269 @@ def frame_hash(df: pd.DataFrame) -> int:
     return int(pd.util.hash_pandas_object(df, index=True).to_numpy().sum(dtype=np.uint64))
 
 
+# --------------------------------------------------------------------------- quality
+# Figures where models really differ (per-column KL is saturated for a marginal-exact model).
+# Computed once per library on the first repeat's synthetic sample of len(train) rows, outside
+# the timed regions. Definitions: shared/BENCHMARKS.md.
+ACC_BINS = 10  # accuracy (1 - TVD): quantile bins per numeric column
+ACC_TOP = 10  # accuracy (1 - TVD): most frequent categories kept, the rest is "other"
+CV_FOLDS = 5  # detection AUC (C2ST)
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+
+
+def _as_str(s: pd.Series) -> pd.Series:
+    """Categorical values as strings (missing stays missing): one type on every side."""
+    return s.astype(object).map(str, na_action="ignore")
+
+
+def hgb_frames(
+    frames: list[pd.DataFrame], ref: pd.DataFrame, drop: tuple[str, ...] = ()
+) -> list[pd.DataFrame]:
+    """Feature frames for HistGradientBoosting with ``categorical_features="from_dtype"``.
+
+    Column kinds come from ``ref`` (real train): numeric columns as float, the others as pandas
+    ``category`` with the union of the categories seen in all ``frames`` (missing = NaN).
+    """
+    cols = [c for c in ref.columns if c not in drop]
+    outs: list[dict[str, Any]] = [{} for _ in frames]
+    for c in cols:
+        if _is_numeric(ref[c]):
+            for o, f in zip(outs, frames, strict=True):
+                o[c] = pd.to_numeric(f[c], errors="coerce").to_numpy(dtype=float)
+        else:
+            strs = [_as_str(f[c]) for f in frames]
+            cats = sorted(set().union(*(set(v.dropna().unique()) for v in strs)))
+            for o, v in zip(outs, strs, strict=True):
+                o[c] = pd.Categorical(v, categories=cats)
+    return [pd.DataFrame(o, columns=cols) for o in outs]
+
+
+def _hgb() -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
+
+
+def detection_auc(positive: pd.DataFrame, other: pd.DataFrame, ref: pd.DataFrame) -> dict:
+    """C2ST: ``positive`` (real holdout) labelled 1, an equal number of ``other`` rows 0.
+
+    ``other`` is subsampled (without replacement, seed 0) to len(positive) rows when larger.
+    5-fold stratified CV (shuffled, seed 0) ROC AUC of HistGradientBoostingClassifier.
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    n = len(positive)
+    if len(other) > n:
+        other = other.sample(n=n, random_state=0)
+    xp, xo = hgb_frames([positive, other], ref)
+    x = pd.concat([xp, xo], ignore_index=True)
+    y = np.r_[np.ones(len(xp), dtype=int), np.zeros(len(xo), dtype=int)]
+    cv = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=0)
+    scores = cross_val_score(_hgb(), x, y, cv=cv, scoring="roc_auc")
+    return {"auc": float(np.mean(scores)), "fold_aucs": [float(v) for v in scores],
+            "n_per_side": [len(xp), len(xo)]}  # fmt: skip
+
+
+def _labels(df: pd.DataFrame, target: str, positive: Any) -> np.ndarray:
+    return (df[target].astype(object) == positive).to_numpy(dtype=int)
+
+
+def utility_auc(
+    fit_on: pd.DataFrame, holdout: pd.DataFrame, target: str, positive: Any, ref: pd.DataFrame
+) -> dict:
+    """TSTR (fit_on = synthetic) / TRTR (fit_on = real train): HistGradientBoosting fitted on
+    ``fit_on``, ROC AUC and average precision on the real holdout."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y_fit, y_ho = _labels(fit_on, target, positive), _labels(holdout, target, positive)
+    if y_fit.min() == y_fit.max():
+        return {"auc": None, "ap": None, "note": "training labels have one class only"}
+    x_fit, x_ho = hgb_frames([fit_on, holdout], ref, drop=(target,))
+    p = _hgb().fit(x_fit, y_fit).predict_proba(x_ho)[:, 1]
+    return {"auc": float(roc_auc_score(y_ho, p)), "ap": float(average_precision_score(y_ho, p)),
+            "positive_share_fit": float(y_fit.mean())}  # fmt: skip
+
+
+def bin_codes(ref: pd.DataFrame, frames: list[pd.DataFrame]) -> tuple[list[np.ndarray], list[int]]:
+    """Per-column bin codes (an ``(n_rows, n_columns)`` int array per frame) and bin counts.
+
+    Numeric: ACC_BINS quantile bins of ``ref`` (right-closed, duplicate edges merged; a value
+    beyond the real range falls in the outer bin); missing = a bin of its own. Categorical:
+    the ACC_TOP most frequent categories of ``ref`` (missing counted as a category), every
+    other value (rarer or unseen) = "other".
+    """
+    codes: list[list[np.ndarray]] = [[] for _ in frames]
+    ks: list[int] = []
+    qs = np.linspace(0, 1, ACC_BINS + 1)[1:-1]
+    for c in ref.columns:
+        if _is_numeric(ref[c]):
+            rv = pd.to_numeric(ref[c], errors="coerce").to_numpy(dtype=float)
+            edges = np.unique(np.nanquantile(rv, qs)) if np.isfinite(rv).any() else np.array([])
+            k = len(edges) + 2  # last bin = missing
+            for out, f in zip(codes, frames, strict=True):
+                v = pd.to_numeric(f[c], errors="coerce").to_numpy(dtype=float)
+                code = np.searchsorted(edges, v, side="left")
+                code[np.isnan(v)] = k - 1
+                out.append(code)
+        else:
+            na = "\x00<NA>"
+            top = pd.Index(_as_str(ref[c]).fillna(na).value_counts().index[:ACC_TOP])
+            k = len(top) + 1  # last bin = other
+            for out, f in zip(codes, frames, strict=True):
+                code = top.get_indexer(_as_str(f[c]).fillna(na))  # -1 = not in the top
+                out.append(np.where(code < 0, k - 1, code).astype(np.int64))
+        ks.append(k)
+    return [np.column_stack(cs).astype(np.int64) for cs in codes], ks
+
+
+def _one_minus_tvd(a: np.ndarray, b: np.ndarray, k: int) -> float:
+    pa = np.bincount(a, minlength=k) / len(a)
+    pb = np.bincount(b, minlength=k) / len(b)
+    return float(1 - 0.5 * np.abs(pa - pb).sum())
+
+
+def accuracy_tvd(real: pd.DataFrame, other: pd.DataFrame) -> dict:
+    """Accuracy (1 - TVD), MOSTLY AI style: univariate = mean over columns of 1 - TVD;
+    bivariate = mean over all column pairs of 1 - TVD of the joint binned distribution;
+    accuracy = mean of the two. Bins from ``real`` (see ``bin_codes``)."""
+    (cr, co), ks = bin_codes(real, [real, other.reindex(columns=real.columns)])
+    m = len(ks)
+    uni = [_one_minus_tvd(cr[:, i], co[:, i], ks[i]) for i in range(m)]
+    biv = []
+    for i in range(m):
+        for j in range(i + 1, m):
+            kk = ks[i] * ks[j]
+            biv.append(_one_minus_tvd(cr[:, i] * ks[j] + cr[:, j], co[:, i] * ks[j] + co[:, j], kk))
+    u = float(np.mean(uni))
+    b = float(np.mean(biv)) if biv else float("nan")
+    return {"accuracy": (u + b) / 2, "univariate": u, "bivariate": b,
+            "per_column": dict(zip(real.columns, uni, strict=True))}  # fmt: skip
+
+
+def bank_relations(df: pd.DataFrame) -> dict[str, float | int | None]:
+    """Bank's near-deterministic relations that a Gaussian copula is expected to break."""
+    never = df["pdays"] == -1
+    succ = df["poutcome"].astype(object) == "success"
+    n_succ = int(succ.sum())
+    return {
+        "(pdays == -1) == (previous == 0)": float((never == (df["previous"] == 0)).mean()),
+        '(pdays == -1) == (poutcome == "unknown")': float(
+            (never == (df["poutcome"].astype(object) == "unknown")).mean()
+        ),
+        "P(y == yes | poutcome == success)": (
+            float((df.loc[succ, "y"].astype(object) == "yes").mean()) if n_succ else None
+        ),
+        "rows with poutcome == success": n_succ,
+    }
+
+
+RELATIONS = {"bank": bank_relations}
+
+
+def sdmetrics_setup(train: pd.DataFrame) -> tuple[dict | None, str]:
+    """SDV's metadata detected on train (as a dict for sdmetrics), or None and why not."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import sdmetrics  # noqa: F401
+            from sdmetrics.reports.single_table import QualityReport  # noqa: F401
+            from sdv.metadata import Metadata
+
+            md = Metadata.detect_from_dataframes({"t": train}).to_dict()["tables"]["t"]
+    except ImportError as e:
+        return None, f"sdmetrics/SDV metadata not available ({type(e).__name__}: {e})"
+    return md, ""
+
+
+def sdmetrics_quality(real: pd.DataFrame, other: pd.DataFrame, metadata: dict) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its FutureWarning: single_table report deprecated
+        from sdmetrics.reports.single_table import QualityReport
+
+        rep = QualityReport()
+        rep.generate(real, other, metadata, verbose=False)
+        props = rep.get_properties().set_index("Property")["Score"]
+    return {
+        "overall": float(rep.get_score()),
+        "column_shapes": float(props["Column Shapes"]),
+        "column_pair_trends": float(props["Column Pair Trends"]),
+    }
+
+
+def quality_block(
+    name: str,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synths: dict[str, pd.DataFrame],
+    errors: dict[str, str],
+) -> dict[str, Any]:
+    """All quality figures of one dataset: the real ceilings once, then each library's."""
+    ds = DATASETS[name]
+    metadata, sdm_note = sdmetrics_setup(train)
+    relations = RELATIONS.get(name)
+    out: dict[str, Any] = {"sdmetrics_skipped_reason": sdm_note, "seconds": {}, "libs": {}}
+
+    def measure(key: str, figure: str, fn: Any, *a: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            v = fn(*a)
+        except Exception as e:  # keep the benchmark going; the error lands in the report
+            import traceback
+
+            errors[f"{key} quality: {figure}"] = traceback.format_exc()
+            print(f"  quality {figure} FAILED for {key}: {type(e).__name__}: {e}", flush=True)
+            v = None
+        out["seconds"][f"{key} {figure}"] = time.perf_counter() - t0
+        return v
+
+    real: dict[str, Any] = {
+        "trtr": measure("real", "trtr", utility_auc, train, holdout, ds.target, ds.positive, train),
+        "accuracy": measure("real", "accuracy", accuracy_tvd, train, holdout),
+        "detection_vs_train": measure("real", "detection", detection_auc, holdout, train, train),
+    }
+    if metadata is not None:
+        real["sdmetrics"] = measure(
+            "real", "sdmetrics", sdmetrics_quality, train, holdout, metadata
+        )
+    if relations is not None:
+        real["relations_train"] = relations(train)
+        real["relations_holdout"] = relations(holdout)
+    out["real"] = real
+    for k, synth in synths.items():
+        q: dict[str, Any] = {"n_rows": len(synth)}
+        if metadata is not None:
+            q["sdmetrics"] = measure(k, "sdmetrics", sdmetrics_quality, train, synth, metadata)
+        q["detection"] = measure(k, "detection", detection_auc, holdout, synth, train)
+        q["tstr"] = measure(k, "tstr", utility_auc, synth, holdout, ds.target, ds.positive, train)
+        q["accuracy"] = measure(k, "accuracy", accuracy_tvd, train, synth)
+        q["accuracy_holdout_sized"] = measure(
+            k, "accuracy_holdout_sized", accuracy_tvd, train,
+            synth.sample(n=min(len(holdout), len(synth)), random_state=0),
+        )  # fmt: skip
+        if relations is not None:
+            q["relations"] = measure(k, "relations", relations, synth)
+        out["libs"][k] = q
+        secs = sum(v for key, v in out["seconds"].items() if key.startswith(f"{k} "))
+        print(f"  quality {LIB_LABEL[k]:>9}: {_quality_line(q)} ({secs:.1f} s)", flush=True)
+    return out
+
+
+def _quality_line(q: dict[str, Any]) -> str:
+    def g(*path: str) -> Any:
+        v: Any = q
+        for p in path:
+            v = v.get(p) if isinstance(v, dict) else None
+        return v
+
+    return (
+        f"SDMetrics {_f(g('sdmetrics', 'overall'))}, detection {_f(g('detection', 'auc'))}, "
+        f"TSTR {_f(g('tstr', 'auc'))}, accuracy {_f(g('accuracy', 'accuracy'))}"
+    )
+
+
 # --------------------------------------------------------------------------- run one dataset
 def bench_dataset(name: str, libs: list[str], args: argparse.Namespace) -> dict[str, Any]:
     from synthcust.evaluation.fidelity import kl_per_column
@@ -375,6 +648,7 @@ def bench_dataset(name: str, libs: list[str], args: argparse.Namespace) -> dict[
     spikes: dict[str, list[dict[str, float]]] = {k: [] for k in libs}
     checks: dict[str, dict[str, Any]] = {}
     errors: dict[str, str] = {}
+    first_synth: dict[str, pd.DataFrame] = {}  # repeat 1's sample, for the quality section
     n = len(train)
 
     for r in range(args.repeats):
@@ -407,6 +681,7 @@ def bench_dataset(name: str, libs: list[str], args: argparse.Namespace) -> dict[
             spikes[k].append(spike_shares(synth, ds.spikes))
             if r == 0:
                 checks[k] = output_checks(train, synth)
+                first_synth[k] = synth
             print(
                 f"  repeat {r + 1}/{args.repeats} {LIB_LABEL[k]:>9}: fit {t1 - t0:7.3f} s, "
                 f"sample {n:,} rows {t3 - t2:7.3f} s",
@@ -417,6 +692,14 @@ def bench_dataset(name: str, libs: list[str], args: argparse.Namespace) -> dict[
     untouched = frame_hash(train) == h_before
     if not untouched:
         errors["harness"] = "the train frame changed during fitting/sampling"
+
+    quality = None
+    if args.quality:  # untimed; on repeat 1's samples
+        quality = quality_block(name, train, holdout, first_synth, errors)
+        if frame_hash(train) != h_before:
+            errors["harness"] = "the train frame changed during the quality section"
+            untouched = False
+    first_synth.clear()
 
     memory: dict[str, list[dict[str, Any]]] = {k: [] for k in libs}
     if args.big_n > 0:
@@ -455,6 +738,7 @@ def bench_dataset(name: str, libs: list[str], args: argparse.Namespace) -> dict[
             "holdout": spike_shares(holdout, ds.spikes),
         },
         "kl_train_vs_holdout": {c: float(v) for c, v in kl_ref.items()},
+        "quality": quality,
         "libs": {},
     }
     if "sdv" in adapters and adapters["sdv"].detect_s:
@@ -574,8 +858,10 @@ def render_markdown(res: dict[str, Any]) -> str:
         "after fit = current VmRSS, peak = VmHWM after sampling (the process's high-water mark; "
         "`ru_maxrss` is not used because Linux carries it over from the parent across exec), "
         "increment = peak - RSS after fit.",
-        "",
     ]
+    if res.get("quality", True):
+        lines += QUALITY_METHODS
+    lines.append("")
     for d in res["datasets"]:
         lines += _render_dataset(d, res, has_sdv)
     return "\n".join(lines)
@@ -677,6 +963,9 @@ def _render_dataset(d: dict[str, Any], res: dict[str, Any], has_sdv: bool) -> li
         ])  # fmt: skip
     lines += [md_table(sp_hdr, sp_rows), ""]
 
+    if d.get("quality"):
+        lines += _render_quality(d, has_sdv)
+
     # checks and errors
     notes = []
     for k, lab in LIB_LABEL.items():
@@ -708,6 +997,106 @@ def _render_dataset(d: dict[str, Any], res: dict[str, Any], has_sdv: bool) -> li
         notes.append(f"- SDV metadata detection took {det:.3f} s of its fit time.")
     lines += [*notes, ""]
     return lines
+
+
+QUALITY_METHODS = [
+    "- Quality section (not timed): each library's synthetic sample of len(train) rows from "
+    "repeat 1, against real data only.",
+    "  - SDMetrics: `sdmetrics.reports.single_table.QualityReport` (real = real train, "
+    'metadata = SDV `Metadata.detect_from_dataframes({"t": train})`), overall score and the '
+    "Column Shapes / Column Pair Trends properties; ceiling column = the same report on real "
+    "holdout vs real train.",
+    "  - Detection AUC (C2ST): real holdout labelled 1, the same number of synthetic rows "
+    "(random subsample, seed 0) labelled 0; 5-fold stratified CV (shuffled, seed 0) ROC AUC of "
+    '`HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)`, '
+    "non-numeric columns as pandas `category` with the union of the categories of both sides. "
+    "0.5 = indistinguishable, 1.0 = fully told apart. Reference column = real holdout vs the "
+    "same number of real train rows.",
+    "  - TSTR: `HistGradientBoostingClassifier(random_state=0)` (same encoding) fitted on the "
+    "synthetic sample, ROC AUC (and average precision) on the real holdout; target Adult "
+    "`income` positive `>50K`, Bank `y` positive `yes`. Ceiling column = TRTR (fitted on real "
+    "train).",
+    f"  - Accuracy (1 - TVD): numeric columns in {ACC_BINS} quantile bins of real train "
+    "(right-closed, duplicate edges merged, missing = own bin), categoricals = the "
+    f'{ACC_TOP} most frequent train categories + "other"; univariate = mean over columns of '
+    "1 - TVD, bivariate = mean over all column pairs of 1 - TVD of the joint binned "
+    "distribution, accuracy = their mean; synthetic vs real train. Ceiling column = real "
+    "holdout vs real train. TVD carries a small-sample bias, so the synthetic figure is also "
+    "given on a random len(holdout)-row subsample, the size the ceiling is measured at.",
+]
+
+
+def _render_quality(d: dict[str, Any], has_sdv: bool) -> list[str]:
+    """The quality table of one dataset (plus Bank's deterministic relations)."""
+    q = d["quality"]
+    real = q.get("real", {})
+    libs = [k for k in ("ours", "sdv") if k in q.get("libs", {})]
+    if not has_sdv:
+        libs = [k for k in libs if k != "sdv"]
+
+    def get(src: Any, *path: str) -> Any:
+        for p in path:
+            src = src.get(p) if isinstance(src, dict) else None
+        return src
+
+    hdr = ["figure", *(LIB_LABEL[k] for k in libs), "real holdout / TRTR"]
+    rows: list[list[str]] = []
+
+    def add(label: str, path: tuple[str, ...], real_path: tuple[str, ...] | None) -> None:
+        rows.append([
+            label, *(_f(get(q["libs"][k], *path)) for k in libs),
+            _f(get(real, *real_path)) if real_path else "",
+        ])  # fmt: skip
+
+    if q.get("sdmetrics_skipped_reason"):
+        rows.append(["SDMetrics QualityReport", *("skipped" for _ in libs), "skipped"])
+    else:
+        add("SDMetrics quality (overall)", ("sdmetrics", "overall"), ("sdmetrics", "overall"))
+        add("SDMetrics Column Shapes", ("sdmetrics", "column_shapes"),
+            ("sdmetrics", "column_shapes"))  # fmt: skip
+        add("SDMetrics Column Pair Trends", ("sdmetrics", "column_pair_trends"),
+            ("sdmetrics", "column_pair_trends"))  # fmt: skip
+    add("detection AUC, C2ST (0.5 = indistinguishable)", ("detection", "auc"),
+        ("detection_vs_train", "auc"))  # fmt: skip
+    add("TSTR ROC AUC on holdout (ceiling: TRTR)", ("tstr", "auc"), ("trtr", "auc"))
+    add("TSTR average precision (ceiling: TRTR)", ("tstr", "ap"), ("trtr", "ap"))
+    add("accuracy (1 - TVD)", ("accuracy", "accuracy"), ("accuracy", "accuracy"))
+    add("  univariate", ("accuracy", "univariate"), ("accuracy", "univariate"))
+    add("  bivariate", ("accuracy", "bivariate"), ("accuracy", "bivariate"))
+    add(f"accuracy, synthetic subsample of {d['n_holdout']:,} rows",
+        ("accuracy_holdout_sized", "accuracy"), ("accuracy", "accuracy"))  # fmt: skip
+    n = d["n_train"]
+    lines = [f"Quality ({d['dataset']}; synthetic sample of {n:,} rows from repeat 1):", ""]
+    lines += [md_table(hdr, rows, right=set(range(1, len(hdr)))), ""]
+    if q.get("sdmetrics_skipped_reason"):
+        lines += [f"- SDMetrics skipped: {q['sdmetrics_skipped_reason']}.", ""]
+
+    if "relations_train" in real:
+        rel_hdr = ["deterministic relation", "real train", "real holdout",
+                   *(LIB_LABEL[k] for k in libs)]  # fmt: skip
+        rel_rows = []
+        for key, v in real["relations_train"].items():
+            is_count = key.startswith("rows with")
+            fmt = (lambda x: "n/a" if x is None else f"{x:,}") if is_count else _pct_fine
+            label = key.replace("|", "given") if "|" in key else key
+            rel_rows.append([
+                f"`{label}`" if not is_count else label,
+                fmt(v), fmt(real["relations_holdout"].get(key)),
+                *(fmt(get(q["libs"][k], "relations", key)) for k in libs),
+            ])  # fmt: skip
+        lines += [
+            f"Deterministic relations ({d['dataset']}): share of rows where the equality holds "
+            "(real data: always or almost always), and the conversion rate among earlier "
+            "successes:",
+            "",
+            md_table(rel_hdr, rel_rows),
+            "",
+        ]
+    return lines
+
+
+def _pct_fine(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2%}"
 
 
 def _pct(v: float | None) -> str:
@@ -795,7 +1184,7 @@ def versions(with_sdv: bool) -> dict[str, str]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description="Benchmark synthcust's Gaussian copula against SDV's GaussianCopulaSynthesizer "
-        "(speed, memory, per-column KL) on Adult and Bank."
+        "(speed, memory, per-column KL, quality) on Adult and Bank."
     )
     ap.add_argument(
         "--data-dir",
@@ -834,6 +1223,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="smoke test: 5,000 rows, 1 repeat, big-n 20,000; SDV optional",
     )
     ap.add_argument("--no-sdv", action="store_true", help="run synthcust only")
+    ap.add_argument(
+        "--no-quality",
+        dest="quality",
+        action="store_false",
+        help="skip the (untimed) quality section: SDMetrics, detection AUC, TSTR, 1 - TVD",
+    )
     ap.add_argument(
         "--blas-threads",
         type=int,
@@ -914,6 +1309,7 @@ def main(argv: list[str] | None = None) -> int:
         "big_n": args.big_n,
         "max_rows": args.max_rows,
         "quick": args.quick,
+        "quality": args.quality,
         "blas_threads": args.blas_threads,
         "libs": libs,
         "sdv_skipped_reason": sdv_reason,

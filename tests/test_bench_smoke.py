@@ -1,16 +1,20 @@
 """Smoke test of the copula benchmark script (bench/bench_copula.py --quick --no-sdv).
 
 Speed goals live in bench/, never in unit tests: this only checks that the harness runs end to
-end on a small Adult subsample and prints our per-column KL table.
+end on a small Adult subsample and prints our per-column KL table and the quality section, plus
+a few exact checks of the script's accuracy (1 - TVD) helper.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,15 +26,58 @@ ADULT_COLUMNS = [
     "native_country", "income",
 ]  # fmt: skip
 
-pytestmark = [
-    pytest.mark.shared_data,
-    pytest.mark.skipif(
-        not (DATA_DIR / "adult" / "adult_train.csv.gz").is_file(),
-        reason=f"benchmark data not found at {DATA_DIR} (../shared/data next to the repo)",
-    ),
-]
+needs_data = pytest.mark.skipif(
+    not (DATA_DIR / "adult" / "adult_train.csv.gz").is_file(),
+    reason=f"benchmark data not found at {DATA_DIR} (../shared/data next to the repo)",
+)
 
 
+def _load_script():  # bench/ is not a package: load the script as a module
+    spec = importlib.util.spec_from_file_location("bench_copula", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_copula", mod)  # its dataclasses look their module up
+    spec.loader.exec_module(sys.modules["bench_copula"])
+    return sys.modules["bench_copula"]
+
+
+def test_accuracy_tvd_is_exact_on_small_frames() -> None:
+    bench = _load_script()
+    rng = np.random.default_rng(0)
+    n = 2_000
+    real = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "spike": np.where(rng.random(n) < 0.8, 0, rng.integers(1, 100, n)),
+            "cat": rng.choice(list("abcdefghijklmn"), n),  # 14 categories: 4 fold into "other"
+            "miss": np.where(rng.random(n) < 0.1, np.nan, rng.random(n)),
+        }
+    )
+    same = bench.accuracy_tvd(real, real.sample(frac=1.0, random_state=1))  # row order is moot
+    assert same["univariate"] == pytest.approx(1.0)
+    assert same["bivariate"] == pytest.approx(1.0)
+    assert same["accuracy"] == pytest.approx(1.0)
+
+    shifted = real.assign(x=real["x"] + 10)
+    acc = bench.accuracy_tvd(real, shifted)
+    # all of x lands in the top bin (1 - TVD = 0.1); the other columns are untouched
+    assert acc["per_column"]["x"] == pytest.approx(0.1, abs=0.01)
+    assert acc["per_column"]["cat"] == pytest.approx(1.0)
+    assert acc["univariate"] < 1.0 and acc["bivariate"] < 1.0
+
+    # unseen and rare categories both count as "other"
+    renamed = real.assign(cat=real["cat"].replace({"a": "zz"}))
+    codes, ks = bench.bin_codes(real, [real, renamed])
+    j = list(real.columns).index("cat")
+    assert ks[j] == 11
+    assert codes[0].shape == (n, 4) and codes[0].dtype == np.int64
+    other = ks[j] - 1
+    was_a = (real["cat"] == "a").to_numpy()
+    assert (codes[1][was_a, j] == other).all()
+
+
+@pytest.mark.shared_data
+@needs_data
 def test_bench_copula_quick_runs_and_prints_kl_table(tmp_path: Path) -> None:
     pytest.importorskip("sklearn", reason="the benchmark splits with scikit-learn (bench extra)")
     cmd = [
@@ -59,3 +106,19 @@ def test_bench_copula_quick_runs_and_prints_kl_table(tmp_path: Path) -> None:
     assert set(ours["kl_median"]) == set(ADULT_COLUMNS)
     assert all(v >= 0 for v in ours["kl_median"].values())
     assert ours["peak_mb"] is not None and ours["peak_mb"] > 0
+
+    # quality section: printed and in the JSON (SDMetrics may be skipped without sdmetrics)
+    assert "Quality (adult; synthetic sample of" in out
+    assert "real holdout / TRTR" in out
+    q = adult["quality"]
+    oq = q["libs"]["ours"]
+    assert 0.5 <= oq["detection"]["auc"] <= 1.0
+    assert len(oq["detection"]["fold_aucs"]) == 5
+    assert 0.5 < oq["tstr"]["auc"] <= 1.0
+    assert 0.5 < q["real"]["trtr"]["auc"] <= 1.0
+    for acc in (oq["accuracy"], q["real"]["accuracy"]):
+        assert 0.5 < acc["bivariate"] <= acc["univariate"] <= 1.0
+    if q["sdmetrics_skipped_reason"]:
+        assert "SDMetrics skipped" in out
+    else:
+        assert 0.0 < oq["sdmetrics"]["overall"] <= 1.0

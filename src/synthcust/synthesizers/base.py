@@ -94,9 +94,26 @@ class BaseSynthesizer:
             raise ModelError(f"n must be a positive whole number of rows, got {n!r}")
         conds = compile_conditions(conditions, self.codec_)
         rng = resolve_rng(self.random_state if random_state is None else random_state)
-        enc = self._sample(int(n), conds, rng)
+        enc = self._sample_chunked(int(n), conds, rng)
         _enforce(enc, conds)
         return self.codec_.decode(enc, rng)
+
+    #: rows generated per block; bounds the model's working memory for large n
+    sample_chunk_rows: ClassVar[int] = 100_000
+
+    def _sample_chunked(self, n: int, conds: list[Condition], rng: np.random.Generator) -> Encoded:
+        step = self.sample_chunk_rows
+        if n <= step:
+            return self._sample(n, conds, rng)
+        first = self._sample(step, conds, rng)
+        numeric = np.empty((n, first.numeric.shape[1]), dtype=first.numeric.dtype)
+        codes = np.empty((n, first.codes.shape[1]), dtype=first.codes.dtype)
+        numeric[:step], codes[:step] = first.numeric, first.codes
+        for i in range(step, n, step):  # fill in place: no second copy of the whole output
+            part = self._sample(min(step, n - i), conds, rng)
+            numeric[i : i + len(part.numeric)] = part.numeric
+            codes[i : i + len(part.codes)] = part.codes
+        return Encoded(numeric, codes, first.numeric_names, first.categorical_names)
 
     def save(self, path: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
         """Save to a model file (JSON + NumPy arrays in a zip; never pickle)."""

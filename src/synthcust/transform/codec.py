@@ -20,6 +20,8 @@ import pandas as pd
 from synthcust.exceptions import DataError
 from synthcust.schema.model import Column, Kind, Schema
 
+_PANDAS2 = int(pd.__version__.split(".")[0]) < 3
+
 #: Categories beyond this many (by frequency) are pooled into one "rare" bucket.
 MAX_CATEGORIES = 1000
 
@@ -282,7 +284,12 @@ class TableCodec:
                 out[spec.name] = _restore_constant(n, spec)
             elif spec.kind == "id":
                 out[spec.name] = _restore_id(n, spec)
-        return pd.DataFrame(out, index=pd.RangeIndex(n))
+        # concat keeps one block per column: pd.DataFrame(dict) would consolidate same-dtype
+        # columns into 2-D blocks, a full extra copy of the output at peak
+        cols = [v.rename(k).reset_index(drop=True) for k, v in out.items()]
+        if not cols:
+            return pd.DataFrame(index=pd.RangeIndex(n))
+        return pd.concat(cols, axis=1, copy=False) if _PANDAS2 else pd.concat(cols, axis=1)
 
     @property
     def output_columns(self) -> list[str]:

@@ -1,0 +1,623 @@
+"""Privacy risk of synthetic data, measured against real train and real holdout rows.
+
+Every figure follows ``BENCHMARKS.md`` (Privacy). Rows are compared in the Gower-like embedding
+of :mod:`synthcust.evaluation.distances` (fitted on real train; L2 distance; one unit = one
+robust spread of a numeric column = one category mismatch), and for exact copies by hashing the
+normalised rows. The real holdout is the yardstick throughout: it shows how close *real people
+who were not trained on* sit to the training rows, so a synthetic figure is judged against it.
+
+Metrics of :func:`evaluate_privacy` (section ``"privacy"``):
+
+* ``exact_copy_rate``: share of synthetic rows identical to some train row on every compared
+  column (all rows, by hash). Its ``reference`` is the same share for holdout rows: real data
+  often repeats itself (Adult has duplicate rows), so a synthetic row equal to a train row is
+  not in itself proof of copying. The gate flags copies *beyond* the holdout baseline:
+  ``rate > holdout rate + max_exact_copy_rate + margin``, where ``margin`` is two standard errors
+  of the difference of the two rates under "both copy at the holdout rate" (with that rate taken
+  as at least ``1 / n_holdout``, so a baseline of 0 still allows for chance). The metric's
+  ``threshold`` holds this effective bar.
+* ``dcr_share``: fraction of synthetic rows closer to train than to holdout, with train
+  subsampled to the holdout's size so both reference sets are equally large and 0.5 is the fair
+  value; ties (equal distances, e.g. a row equal to rows of both) count half. Above ~0.55 the
+  model is memorising.
+  Because only a holdout-sized share of train is in the reference set, a copy of the whole
+  train set scores only ``0.5 + 0.5 * n_holdout / n_train`` (0.625 for an 80/20 split), and
+  memorisation signals are diluted by the same factor.
+* ``dcr_share_adjusted`` (info, not gated): the same comparison against all train rows, whose
+  fair value is ``n_train / (n_train + n_holdout)``; its odds are multiplied by
+  ``n_holdout / n_train`` so that 0.5 is fair again and a full copy scores ~1.
+* ``dcr_median_ratio`` / ``dcr_p5_ratio``: median and 5th percentile of the distance from each
+  synthetic row to its closest train row, divided by the same for holdout rows (1 = as close as
+  real people; well below 1 = closer than real people, a memorisation warning even without
+  copies). Plot data (shares of rows per distance bin) is in
+  ``extra["distance_to_closest_train_row"]``, quantiles in ``tables["dcr_quantiles"]``.
+* ``nndr``: median nearest-neighbour distance ratio, distance to the closest train row divided by
+  the distance to the second closest (``0/0`` counts as 1: both neighbours are identical rows).
+  Low values mean a row singles out one training record; ``reference`` is the holdout's median.
+* ``mia_auc``: a distance-based membership-inference attack. Equal numbers of train members and
+  holdout non-members are scored by minus their distance to the closest synthetic row; ROC AUC
+  of telling them apart (0.5 = no leak).
+* ``attribute_inference_advantage`` (with ``sensitive``): an attacker knowing every other column
+  of a real row predicts its sensitive value from its k nearest synthetic rows (k = 1..5;
+  majority vote, ties to the nearest, for categories; mean for numbers). Accuracy (categorical)
+  or normalised MAE (numeric: MAE divided by the MAE of always guessing the train median) on
+  train members vs holdout non-members; the advantage is members' minus non-members' accuracy
+  (or non-members' minus members' normalised MAE), the worst k is reported; 0 = no extra risk.
+
+Sampling: at most ``max_rows`` query rows (synthetic rows for DCR, holdout rows for the holdout
+DCR), ``max_rows // 2`` members plus as many non-members for the attacks, and at most
+``4 * max_rows`` reference rows (train for DCR, synthetic for the attacks). Samples are drawn with
+``random_state`` from the rows in hash order, so the result does not depend on row or column
+order. Sizes are in ``extra["sample_sizes"]`` and the metrics' notes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from synthcust.evaluation.common import align, as_numeric
+from synthcust.evaluation.distances import (
+    MixedEmbedding,
+    category_strings,
+    nearest_neighbors,
+    row_hashes,
+)
+from synthcust.evaluation.results import Metric, SectionResult
+from synthcust.exceptions import DataError
+
+__all__ = ["GateDecision", "GateThresholds", "evaluate_privacy", "privacy_gate"]
+
+#: Reference sets are capped at this many times ``max_rows``.
+REFERENCE_FACTOR = 4
+#: Standard errors of sampling allowance on the exact-copy excess.
+COPY_Z = 2.0
+#: Largest k of the attribute-inference attack.
+K_MAX = 5
+#: Distances closer than this (in robust-spread units) are ties.
+TIE_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class GateThresholds:
+    """Bars of the privacy gate.
+
+    ``max_exact_copy_rate`` is the allowed share of exact copies *beyond* the holdout baseline
+    (and its sampling margin); ``max_dcr_share`` and ``max_mia_auc`` are upper bars.
+
+    Examples
+    --------
+    >>> GateThresholds.from_dict({"max_dcr_share": 0.6}).to_dict()
+    {'max_exact_copy_rate': 0.0, 'max_dcr_share': 0.6, 'max_mia_auc': 0.6}
+    """
+
+    max_exact_copy_rate: float = 0.0
+    max_dcr_share: float = 0.55
+    max_mia_auc: float = 0.6
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
+                raise DataError(f"threshold {f.name} must be a number in [0, 1], got {v!r}")
+
+    def to_dict(self) -> dict[str, float]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GateThresholds:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise DataError(f"unknown privacy thresholds {unknown}; known are {sorted(known)}")
+        return cls(**{k: float(v) for k, v in d.items()})
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """Outcome of :func:`privacy_gate`: ``reasons`` say what failed and what to do."""
+
+    passed: bool
+    reasons: list[str] = field(default_factory=list)
+    thresholds: GateThresholds = field(default_factory=GateThresholds)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "reasons": list(self.reasons),
+            "thresholds": self.thresholds.to_dict(),
+        }
+
+
+def _pick(order: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` row positions drawn from rows listed in hash order (all of them if fewer)."""
+    if n >= len(order):
+        return order
+    return order[np.sort(rng.choice(len(order), size=n, replace=False))]
+
+
+def _ratio(a: float, b: float) -> float | None:
+    if b > 0:
+        return a / b
+    return 1.0 if a == 0 else None
+
+
+def _histogram(syn: np.ndarray, hold: np.ndarray, bins: int = 30) -> tuple[dict[str, Any], float]:
+    """Shares of rows per distance bin (0 to the 99th percentile; the rest in the last bin)."""
+    both = np.concatenate([syn, hold])
+    hi = float(np.quantile(both, 0.99))
+    if hi <= 0:
+        hi = float(both.max()) if both.max() > 0 else 1.0
+    edges = np.linspace(0.0, hi, bins + 1)
+    hist = {
+        "edges": edges,
+        "synthetic": np.histogram(np.clip(syn, 0, hi), edges)[0] / len(syn),
+        "holdout": np.histogram(np.clip(hold, 0, hi), edges)[0] / len(hold),
+    }
+    return hist, hi
+
+
+def _vote(labels: np.ndarray) -> np.ndarray:
+    """Most frequent label per row; ties go to the label seen first (the nearest)."""
+    counts = (labels[:, :, None] == labels[:, None, :]).sum(axis=2)
+    j = counts.argmax(axis=1)
+    return labels[np.arange(len(labels)), j]
+
+
+def _attribute_inference(
+    sensitive: str,
+    is_numeric: bool,
+    train: pd.DataFrame,
+    candidates: pd.DataFrame,
+    n_members: int,
+    synth_ref: pd.DataFrame,
+    neighbours: np.ndarray,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per-k member / non-member scores of the nearest-synthetic-neighbour attack."""
+    member = np.zeros(len(candidates), dtype=bool)
+    member[:n_members] = True
+    rows = []
+    if is_numeric:
+        truth = as_numeric(candidates[sensitive])
+        values = as_numeric(synth_ref[sensitive])[neighbours]
+        tv = as_numeric(train[sensitive])
+        tv = tv[~np.isnan(tv)]
+        med = float(np.median(tv)) if tv.size else 0.0
+        mad = float(np.mean(np.abs(tv - med))) if tv.size else 0.0
+        mad = mad if mad > 0 else 1.0
+        valid = ~np.isnan(truth)
+        for k in range(1, neighbours.shape[1] + 1):
+            v = values[:, :k]
+            cnt = (~np.isnan(v)).sum(axis=1)
+            pred = np.where(cnt > 0, np.nansum(v, axis=1) / np.maximum(cnt, 1), med)
+            err = np.abs(pred - truth) / mad
+            m = float(err[valid & member].mean()) if (valid & member).any() else np.nan
+            n = float(err[valid & ~member].mean()) if (valid & ~member).any() else np.nan
+            rows.append({"k": k, "members": m, "non_members": n, "advantage": n - m})
+        info = {
+            "kind": "numeric",
+            "score": "MAE / mean absolute deviation from the train median (lower = better)",
+            "baseline": 1.0,
+        }
+    else:
+        truth_s = category_strings(candidates[sensitive]).to_numpy(dtype=object)
+        ref_s = category_strings(synth_ref[sensitive]).to_numpy(dtype=object)
+        codes, _ = pd.factorize(np.concatenate([truth_s, ref_s]))
+        truth, ref_codes = codes[: len(truth_s)], codes[len(truth_s) :]
+        labels = ref_codes[neighbours]
+        for k in range(1, neighbours.shape[1] + 1):
+            hit = _vote(labels[:, :k]) == truth
+            m, n = float(hit[member].mean()), float(hit[~member].mean())
+            rows.append({"k": k, "members": m, "non_members": n, "advantage": m - n})
+        mode = category_strings(train[sensitive]).value_counts().index[0]
+        info = {
+            "kind": "categorical",
+            "score": "accuracy (higher = better)",
+            "baseline": float(np.mean(truth_s == mode)),
+            "baseline_note": f"accuracy of always guessing the most common train value {mode!r}",
+        }
+    return pd.DataFrame(rows).set_index("k"), info
+
+
+def evaluate_privacy(
+    train: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame,
+    *,
+    sensitive: str | None = None,
+    max_rows: int = 10_000,
+    random_state: int = 0,
+    thresholds: GateThresholds | None = None,
+) -> SectionResult:
+    """Privacy risk of ``synthetic`` against the real ``train`` it was fitted on.
+
+    See the module docstring for the exact definitions. Gated metrics (exact copies, DCR share,
+    MIA AUC) get status ``pass``/``fail`` against ``thresholds``; :func:`privacy_gate` turns the
+    result into a decision with reasons.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> def draw(n):
+    ...     return pd.DataFrame({"x": rng.normal(size=n), "c": rng.choice(list("abc"), n)})
+    >>> train, holdout, synth = draw(400), draw(100), draw(400)
+    >>> res = evaluate_privacy(train, synth, holdout)
+    >>> res.metric("exact_copy_rate").value, res.metric("dcr_share").status
+    (0.0, 'pass')
+    >>> copied = evaluate_privacy(train, train, holdout)
+    >>> copied.metric("exact_copy_rate").value, privacy_gate(copied).passed
+    (1.0, False)
+    """
+    if holdout is None:
+        raise DataError(
+            "privacy needs a real holdout (rows the synthesizer never saw) as the yardstick; "
+            "split the real data with train_holdout_split first"
+        )
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int | np.integer) or max_rows < 2:
+        raise DataError(f"max_rows must be an integer >= 2, got {max_rows!r}")
+    max_rows = int(max_rows)
+    if sensitive is not None and isinstance(train, pd.DataFrame) and sensitive not in train:
+        raise DataError(
+            f"sensitive column {sensitive!r} is not in the real train data; "
+            f"pick one of {[str(c) for c in train.columns]}"
+        )
+    th = thresholds if thresholds is not None else GateThresholds()
+    a = align(train, synthetic, holdout)
+    assert a.holdout is not None
+    cols = sorted(a.columns, key=str)  # fixed order: results do not depend on column order
+    if not cols:
+        raise DataError(
+            "no column can be compared between real and synthetic data: " + "; ".join(a.skipped)
+        )
+    numeric = [c for c in cols if c in a.numeric]
+    categorical = [c for c in cols if c in a.categorical]
+    if sensitive is not None:
+        if sensitive not in cols:
+            why = [s for s in a.skipped if repr(sensitive) in s]
+            raise DataError(
+                f"sensitive column {sensitive!r} cannot be compared"
+                + (f" ({why[0]})" if why else "")
+            )
+        if len(cols) < 2:
+            raise DataError(
+                f"attribute inference on {sensitive!r} needs other columns the attacker knows"
+            )
+    tr, sy, ho = a.real[cols], a.synthetic[cols], a.holdout[cols]
+    n_tr, n_sy, n_ho = len(tr), len(sy), len(ho)
+    ref_cap = REFERENCE_FACTOR * max_rows
+    rng = np.random.default_rng(random_state)
+
+    h_tr = row_hashes(tr, numeric, categorical)
+    h_sy = row_hashes(sy, numeric, categorical)
+    h_ho = row_hashes(ho, numeric, categorical)
+    o_tr, o_sy, o_ho = (np.argsort(h, kind="stable") for h in (h_tr, h_sy, h_ho))
+    emb = MixedEmbedding().fit(tr, numeric, categorical)
+
+    def embed(df: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
+        return emb.transform(df.iloc[pos])
+
+    # 1. exact copies, all rows, by hash
+    copies_sy = np.isin(h_sy, h_tr)
+    copies_ho = np.isin(h_ho, h_tr)
+    rate_sy, rate_ho = float(copies_sy.mean()), float(copies_ho.mean())
+    p = max(rate_ho, 1.0 / n_ho)
+    margin = COPY_Z * float(np.sqrt(p * (1 - p) * (1.0 / n_sy + 1.0 / n_ho)))
+
+    # 2. DCR share against equal-size train and holdout reference sets
+    q_sy = _pick(o_sy, max_rows, rng)
+    e_q = embed(sy, q_sy)
+    m_eq = min(n_tr, n_ho, ref_cap)
+    e_t_eq = embed(tr, _pick(o_tr, m_eq, rng))
+    e_h_eq = embed(ho, _pick(o_ho, m_eq, rng))
+    d_t = nearest_neighbors(e_q, e_t_eq, 1)[0][:, 0]
+    d_h = nearest_neighbors(e_q, e_h_eq, 1)[0][:, 0]
+    tie = np.abs(d_t - d_h) <= TIE_TOL
+    share = float(np.mean((d_t < d_h) & ~tie) + 0.5 * np.mean(tie))
+
+    # 3. DCR distribution and NNDR against (up to ref_cap) train rows
+    t_all = _pick(o_tr, ref_cap, rng)
+    e_t = embed(tr, t_all)
+    k2 = min(2, len(t_all))
+    dd_sy = nearest_neighbors(e_q, e_t, k2)[0]
+    q_ho = _pick(o_ho, max_rows, rng)
+    dd_ho = nearest_neighbors(embed(ho, q_ho), e_t, k2)[0]
+    dcr_sy, dcr_ho = dd_sy[:, 0], dd_ho[:, 0]
+    med_sy, med_ho = float(np.median(dcr_sy)), float(np.median(dcr_ho))
+    p5_sy, p5_ho = float(np.quantile(dcr_sy, 0.05)), float(np.quantile(dcr_ho, 0.05))
+    # the same comparison against all (up to ref_cap) train rows, undiluted by subsampling;
+    # the fair value is n_t / (n_t + m_eq), so its odds are rescaled to make 0.5 fair again
+    tie_f = np.abs(dcr_sy - d_h) <= TIE_TOL
+    s_f = float(np.mean((dcr_sy < d_h) & ~tie_f) + 0.5 * np.mean(tie_f))
+    n_t = len(t_all)
+    share_adj = s_f * m_eq / (s_f * m_eq + (1 - s_f) * n_t)
+    nndr_sy = nndr_ho = None
+    if k2 == 2:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r_sy = np.where(dd_sy[:, 1] > 0, dd_sy[:, 0] / dd_sy[:, 1], 1.0)
+            r_ho = np.where(dd_ho[:, 1] > 0, dd_ho[:, 0] / dd_ho[:, 1], 1.0)
+        nndr_sy, nndr_ho = float(np.median(r_sy)), float(np.median(r_ho))
+
+    # 4. membership inference from the synthetic data only
+    m_att = min(n_tr, n_ho, max(1, max_rows // 2))
+    mem, non = _pick(o_tr, m_att, rng), _pick(o_ho, m_att, rng)
+    s_ref = _pick(o_sy, ref_cap, rng)
+    e_s = embed(sy, s_ref)
+    e_cand = np.vstack([embed(tr, mem), embed(ho, non)])
+    labels = np.r_[np.ones(m_att), np.zeros(m_att)]
+    d_c = nearest_neighbors(e_cand, e_s, 1)[0][:, 0]
+    auc = float(roc_auc_score(labels, -d_c))
+
+    sizes = {
+        "train": n_tr,
+        "synthetic": n_sy,
+        "holdout": n_ho,
+        "dcr_share_queries": len(q_sy),
+        "dcr_share_reference_each": m_eq,
+        "dcr_train_reference": len(t_all),
+        "dcr_holdout_queries": len(q_ho),
+        "attack_members": m_att,
+        "attack_non_members": m_att,
+        "attack_synthetic_reference": len(s_ref),
+    }
+    sample_note = (
+        f"{len(q_sy):,} of {n_sy:,} synthetic rows vs {len(t_all):,} of {n_tr:,} train rows"
+    )
+    metrics = [
+        Metric(
+            key="exact_copy_rate",
+            label="Exact copies of training rows",
+            value=rate_sy,
+            reference=rate_ho,
+            threshold=rate_ho + th.max_exact_copy_rate + margin,
+            better="lower",
+            method=(
+                "share of synthetic rows equal to a train row on every compared column (row "
+                "hashes of normalised values, all rows); reference: the same share for real "
+                "holdout rows; the bar is the holdout share + allowed excess "
+                f"({th.max_exact_copy_rate:g}) + {COPY_Z:g} standard errors ({margin:.2g})"
+            ),
+            note=(
+                f"{int(copies_sy.sum()):,} of {n_sy:,} synthetic rows; {int(copies_ho.sum()):,} "
+                f"of {n_ho:,} holdout rows coincide with train rows by chance"
+            ),
+        ),
+        Metric(
+            key="dcr_share",
+            label="DCR share (closer to train than to holdout)",
+            value=share,
+            threshold=th.max_dcr_share,
+            better="closer_to:0.5",
+            method=(
+                "fraction of synthetic rows whose closest train row is closer than their closest "
+                "holdout row (equal-size reference sets, ties count half; Gower-like L2 "
+                "distance); 0.5 is ideal, above ~0.55 memorising"
+            ),
+            note=f"{len(q_sy):,} synthetic rows vs {m_eq:,} train and {m_eq:,} holdout rows",
+        ),
+        Metric(
+            key="dcr_share_adjusted",
+            label="DCR share against all train rows (size-adjusted)",
+            value=share_adj,
+            better="closer_to:0.5",
+            method=(
+                "as the DCR share but against all train rows instead of a holdout-sized sample, "
+                "its odds multiplied by n_holdout / n_train so that 0.5 stays the fair value; not "
+                "diluted by the subsample, so a copy of the whole train set scores ~1"
+            ),
+            note=(
+                f"raw share {s_f:.3f} against {n_t:,} train vs {m_eq:,} holdout rows "
+                f"(fair value {n_t / (n_t + m_eq):.3f})"
+            ),
+        ),
+        Metric(
+            key="dcr_median_ratio",
+            label="Median DCR, synthetic / holdout",
+            value=_ratio(med_sy, med_ho),
+            reference=1.0,
+            better="higher",
+            method=(
+                "median distance to the closest train row of synthetic rows divided by that of "
+                "real holdout rows; below 1, synthetic rows sit closer to training rows than "
+                "real people do"
+            ),
+            note=f"medians {med_sy:.3g} (synthetic) and {med_ho:.3g} (holdout); {sample_note}",
+        ),
+        Metric(
+            key="dcr_p5_ratio",
+            label="5th-percentile DCR, synthetic / holdout",
+            value=_ratio(p5_sy, p5_ho),
+            reference=1.0,
+            better="higher",
+            method="as the median ratio, at the 5th percentile (the closest rows)",
+            note=(
+                f"5th percentiles {p5_sy:.3g} (synthetic) and {p5_ho:.3g} (holdout)"
+                + ("; undefined: the holdout's is 0" if _ratio(p5_sy, p5_ho) is None else "")
+            ),
+        ),
+        Metric(
+            key="nndr",
+            label="Median NNDR (synthetic)",
+            value=nndr_sy,
+            reference=nndr_ho,
+            better="higher",
+            method=(
+                "median of distance to the closest / second-closest train row; reference: the "
+                "same for real holdout rows; low values single out one training record"
+            ),
+            note=sample_note if k2 == 2 else "needs at least 2 train rows",
+        ),
+        Metric(
+            key="mia_auc",
+            label="Membership inference AUC",
+            value=auc,
+            threshold=th.max_mia_auc,
+            better="lower",
+            method=(
+                "ROC AUC of telling train members from holdout non-members by their distance to "
+                "the closest synthetic row (closer = member); 0.5 = no leak"
+            ),
+            note=f"{m_att:,} members, {m_att:,} non-members, {len(s_ref):,} synthetic rows",
+        ),
+    ]
+    tables: dict[str, pd.DataFrame] = {
+        "dcr_quantiles": pd.DataFrame(
+            {
+                "synthetic": np.quantile(dcr_sy, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95]),
+                "holdout": np.quantile(dcr_ho, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95]),
+            },
+            index=pd.Index([0.01, 0.05, 0.25, 0.5, 0.75, 0.95], name="quantile"),
+        )
+    }
+    hist, hist_hi = _histogram(dcr_sy, dcr_ho)
+    extra: dict[str, Any] = {
+        "sample_sizes": sizes,
+        "exact_copies": {
+            "synthetic_rate": rate_sy,
+            "holdout_rate": rate_ho,
+            "excess": rate_sy - rate_ho,
+            "margin": margin,
+            "synthetic_count": int(copies_sy.sum()),
+            "holdout_count": int(copies_ho.sum()),
+        },
+        # plot data: {"edges", "synthetic", "holdout"} only, as the report's renderer expects
+        "distance_to_closest_train_row": hist,
+        "dcr": {
+            "histogram_note": (
+                "shares of rows by distance to the closest train row; distances above the 99th "
+                f"percentile ({hist_hi:.3g}) are counted in the last bin"
+            ),
+            "median": {"synthetic": med_sy, "holdout": med_ho},
+            "p5": {"synthetic": p5_sy, "holdout": p5_ho},
+        },
+        "nndr": {"synthetic": nndr_sy, "holdout": nndr_ho},
+        "embedding": {
+            "numeric_scale": "(x - train median) / (IQR / 1.349); std if IQR is 0; 1 if both 0",
+            "categorical": f"one-hot of the top {emb.top} train categories + (other), x 1/sqrt(2)",
+            "n_features": emb.n_features_,
+        },
+    }
+
+    # 5. attribute inference on the sensitive column
+    if sensitive is not None:
+        mask = emb.feature_mask([sensitive])
+        k = min(K_MAX, len(s_ref))
+        nb = nearest_neighbors(e_cand[:, mask], e_s[:, mask], k)[1]
+        cand_df = pd.concat([tr.iloc[mem], ho.iloc[non]], ignore_index=True)
+        table, info = _attribute_inference(
+            sensitive, sensitive in numeric, tr, cand_df, m_att, sy.iloc[s_ref], nb
+        )
+        tables["attribute_inference"] = table
+        extra["attribute_inference"] = {"column": sensitive, **info}
+        adv = table["advantage"]
+        worst = None if adv.isna().all() else float(adv.max())
+        metrics.append(
+            Metric(
+                key="attribute_inference_advantage",
+                label=f"Attribute inference advantage ({sensitive})",
+                value=worst,
+                reference=0.0,
+                better="lower",
+                method=(
+                    f"an attacker knowing the other columns predicts {sensitive!r} from the "
+                    f"k nearest synthetic rows (k = 1..{k}); {info['score']} on train members "
+                    "minus on holdout non-members, worst k; 0 = no extra risk for members"
+                ),
+                note=f"{m_att:,} members and {m_att:,} non-members; per-k figures in the table",
+            )
+        )
+
+    result = SectionResult(
+        name="privacy",
+        metrics=metrics,
+        tables=tables,
+        skipped=list(a.skipped),
+        extra=extra,
+        method=(
+            "Rows compared in a Gower-like embedding fitted on real train (numeric: robust "
+            "z-scores with a missing flag; categorical: scaled one-hot) with L2 distance, and by "
+            "hashing for exact copies; real holdout rows are the yardstick. Samples drawn with "
+            f"random_state={random_state}: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
+        ),
+    )
+    failures = _judge(result, th)
+    result.metrics = [
+        dataclasses.replace(m, status="fail" if failures.get(m.key) else "pass")
+        if m.key in _GATED
+        else m
+        for m in result.metrics
+    ]
+    return result
+
+
+_GATED = ("exact_copy_rate", "dcr_share", "mia_auc")
+
+
+def _judge(result: SectionResult, th: GateThresholds) -> dict[str, str | None]:
+    """For each gated metric: the failure reason, or None when it passes."""
+    out: dict[str, str | None] = {}
+    for key in _GATED:
+        try:
+            m = result.metric(key)
+        except KeyError:
+            out[key] = f"{key} is missing from the result; run evaluate_privacy to compute it"
+            continue
+        if m.value is None or not np.isfinite(m.value):
+            out[key] = f"{m.label} could not be computed ({m.note}); the gate cannot pass"
+            continue
+        v = float(m.value)
+        out[key] = None
+        if key == "exact_copy_rate":
+            info = result.extra.get("exact_copies", {})
+            base = float(m.reference or 0.0)
+            margin = float(info.get("margin", 0.0))
+            bar = base + th.max_exact_copy_rate + margin
+            if v > bar:
+                count = info.get("synthetic_count")
+                what = f"{count:,} synthetic rows" if count is not None else "synthetic rows"
+                out[key] = (
+                    f"exact-copy rate {v:.4f} > {bar:.4f} (holdout baseline {base:.4f} + "
+                    f"allowed excess {th.max_exact_copy_rate:g} + sampling margin {margin:.4f}): "
+                    f"{what} are exact copies of training rows, more than real holdout rows "
+                    "match training rows by chance — the model is copying records; remove the "
+                    "copies before release and use more data, a smaller model or differential "
+                    "privacy"
+                )
+        elif key == "dcr_share" and v > th.max_dcr_share:
+            out[key] = (
+                f"DCR share {v:.3f} > {th.max_dcr_share:g}: synthetic rows sit closer to "
+                "training rows than real holdout rows do — the model is memorising; use more "
+                "data, a smaller model or fewer epochs, or differential privacy"
+            )
+        elif key == "mia_auc" and v > th.max_mia_auc:
+            out[key] = (
+                f"membership-inference AUC {v:.3f} > {th.max_mia_auc:g}: an attacker holding "
+                "only the synthetic data can tell who was in the training data — do not release "
+                "this sample; use more data, a smaller model or differential privacy"
+            )
+    return out
+
+
+def privacy_gate(result: SectionResult, thresholds: GateThresholds | None = None) -> GateDecision:
+    """Pass/fail of a privacy result against ``thresholds``, with a reason per failure.
+
+    Checks exact copies beyond the holdout baseline, DCR share and MIA AUC (see the module
+    docstring). A figure that is missing or could not be computed fails the gate.
+
+    Examples
+    --------
+    >>> res = SectionResult("privacy", metrics=[
+    ...     Metric("exact_copy_rate", "Exact copies", 0.0, reference=0.0),
+    ...     Metric("dcr_share", "DCR share", 0.71),
+    ...     Metric("mia_auc", "MIA AUC", 0.52)])
+    >>> decision = privacy_gate(res)
+    >>> decision.passed, decision.reasons[0][:22]
+    (False, 'DCR share 0.710 > 0.55')
+    """
+    th = thresholds if thresholds is not None else GateThresholds()
+    reasons = [r for r in _judge(result, th).values() if r]
+    return GateDecision(passed=not reasons, reasons=reasons, thresholds=th)

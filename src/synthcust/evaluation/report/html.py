@@ -117,6 +117,8 @@ def _figures(name: str, sec: Any) -> str:
             )
     if name == "detection" and "drivers" in sec.tables:
         d = sec.tables["drivers"]
+        if "column" not in d.columns:
+            d = d.reset_index()  # the column names are the index of the drivers table
         col = next((c for c in d.columns if "importance" in str(c)), None)
         if col is not None and "column" in d.columns:
             top = d.sort_values(col, ascending=False).head(15)

@@ -39,31 +39,81 @@ def _svg(fig) -> str:
     return re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
 
 
+def _edge_label(v: float, unit: str | None) -> str:
+    if unit:  # datetimes as seconds since the epoch
+        return str(np.datetime64(int(v), "s").astype("datetime64[D]"))
+    return f"{v:.3g}" if abs(v) < 1e4 else f"{v:,.0f}"
+
+
+def _legend(ax) -> None:
+    ax.legend(
+        fontsize=6.5,
+        frameon=False,
+        ncol=3,
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        handlelength=1.2,
+        columnspacing=0.8,
+    )
+
+
 def distribution_svg(name: str, d: dict[str, Any]) -> str | None:
-    """Real vs synthetic (vs holdout) proportions for one column."""
+    """Real vs synthetic (vs holdout) proportions for one column.
+
+    Numeric (and datetime) columns: shares of the non-missing values in the real train data's
+    quantile bins (so real train is about flat and a bump or a dip is where the synthetic data
+    differs); categorical columns: shares of the most frequent categories.
+    """
     plt = _plt()
-    labels = [str(x) for x in d.get("labels", [])]
-    real = np.asarray(d.get("real", []), dtype=float)
-    synth = np.asarray(d.get("synthetic", []), dtype=float)
-    if not len(labels) or len(real) != len(labels) or len(synth) != len(labels):
-        return None
-    hold = d.get("holdout")
-    fig, ax = plt.subplots(figsize=(3.6, 2.3))
-    x = np.arange(len(labels))
-    series = [("real train", real, REAL), ("synthetic", synth, SYNTH)]
-    if hold is not None and len(hold) == len(labels):
-        series.append(("real holdout", np.asarray(hold, dtype=float), HOLD))
-    w = 0.8 / len(series)
-    for i, (lab, vals, col) in enumerate(series):
-        ax.bar(x + (i - (len(series) - 1) / 2) * w, vals, w, label=lab, color=col)
-    ax.set_title(name, fontsize=10, loc="left")
-    ax.set_ylabel("share of rows")
-    if d.get("kind") == "numeric":
-        step = max(1, len(labels) // 5)
-        ax.set_xticks(x[::step], labels[::step], rotation=30, ha="right", fontsize=7)
+    names = [("real", "real train", REAL), ("synthetic", "synthetic", SYNTH)]
+    names.append(("holdout", "real holdout", HOLD))
+    if "edges" in d:
+        edges = [float(e) for e in d["edges"]]
+        k = len(edges) - 1
+        series = [
+            (lab, np.asarray(d[key], dtype=float), col)
+            for key, lab, col in names
+            if d.get(key) is not None and len(d[key]) == k
+        ]
+        if k < 1 or len(series) < 2:
+            return None
+        fig, ax = plt.subplots(figsize=(3.6, 2.4))
+        x = np.arange(k + 1)
+        for lab, vals, col in series:
+            ax.stairs(vals, x, label=lab, color=col, linewidth=1.6)
+        step = max(1, k // 5)
+        unit = d.get("unit")
+        ax.set_xticks(
+            x[::step],
+            [_edge_label(e, unit) for e in edges[::step]],
+            rotation=30,
+            ha="right",
+            fontsize=7,
+        )
+        ax.set_xlabel("real-train quantile bins (edges)", fontsize=7)
+        missing = d.get("missing") or {}
+        if any(v for v in missing.values()):
+            shares = ", ".join(f"{k_} {100 * v:.1f}%" for k_, v in missing.items())
+            ax.text(0.99, 0.02, f"missing: {shares}", transform=ax.transAxes,
+                    ha="right", va="bottom", fontsize=6, color="#555")  # fmt: skip
     else:
+        labels = [str(x) for x in d.get("labels", [])]
+        series = [
+            (lab, np.asarray(d[key], dtype=float), col)
+            for key, lab, col in names
+            if d.get(key) is not None and len(d[key]) == len(labels)
+        ]
+        if not labels or len(series) < 2:
+            return None
+        fig, ax = plt.subplots(figsize=(3.6, 2.4))
+        x = np.arange(len(labels))
+        w = 0.8 / len(series)
+        for i, (lab, vals, col) in enumerate(series):
+            ax.bar(x + (i - (len(series) - 1) / 2) * w, vals, w, label=lab, color=col)
         ax.set_xticks(x, [lab[:14] for lab in labels], rotation=45, ha="right", fontsize=7)
-    ax.legend(fontsize=7, frameon=False)
+    ax.set_title(name, fontsize=10, loc="left", pad=16)
+    ax.set_ylabel("share of rows")
+    _legend(ax)
     return _svg(fig)
 
 

@@ -122,3 +122,62 @@ def test_bench_copula_quick_runs_and_prints_kl_table(tmp_path: Path) -> None:
         assert "SDMetrics skipped" in out
     else:
         assert 0.0 < oq["sdmetrics"]["overall"] <= 1.0
+
+
+EVAL_SCRIPT = ROOT / "bench" / "bench_evaluation.py"
+
+
+def _load_eval_script():
+    _load_script()  # bench_evaluation imports bench_copula's helpers
+    spec = importlib.util.spec_from_file_location("bench_evaluation", EVAL_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_independent_kl_agrees_with_synthcust() -> None:
+    """The bench's second KL implementation (numpy + scipy) matches synthcust's to rounding."""
+    from synthcust.evaluation.fidelity import kl_per_column
+
+    bench = _load_eval_script()
+    rng = np.random.default_rng(3)
+    n = 3_000
+
+    def draw(shift: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "age": rng.integers(18, 90, n),  # integers: ties on bin edges
+                "spend": np.where(rng.random(n) < 0.6, 0.0, rng.gamma(2, 50, n) + shift),
+                "miss": np.where(rng.random(n) < 0.1, np.nan, rng.normal(shift, 1, n)),
+                "tier": rng.choice(["gold", "silver", "bronze", None], n, p=[0.1, 0.3, 0.5, 0.1]),
+            }
+        )
+
+    real, synth = draw(0.0), draw(0.5)
+    synth.loc[:9, "tier"] = "invented"
+    ours = kl_per_column(real, synth).to_dict()
+    theirs = bench.kl_independent(real, synth)
+    assert set(ours) == set(theirs)
+    for c in ours:
+        assert ours[c] == pytest.approx(theirs[c], rel=1e-9, abs=1e-12), c
+    assert ours["miss"] > 0.01  # the shift is seen: the comparison is not 0 == 0
+
+
+@pytest.mark.shared_data
+@needs_data
+def test_bench_evaluation_quick_runs(tmp_path: Path) -> None:
+    cmd = [
+        sys.executable, str(EVAL_SCRIPT), "--quick", "--no-sdv", "--no-sdmetrics",
+        "--datasets", "adult", "--data-dir", str(DATA_DIR), "--out-dir", str(tmp_path),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    [json_file] = tmp_path.glob("evaluation_*_quick.json")
+    res = json.loads(json_file.read_text())
+    ours = res["datasets"]["adult"]["libs"]["ours"]
+    assert ours["kl_max_abs_diff"] < 1e-9
+    for key in ("accuracy", "tstr_auc", "detection_auc", "dcr_share"):
+        assert abs(ours["ours"][key] - ours["independent"][key]) < 0.05, key
+    assert (tmp_path / "eval_adult_ours_quick.html").is_file()
+    assert "| max per-column KL |" in proc.stdout

@@ -36,7 +36,10 @@ def test_independent_real_draw_passes(frames, tmp_path):
     assert {"accuracy", "detection_auc", "tstr_auc", "dcr_share", "mia_auc"} <= set(keys)
     html_path, json_path = write_report(rep, tmp_path / "report.html")
     page = html_path.read_text()
-    assert page.count("<svg") >= 4  # distributions, heatmap, drivers, privacy
+    # one distribution per column (numeric ones too), heatmap, drivers, privacy
+    assert page.count("<svg") >= train.shape[1] + 3
+    assert "What gives the synthetic data away" in page
+    assert "real-train quantile bins" in page  # numeric columns are plotted
     assert "http://" not in page.replace("http://www.w3.org", "")  # self-contained
     assert "https://" not in page
     data = json.loads(json_path.read_text())

@@ -58,3 +58,19 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     assert len(ns["synthetic"]) == 10_000
     assert (ns["women_30s"]["gender"] == "female").all()
     assert (tmp_path / "synthetic.parquet").exists()
+
+
+def test_readme_evaluation_example_runs(tmp_path, monkeypatch):
+    """The README's evaluation block runs as written, after the API block (it reuses ``real``)."""
+    from synthcust.demo.world import simulate_customers
+
+    text = (ROOT / "README.md").read_text()
+    api_code, eval_code = re.findall(r"```python\n(.*?)```", text, re.S)[:2]
+    simulate_customers(1500, random_state=0).to_csv(tmp_path / "customers.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(compile(api_code, "README.md", "exec"), ns)
+    exec(compile(eval_code, "README.md", "exec"), ns)
+    rep = ns["report"]
+    assert {"fidelity", "detection", "utility", "privacy"} <= set(rep.sections)
+    assert (tmp_path / "report.html").exists() and (tmp_path / "report.json").exists()

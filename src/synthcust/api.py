@@ -104,6 +104,20 @@ class SynthModel:
     def notes(self) -> list[str]:
         return self.synthesizer.notes
 
+    @property
+    def learned_columns(self) -> list[str]:
+        """Columns learned from the real data, the ones to evaluate against it.
+
+        Leaves out columns whose PII was handled (dropped, faked, hashed, generalised,
+        redacted: they no longer hold real values), ids (regenerated) and free text.
+        """
+        handled = set(self.pii.actions) if self.pii is not None else set()
+        return [
+            c
+            for c in self.synthesizer.output_columns
+            if c not in handled and self.synthesizer.codec_.spec(c).kind not in ("id", "text")
+        ]
+
 
 def load(path: str | os.PathLike) -> SynthModel:
     """Load a model written by :meth:`SynthModel.save` (never unpickles anything)."""

@@ -349,14 +349,7 @@ def _check_gate(model, synth, real_path, holdout_path, thresholds) -> None:
 
     real = _read(real_path, None, None)
     hold = _read(holdout_path, None, None)
-    cols = [
-        c
-        for c in model.synthesizer.output_columns
-        if c in real.columns
-        and c in hold.columns
-        and c not in (model.pii.actions if model.pii is not None else {})
-        and model.synthesizer.codec_.spec(c).kind not in ("id", "text")
-    ]
+    cols = [c for c in model.learned_columns if c in real.columns and c in hold.columns]
     res = evaluate_privacy(real[cols], synth[cols], hold[cols], thresholds=thresholds)
     decision = privacy_gate(res, thresholds)
     if not decision.passed:

@@ -68,14 +68,7 @@ def run_demo(
         progress.update(task, advance=1, description="measuring fidelity")
         # compare the columns learned as they were: PII-handled columns were changed on purpose
         # and ids are generated fresh, so neither has a real counterpart to be faithful to
-        handled = set(model.pii.actions) if model.pii is not None else set()
-        learned = [
-            c
-            for c in model.synthesizer.output_columns
-            if c in train.columns
-            and c not in handled
-            and model.synthesizer.codec_.spec(c).kind not in ("id", "text")
-        ]
+        learned = [c for c in model.learned_columns if c in train.columns]
         kl_synth = kl_per_column(train, synth, columns=learned)
         kl_hold = kl_per_column(train, holdout, columns=learned)
         progress.update(task, description="evaluating against real holdout data")

@@ -53,8 +53,9 @@ class EvaluationReport:
 
     def all_skipped(self) -> list[str]:
         out = list(self.skipped)
+        top = set(out)  # a column every section skips is said once, not once per section
         for name, sec in self.sections.items():
-            out += [f"{name}: {s}" for s in sec.skipped]
+            out += [f"{name}: {s}" for s in sec.skipped if s not in top]
         return out
 
     def to_dict(self) -> dict[str, Any]:

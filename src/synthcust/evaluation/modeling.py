@@ -146,7 +146,7 @@ def model_frame(
             continue
         levels = list(categories[c])
         t = as_text(s)
-        codes = pd.Categorical(t, categories=levels).codes.astype(np.int64)
+        codes = pd.Index(levels).get_indexer(t).astype(np.int64)  # -1: not a level / missing
         if OTHER in levels:
             codes[(codes < 0) & t.notna().to_numpy()] = levels.index(OTHER)
         cols[c] = pd.Categorical.from_codes(codes, categories=levels)

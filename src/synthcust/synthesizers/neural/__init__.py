@@ -1,0 +1,1 @@
+"""Shared plumbing of the neural synthesizers (torch is imported lazily, only when used)."""

@@ -29,6 +29,7 @@ HEADLINE = [
     "accuracy_bivariate",
     "shapes",
     "pairs",
+    "pairs_associated",
     "missing_rate_max_diff",
     "categories_missed",
     "categories_invented_count",
@@ -349,3 +350,30 @@ def test_single_column_and_no_holdout():
     assert res.metric("categories_missed").value is None
     assert all(m.reference is None for m in res.metrics)
     assert res.tables["pairs"].empty
+
+
+def test_related_pairs_metric_uses_only_related_pairs():
+    """pairs_associated averages only pairs related in the real data (SDMetrics' subset)."""
+    rng = np.random.default_rng(5)
+    n = 3_000
+    x = rng.normal(size=n)
+    real = pd.DataFrame(
+        {
+            "x": x,
+            "y": x + 0.3 * rng.normal(size=n),  # strongly related to x
+            "noise": rng.normal(size=n),  # unrelated to both
+            "g": np.where(x > 0, "hi", "lo"),  # related to x and y
+        }
+    )
+    shuffled = pd.DataFrame(
+        {c: real[c].sample(frac=1, random_state=i).to_numpy() for i, c in enumerate(real)}
+    )
+    res = evaluate_fidelity(real, shuffled)
+    tab = res.tables["pairs"]
+    related = {
+        tuple(sorted(p)) for p in tab.loc[tab["real_strength"] > 0.3, ["col_a", "col_b"]].values
+    }
+    assert related == {("x", "y"), ("g", "x"), ("g", "y")}
+    # a column-wise shuffle breaks the related pairs: the subset scores lower than all pairs
+    assert res.metric("pairs_associated").value < res.metric("pairs").value
+    assert "3 of 6 pairs" in res.metric("pairs_associated").note

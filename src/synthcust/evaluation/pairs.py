@@ -257,6 +257,14 @@ def pair_trends(
         for f, name in zip(frames, names, strict=True):
             row[name] = stat[f]
             assoc[f][i, j] = assoc[f][j, i] = stat[f]
+        # strength of the real relation, as SDMetrics (>= 0.32) thresholds it: |Pearson r| for
+        # numeric pairs, Cramer's V of the binned real contingency table for the others
+        if row["kind"] == "numeric-numeric":
+            row["real_strength"] = abs(stat[0])
+        else:
+            if counts is None:  # pragma: no cover - counts exist for every non-numeric pair
+                raise AssertionError("contingency counts missing")
+            row["real_strength"] = cramers_v(counts[0], ca, cb)
         for k, (f, name) in enumerate(zip(others, names[1:], strict=True)):
             key = "score" if k == 0 else f"score_{name}"
             if counts is None:
@@ -268,7 +276,7 @@ def pair_trends(
         rows.append(row)
     order = ["col_a", "col_b", "kind", "statistic", *names]
     order += [f"spearman_{n}" for n in names]
-    order += ["score", *(f"score_{n}" for n in names[2:]), "score_method"]
+    order += ["score", *(f"score_{n}" for n in names[2:]), "score_method", "real_strength"]
     table = pd.DataFrame(rows, columns=order)
     return PairTrends(
         table=table,

@@ -21,9 +21,16 @@ from synthcust.synthesizers import REGISTRY, BaseSynthesizer, Range
 
 ALL = sorted(REGISTRY)
 
+#: small, quick settings per model: these checks are about behaviour, not quality
+FAST: dict[str, dict] = {
+    "autoregressive": {"epochs": 40, "hidden": 128, "patience": 4},
+    "ctgan": {"epochs": 3, "batch_size": 100},
+    "tvae": {"epochs": 3, "batch_size": 100},
+}
+
 
 def _fit(name, df, **kw):
-    return REGISTRY[name](random_state=0, **kw).fit(df)
+    return REGISTRY[name](random_state=0, **{**FAST.get(name, {}), **kw}).fit(df)
 
 
 @pytest.mark.parametrize("name", ALL)

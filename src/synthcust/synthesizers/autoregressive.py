@@ -17,10 +17,10 @@ Method (the family of MOSTLY AI's TabularARGN and of MADE, Germain et al. 2015):
    the order "a random subset S first, then the rest", with S given to every hidden unit as an
    indicator vector. At sampling time the conditioned columns are put first and drawn from the
    model restricted to the allowed tokens (a numeric range also restricts the within-bin draw),
-   so every row satisfies the conditions and no rejection loop can spin. With one conditioned
-   column this is exact; with several, the per-step normalisers are used as importance weights
-   and the rows are resampled from a pool (sampling-importance-resampling), documented in
-   :meth:`AutoregressiveSynthesizer.sample`.
+   so every row satisfies the conditions and no rejection loop can spin. A pool of twice the
+   rows is then importance-resampled (without replacement) towards the default-order model,
+   the better-trained one: weight = p_default(row) / q(row). A condition on the first column
+   alone needs no resampling: ancestral sampling with truncation is exact there.
 4. Sampling runs the network **incrementally**: when the column at position ``k`` is drawn,
    only hidden units of degree ``k`` are computed (the others are already final or not yet
    needed), so generating all ``m`` columns costs one forward pass, not ``m``.
@@ -37,7 +37,12 @@ import numpy as np
 
 from synthcust.exceptions import ConditionError, ModelError
 from synthcust.synthesizers.base import BaseSynthesizer
-from synthcust.synthesizers.conditions import CategoricalCondition, Condition, NumericCondition
+from synthcust.synthesizers.conditions import (
+    CategoricalCondition,
+    Condition,
+    NumericCondition,
+    show_number,
+)
 from synthcust.synthesizers.neural.tokens import ColumnTokens
 from synthcust.synthesizers.neural.torchutil import (
     arrays_to_state,
@@ -167,7 +172,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         learning_rate: float = 2e-3,
         weight_decay: float = 1e-5,
         max_bins: int = 64,
-        flex_share: float = 0.25,
+        flex_share: float = 0.5,
         validation_share: float = 0.1,
         patience: int = 6,
         max_training_time: float | None = None,
@@ -243,6 +248,15 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         with deterministic(seed, self.threads) as gen:
             net = _build_net(torch, [t.n_tokens for t in self.tokens_], self.embedding_dim,
                              self.hidden, self.layers).to(dev)  # fmt: skip
+            with torch.no_grad():  # start from the marginals: the first column is exact at once
+                bias = np.concatenate(
+                    [
+                        np.log((np.bincount(tok[tr_idx, c], minlength=t.n_tokens) + 0.5)
+                               / (len(tr_idx) + 0.5 * t.n_tokens))
+                        for c, t in enumerate(self.tokens_)
+                    ]
+                )  # fmt: skip
+                net.out.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
             T = torch.as_tensor(tok[tr_idx], dtype=torch.long, device=dev)
             V = torch.as_tensor(tok[val_idx], dtype=torch.long, device=dev)
             opt = torch.optim.AdamW(
@@ -251,7 +265,8 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             m = len(names)
             default_rank = torch.arange(1, m + 1, device=dev)
             no_first = torch.zeros(m, device=dev)
-            bs = max(2, min(self.batch_size, len(tr_idx)))
+            # small tables: smaller batches, so that an epoch still makes ~20 steps
+            bs = max(2, min(self.batch_size, max(16, len(tr_idx) // 20), len(tr_idx)))
 
             def nll(logits: Any, target: Any) -> Any:
                 F = torch.nn.functional
@@ -308,12 +323,15 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
 
     @staticmethod
     def _flex_order(torch: Any, m: int, gen: Any, dev: Any) -> tuple[Any, Any]:
-        """A random subset S (1..min(m-1, 4) columns) first, then the rest, default order."""
-        k = int(torch.randint(1, min(m - 1, 4) + 1, (1,), generator=gen))
+        """A random subset S first (1 column in 60% of draws, else 2..4), then the rest."""
+        r = float(torch.rand(1, generator=gen))
+        k = 1 if r < 0.6 else 2 if r < 0.85 else 3 if r < 0.95 else 4
+        k = min(k, m - 1)
         chosen = torch.randperm(m, generator=gen)[:k]
-        first = torch.zeros(m)
-        first[chosen] = 1.0
-        return _order_rank(torch, first.bool()).to(dev), first.to(dev)
+        first = torch.zeros(m, dtype=torch.bool)
+        first[chosen] = True
+        first = _canonical(torch, first)
+        return _order_rank(torch, first).to(dev), first.float().to(dev)
 
     def _tokenize(self, enc: Encoded) -> np.ndarray:
         n = max(len(enc.numeric), len(enc.codes))
@@ -347,20 +365,37 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                 raise ConditionError(f"unsupported condition {cond!r}")
             allowed[c] = w if c not in allowed else allowed[c] * w
             if not allowed[c].any():
+                if isinstance(cond, NumericCondition):
+                    lo, hi = t.value_range()
+                    spec = self.codec_.spec(cond.column)
+                    raise ConditionError(
+                        f"column {cond.column!r}: no synthetic value can be {cond.shown} — the "
+                        f"data ranges from {show_number(spec, lo)} to {show_number(spec, hi)}; "
+                        "widen the range"
+                    )
                 raise ConditionError(
-                    f"condition on {cond.column!r} admits no value the model can generate "
-                    "(outside the training data); widen it"
+                    f"column {cond.column!r}: the condition admits no value seen in the "
+                    "training data"
                 )
         if m == 0:
             return Encoded(np.empty((n, 0)), np.empty((n, 0), dtype=np.int32), [], [])
-        pool = n if len(allowed) <= 1 else min(4 * n, n + 200_000)
         seed = torch_seed(rng)
-        with deterministic(seed, self.threads) as gen:
-            tok, logw = self._generate(torch, pool, allowed, gen)
-        if len(allowed) > 1:  # importance resampling: exact in the limit of a large pool
-            w = np.exp(logw - logw.max())
-            keep = rng.choice(pool, size=n, replace=pool < n * 2, p=w / w.sum())
-            tok = tok[np.sort(keep)]
+        first = _canonical(torch, torch.as_tensor([c in allowed for c in range(m)]))
+        if not allowed or (len(allowed) == 1 and not bool(first.any())):
+            # no condition, or conditions on the first columns of the default order only:
+            # ancestral sampling with truncation is exact for the model
+            with deterministic(seed, self.threads) as gen:
+                tok, _ = self._generate(torch, n, allowed, gen)
+        else:
+            # the conditioned columns go first (the order trained with flex_share); the rows are
+            # then importance-resampled towards the default-order model, the better trained
+            # one: weight = p_default(row) / q(row), q = what the flexible order proposed
+            pool = min(2 * n, n + 100_000)
+            with deterministic(seed, self.threads) as gen:
+                tok, logq = self._generate(torch, pool, allowed, gen)
+                logw = self._log_prob(torch, tok) - logq
+            keys = np.log(rng.random(pool)) / np.exp(logw - logw.max())  # Efraimidis-Spirakis
+            tok = tok[np.sort(np.argsort(-keys)[:n])]
         return self._detokenize(tok, ranges, rng)
 
     def _generate(
@@ -375,9 +410,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         net = self.net_
         F = torch.nn.functional
         m = len(self.tokens_)
-        first = torch.zeros(m, dtype=torch.bool)
-        for c in allowed:
-            first[c] = True
+        first = _canonical(torch, torch.as_tensor([c in allowed for c in range(m)]))
         rank = _order_rank(torch, first)
         order = torch.argsort(rank).tolist()
         m_in, m_hid, m_out, m_dir = net.masks(rank)
@@ -410,11 +443,11 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                             f"the model gives the condition on {self.columns_[c]!r} no "
                             "probability here; relax the conditions"
                         )
-                    logw += torch.log(z)
-                    p = p / z[:, None]
+                    p = p / z[:, None]  # log q gets log(p / z) below
                 u = torch.rand(n, 1, generator=gen, dtype=torch.float64)
                 t = torch.searchsorted(torch.cumsum(p, 1), u).clamp_(max=b - a - 1).squeeze(1)
                 tok[:, c] = t
+                logw += torch.log(p.gather(1, t[:, None]).squeeze(1))
                 # feed the new token forward: first layer (units of degree >= k see it),
                 # direct connections (columns after it)
                 e = emb_w[t + offs[c]]
@@ -431,6 +464,22 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                     hs[li + 1][:, units] = F.relu(hs[li] @ W[units].T + bias[units])
                 out += hs[-1][:, units] @ W_out[:, units].T
         return tok.numpy(), logw.numpy()
+
+    def _log_prob(self, torch: Any, tok: np.ndarray) -> np.ndarray:
+        """log p(row) under the default order, token level (the within-bin model cancels)."""
+        net = self.net_
+        m = len(self.tokens_)
+        rank = torch.arange(1, m + 1)
+        out = np.empty(len(tok))
+        with torch.no_grad():
+            for s in range(0, len(tok), 65_536):
+                b = torch.as_tensor(tok[s : s + 65_536])
+                logits = net(b, rank, torch.zeros(len(b), m)).double()
+                lp = torch.zeros(len(b), dtype=torch.float64)
+                for c, (a, e) in enumerate(net.out_slices):
+                    lp += torch.log_softmax(logits[:, a:e], 1).gather(1, b[:, c : c + 1]).squeeze(1)
+                out[s : s + len(b)] = lp.numpy()
+        return out
 
     def _detokenize(
         self, tok: np.ndarray, ranges: dict[int, tuple[float, float]], rng: np.random.Generator
@@ -485,10 +534,12 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             arrays.update(arr)
         if self.net_ is not None:
             arrays.update(state_to_arrays(self.net_.state_dict()))
+        log = self.training_log_.to_dict()
+        log["seconds"] = 0.0  # wall time is not part of the model: same data, same bytes
         return {
             "columns": self.columns_,
             "tokens": metas,
-            "training": self.training_log_.to_dict(),
+            "training": log,
         }, arrays
 
     def _from_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
@@ -511,6 +562,15 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                 f"model weights do not match the model's settings ({e}); re-fit"
             ) from e
         self.net_ = net.eval()
+
+
+def _canonical(torch: Any, first: Any) -> Any:
+    """The "first" indicator of an order: a set that is a prefix of the table order gives the
+    default order itself, so it is the default (all False) and uses the default-order net."""
+    k = int(first.sum())
+    if k == 0 or bool(first[:k].all()):
+        return torch.zeros(len(first), dtype=torch.bool)
+    return first.bool()
 
 
 def _order_rank(torch: Any, first: Any) -> Any:

@@ -187,3 +187,13 @@ def _to_number(spec: ColumnSpec, v: Any) -> float:
         raise ConditionError(
             f"column {spec.name!r} is numeric but condition value {v!r} is not a number"
         ) from e
+
+
+def show_number(spec: ColumnSpec, v: float) -> str:
+    """A modelled number as the user knows it (datetimes back as timestamps), for messages."""
+    if spec.kind == "datetime":
+        import pandas as pd
+
+        scale = 86400 if spec.datetime_unit == "D" else 1
+        return str(pd.Timestamp(int(v * scale), unit="s"))
+    return f"{v:g}"

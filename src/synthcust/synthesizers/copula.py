@@ -28,7 +28,12 @@ from threadpoolctl import threadpool_limits
 
 from synthcust.exceptions import ConditionError
 from synthcust.synthesizers.base import BaseSynthesizer
-from synthcust.synthesizers.conditions import CategoricalCondition, Condition, NumericCondition
+from synthcust.synthesizers.conditions import (
+    CategoricalCondition,
+    Condition,
+    NumericCondition,
+    show_number,
+)
 from synthcust.synthesizers.marginals import CategoricalMarginal, EmpiricalMarginal
 from synthcust.synthesizers.truncnorm import nearest_correlation, sample_conditional_mvn
 from synthcust.transform.codec import Encoded
@@ -232,13 +237,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         return lo <= c.low <= hi
 
     def _show(self, j: int, v: float) -> str:
-        spec = self.codec_.spec(self.num_names_[j])
-        if spec.kind == "datetime":
-            import pandas as pd
-
-            scale = 86400 if spec.datetime_unit == "D" else 1
-            return str(pd.Timestamp(int(v * scale), unit="s"))
-        return f"{v:g}"
+        return show_number(self.codec_.spec(self.num_names_[j]), v)
 
     # ------------------------------------------------------------------ persistence
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

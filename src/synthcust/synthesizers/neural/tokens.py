@@ -176,6 +176,11 @@ class ColumnTokens:
         u = np.where(x < kn[:, 0], 0.0, np.where(x >= kn[:, -1], 1.0, u))
         return u
 
+    def value_range(self) -> tuple[float, float]:
+        """Smallest and largest value this column can generate."""
+        vals = np.concatenate([self.spikes, self.knots[:, 0], self.knots[:, -1]])
+        return (float(vals.min()), float(vals.max())) if len(vals) else (np.nan, np.nan)
+
     # -- conditions ----------------------------------------------------------------------------
     def allowed(self, codes: list[int] | None = None, low: float | None = None,
                 high: float | None = None) -> np.ndarray:  # fmt: skip

@@ -128,6 +128,9 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         Token embedding width, hidden units per layer, number of hidden layers.
     learning_rate, weight_decay : float
         AdamW settings.
+    lr_decay : float
+        Factor applied to the learning rate after an epoch without validation improvement
+        (1 = constant).
     max_bins : int
         Quantile bins per numeric column (spikes and small integer domains are exact).
     flex_share : float
@@ -171,10 +174,11 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         layers: int = 2,
         learning_rate: float = 2e-3,
         weight_decay: float = 1e-5,
+        lr_decay: float = 0.5,
         max_bins: int = 64,
         flex_share: float = 0.5,
         validation_share: float = 0.1,
-        patience: int = 6,
+        patience: int = 4,
         max_training_time: float | None = None,
         device: str | None = None,
         threads: int | None = None,
@@ -188,6 +192,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         self.layers = layers
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.lr_decay = lr_decay
         self.max_bins = max_bins
         self.flex_share = flex_share
         self.validation_share = validation_share
@@ -291,6 +296,8 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                 opt.step()
                 return float(loss.detach())
 
+            best_val = [float("inf")]
+
             def validate() -> float:
                 net.eval()
                 with torch.no_grad():
@@ -300,7 +307,14 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                         tot += float(
                             nll(net(b, default_rank, no_first.expand(len(b), m)), b)
                         ) * len(b)
-                    return tot / max(len(V), 1)
+                    v = tot / max(len(V), 1)
+                # halve the learning rate when the validation loss stops improving: the last
+                # epochs then refine instead of overfitting
+                if v > best_val[0] - 1e-4:
+                    for g in opt.param_groups:
+                        g["lr"] *= self.lr_decay
+                best_val[0] = min(best_val[0], v)
+                return v
 
             def get_state() -> Any:
                 return {k: v.detach().clone() for k, v in net.state_dict().items()}

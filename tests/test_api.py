@@ -62,7 +62,7 @@ def test_schema_problems_block_fit(customers):
 
 
 def test_unknown_synthesizer(customers):
-    with pytest.raises(SchemaError, match="available: copula"):
+    with pytest.raises(SchemaError, match="available: autoregressive, copula, ctgan, tvae"):
         api.fit(customers, synthesizer="gan9000")
 
 

@@ -173,6 +173,11 @@ def test_time_budget_bad_settings_and_tiny_tables():
     assert len(AutoregressiveSynthesizer(epochs=2, random_state=0).fit(tiny).sample(5)) == 5
     one = pd.DataFrame({"only": np.random.default_rng(0).normal(size=200)})
     assert AutoregressiveSynthesizer(epochs=2, random_state=0).fit(one).sample(10).shape == (10, 1)
+    x = np.random.default_rng(1).normal(size=300)
+    x[:20], x[20:30] = np.nan, np.inf  # infinities are read as missing
+    m = AutoregressiveSynthesizer(epochs=3, random_state=0).fit(pd.DataFrame({"x": x}))
+    got = m.sample(3000, random_state=0).x
+    assert np.isfinite(got.dropna()).all() and 0.05 < got.isna().mean() < 0.16
     odd = pd.DataFrame({"const": [7] * 100, "lvl": ["a"] * 100, "x": np.arange(100.0)})
     out = AutoregressiveSynthesizer(epochs=2, random_state=0).fit(odd).sample(10)
     assert (out.const == 7).all() and (out.lvl == "a").all()

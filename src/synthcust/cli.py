@@ -152,7 +152,13 @@ def fit(
         str, typer.Argument(metavar="DATA", help="CSV/Parquet/DuckDB file or SQLAlchemy URL.")
     ],
     out: Annotated[Path, typer.Option("-o", "--out", help="Model file to write.")],
-    synthesizer: Annotated[str, typer.Option(help="Synthesizer: copula.")] = "copula",
+    synthesizer: Annotated[
+        str | None,
+        typer.Option(
+            help="autoregressive (the default when torch is installed), copula (the default "
+            "without torch; fastest), ctgan, tvae."
+        ),
+    ] = None,
     schema_file: Annotated[
         Path | None, typer.Option("--schema", help="Schema JSON (from `synthcust schema -o`).")
     ] = None,
@@ -182,6 +188,7 @@ def fit(
     with _progress() as prog:
         t = prog.add_task("reading", total=3)
         df = _read(data, table, query)
+        synthesizer = synthesizer or api.default_synthesizer()
         prog.update(t, advance=1, description=f"fitting {synthesizer} on {len(df):,} rows")
         s = Schema.from_dict(_load_json(schema_file, "schema")) if schema_file else None
         model = api.fit(

@@ -4,11 +4,15 @@ from synthcust.synthesizers.autoregressive import AutoregressiveSynthesizer
 from synthcust.synthesizers.base import REGISTRY, BaseSynthesizer
 from synthcust.synthesizers.conditions import Range
 from synthcust.synthesizers.copula import GaussianCopulaSynthesizer
+from synthcust.synthesizers.ctgan import CTGANSynthesizer
+from synthcust.synthesizers.tvae import TVAESynthesizer
 
 __all__ = [
     "REGISTRY",
     "AutoregressiveSynthesizer",
     "BaseSynthesizer",
+    "CTGANSynthesizer",
     "GaussianCopulaSynthesizer",
     "Range",
+    "TVAESynthesizer",
 ]

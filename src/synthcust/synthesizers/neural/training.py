@@ -164,7 +164,11 @@ class _Bar:
                 TimeElapsedColumn(),
                 transient=False,
             )
-            self.p.start()
+            try:
+                self.p.start()
+            except Exception:  # another live display (e.g. the CLI's own progress) is active
+                self.p = None
+                return
             self.t = self.p.add_task(description, total=total, note="")
 
     def advance(self, note: str) -> None:

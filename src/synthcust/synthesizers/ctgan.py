@@ -1,0 +1,533 @@
+"""CTGAN: the conditional tabular GAN of Xu et al. (NeurIPS 2019), fast on a CPU.
+
+Method, as in the paper and the reference ``ctgan`` package (sdv-dev/CTGAN):
+
+* **Mode-specific normalisation** of continuous columns and one-hot categories
+  (:class:`~synthcust.synthesizers.neural.modes.DataTransformer`).
+* **Conditional vector and training-by-sampling**: every step picks a discrete column uniformly
+  and one of its categories with probability proportional to the log of its frequency; the
+  generator gets that one-hot with its noise, the critic sees real rows drawn from that category,
+  and the generator loss adds the cross-entropy between the condition and the generated one-hot.
+* **WGAN-GP critic with PacGAN**: ``pac`` rows are judged together; gradient penalty
+  ``lambda = 10``; critic ``Linear -> LeakyReLU(0.2) -> Dropout(0.5)`` per layer.
+* **Generator** of residual layers (``Linear -> BatchNorm -> ReLU``, concatenated with the
+  input), ``tanh`` for the alphas and gumbel-softmax (``tau = 0.2``) for the one-hots; Adam
+  ``lr 2e-4, betas (0.5, 0.9), weight decay 1e-6`` for both networks, one critic step per
+  generator step, ``len(data) // batch_size`` steps per epoch.
+
+What is done differently, for speed (the maths per step is the same):
+
+* the conditional vector and the matching real rows are drawn for the whole batch at once from
+  per-category row-index tables (the package loops over rows in Python);
+* the transform's layout groups one-hot spans by width, so the gumbel-softmax is one reshaped
+  softmax per width and the conditional loss one gather (the package loops over columns);
+* the generator runs under ``no_grad`` in the critic step and the critic's weights are frozen in
+  the generator step, so no gradient is computed that is thrown away;
+* every random draw uses a seeded generator (our own dropout takes one too), so the same
+  ``random_state`` gives the same model and the same rows.
+
+Sampling draws the conditional vector from the true category frequencies (as the package
+does), so the generated mixture is the data distribution, and uses the generator's BatchNorm
+running statistics (``eval`` mode; the package keeps batch statistics), so a row does not
+depend on the rows generated beside it and a conditional vector that is the same for every row
+is not partly normalised away. A categorical
+condition drives the conditional vector; every condition is then met exactly by keeping only
+rows that meet all of them (:func:`~synthcust.synthesizers.neural.modes.sample_until`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from synthcust.exceptions import ModelError
+from synthcust.synthesizers.base import BaseSynthesizer
+from synthcust.synthesizers.conditions import CategoricalCondition, Condition
+from synthcust.synthesizers.neural.modes import DataTransformer, sample_until, value_shower
+from synthcust.synthesizers.neural.torchutil import (
+    arrays_to_state,
+    deterministic,
+    require_torch,
+    resolve_device,
+    state_to_arrays,
+    torch_seed,
+)
+from synthcust.synthesizers.neural.training import TrainLog, check_training_args, train_loop
+from synthcust.transform.codec import Encoded
+
+_GEN_CHUNK = 20_000  # rows per generator forward pass when sampling
+
+
+class CTGANSynthesizer(BaseSynthesizer):
+    """Conditional tabular GAN (CTGAN), see the module docstring for the method.
+
+    Parameters
+    ----------
+    epochs : passes over the data (``len(data) // batch_size`` steps each).
+    batch_size : rows per step; clipped to the number of rows and rounded down to a multiple
+        of ``pac``.
+    embedding_dim : size of the generator's noise input.
+    generator_dim, discriminator_dim : hidden layer sizes.
+    pac : rows the critic judges together (PacGAN); lowered when there are fewer rows.
+    max_training_time : stop training after this many seconds (``None``: no limit).
+    device : ``"cpu"``, ``"cuda"`` or ``None`` (a GPU when there is one).
+    random_state : seed for training and the default for sampling.
+    verbose : show a progress bar (``None``: only on a terminal).
+
+    Attributes
+    ----------
+    training_log_ : :class:`~synthcust.synthesizers.neural.training.TrainLog`; its
+        ``train_loss`` is the generator loss per epoch (critic score + conditional loss).
+    transformer_ : the fitted :class:`~synthcust.synthesizers.neural.modes.DataTransformer`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"age": [23, 35, 47, 51, 62, 38] * 20,
+    ...                    "plan": ["basic", "pro", "pro", "basic", "pro", "basic"] * 20})
+    >>> m = CTGANSynthesizer(epochs=2, random_state=0).fit(df)
+    >>> out = m.sample(5, conditions={"plan": "pro"})
+    >>> sorted(out["plan"].unique()), m.training_log_.epochs_run
+    (['pro'], 2)
+    """
+
+    name = "ctgan"
+
+    def __init__(
+        self,
+        epochs: int = 300,
+        batch_size: int = 500,
+        embedding_dim: int = 128,
+        generator_dim: Sequence[int] = (256, 256),
+        discriminator_dim: Sequence[int] = (256, 256),
+        pac: int = 10,
+        max_training_time: float | None = None,
+        device: str | None = None,
+        random_state: int | None = None,
+        verbose: bool | None = None,
+    ):
+        super().__init__(random_state)
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.embedding_dim = embedding_dim
+        self.generator_dim = generator_dim
+        self.discriminator_dim = discriminator_dim
+        self.pac = pac
+        self.max_training_time = max_training_time
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, enc: Encoded, rng: np.random.Generator) -> None:
+        check_training_args(self.epochs, self.batch_size, self.max_training_time, None)
+        self._check_params()
+        torch = require_torch()
+        self.device_ = resolve_device(self.device)
+        n = enc.numeric.shape[0] if enc.numeric.shape[1] else enc.codes.shape[0]
+        t = DataTransformer().fit(
+            enc, [self.codec_.n_categories(c) for c in enc.categorical_names], rng
+        )
+        self.transformer_ = t
+        self._setup_cond()
+        batch = min(self.batch_size, n)
+        self.pac_ = min(self.pac, batch)
+        self.batch_ = batch - batch % self.pac_
+        if t.output_dim == 0:  # only constants / ids: nothing to learn
+            self.generator_ = None
+            self.training_log_ = TrainLog(stopped="epochs")
+            return
+        data = t.transform(enc, rng)
+        sampler = _RowSampler(enc.codes, t)
+        init_seed, seed = torch_seed(rng), torch_seed(rng)
+        with deterministic(seed) as gen:
+            dgen = device_generator(torch, gen, self.device_)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(init_seed)
+                G = self._build_generator(torch)
+                D = _build_critic(
+                    torch, t.output_dim + self.cond_dim_, self.discriminator_dim, self.pac_, dgen
+                )
+            G, D = G.to(self.device_), D.to(self.device_)
+            step = _Trainer(torch, self, G, D, data, sampler, rng, dgen).step
+            self.training_log_ = train_loop(
+                n_rows=n,
+                step=step,
+                epochs=self.epochs,
+                batch_size=self.batch_,
+                generator=gen,
+                patience=None,
+                max_training_time=self.max_training_time,
+                progress=self.verbose,
+                description="CTGAN",
+                drop_last=True,
+            )
+        G.eval()
+        self.generator_ = G
+
+    def _check_params(self) -> None:
+        for name in ("embedding_dim", "pac"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ModelError(f"{name} must be a whole number >= 1, got {v!r}")
+        for name in ("generator_dim", "discriminator_dim"):
+            v = getattr(self, name)
+            if not isinstance(v, Sequence) or not all(
+                isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in v
+            ):
+                raise ModelError(f"{name} must be a sequence of layer sizes >= 1, got {v!r}")
+
+    def _setup_cond(self) -> None:
+        """Conditional-vector tables over the discrete (categorical) columns."""
+        t = self.transformer_
+        widths = np.array([len(c) for c in t.cat_counts_], dtype=np.int64)
+        self.cat_offset_ = np.r_[0, np.cumsum(widths)][:-1].astype(np.int64)
+        self.cond_dim_ = int(widths.sum())
+        self.n_disc_ = len(widths)
+        # cumulative true frequencies, column i's block shifted by i: one searchsorted picks a
+        # category of each row's column (see _RowSampler)
+        self.freq_cum_ = _shifted_cum([c.astype(float) for c in t.cat_counts_])
+
+    def _build_generator(self, torch: Any) -> Any:
+        nn = torch.nn
+
+        class Residual(nn.Module):
+            def __init__(self, i: int, o: int):
+                super().__init__()
+                self.fc = nn.Linear(i, o)
+                self.bn = nn.BatchNorm1d(o)
+
+            def forward(self, x: Any) -> Any:
+                return torch.cat([torch.relu(self.bn(self.fc(x))), x], dim=1)
+
+        dim = self.embedding_dim + self.cond_dim_
+        layers: list[Any] = []
+        for h in self.generator_dim:
+            layers.append(Residual(dim, int(h)))
+            dim += int(h)
+        layers.append(nn.Linear(dim, self.transformer_.output_dim))
+        return nn.Sequential(*layers)
+
+    # ------------------------------------------------------------------ sample
+    def _sample(self, n: int, conds: list[Condition], rng: np.random.Generator) -> Encoded:
+        t = self.transformer_
+        t.check_conditions(conds, value_shower(self.codec_))
+        if self.generator_ is None:
+            return Encoded(np.empty((n, 0)), np.empty((n, 0), np.int32), [], [])
+        torch = require_torch()
+        drive = self._driving_condition(conds)
+        with deterministic(torch_seed(rng)) as gen:
+            dgen = device_generator(torch, gen, self.device_)
+
+            def draw(m: int) -> Encoded:
+                return t.inverse(self._generate(torch, m, rng, dgen, drive))
+
+            return sample_until(draw, n, conds)
+
+    def _driving_condition(self, conds: list[Condition]) -> tuple[int, np.ndarray] | None:
+        """(column, allowed slots) of the most selective categorical condition, if any."""
+        best = None
+        for c in conds:
+            if isinstance(c, CategoricalCondition):
+                q = self.transformer_.cat_names_.index(c.column)
+                slots = self.transformer_.condition_slots(c)
+                counts = self.transformer_.cat_counts_[q]
+                share = counts[slots].sum() / max(counts.sum(), 1)
+                if best is None or share < best[0]:
+                    best = (share, q, slots)
+        return None if best is None else (best[1], best[2])
+
+    def _generate(
+        self,
+        torch: Any,
+        m: int,
+        rng: np.random.Generator,
+        gen: Any,
+        drive: tuple[int, np.ndarray] | None,
+    ) -> np.ndarray:
+        out = np.empty((m, self.transformer_.output_dim), dtype=np.float32)
+        G, dev = self.generator_, self.device_
+        act = _Activation(torch, self.transformer_, dev)
+        with torch.no_grad():
+            for a in range(0, m, _GEN_CHUNK):
+                b = min(_GEN_CHUNK, m - a)
+                z = torch.randn(b, self.embedding_dim, generator=gen, device=dev)
+                if self.n_disc_:
+                    if drive is None:
+                        col = rng.integers(0, self.n_disc_, b)
+                        f = np.searchsorted(self.freq_cum_, col + rng.random(b), side="right")
+                    else:
+                        q, slots = drive
+                        cnt = self.transformer_.cat_counts_[q][slots].astype(float)
+                        f = self.cat_offset_[q] + rng.choice(slots, b, p=cnt / cnt.sum())
+                    c = _one_hot(torch, f, self.cond_dim_, dev)
+                    z = torch.cat([z, c], dim=1)
+                out[a : a + b] = act(G(z), gen).cpu().numpy()
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        t_state, arrays = self.transformer_.to_state("t.")
+        if self.generator_ is not None:
+            arrays.update(state_to_arrays(self.generator_.state_dict(), "g."))
+        log = self.training_log_.to_dict()
+        log.pop("seconds")  # wall time would make two fits of the same data differ
+        state = {
+            "transformer": t_state,
+            "training_log": log,
+            "pac": self.pac_,
+            "batch_size": self.batch_,
+            "has_generator": self.generator_ is not None,
+        }
+        return state, arrays
+
+    def _from_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.transformer_ = DataTransformer.from_state(state["transformer"], arrays, "t.")
+        self.training_log_ = TrainLog.from_dict({"seconds": 0.0, **state["training_log"]})
+        self.pac_, self.batch_ = int(state["pac"]), int(state["batch_size"])
+        self._setup_cond()
+        self.generator_ = None
+        if state["has_generator"]:
+            torch = require_torch()
+            self.device_ = resolve_device(self.device)
+            G = self._build_generator(torch)
+            G.load_state_dict(arrays_to_state(arrays, "g."))
+            self.generator_ = G.to(self.device_).eval()
+
+
+# ---------------------------------------------------------------------- training pieces
+class _RowSampler:
+    """Training-by-sampling, vectorised: conditional categories and matching real rows."""
+
+    def __init__(self, codes: np.ndarray, t: DataTransformer):
+        n, q = codes.shape
+        self.n_rows, self.n_disc = n, q
+        # log-frequency of each category (a category never seen keeps probability 0)
+        self.log_cum = _shifted_cum([np.log1p(c.astype(float)) for c in t.cat_counts_])
+        slots = np.where(codes < 0, t.n_cats_[None, :], codes).astype(np.int64)
+        # rows of each category: per column, the rows sorted by slot, all columns end to end
+        by_col = [np.argsort(slots[:, i], kind="stable") for i in range(q)]
+        self.rows = np.concatenate(by_col) if q else np.zeros(0, np.int64)
+        counts = np.concatenate(t.cat_counts_) if q else np.zeros(0, np.int64)
+        starts = [i * n + np.r_[0, np.cumsum(c)][:-1] for i, c in enumerate(t.cat_counts_)]
+        self.start = np.concatenate(starts).astype(np.int64) if q else np.zeros(0, np.int64)
+        self.count = counts.astype(np.int64)
+        self.col_of = np.repeat(np.arange(q), [len(c) for c in t.cat_counts_])
+
+    def conditions(self, b: int, rng: np.random.Generator) -> np.ndarray:
+        """Conditional slot (index into the conditional vector) for ``b`` rows."""
+        col = rng.integers(0, self.n_disc, b)
+        return np.searchsorted(self.log_cum, col + rng.random(b), side="right")
+
+    def rows_for(self, f: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A random training row having the category of each conditional slot in ``f``."""
+        pick = (rng.random(len(f)) * self.count[f]).astype(np.int64)
+        return self.rows[self.start[f] + pick]
+
+
+def _shifted_cum(weights: list[np.ndarray]) -> np.ndarray:
+    """Per block i: ``i + cumsum(w / sum(w))`` (last entry exactly ``i + 1``), concatenated."""
+    parts = []
+    for i, w in enumerate(weights):
+        c = np.cumsum(w / w.sum()) if w.sum() > 0 else np.linspace(0, 1, len(w) + 1)[1:]
+        c[-1] = 1.0
+        parts.append(i + c)
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+class _Activation:
+    """tanh on the alpha block; (gumbel-)softmax within every one-hot span, all spans at once.
+
+    A segmented softmax: per-span maxima by one ``scatter_reduce``, per-span sums by one
+    ``index_add``, so the cost does not grow with the number of columns (the package loops).
+    """
+
+    def __init__(self, torch: Any, t: DataTransformer, dev: Any, tau: float = 0.2):
+        self.torch, self.na, self.tau = torch, t.n_alpha_, tau
+        soft = [s for s in t.output_info if s.kind == "softmax"]
+        self.n_spans = len(soft)
+        widths = torch.tensor([s.width for s in soft], dtype=torch.int64)
+        self.span = torch.repeat_interleave(torch.arange(self.n_spans), widths).to(dev)
+
+    def __call__(self, logits: Any, gen: Any | None, gumbel: bool = True) -> Any:
+        torch = self.torch
+        soft = logits[:, self.na :]
+        if gumbel:  # -log(-log U) is a Gumbel(0, 1) draw; faster than exponential_ on a CPU
+            u = torch.rand(soft.shape, generator=gen, device=soft.device)
+            soft = (soft - u.clamp_(min=1e-30).log_().neg_().log_()) / self.tau
+        b = soft.shape[0]
+        idx = self.span.expand(b, -1)
+        # the shift only guards exp() against overflow, so it needs no gradient
+        m = torch.full((b, self.n_spans), -torch.inf, device=soft.device)
+        m = m.scatter_reduce_(1, idx, soft.detach(), "amax")
+        e = (soft - m.index_select(1, self.span)).exp()
+        total = torch.zeros_like(m).index_add(1, self.span, e)
+        return torch.cat(
+            [torch.tanh(logits[:, : self.na]), e / total.index_select(1, self.span)], 1
+        )
+
+
+def _one_hot(torch: Any, f: np.ndarray, dim: int, dev: Any) -> Any:
+    idx = torch.from_numpy(np.ascontiguousarray(f, dtype=np.int64)).to(dev)
+    return torch.nn.functional.one_hot(idx, dim).to(torch.float32)
+
+
+def device_generator(torch: Any, gen: Any, dev: Any) -> Any:
+    """The CPU generator itself, or a generator on ``dev`` seeded from it (shared with TVAE)."""
+    if dev.type == "cpu":
+        return gen
+    seed = int(torch.randint(0, 2**62, (1,), generator=gen))
+    return torch.Generator(device=dev).manual_seed(seed)
+
+
+def _build_critic(torch: Any, in_dim: int, dims: Sequence[int], pac: int, gen: Any) -> Any:
+    nn = torch.nn
+
+    class Critic(nn.Module):
+        """PacGAN critic: Linear -> LeakyReLU(0.2) -> Dropout(0.5) per hidden layer."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.pacdim = in_dim * pac
+            sizes = [self.pacdim, *[int(h) for h in dims]]
+            self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
+            self.out = nn.Linear(sizes[-1], 1)
+
+        def forward(self, x: Any) -> Any:
+            h = x.reshape(-1, self.pacdim)
+            for lin in self.hidden:
+                h = torch.nn.functional.leaky_relu(lin(h), 0.2)
+                # dropout(0.5) with the seeded generator (nn.Dropout uses the global RNG)
+                keep = torch.randint(0, 2, h.shape, generator=gen, device=h.device, dtype=h.dtype)
+                h = h * keep * 2.0
+            return self.out(h)
+
+        def input_gradient(self, x: Any) -> Any:
+            """``d sum(critic(x)) / dx``, differentiable in the weights (for the penalty).
+
+            The critic is piecewise linear in ``x`` (LeakyReLU, dropout masks), so its input
+            gradient is ``W_1^T S_1 ... W_L^T S_L w_out`` with ``S_l`` the slopes and masks of
+            layer ``l``: a forward pass without a graph finds them, then the product is built
+            with the weights in the graph. This is the gradient autograd's double backward
+            gives, without its passes whose gradients are identically zero.
+            """
+            h = x.reshape(-1, self.pacdim)
+            slopes = []
+            with torch.no_grad():
+                for lin in self.hidden:
+                    pre = lin(h)
+                    keep = torch.randint(0, 2, pre.shape, generator=gen, device=h.device)
+                    slope = torch.where(pre > 0, 2.0, 0.4) * keep  # leaky slope x dropout 1/0.5
+                    h = pre * slope
+                    slopes.append(slope)
+            u = self.out.weight.expand(h.shape[0], -1)
+            for lin, slope in zip(reversed(self.hidden), reversed(slopes), strict=True):
+                u = (u * slope) @ lin.weight
+            return u.reshape(x.shape)
+
+    return Critic()
+
+
+class _Trainer:
+    """One CTGAN step (a critic update, then a generator update) on preallocated pieces."""
+
+    def __init__(
+        self,
+        torch: Any,
+        m: CTGANSynthesizer,
+        G: Any,
+        D: Any,
+        data: np.ndarray,
+        sampler: _RowSampler,
+        rng: np.random.Generator,
+        gen: Any,
+    ):
+        self.torch, self.m, self.G, self.D = torch, m, G, D
+        self.sampler, self.rng, self.gen, self.dev = sampler, rng, gen, m.device_
+        self.data = torch.from_numpy(data).to(m.device_)
+        self.B, self.pac = m.batch_, m.pac_
+        self.act = _Activation(torch, m.transformer_, m.device_)
+        kw = {"lr": 2e-4, "betas": (0.5, 0.9), "weight_decay": 1e-6, "fused": True}
+        self.opt_g = torch.optim.Adam(G.parameters(), **kw)
+        self.opt_d = torch.optim.Adam(D.parameters(), **kw)
+        self.d_params = list(D.parameters())  # backward into these only, not the interpolates
+        t = m.transformer_
+        # conditional loss: the logits of each row's conditioned column, gathered at once
+        cat_w = np.array([len(c) for c in t.cat_counts_], dtype=np.int64)
+        self.cat_w = torch.from_numpy(cat_w).to(self.dev)
+        self.cat_start = torch.from_numpy(t.cat_start_.astype(np.int64)).to(self.dev)
+        self.wmax = int(cat_w.max(initial=1))
+        self.ar = torch.arange(self.wmax, device=self.dev)
+        self.offset = m.cat_offset_
+
+    def _noise(self) -> Any:
+        return self.torch.randn(self.B, self.m.embedding_dim, generator=self.gen, device=self.dev)
+
+    def step(self, _index: Any) -> float:
+        torch, rng, s = self.torch, self.rng, self.sampler
+        # ---- critic
+        z = self._noise()
+        if s.n_disc:
+            f = s.conditions(self.B, rng)
+            perm = rng.permutation(self.B)
+            c1 = _one_hot(torch, f, self.m.cond_dim_, self.dev)
+            rows = s.rows_for(f[perm], rng)
+            z = torch.cat([z, c1], dim=1)
+        else:
+            rows = rng.integers(0, s.n_rows, self.B)
+        real = self.data.index_select(0, torch.from_numpy(rows).to(self.dev))
+        with torch.no_grad():
+            fake = self.act(self.G(z), self.gen)
+        if s.n_disc:
+            fake = torch.cat([fake, c1], dim=1)
+            real = torch.cat([real, c1[torch.from_numpy(perm).to(self.dev)]], dim=1)
+        loss_d, pen = self._critic_losses(real, fake)
+        self.opt_d.zero_grad(set_to_none=True)
+        torch.autograd.backward(loss_d + pen, inputs=self.d_params)
+        self.opt_d.step()
+        # ---- generator (critic frozen: its weight gradients would be thrown away)
+        z = self._noise()
+        if s.n_disc:
+            f = s.conditions(self.B, rng)
+            c1 = _one_hot(torch, f, self.m.cond_dim_, self.dev)
+            z = torch.cat([z, c1], dim=1)
+        raw = self.G(z)
+        fake = self.act(raw, self.gen)
+        if s.n_disc:
+            fake = torch.cat([fake, c1], dim=1)
+        self.D.requires_grad_(False)
+        loss_g = -self.D(fake).mean()
+        self.D.requires_grad_(True)
+        if s.n_disc:
+            loss_g = loss_g + self._cond_loss(raw, f)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        return float(loss_g.detach())
+
+    def _critic_losses(self, real: Any, fake: Any) -> tuple[Any, Any]:
+        """Wasserstein loss (real and fake packs in one pass) and gradient penalty (lambda 10)."""
+        torch = self.torch
+        n, d = real.shape
+        k = n // self.pac
+        y = self.D(torch.cat([real, fake], dim=0))
+        loss = y[k:].mean() - y[:k].mean()
+        alpha = torch.rand(k, 1, 1, generator=self.gen, device=self.dev)
+        alpha = alpha.expand(k, self.pac, d).reshape(n, d)
+        grad = self.D.input_gradient(alpha * real + (1 - alpha) * fake)
+        pen = ((grad.reshape(-1, self.pac * d).norm(2, dim=1) - 1) ** 2).mean() * 10.0
+        return loss, pen
+
+    def _cond_loss(self, raw: Any, f: np.ndarray) -> Any:
+        """Cross-entropy of each row's conditioned column against its condition."""
+        torch = self.torch
+        col_np = self.sampler.col_of[f]
+        col = torch.from_numpy(col_np).to(self.dev)
+        target = torch.from_numpy(f - self.offset[col_np]).to(self.dev)
+        idx = (self.cat_start[col][:, None] + self.ar[None, :]).clamp_(max=raw.shape[1] - 1)
+        logits = raw.gather(1, idx).masked_fill(
+            self.ar[None, :] >= self.cat_w[col][:, None], float("-inf")
+        )
+        return torch.nn.functional.cross_entropy(logits, target)

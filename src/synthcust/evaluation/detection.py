@@ -39,6 +39,7 @@ from synthcust.evaluation.common import align, as_numeric
 from synthcust.evaluation.modeling import (
     as_text,
     category_levels,
+    fit_ready,
     make_classifier,
     model_frame,
     one_thread,
@@ -254,7 +255,7 @@ def _cross_validate(
     aucs: list[float] = []
     imps = []
     for train_idx, test_idx in skf.split(X, y):
-        clf = make_classifier(random_state).fit(_fit_ready(X.iloc[train_idx]), y[train_idx])
+        clf = make_classifier(random_state).fit(fit_ready(X.iloc[train_idx]), y[train_idx])
         Xt, yt = X.iloc[test_idx], y[test_idx]
         aucs.append(float(roc_auc_score(yt, clf.predict_proba(Xt)[:, 1])))
         if len(test_idx) > per_fold:
@@ -265,21 +266,6 @@ def _cross_validate(
         )
         imps.append(r.importances_mean)
     return aucs, np.vstack(imps)
-
-
-def _fit_ready(X: pd.DataFrame) -> pd.DataFrame:
-    """``X`` with each numeric column that is missing in every row set to 0.0, for ``fit``.
-
-    scikit-learn's HistGradientBoosting (1.9) fails on a numeric feature without one known value
-    (its binning needs a value); a constant is never split on either, so the fitted model is the
-    one that ignores the column, as an all-missing column should be ignored.
-    """
-    empty = [c for c in X.columns if X[c].dtype.kind == "f" and X[c].isna().all()]
-    if not empty:
-        return X
-    X = X.copy()
-    X[empty] = 0.0
-    return X
 
 
 def _stratified_pick(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -312,7 +298,7 @@ def _single_column_auc(
             clf = make_classifier(random_state)
             # one feature needs neither many nor deep trees; only the ranking of its bins counts
             clf.set_params(max_iter=20, learning_rate=0.3, max_leaf_nodes=15)
-            clf.fit(_fit_ready(Xc.iloc[tr]), y[tr])
+            clf.fit(fit_ready(Xc.iloc[tr]), y[tr])
             aucs.append(roc_auc_score(y[te], clf.predict_proba(Xc.iloc[te])[:, 1]))
         out[c] = float(np.mean(aucs))
     return out

@@ -153,6 +153,21 @@ def model_frame(
     return pd.DataFrame(cols, index=pd.RangeIndex(len(df)))
 
 
+def fit_ready(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` with each numeric column that is missing in every row set to 0.0, for ``fit``.
+
+    scikit-learn's HistGradientBoosting (1.9) fails on a numeric feature without one known value
+    (its binning needs a value); a constant is never split on either, so the fitted model is the
+    one that ignores the column, as an all-missing column should be ignored.
+    """
+    empty = [c for c in X.columns if X[c].dtype.kind == "f" and X[c].isna().all()]
+    if not empty:
+        return X
+    X = X.copy()
+    X[empty] = 0.0
+    return X
+
+
 def make_classifier(random_state: int = 0) -> HistGradientBoostingClassifier:
     """The classifier every model-based figure uses (native categorical support)."""
     return HistGradientBoostingClassifier(

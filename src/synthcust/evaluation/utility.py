@@ -40,6 +40,7 @@ from synthcust.evaluation.modeling import (
     class_labels,
     class_scores,
     class_task,
+    fit_ready,
     is_classification,
     make_classifier,
     model_frame,
@@ -151,7 +152,7 @@ def evaluate_utility(
     skipped = list(al.skipped)
 
     def run(Xt: pd.DataFrame, yt: np.ndarray) -> dict[str, float]:
-        return task.fit_score(_fit_ready(Xt), yt, X["holdout"], ys["holdout"], random_state)
+        return task.fit_score(fit_ready(Xt), yt, X["holdout"], ys["holdout"], random_state)
 
     rows: dict[str, dict[str, Any]] = {}
     with one_thread():
@@ -272,21 +273,6 @@ def _pick(n_have: int, n_want: int, rng: np.random.Generator) -> np.ndarray:
     if n_want >= n_have:
         return np.arange(n_have)
     return np.sort(rng.choice(n_have, size=n_want, replace=False))
-
-
-def _fit_ready(X: pd.DataFrame) -> pd.DataFrame:
-    """``X`` with each numeric column that is missing in every row set to 0.0, for ``fit``.
-
-    scikit-learn's HistGradientBoosting (1.9) fails on a numeric feature without one known value
-    (its binning needs a value); a constant is never split on either, so the fitted model is the
-    one that ignores the column, as an all-missing column should be ignored.
-    """
-    empty = [c for c in X.columns if X[c].dtype.kind == "f" and X[c].isna().all()]
-    if not empty:
-        return X
-    X = X.copy()
-    X[empty] = 0.0
-    return X
 
 
 def _get(table: pd.DataFrame, row: str, col: str) -> float | None:
@@ -442,7 +428,7 @@ def small_data_study(
                 "real": (X_all.iloc[fit_pos], y_all[fit_pos]),
                 "aug": (X_aug, y_aug),
             }.items():
-                clf = make_classifier(seed).fit(_fit_ready(Xt), yt)
+                clf = make_classifier(seed).fit(fit_ready(Xt), yt)
                 for where, idx in (("holdout", hold_pos), ("rest", rest)):
                     if len(idx) == 0:
                         rec[f"auc_{label}_{where}"] = math.nan

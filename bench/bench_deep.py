@@ -243,8 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-rows", type=int, default=None)
     ap.add_argument("--quick", action="store_true", help="5,000 rows, 2 GAN/VAE epochs")
     ap.add_argument("--out-dir", type=Path, default=bc.DEFAULT_OUT_DIR)
+    ap.add_argument("--name", default="", help="suffix of the result files (several runs a day)")
     args = ap.parse_args(argv)
-    args.tag = "_quick" if args.quick else ""
+    args.tag = ("_quick" if args.quick else "") + (f"_{args.name}" if args.name else "")
     if args.quick:
         args.max_rows = args.max_rows or 5_000
         args.gan_epochs, args.vae_epochs = 2, 2

@@ -125,14 +125,16 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
     batch_size : int
         Rows per optimisation step (clipped to the number of training rows).
     embedding_dim, hidden, layers : int
-        Token embedding width, hidden units per layer, number of hidden layers.
+        Token embedding width, hidden units per layer, number of hidden layers. ``hidden``
+        None: 128 below 2,000 rows, 256 below 20,000, else 512.
     learning_rate, weight_decay : float
         AdamW settings.
     lr_decay : float
         Factor applied to the learning rate after an epoch without validation improvement
         (1 = constant).
     max_bins : int
-        Quantile bins per numeric column (spikes and small integer domains are exact).
+        Quantile bins per numeric column (spikes and small integer domains are exact). None:
+        16 below 1,600 rows, 32 below 20,000, else 64.
     flex_share : float
         Share of training batches in a "subset first" order, which makes conditioning on any
         columns exact; 0 trains the default order only (conditions then still work but are
@@ -170,12 +172,12 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         epochs: int = 100,
         batch_size: int = 512,
         embedding_dim: int = 16,
-        hidden: int = 512,
+        hidden: int | None = None,
         layers: int = 2,
         learning_rate: float = 2e-3,
         weight_decay: float = 1e-5,
         lr_decay: float = 0.5,
-        max_bins: int = 64,
+        max_bins: int | None = None,
         flex_share: float = 0.5,
         validation_share: float = 0.1,
         patience: int = 4,
@@ -208,6 +210,8 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         check_training_args(self.epochs, self.batch_size, self.max_training_time, self.patience)
         for name in ("embedding_dim", "hidden", "layers", "max_bins"):
             v = getattr(self, name)
+            if v is None and name in ("hidden", "max_bins"):
+                continue  # chosen from the number of rows
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ModelError(f"{name} must be a whole number >= 1, got {v!r}")
         for name in ("flex_share", "validation_share"):
@@ -218,6 +222,10 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
     def _fit(self, enc: Encoded, rng: np.random.Generator) -> None:
         self._check_params()
         torch = require_torch()
+        n_rows = max(len(enc.numeric), len(enc.codes))
+        # capacity grows with the data: small tables overfit a wide net and fine bins
+        self.hidden_ = self.hidden or (128 if n_rows < 2_000 else 256 if n_rows < 20_000 else 512)
+        self.max_bins_ = self.max_bins or (16 if n_rows < 1_600 else 32 if n_rows < 20_000 else 64)
         names = [
             n
             for n in self.codec_.output_columns
@@ -236,7 +244,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                 spec = self.codec_.spec(n)
                 self.tokens_.append(
                     ColumnTokens.fit_numeric(
-                        n, enc.numeric[:, j], bool(spec.integer), max_bins=self.max_bins
+                        n, enc.numeric[:, j], bool(spec.integer), max_bins=self.max_bins_
                     )
                 )
         self.training_log_ = TrainLog()
@@ -252,7 +260,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         seed = torch_seed(rng)
         with deterministic(seed, self.threads) as gen:
             net = _build_net(torch, [t.n_tokens for t in self.tokens_], self.embedding_dim,
-                             self.hidden, self.layers).to(dev)  # fmt: skip
+                             self.hidden_, self.layers).to(dev)  # fmt: skip
             with torch.no_grad():  # start from the marginals: the first column is exact at once
                 bias = np.concatenate(
                     [
@@ -551,6 +559,8 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         log = self.training_log_.to_dict()
         log["seconds"] = 0.0  # wall time is not part of the model: same data, same bytes
         return {
+            "hidden": self.hidden_,
+            "max_bins": self.max_bins_,
             "columns": self.columns_,
             "tokens": metas,
             "training": log,
@@ -558,6 +568,8 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
 
     def _from_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.columns_ = list(state["columns"])
+        self.hidden_ = int(state["hidden"])
+        self.max_bins_ = int(state["max_bins"])
         self.tokens_ = [
             ColumnTokens.from_state(meta, arrays, f"tok{i}.")
             for i, meta in enumerate(state["tokens"])
@@ -568,7 +580,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             return
         torch = require_torch()
         net = _build_net(torch, [t.n_tokens for t in self.tokens_], self.embedding_dim,
-                         self.hidden, self.layers)  # fmt: skip
+                         self.hidden_, self.layers)  # fmt: skip
         try:
             net.load_state_dict(arrays_to_state(arrays))
         except RuntimeError as e:

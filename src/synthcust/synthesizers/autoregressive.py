@@ -80,7 +80,8 @@ def _build_net(torch: Any, n_tokens: list[int], emb: int, hidden: int, layers: i
             self.out = nn.Linear(hidden, int(offs[-1]))
             self.direct = nn.Linear(d_in, int(offs[-1]), bias=False)
             nn.init.zeros_(self.direct.weight)
-            deg = (np.arange(hidden) % max(m - 1, 1)) + 1
+            # degrees in blocks (all units of degree 1, then 2, ...): sampling slices them
+            deg = np.sort((np.arange(hidden) % max(m - 1, 1)) + 1)
             self.register_buffer("deg", torch.as_tensor(deg, dtype=torch.long))
             self.register_buffer(
                 "in_col", torch.as_tensor(np.repeat(np.arange(m), emb), dtype=torch.long)
@@ -443,17 +444,24 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         W_out = (net.out.weight * m_out).detach()
         W_dir = (net.direct.weight * m_dir).detach()
         deg = net.deg
+        if bool((deg[1:] < deg[:-1]).any()):  # pragma: no cover - built sorted
+            raise ModelError("hidden units are not ordered by degree; re-fit")
+        bounds = torch.searchsorted(deg, torch.arange(0, m + 1), right=True)
         E = emb_w.shape[1]
         offs = net.offsets
         tok = torch.zeros((n, m), dtype=torch.long)
         logw = torch.zeros(n, dtype=torch.float64)
+        b_out = net.out.bias.detach()
         with torch.no_grad():
             a1 = (net.inp.bias + net.cond(first.float())).expand(n, -1).clone()
             hs = [torch.zeros((n, W_in.shape[0])) for _ in range(len(W_hid) + 1)]
-            out = net.out.bias.expand(n, -1).clone()
+            X = torch.zeros((n, m * E))  # embeddings of the tokens drawn so far
             for k, c in enumerate(order, start=1):
                 a, b = net.out_slices[c]
-                logits = out[:, a:b]
+                # logits of the column at position k, computed for it alone: hidden units of
+                # degree < k (the first `done` ones) and direct links from earlier columns
+                done = int(bounds[k - 1])
+                logits = b_out[a:b] + hs[-1][:, :done] @ W_out[a:b, :done].T + X @ W_dir[a:b].T
                 if trace is not None:  # tests check these equal a full forward pass
                     trace[c] = logits.clone()
                 p = F.softmax(logits.double(), dim=1)
@@ -470,21 +478,21 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                 t = torch.searchsorted(torch.cumsum(p, 1), u).clamp_(max=b - a - 1).squeeze(1)
                 tok[:, c] = t
                 logw += torch.log(p.gather(1, t[:, None]).squeeze(1))
-                # feed the new token forward: first layer (units of degree >= k see it),
-                # direct connections (columns after it)
-                e = emb_w[t + offs[c]]
-                sl = slice(c * E, (c + 1) * E)
-                a1 += e @ W_in[:, sl].T
-                out += e @ W_dir[:, sl].T
                 if k == m:
                     break
-                units = (deg == k).nonzero().squeeze(1)  # degree k: final now, needed next
-                if len(units) == 0:
+                # feed the new token forward: first layer (units of degree >= k see it)
+                emb = emb_w[t + offs[c]]
+                sl = slice(c * E, (c + 1) * E)
+                X[:, sl] = emb
+                a1 += emb @ W_in[:, sl].T
+                # units of degree k (a contiguous block lo:hi) are final now and needed next;
+                # they see only units of degree <= k, i.e. the first hi
+                lo, hi = int(bounds[k - 1]), int(bounds[k])
+                if lo == hi:
                     continue
-                hs[0][:, units] = F.relu(a1[:, units])
+                hs[0][:, lo:hi] = F.relu(a1[:, lo:hi])
                 for li, (W, bias) in enumerate(zip(W_hid, b_hid, strict=True)):
-                    hs[li + 1][:, units] = F.relu(hs[li] @ W[units].T + bias[units])
-                out += hs[-1][:, units] @ W_out[:, units].T
+                    hs[li + 1][:, lo:hi] = F.relu(hs[li][:, :hi] @ W[lo:hi, :hi].T + bias[lo:hi])
         return tok.numpy(), logw.numpy()
 
     def _log_prob(self, torch: Any, tok: np.ndarray) -> np.ndarray:

@@ -231,7 +231,15 @@ def test_bad_arguments_raise_data_error(holdout, kw, pattern):
 @pytest.mark.parametrize(
     ("auc", "status"),
     [(None, "info"), (float("nan"), "info"), (0.5, "pass"), (0.6, "pass"), (0.61, "warn"),
-     (0.8, "warn"), (0.81, "fail")],
+     (0.8, "warn"), (0.81, "fail"), (0.4, "pass"), (0.39, "warn"), (0.05, "warn")],
 )  # fmt: skip
 def test_status_bands(auc, status):
     assert detection_status(auc) == status
+
+
+def test_copied_holdout_is_flagged_not_passed(holdout):
+    """Synthetic rows that are the holdout itself drive the CV AUC far below 0.5: a warning."""
+    res = evaluate_detection(holdout, holdout.copy())
+    m = res.metric("detection_auc")
+    assert m.value < 0.4
+    assert m.status == "warn" and "suspicious" in m.note

@@ -53,6 +53,8 @@ __all__ = ["PASS_AUC", "WARN_AUC", "detection_status", "evaluate_detection"]
 PASS_AUC = 0.6
 #: ``detection_auc`` at or below this (and above :data:`PASS_AUC`) warns; above it fails.
 WARN_AUC = 0.8
+#: Below this AUC the figure is suspicious (rows shared by both sides), not a pass.
+LOW_AUC = 0.4
 
 # a driver gets a hint only when the data can be told apart at all (AUC above _HINT_AUC) and
 # the driver is above one of these (below them it is noise of the permutation / the folds)
@@ -73,11 +75,19 @@ def detection_status(auc: float | None) -> Status:
 
     Examples
     --------
+    An AUC well below 0.5 (under ``LOW_AUC``) is a warning too: cross-validation on rows that
+    appear on both sides (synthetic rows copied from the holdout) makes the classifier learn
+    the reverse of the truth, which is no proof of quality.
+
     >>> detection_status(0.55), detection_status(0.7), detection_status(0.95)
     ('pass', 'warn', 'fail')
+    >>> detection_status(0.2)
+    'warn'
     """
     if auc is None or math.isnan(auc):
         return "info"
+    if auc < LOW_AUC:
+        return "warn"
     if auc <= PASS_AUC:
         return "pass"
     return "warn" if auc <= WARN_AUC else "fail"
@@ -193,6 +203,12 @@ def evaluate_detection(
             + ")"
         )
     notes.append(f"fold AUCs {min(fold_auc):.3f}-{max(fold_auc):.3f}")
+    if auc < LOW_AUC:
+        notes.append(
+            "AUC far below 0.5 is suspicious, not good: it happens when synthetic rows repeat "
+            "the real holdout rows (a copy of the yardstick); check where the synthetic data "
+            "came from"
+        )
     metric = Metric(
         key="detection_auc",
         label="Detection AUC (C2ST)",

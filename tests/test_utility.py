@@ -262,10 +262,19 @@ def test_unusable_inputs_raise_data_error(frames, change, pattern):
         evaluate_utility(*change(*frames), "y")
 
 
-@pytest.mark.parametrize("k", [(), (0,), (1.5,), (True,)])
+@pytest.mark.parametrize("k", [(), (0,), (1.5,), (True,), True, "2", ("1",), 0])
 def test_bad_augment_k_raises(frames, k):
     with pytest.raises(DataError, match="augment_k"):
         evaluate_utility(*frames, "y", augment_k=k)
+
+
+def test_a_bare_augment_k_is_one_k(frames):
+    bare = evaluate_utility(*frames, "y", augment_k=2)
+    tup = evaluate_utility(*frames, "y", augment_k=(2,))
+    assert [m.key for m in bare.metrics] == [m.key for m in tup.metrics]
+    assert (
+        bare.metric("augmentation_uplift_auc").value == tup.metric("augmentation_uplift_auc").value
+    )
 
 
 # ----------------------------------------------------------------------------- small-data study

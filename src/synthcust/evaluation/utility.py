@@ -131,7 +131,19 @@ def evaluate_utility(
                 f"target {target!r} is not in the {name} data; pass the name of a column that "
                 "all three frames have"
             )
-    if not augment_k or any(isinstance(k, bool) or int(k) != k or k < 1 for k in augment_k):
+    if isinstance(augment_k, int | np.integer) and not isinstance(augment_k, bool):
+        augment_k = (int(augment_k),)  # one k given as a bare number
+    if (
+        not isinstance(augment_k, tuple | list)
+        or not augment_k
+        or any(
+            isinstance(k, bool)
+            or not isinstance(k, int | float | np.number)
+            or int(k) != k
+            or k < 1
+            for k in augment_k
+        )
+    ):
         raise DataError(f"augment_k must hold whole numbers >= 1, got {augment_k!r}")
     al = align(train, synthetic, holdout, target=target)
     if target not in al.columns:

@@ -375,3 +375,31 @@ def test_conditions_checked_against_the_transform():
         t.check_conditions([NumericCondition("age", 95, 99, "95..99")], show)
     with pytest.raises(ConditionError, match="never occur"):  # "one" never missing
         t.check_conditions([CategoricalCondition("one", (-1,), (None,))], show)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_precision_and_threads(name, monkeypatch):
+    """float32 and bfloat16 mixed precision both train; "auto" follows the CPU; bad values fail."""
+    from synthcust.synthesizers.neural import torchutil
+
+    cls = MODELS[name]
+    df = make_frame(300)
+    runs = {}
+    for p in ("float32", "bfloat16"):
+        m = cls(epochs=2, precision=p, threads=1, random_state=0).fit(df)
+        assert m.precision_ == p
+        runs[p] = m.sample(200, random_state=0)
+        assert list(runs[p].columns) == list(df.columns) and runs[p].a.notna().all()
+    # the two precisions are different computations: same seed, different rows
+    assert not runs["float32"].equals(runs["bfloat16"])
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(torchutil, "native_bf16", lambda: False)
+    assert torchutil.resolve_precision("auto", cpu) == "float32"
+    monkeypatch.setattr(torchutil, "native_bf16", lambda: True)
+    assert torchutil.resolve_precision("auto", cpu) == "bfloat16"
+    assert torchutil.resolve_precision("auto", torch.device("meta")) == "float32"
+    with pytest.raises(ModelError, match="precision must be one of auto, float32, bfloat16"):
+        cls(precision="fp16").fit(df)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ModelError, match="threads"):
+            cls(threads=bad).fit(df)

@@ -43,25 +43,23 @@ from typing import Any
 
 import numpy as np
 
-from synthcust.exceptions import ModelError
-from synthcust.synthesizers.base import BaseSynthesizer
 from synthcust.synthesizers.conditions import CategoricalCondition, Condition
+from synthcust.synthesizers.neural.modebase import ModeNormSynthesizer, device_generator
 from synthcust.synthesizers.neural.modes import DataTransformer, sample_until, value_shower
 from synthcust.synthesizers.neural.torchutil import (
     arrays_to_state,
-    deterministic,
+    autocast,
     require_torch,
     resolve_device,
     state_to_arrays,
-    torch_seed,
 )
-from synthcust.synthesizers.neural.training import TrainLog, check_training_args, train_loop
+from synthcust.synthesizers.neural.training import TrainLog
 from synthcust.transform.codec import Encoded
 
 _GEN_CHUNK = 20_000  # rows per generator forward pass when sampling
 
 
-class CTGANSynthesizer(BaseSynthesizer):
+class CTGANSynthesizer(ModeNormSynthesizer):
     """Conditional tabular GAN (CTGAN), see the module docstring for the method.
 
     Parameters
@@ -74,11 +72,16 @@ class CTGANSynthesizer(BaseSynthesizer):
     pac : rows the critic judges together (PacGAN); lowered when there are fewer rows.
     max_training_time : stop training after this many seconds (``None``: no limit).
     device : ``"cpu"``, ``"cuda"`` or ``None`` (a GPU when there is one).
+    precision : ``"auto"`` (bfloat16 mixed precision on a CPU with native bfloat16 units,
+        float32 elsewhere), ``"float32"`` or ``"bfloat16"``; see
+        :func:`~synthcust.synthesizers.neural.torchutil.resolve_precision`.
+    threads : torch threads while training and sampling (default: all cores).
     random_state : seed for training and the default for sampling.
     verbose : show a progress bar (``None``: only on a terminal).
 
     Attributes
     ----------
+    precision_ : the precision training used (``"float32"`` or ``"bfloat16"``).
     training_log_ : :class:`~synthcust.synthesizers.neural.training.TrainLog`; its
         ``train_loss`` is the generator loss per epoch (critic score + conditional loss).
     transformer_ : the fitted :class:`~synthcust.synthesizers.neural.modes.DataTransformer`.
@@ -95,6 +98,9 @@ class CTGANSynthesizer(BaseSynthesizer):
     """
 
     name = "ctgan"
+    label = "CTGAN"
+    int_params = ("embedding_dim", "pac")
+    layer_params = ("generator_dim", "discriminator_dim")
 
     def __init__(
         self,
@@ -106,6 +112,8 @@ class CTGANSynthesizer(BaseSynthesizer):
         pac: int = 10,
         max_training_time: float | None = None,
         device: str | None = None,
+        precision: str = "auto",
+        threads: int | None = None,
         random_state: int | None = None,
         verbose: bool | None = None,
     ):
@@ -118,19 +126,14 @@ class CTGANSynthesizer(BaseSynthesizer):
         self.pac = pac
         self.max_training_time = max_training_time
         self.device = device
+        self.precision = precision
+        self.threads = threads
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
     def _fit(self, enc: Encoded, rng: np.random.Generator) -> None:
-        check_training_args(self.epochs, self.batch_size, self.max_training_time, None)
-        self._check_params()
-        torch = require_torch()
-        self.device_ = resolve_device(self.device)
-        n = enc.numeric.shape[0] if enc.numeric.shape[1] else enc.codes.shape[0]
-        t = DataTransformer().fit(
-            enc, [self.codec_.n_categories(c) for c in enc.categorical_names], rng
-        )
-        self.transformer_ = t
+        torch, n = self._prepare(enc, rng)
+        t = self.transformer_
         self._setup_cond()
         batch = min(self.batch_size, n)
         self.pac_ = min(self.pac, batch)
@@ -141,43 +144,18 @@ class CTGANSynthesizer(BaseSynthesizer):
             return
         data = t.transform(enc, rng)
         sampler = _RowSampler(enc.codes, t)
-        init_seed, seed = torch_seed(rng), torch_seed(rng)
-        with deterministic(seed) as gen:
-            dgen = device_generator(torch, gen, self.device_)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(init_seed)
-                G = self._build_generator(torch)
-                D = _build_critic(
-                    torch, t.output_dim + self.cond_dim_, self.discriminator_dim, self.pac_, dgen
-                )
-            G, D = G.to(self.device_), D.to(self.device_)
-            step = _Trainer(torch, self, G, D, data, sampler, rng, dgen).step
-            self.training_log_ = train_loop(
-                n_rows=n,
-                step=step,
-                epochs=self.epochs,
-                batch_size=self.batch_,
-                generator=gen,
-                patience=None,
-                max_training_time=self.max_training_time,
-                progress=self.verbose,
-                description="CTGAN",
-                drop_last=True,
-            )
-        G.eval()
-        self.generator_ = G
+        nets: dict[str, Any] = {}
 
-    def _check_params(self) -> None:
-        for name in ("embedding_dim", "pac"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ModelError(f"{name} must be a whole number >= 1, got {v!r}")
-        for name in ("generator_dim", "discriminator_dim"):
-            v = getattr(self, name)
-            if not isinstance(v, Sequence) or not all(
-                isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in v
-            ):
-                raise ModelError(f"{name} must be a sequence of layer sizes >= 1, got {v!r}")
+        def build(torch: Any, dgen: Any) -> Any:
+            G = self._build_generator(torch).to(self.device_)
+            D = _build_critic(
+                torch, t.output_dim + self.cond_dim_, self.discriminator_dim, self.pac_, dgen
+            ).to(self.device_)
+            nets["G"] = G
+            return _Trainer(torch, self, G, D, data, sampler, rng, dgen).step
+
+        self._train(torch, rng, n, self.batch_, build, drop_last=True)
+        self.generator_ = nets["G"].eval()
 
     def _setup_cond(self) -> None:
         """Conditional-vector tables over the discrete (categorical) columns."""
@@ -218,7 +196,7 @@ class CTGANSynthesizer(BaseSynthesizer):
             return Encoded(np.empty((n, 0)), np.empty((n, 0), np.int32), [], [])
         torch = require_torch()
         drive = self._driving_condition(conds)
-        with deterministic(torch_seed(rng)) as gen:
+        with self._sampling_context(rng) as gen:
             dgen = device_generator(torch, gen, self.device_)
 
             def draw(m: int) -> Encoded:
@@ -269,23 +247,16 @@ class CTGANSynthesizer(BaseSynthesizer):
 
     # ------------------------------------------------------------------ persistence
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        t_state, arrays = self.transformer_.to_state("t.")
+        state, arrays = self._base_state()
         if self.generator_ is not None:
             arrays.update(state_to_arrays(self.generator_.state_dict(), "g."))
-        log = self.training_log_.to_dict()
-        log.pop("seconds")  # wall time would make two fits of the same data differ
-        state = {
-            "transformer": t_state,
-            "training_log": log,
-            "pac": self.pac_,
-            "batch_size": self.batch_,
-            "has_generator": self.generator_ is not None,
-        }
+        state.update(
+            pac=self.pac_, batch_size=self.batch_, has_generator=self.generator_ is not None
+        )
         return state, arrays
 
     def _from_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.transformer_ = DataTransformer.from_state(state["transformer"], arrays, "t.")
-        self.training_log_ = TrainLog.from_dict({"seconds": 0.0, **state["training_log"]})
+        self._load_base(state, arrays)
         self.pac_, self.batch_ = int(state["pac"]), int(state["batch_size"])
         self._setup_cond()
         self.generator_ = None
@@ -374,14 +345,6 @@ def _one_hot(torch: Any, f: np.ndarray, dim: int, dev: Any) -> Any:
     return torch.nn.functional.one_hot(idx, dim).to(torch.float32)
 
 
-def device_generator(torch: Any, gen: Any, dev: Any) -> Any:
-    """The CPU generator itself, or a generator on ``dev`` seeded from it (shared with TVAE)."""
-    if dev.type == "cpu":
-        return gen
-    seed = int(torch.randint(0, 2**62, (1,), generator=gen))
-    return torch.Generator(device=dev).manual_seed(seed)
-
-
 def _build_critic(torch: Any, in_dim: int, dims: Sequence[int], pac: int, gen: Any) -> Any:
     nn = torch.nn
 
@@ -461,11 +424,17 @@ class _Trainer:
         self.wmax = int(cat_w.max(initial=1))
         self.ar = torch.arange(self.wmax, device=self.dev)
         self.offset = m.cat_offset_
+        self.precision = m.precision_
 
     def _noise(self) -> Any:
         return self.torch.randn(self.B, self.m.embedding_dim, generator=self.gen, device=self.dev)
 
-    def step(self, _index: Any) -> float:
+    def step(self, index: Any) -> float:
+        with autocast(self.torch, self.dev, self.precision):
+            return self._step()
+
+    def _step(self) -> float:
+        """Matrix products may run in bfloat16 (autocast); activations and losses in float32."""
         torch, rng, s = self.torch, self.rng, self.sampler
         # ---- critic
         z = self._noise()
@@ -479,7 +448,7 @@ class _Trainer:
             rows = rng.integers(0, s.n_rows, self.B)
         real = self.data.index_select(0, torch.from_numpy(rows).to(self.dev))
         with torch.no_grad():
-            fake = self.act(self.G(z), self.gen)
+            fake = self.act(self.G(z).float(), self.gen)
         if s.n_disc:
             fake = torch.cat([fake, c1], dim=1)
             real = torch.cat([real, c1[torch.from_numpy(perm).to(self.dev)]], dim=1)
@@ -493,12 +462,12 @@ class _Trainer:
             f = s.conditions(self.B, rng)
             c1 = _one_hot(torch, f, self.m.cond_dim_, self.dev)
             z = torch.cat([z, c1], dim=1)
-        raw = self.G(z)
+        raw = self.G(z).float()
         fake = self.act(raw, self.gen)
         if s.n_disc:
             fake = torch.cat([fake, c1], dim=1)
         self.D.requires_grad_(False)
-        loss_g = -self.D(fake).mean()
+        loss_g = -self.D(fake).float().mean()
         self.D.requires_grad_(True)
         if s.n_disc:
             loss_g = loss_g + self._cond_loss(raw, f)
@@ -512,11 +481,11 @@ class _Trainer:
         torch = self.torch
         n, d = real.shape
         k = n // self.pac
-        y = self.D(torch.cat([real, fake], dim=0))
+        y = self.D(torch.cat([real, fake], dim=0)).float()
         loss = y[k:].mean() - y[:k].mean()
         alpha = torch.rand(k, 1, 1, generator=self.gen, device=self.dev)
         alpha = alpha.expand(k, self.pac, d).reshape(n, d)
-        grad = self.D.input_gradient(alpha * real + (1 - alpha) * fake)
+        grad = self.D.input_gradient(alpha * real + (1 - alpha) * fake).float()
         pen = ((grad.reshape(-1, self.pac * d).norm(2, dim=1) - 1) ** 2).mean() * 10.0
         return loss, pen
 

@@ -35,30 +35,23 @@ from typing import Any
 import numpy as np
 
 from synthcust.exceptions import ModelError
-from synthcust.synthesizers.base import BaseSynthesizer
 from synthcust.synthesizers.conditions import Condition
-from synthcust.synthesizers.ctgan import device_generator
-from synthcust.synthesizers.neural.modes import (
-    DataTransformer,
-    sample_until,
-    span_argmax,
-    value_shower,
-)
+from synthcust.synthesizers.neural.modebase import ModeNormSynthesizer, device_generator
+from synthcust.synthesizers.neural.modes import sample_until, span_argmax, value_shower
 from synthcust.synthesizers.neural.torchutil import (
     arrays_to_state,
-    deterministic,
+    autocast,
     require_torch,
     resolve_device,
     state_to_arrays,
-    torch_seed,
 )
-from synthcust.synthesizers.neural.training import TrainLog, check_training_args, train_loop
+from synthcust.synthesizers.neural.training import TrainLog
 from synthcust.transform.codec import Encoded
 
 _GEN_CHUNK = 50_000  # rows per decoder pass when sampling
 
 
-class TVAESynthesizer(BaseSynthesizer):
+class TVAESynthesizer(ModeNormSynthesizer):
     """Tabular variational autoencoder (TVAE), see the module docstring for the method.
 
     Parameters
@@ -70,11 +63,16 @@ class TVAESynthesizer(BaseSynthesizer):
     loss_factor : weight of the reconstruction loss against the KL divergence.
     max_training_time : stop training after this many seconds (``None``: no limit).
     device : ``"cpu"``, ``"cuda"`` or ``None`` (a GPU when there is one).
+    precision : ``"auto"`` (bfloat16 mixed precision on a CPU with native bfloat16 units,
+        float32 elsewhere), ``"float32"`` or ``"bfloat16"``; see
+        :func:`~synthcust.synthesizers.neural.torchutil.resolve_precision`.
+    threads : torch threads while training and sampling (default: all cores).
     random_state : seed for training and the default for sampling.
     verbose : show a progress bar (``None``: only on a terminal).
 
     Attributes
     ----------
+    precision_ : the precision training used (``"float32"`` or ``"bfloat16"``).
     training_log_ : :class:`~synthcust.synthesizers.neural.training.TrainLog`; its
         ``train_loss`` is the loss per row (reconstruction x ``loss_factor`` + KL) per epoch.
     transformer_ : the fitted :class:`~synthcust.synthesizers.neural.modes.DataTransformer`.
@@ -91,6 +89,9 @@ class TVAESynthesizer(BaseSynthesizer):
     """
 
     name = "tvae"
+    label = "TVAE"
+    int_params = ("embedding_dim",)
+    layer_params = ("compress_dims", "decompress_dims")
 
     def __init__(
         self,
@@ -102,6 +103,8 @@ class TVAESynthesizer(BaseSynthesizer):
         loss_factor: float = 2.0,
         max_training_time: float | None = None,
         device: str | None = None,
+        precision: str = "auto",
+        threads: int | None = None,
         random_state: int | None = None,
         verbose: bool | None = None,
     ):
@@ -114,57 +117,34 @@ class TVAESynthesizer(BaseSynthesizer):
         self.loss_factor = loss_factor
         self.max_training_time = max_training_time
         self.device = device
+        self.precision = precision
+        self.threads = threads
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
     def _fit(self, enc: Encoded, rng: np.random.Generator) -> None:
-        check_training_args(self.epochs, self.batch_size, self.max_training_time, None)
-        self._check_params()
-        torch = require_torch()
-        self.device_ = resolve_device(self.device)
-        n = enc.numeric.shape[0] if enc.numeric.shape[1] else enc.codes.shape[0]
-        t = DataTransformer().fit(
-            enc, [self.codec_.n_categories(c) for c in enc.categorical_names], rng
-        )
-        self.transformer_ = t
+        torch, n = self._prepare(enc, rng)
+        t = self.transformer_
         self.batch_ = min(self.batch_size, n)
         if t.output_dim == 0:  # only constants / ids: nothing to learn
             self.decoder_ = None
             self.training_log_ = TrainLog(stopped="epochs")
             return
         data = t.transform(enc, rng)
-        init_seed, seed = torch_seed(rng), torch_seed(rng)
-        with deterministic(seed) as gen:
-            dgen = device_generator(torch, gen, self.device_)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(init_seed)
-                E = _mlp(torch, t.output_dim, self.compress_dims, 2 * self.embedding_dim)
-                Dec = self._build_decoder(torch)
+        nets: dict[str, Any] = {}
+
+        def build(torch: Any, dgen: Any) -> Any:
+            E = _mlp(torch, t.output_dim, self.compress_dims, 2 * self.embedding_dim)
+            Dec = self._build_decoder(torch)
             E, Dec = E.to(self.device_), Dec.to(self.device_)
-            step = _Trainer(torch, self, E, Dec, data, dgen).step
-            self.training_log_ = train_loop(
-                n_rows=n,
-                step=step,
-                epochs=self.epochs,
-                batch_size=self.batch_,
-                generator=gen,
-                patience=None,
-                max_training_time=self.max_training_time,
-                progress=self.verbose,
-                description="TVAE",
-            )
-        self.decoder_ = Dec.eval()
+            nets["D"] = Dec
+            return _Trainer(torch, self, E, Dec, data, dgen).step
+
+        self._train(torch, rng, n, self.batch_, build)
+        self.decoder_ = nets["D"].eval()
 
     def _check_params(self) -> None:
-        v = self.embedding_dim
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ModelError(f"embedding_dim must be a whole number >= 1, got {v!r}")
-        for name in ("compress_dims", "decompress_dims"):
-            v = getattr(self, name)
-            if not isinstance(v, Sequence) or not all(
-                isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in v
-            ):
-                raise ModelError(f"{name} must be a sequence of layer sizes >= 1, got {v!r}")
+        super()._check_params()
         if not isinstance(self.loss_factor, int | float) or not self.loss_factor > 0:
             raise ModelError(f"loss_factor must be a positive number, got {self.loss_factor!r}")
 
@@ -183,7 +163,7 @@ class TVAESynthesizer(BaseSynthesizer):
             return Encoded(np.empty((n, 0)), np.empty((n, 0), np.int32), [], [])
         torch = require_torch()
         sigma = self.decoder_.sigma.detach().cpu().numpy().astype(float)
-        with deterministic(torch_seed(rng)) as gen:
+        with self._sampling_context(rng) as gen:
             dgen = device_generator(torch, gen, self.device_)
 
             def draw(m: int) -> Encoded:
@@ -209,22 +189,14 @@ class TVAESynthesizer(BaseSynthesizer):
 
     # ------------------------------------------------------------------ persistence
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        t_state, arrays = self.transformer_.to_state("t.")
+        state, arrays = self._base_state()
         if self.decoder_ is not None:
             arrays.update(state_to_arrays(self.decoder_.state_dict(), "d."))
-        log = self.training_log_.to_dict()
-        log.pop("seconds")  # wall time would make two fits of the same data differ
-        state = {
-            "transformer": t_state,
-            "training_log": log,
-            "batch_size": self.batch_,
-            "has_decoder": self.decoder_ is not None,
-        }
+        state.update(batch_size=self.batch_, has_decoder=self.decoder_ is not None)
         return state, arrays
 
     def _from_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.transformer_ = DataTransformer.from_state(state["transformer"], arrays, "t.")
-        self.training_log_ = TrainLog.from_dict({"seconds": 0.0, **state["training_log"]})
+        self._load_base(state, arrays)
         self.batch_ = int(state["batch_size"])
         self.decoder_ = None
         if state["has_decoder"]:
@@ -266,16 +238,19 @@ class _Trainer:
         self.target = torch.from_numpy(slot + starts[None, :]).to(self.dev)
         params = list(E.parameters()) + list(Dec.parameters())
         self.opt = torch.optim.Adam(params, lr=1e-3, weight_decay=1e-5, fused=True)
+        self.precision = m.precision_
 
     def step(self, index: Any) -> float:
+        """Matrix products may run in bfloat16 (autocast); the loss is computed in float32."""
         torch = self.torch
         idx = index.to(self.dev)
         x = self.data.index_select(0, idx)
         b = x.shape[0]
-        h = self.E(x)
-        mu, logvar = h[:, : self.emb], h[:, self.emb :]
-        eps = torch.randn(mu.shape, generator=self.gen, device=self.dev)
-        rec = self.Dec(mu + eps * torch.exp(0.5 * logvar))
+        with autocast(torch, self.dev, self.precision):
+            h = self.E(x).float()
+            mu, logvar = h[:, : self.emb], h[:, self.emb :]
+            eps = torch.randn(mu.shape, generator=self.gen, device=self.dev)
+            rec = self.Dec(mu + eps * torch.exp(0.5 * logvar)).float()
         sigma = self.Dec.sigma
         # Gaussian NLL of the alphas around tanh(output), learned deviation per column
         err = x[:, : self.na] - torch.tanh(rec[:, : self.na])

@@ -181,3 +181,24 @@ def test_bench_evaluation_quick_runs(tmp_path: Path) -> None:
         assert abs(ours["ours"][key] - ours["independent"][key]) < 0.05, key
     assert (tmp_path / "eval_adult_ours_quick.html").is_file()
     assert "| max per-column KL |" in proc.stdout
+
+
+@pytest.mark.shared_data
+@needs_data
+def test_bench_epoch_speed_quick_runs(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    cmd = [
+        sys.executable, str(ROOT / "bench" / "bench_epoch_speed.py"), "--quick", "--skip-sdv",
+        "--data-dir", str(DATA_DIR), "--out", str(tmp_path), "--name", "t",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    res = json.loads(next(tmp_path.glob("epoch_speed_*_t.json")).read_text())
+    models = res["datasets"]["adult"]["models"]
+    assert set(models) == {
+        "synthcust CTGAN float32", "synthcust CTGAN auto",
+        "synthcust TVAE float32", "synthcust TVAE auto",
+    }  # fmt: skip
+    for r in models.values():
+        assert r["per_epoch_s"] > 0 and len(r["fit_s"]["1"]) == 1
+    assert "| model | per epoch (s) |" in proc.stdout

@@ -13,12 +13,18 @@ Models (``--models``):
 * ``ar``: synthcust ``AutoregressiveSynthesizer`` with defaults (early stopping);
 * ``copula``: synthcust ``GaussianCopulaSynthesizer``;
 * ``ctgan`` / ``tvae``: synthcust's CTGAN / TVAE at ``--gan-epochs`` / ``--vae-epochs``;
-* ``sdv-copula``, ``sdv-ctgan``, ``sdv-tvae``: SDV 2.x with default settings and the same epochs.
+* ``sdv-copula``, ``sdv-ctgan``, ``sdv-tvae``: SDV 2.x with default settings and the same epochs;
+* ``mostly``: MOSTLY AI's TabularARGN through its local engine (``pip install mostlyai-engine``)
+  with the engine's defaults (model ``MOSTLY_AI/Medium``, at most 100 epochs, early stopping on
+  its own 80/20 train/validation split), in a temporary workspace; ``--mostly-time`` caps its
+  training (minutes). Fit time covers split, analyze, encode and train; sample time covers
+  generate and reading the generated parquet back.
 
 Usage::
 
     python bench/bench_deep.py --datasets adult --models ar sdv-ctgan sdv-tvae
     python bench/bench_deep.py --quick --models ar copula     # smoke test (5,000 rows)
+    python bench/bench_deep.py --datasets adult --models mostly --name mostly
 
 Results: ``bench/results/deep_<date>.json`` / ``.md`` and one HTML report per model and dataset.
 """
@@ -26,6 +32,7 @@ Results: ``bench/results/deep_<date>.json`` / ``.md`` and one HTML report per mo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import gzip
 import importlib.util
@@ -77,6 +84,8 @@ class Model:
             warnings.simplefilter("ignore")
             if self.key.startswith("sdv-"):
                 return self._sdv(train, n, table)
+            if self.key == "mostly":
+                return self._mostly(train, n)
             from synthcust.synthesizers import REGISTRY
 
             kw: dict[str, Any] = {"random_state": 0}
@@ -121,6 +130,37 @@ class Model:
         out = m.sample(n)
         self.sample_s = time.perf_counter() - t0
         return out[table] if isinstance(out, dict) else out
+
+    def _mostly(self, train: pd.DataFrame, n: int) -> pd.DataFrame:
+        """MOSTLY AI's TabularARGN (``mostlyai-engine``) with its defaults, in a temp workspace."""
+        import tempfile
+
+        from mostlyai import engine  # lazy: only this model needs the package
+
+        engine.init_logging()
+        minutes = self.args.mostly_time  # None: the engine's default cap
+        with tempfile.TemporaryDirectory(prefix="mostly-ws-") as tmp:
+            ws = Path(tmp)
+            engine.set_random_state(0)
+            t0 = time.perf_counter()
+            engine.split(workspace_dir=ws, tgt_data=train)
+            engine.analyze(workspace_dir=ws)
+            engine.encode(workspace_dir=ws)
+            engine.train(workspace_dir=ws, **({"max_training_time": minutes} if minutes else {}))
+            self.fit_s = time.perf_counter() - t0
+            log = ws / "ModelStore" / "model-data" / "progress-messages.csv"
+            if log.is_file():
+                ep = pd.read_csv(log)["epoch"].max()
+                self.epochs = round(float(ep), 2) if pd.notna(ep) else None
+            t0 = time.perf_counter()
+            engine.generate(workspace_dir=ws, sample_size=n)
+            out = pd.read_parquet(ws / "SyntheticData")
+            self.sample_s = time.perf_counter() - t0
+        # the engine hands back its own dtypes (e.g. strings for categories): match train's
+        for c in train.columns:
+            with contextlib.suppress(TypeError, ValueError):
+                out[c] = out[c].astype(train[c].dtype)
+        return out[list(train.columns)]
 
 
 # --------------------------------------------------------------------------- one dataset
@@ -200,6 +240,7 @@ LABELS = {
     "sdv-copula": "SDV GaussianCopula",
     "sdv-ctgan": "SDV CTGAN",
     "sdv-tvae": "SDV TVAE",
+    "mostly": "MOSTLY AI TabularARGN",
 }
 
 
@@ -240,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gan-epochs", type=int, default=100)
     ap.add_argument("--vae-epochs", type=int, default=300)
     ap.add_argument("--ar-time", type=float, default=None, help="AR max_training_time (s)")
+    ap.add_argument(
+        "--mostly-time", type=float, default=None, help="MOSTLY max_training_time (minutes)"
+    )
     ap.add_argument("--max-rows", type=int, default=None)
     ap.add_argument("--quick", action="store_true", help="5,000 rows, 2 GAN/VAE epochs")
     ap.add_argument("--out-dir", type=Path, default=bc.DEFAULT_OUT_DIR)

@@ -123,10 +123,12 @@ class SynthModel:
         redacted: they no longer hold real values), ids (regenerated) and free text.
         """
         handled = set(self.pii.actions) if self.pii is not None else set()
+        s = self.synthesizer
+        keys = {k.column for k in s.plan_.keys} if getattr(s, "plan_", None) else set()
         return [
             c
-            for c in self.synthesizer.output_columns
-            if c not in handled and self.synthesizer.codec_.spec(c).kind not in ("id", "text")
+            for c in s.output_columns
+            if c not in handled | keys and s.column_spec(c).kind not in ("id", "text")
         ]
 
 
@@ -210,9 +212,7 @@ def fit(
         check_segment(clean, seg)
     synth = REGISTRY[synthesizer](random_state=random_state, **dict(synthesizer_params or {}))
     synth.fit(clean, clean_schema)
-    order = [
-        c for c in data.columns if c in clean.columns or c in {f.column for f in report.fakes}
-    ]
+    order = [c for c in data.columns if c in clean.columns or c in {f.column for f in report.fakes}]
     return SynthModel(synth, schema, report, [str(c) for c in order], segs)
 
 

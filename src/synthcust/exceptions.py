@@ -75,3 +75,7 @@ class ConditionError(SynthcustError, ValueError):
 
 class SegmentError(SynthcustError, ValueError):
     """A segment rule is malformed, unsupported, or matches no customer in the data."""
+
+
+class ConstraintError(SynthcustError, ValueError):
+    """A constraint is contradictory, broken by the real data, or cannot be met when sampling."""

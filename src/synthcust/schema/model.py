@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from synthcust.constraints.model import Constraint, constraint_from_dict, parse_constraint
 from synthcust.exceptions import SchemaError
 
 SCHEMA_VERSION = 1
@@ -196,6 +197,8 @@ class Schema:
     columns: tuple[Column, ...]
     version: int = SCHEMA_VERSION
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    #: business rules synthetic rows must obey (:mod:`synthcust.constraints`)
+    constraints: tuple[Constraint, ...] = ()
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -267,12 +270,34 @@ class Schema:
         return dataclasses.replace(self, columns=tuple(new_cols))
 
     def drop(self, names: list[str]) -> Schema:
+        """Without ``names``; constraints that read a dropped column are dropped too."""
         return dataclasses.replace(
-            self, columns=tuple(c for c in self.columns if c.name not in names)
+            self,
+            columns=tuple(c for c in self.columns if c.name not in names),
+            constraints=tuple(k for k in self.constraints if not set(k.columns) & set(names)),
         )
 
     def select(self, names: list[str]) -> Schema:
-        return Schema(tuple(self[n] for n in names), self.version, self.warnings)
+        keep = tuple(k for k in self.constraints if set(k.columns) <= set(names))
+        return Schema(tuple(self[n] for n in names), self.version, self.warnings, keep)
+
+    def with_constraints(self, *constraints: Constraint | str, replace: bool = False) -> Schema:
+        """A schema with ``constraints`` added (objects, or text like ``"b >= a"``).
+
+        Unknown columns are reported together in one :class:`SchemaError`.
+        """
+        new = tuple(parse_constraint(c) if isinstance(c, str) else c for c in constraints)
+        problems = [
+            f"constraint '{k}': {unknown_column_message(col, self.names)}"
+            for k in new
+            for col in k.columns
+            if col not in self
+        ]
+        if problems:
+            raise SchemaError(problems)
+        base = () if replace else self.constraints
+        merged = tuple(dict.fromkeys((*base, *new)))
+        return dataclasses.replace(self, constraints=merged)
 
     def with_target(self, target: str | None) -> Schema:
         if target is None:
@@ -289,10 +314,13 @@ class Schema:
 
     # -- serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "synthcust_schema_version": self.version,
             "columns": [c.to_dict() for c in self.columns],
         }
+        if self.constraints:
+            d["constraints"] = [k.to_dict() for k in self.constraints]
+        return d
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> Schema:
@@ -316,9 +344,27 @@ class Schema:
         names = [c.get("name") for c in cols if isinstance(c, Mapping)]
         for n in sorted({n for n in names if names.count(n) > 1 and isinstance(n, str)}):
             problems.append(f"column {n!r} appears more than once")
+        raw = d.get("constraints", [])
+        constraints: list[Constraint] = []
+        if not isinstance(raw, list):
+            problems.append("'constraints' must be a list of constraint objects")
+            raw = []
+        known = [n for n in names if isinstance(n, str)]
+        for i, k in enumerate(raw):
+            try:
+                con = constraint_from_dict(k, f"#{i}")
+            except SchemaError as e:
+                problems.extend(e.problems)
+                continue
+            problems.extend(
+                f"constraint #{i} '{con}': {unknown_column_message(col, known)}"
+                for col in con.columns
+                if col not in known
+            )
+            constraints.append(con)
         if problems:
             raise SchemaError(problems)
-        return Schema(tuple(Column.from_dict(c) for c in cols), version)
+        return Schema(tuple(Column.from_dict(c) for c in cols), version, (), tuple(constraints))
 
 
 def unknown_column_message(name: object, known: list[str]) -> str:

@@ -76,8 +76,16 @@ class BaseSynthesizer:
 
             schema = infer_schema(data, detect_pii=False)
         self.schema_ = schema
-        self.codec_ = TableCodec().fit(data, schema)
-        enc = self.codec_.encode(data)
+        self.plan_ = None
+        inner, inner_schema = data, schema
+        if schema.constraints:
+            from synthcust.constraints.plan import ConstraintPlan
+
+            # checked on the real rows first; the model learns the reparametrised table
+            self.plan_ = ConstraintPlan(schema.constraints, schema).fit(data)
+            inner, inner_schema = self.plan_.forward(data)
+        self.codec_ = TableCodec().fit(inner, inner_schema)
+        enc = self.codec_.encode(inner)
         self.n_training_rows_ = len(data)
         self._fit(enc, resolve_rng(self.random_state))
         return self
@@ -92,11 +100,31 @@ class BaseSynthesizer:
         self._check_fitted()
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
             raise ModelError(f"n must be a positive whole number of rows, got {n!r}")
-        conds = compile_conditions(conditions, self.codec_)
         rng = resolve_rng(self.random_state if random_state is None else random_state)
+        plan = getattr(self, "plan_", None)
+        if plan is not None:
+            return self._sample_constrained(int(n), conditions, rng)
+        conds = compile_conditions(conditions, self.codec_)
         enc = self._sample_chunked(int(n), conds, rng)
         _enforce(enc, conds)
         return self.codec_.decode(enc, rng)
+
+    def _sample_constrained(
+        self, n: int, conditions: Mapping[str, Any] | None, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """Sample the reparametrised table, map it back, keep rows obeying every rule."""
+        plan = self.plan_
+        inner_conds, post = plan.split_conditions(conditions, self.codec_)
+        conds = compile_conditions(inner_conds, self.codec_)
+
+        def draw(m: int) -> pd.DataFrame:
+            enc = self._sample_chunked(m, conds, rng)
+            _enforce(enc, conds)
+            return plan.inverse(self.codec_.decode(enc, rng))
+
+        out = plan.sample(n, draw, post)
+        plan.add_keys(out, rng, self.codec_)
+        return out
 
     #: rows generated per block; bounds the model's working memory for large n
     sample_chunk_rows: ClassVar[int] = 100_000
@@ -125,6 +153,7 @@ class BaseSynthesizer:
             "schema": self.schema_.to_dict(),
             "codec": self.codec_.to_dict(),
             "n_training_rows": self.n_training_rows_,
+            "constraint_plan": None if self.plan_ is None else self.plan_.to_state(),
             "state": state,
             **(extra or {}),
         }
@@ -148,6 +177,11 @@ class BaseSynthesizer:
             obj.schema_ = Schema.from_dict(meta["schema"])
             obj.codec_ = TableCodec.from_dict(meta["codec"])
             obj.n_training_rows_ = int(meta["n_training_rows"])
+            obj.plan_ = None
+            if meta.get("constraint_plan"):
+                from synthcust.constraints.plan import ConstraintPlan
+
+                obj.plan_ = ConstraintPlan.from_state(obj.schema_, meta["constraint_plan"])
             obj._from_state(meta["state"], arrays)
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(
@@ -164,11 +198,21 @@ class BaseSynthesizer:
     @property
     def output_columns(self) -> list[str]:
         self._check_fitted()
-        return self.codec_.output_columns
+        plan = getattr(self, "plan_", None)
+        return plan.output_columns if plan is not None else self.codec_.output_columns
+
+    def column_spec(self, name: str) -> Any:
+        """How column ``name`` of the user's table is encoded (before any constraint)."""
+        self._check_fitted()
+        plan = getattr(self, "plan_", None)
+        return (plan.outer if plan is not None else self.codec_).spec(name)
 
     @property
     def notes(self) -> list[str]:
-        return list(getattr(self, "codec_", None).notes_) if hasattr(self, "codec_") else []
+        if not hasattr(self, "codec_"):
+            return []
+        plan = getattr(self, "plan_", None)
+        return list(self.codec_.notes_) + (list(plan.notes) if plan is not None else [])
 
     # -- for subclasses --------------------------------------------------------------------
     def _fit(self, enc: Encoded, rng: np.random.Generator) -> None:

@@ -1,0 +1,34 @@
+"""Business-rule constraints: declare, discover, enforce and check them.
+
+>>> from synthcust.constraints import parse_constraint
+>>> parse_constraint("last_order >= first_order").describe()
+'last_order >= first_order'
+"""
+
+from synthcust.constraints.model import (
+    KINDS,
+    AllowedValues,
+    Constraint,
+    FixedCombinations,
+    Identity,
+    Inequality,
+    Range,
+    Rule,
+    UniqueKey,
+    constraint_from_dict,
+    parse_constraint,
+)
+
+__all__ = [
+    "KINDS",
+    "AllowedValues",
+    "Constraint",
+    "FixedCombinations",
+    "Identity",
+    "Inequality",
+    "Range",
+    "Rule",
+    "UniqueKey",
+    "constraint_from_dict",
+    "parse_constraint",
+]

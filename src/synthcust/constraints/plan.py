@@ -1,0 +1,660 @@
+"""How constraints are enforced around any synthesizer: by construction first, then rejection.
+
+:class:`ConstraintPlan` sits between the user's table and the model:
+
+* **fit**: every constraint is checked on the real rows; one the real data breaks is refused
+  with the share and an example row (synthcust never silently enforces a rule the data does
+  not obey). Then the table is **reparametrised** (:meth:`ConstraintPlan.forward`):
+
+  - ``high >= low``: the model learns ``high - low`` (in the column's units: numbers, days or
+    seconds) in place of ``high``; chains (``a <= b <= c``) are followed in order;
+  - fixed combinations: the columns become one categorical token per seen combination
+    (overlapping groups are merged), so an unseen combination cannot be drawn;
+  - identities: the derived column is left out and computed from its inputs (rounded to the
+    decimals the real column has); chains of identities are computed in dependency order;
+  - unique keys: left out and generated for the final rows (random distinct numbers in the
+    ``format``; sequential ids without one).
+
+* **sample** (:meth:`sample`): the model's rows are mapped back (:meth:`inverse`) and every
+  constraint and condition is checked, vectorised; rows that fail are dropped and more are
+  drawn, in at most ``MAX_ROUNDS`` rounds and ``MAX_FACTOR * n`` rows, after which a
+  :class:`~synthcust.exceptions.ConstraintError` names the constraint that fails most. The
+  result has exactly ``n`` rows or an error: never fewer rows, never an endless loop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthcust.constraints.model import (
+    AllowedValues,
+    Constraint,
+    FixedCombinations,
+    Identity,
+    Inequality,
+    Range,
+    UniqueKey,
+    combo_keys,
+)
+from synthcust.exceptions import ConditionError, ConstraintError, SchemaError
+from synthcust.schema.model import Column, Kind, Schema, unknown_column_message
+from synthcust.transform.codec import ColumnSpec, TableCodec, _astype_safe, _restore_numeric
+
+MAX_ROUNDS = 10
+MAX_FACTOR = 200  # rows drawn at most, as a multiple of the rows asked for
+
+_ORDERED = (Kind.NUMERIC, Kind.DATETIME)
+_COMBINABLE = (Kind.CATEGORICAL, Kind.BOOLEAN, Kind.NUMERIC, Kind.CONSTANT)
+
+
+@dataclass
+class _Combo:
+    name: str  # the token column the model sees
+    columns: tuple[str, ...]
+    keys: list[str]
+    values: list[list[Any]]
+
+
+@dataclass
+class _Reparam:
+    low: str
+    high: str
+    constraint: Inequality
+
+
+class ConstraintPlan:
+    """Validate constraints against a schema; fit, reparametrise, invert and check them."""
+
+    def __init__(self, constraints: Sequence[Constraint], schema: Schema):
+        self.constraints = tuple(constraints)
+        self.schema = schema
+        self._validate()
+        self._assign()
+
+    # ------------------------------------------------------------------ static checks
+    def _validate(self) -> None:
+        problems: list[str] = []
+        kinds = {c.name: c.kind for c in self.schema}
+        for c in self.constraints:
+            for col in c.columns:
+                if col not in kinds:
+                    problems.append(
+                        f"constraint '{c}': {unknown_column_message(col, self.schema.names)}"
+                    )
+        if problems:
+            raise SchemaError(problems)
+        for c in self.constraints:
+            k = {col: kinds[col] for col in c.columns}
+            if isinstance(c, Inequality):
+                if k[c.low] not in _ORDERED or k[c.high] not in _ORDERED or k[c.low] != k[c.high]:
+                    problems.append(
+                        f"constraint '{c}': compares {c.low!r} ({k[c.low]}) with {c.high!r} "
+                        f"({k[c.high]}); an inequality needs two numeric or two datetime columns"
+                    )
+            elif isinstance(c, Range):
+                if k[c.column] not in _ORDERED:
+                    problems.append(
+                        f"constraint '{c}': {c.column!r} is {k[c.column]}, not numeric or datetime"
+                    )
+                else:
+                    want_ts = k[c.column] == Kind.DATETIME
+                    for b in (c.low, c.high):
+                        if b is not None and isinstance(b, pd.Timestamp) != want_ts:
+                            problems.append(
+                                f"constraint '{c}': bound {b!r} does not fit {k[c.column]} column "
+                                f"{c.column!r}"
+                                + ("; write a date like '2024-01-31'" if want_ts else "")
+                            )
+            elif isinstance(c, Identity):
+                bad = [col for col in c.columns if k[col] != Kind.NUMERIC]
+                if bad:
+                    problems.append(
+                        f"constraint '{c}': {', '.join(repr(b) for b in bad)} not numeric; "
+                        "identities are arithmetic on numeric columns"
+                    )
+            elif isinstance(c, FixedCombinations):
+                bad = [col for col in c.columns if k[col] not in _COMBINABLE]
+                if bad:
+                    problems.append(
+                        f"constraint '{c}': {', '.join(repr(b) for b in bad)} cannot be combined "
+                        "(ids, free text and dates are not categories)"
+                    )
+            elif isinstance(c, AllowedValues | UniqueKey) and k[c.column] == Kind.TEXT:
+                problems.append(
+                    f"constraint '{c}': {c.column!r} is free text, which is not modelled"
+                )
+        keys = {c.column for c in self.constraints if isinstance(c, UniqueKey)}
+        for c in self.constraints:
+            if not isinstance(c, UniqueKey) and keys & set(c.columns):
+                problems.append(
+                    f"constraint '{c}': uses key column(s) {sorted(keys & set(c.columns))}, "
+                    "which are generated, not modelled"
+                )
+        targets: dict[str, Identity] = {}
+        for c in self.constraints:
+            if isinstance(c, Identity):
+                if c.column in targets:
+                    problems.append(
+                        f"column {c.column!r} is derived twice ('{targets[c.column]}' and "
+                        f"'{c}'); keep one"
+                    )
+                targets[c.column] = c
+        # identities may not depend on each other in a circle
+        cyc = _find_cycle(
+            {t: [i for i in idn.inputs if i in targets] for t, idn in targets.items()}
+        )
+        if cyc:
+            problems.append(
+                "contradictory identities: " + " <- ".join(cyc) + " derive each other in a circle"
+            )
+        # inequalities: a circle a <= b <= ... <= a is contradictory (or forces equality)
+        edges: dict[str, list[str]] = {}
+        for c in self.constraints:
+            if isinstance(c, Inequality):
+                edges.setdefault(c.low, []).append(c.high)
+        cyc = _find_cycle(edges)
+        if cyc:
+            chain = " <= ".join(cyc)
+            problems.append(
+                f"contradictory inequalities: {chain}; they can only hold if all are equal "
+                "(and never if one is strict); remove one, or state the equality as an identity"
+            )
+        ranges: dict[str, list[Range]] = {}
+        for c in self.constraints:
+            if isinstance(c, Range):
+                ranges.setdefault(c.column, []).append(c)
+        for col, rs in ranges.items():
+            lows = [r.low for r in rs if r.low is not None]
+            highs = [r.high for r in rs if r.high is not None]
+            if lows and highs and max(lows) > min(highs):
+                problems.append(
+                    f"contradictory ranges on {col!r}: "
+                    f"{' and '.join(str(r) for r in rs)} leave no value"
+                )
+        if problems:
+            raise ConstraintError("; ".join(problems))
+
+    def _assign(self) -> None:
+        """Decide which constraints are met by construction (the rest: by rejection)."""
+        self.identities = _topo_identities([c for c in self.constraints if isinstance(c, Identity)])
+        derived = {i.column for i in self.identities}
+        self.keys = [c for c in self.constraints if isinstance(c, UniqueKey)]
+        groups: list[set[str]] = []
+        for c in self.constraints:
+            if isinstance(c, FixedCombinations):
+                g = set(c.columns)
+                for other in [h for h in groups if h & g]:
+                    g |= other
+                    groups.remove(other)
+                groups.append(g)
+        order = self.schema.names
+        self.groups = [tuple(sorted(g, key=order.index)) for g in groups]
+        clash = [col for g in self.groups for col in g if col in derived]
+        if clash:
+            raise ConstraintError(
+                f"column(s) {clash} are derived by an identity and also in fixed combinations; "
+                "keep the identity and list its inputs in the combination instead"
+            )
+        in_combo = {col for g in self.groups for col in g}
+        taken: set[str] = set()
+        self.reparams: list[_Reparam] = []
+        for c in self.constraints:
+            if (
+                isinstance(c, Inequality)
+                and c.high not in taken | derived | in_combo
+                and c.low not in derived
+            ):
+                self.reparams.append(_Reparam(c.low, c.high, c))
+                taken.add(c.high)
+        self.reparams = _topo_reparams(self.reparams)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, df: pd.DataFrame) -> ConstraintPlan:
+        """Check every constraint on the real rows and learn what the inverse needs."""
+        self.outer = TableCodec().fit(df, self.schema)
+        typed = self.typed(df)
+        problems = []
+        for c in self.constraints:
+            ok = c.check(typed, typed)
+            bad = int((~ok).sum())
+            if bad:
+                row = int(np.flatnonzero(~ok)[0])
+                shown = {col: _show(df[col].iloc[row]) for col in c.columns}
+                problems.append(
+                    f"'{c}' is broken by {bad:,} of {len(df):,} real rows ({bad / len(df):.2%}), "
+                    f"e.g. row {df.index[row]!r}: {shown}"
+                )
+        if problems:
+            raise ConstraintError(
+                "the real data breaks these constraints, so synthcust will not enforce them: "
+                + "; ".join(problems)
+                + "; fix the data, or remove (or correct) the constraint"
+            )
+        # a difference cannot carry `high` where `low` is missing: those fall back to rejection
+        keep = []
+        self.notes: list[str] = []
+        for r in self.reparams:
+            if bool((df[r.low].isna() & df[r.high].notna()).any()):
+                self.notes.append(
+                    f"'{r.constraint}' is checked by rejection: {r.low!r} is missing in rows where "
+                    f"{r.high!r} is not, so {r.high!r} cannot be modelled as a difference"
+                )
+            else:
+                keep.append(r)
+        self.reparams = keep
+        self.integer_diff = {}
+        for r in self.reparams:
+            d = self._diff(df, r)
+            finite = d[np.isfinite(d)]
+            self.integer_diff[r.high] = bool(len(finite) and np.all(np.mod(finite, 1) == 0))
+        self.decimals = {
+            i.column: _decimals(typed[i.column].to_numpy(dtype=float)) for i in self.identities
+        }
+        self.combos = []
+        for g in self.groups:
+            keys = combo_keys(df, g)
+            uniq, first = np.unique(keys.astype(str), return_index=True)
+            vals = [[_py(df[c].iloc[i]) for c in g] for i in first]
+            self.combos.append(_Combo(_combo_name(g, self.schema.names), g, uniq.tolist(), vals))
+        self.keys_format = {k.column: k for k in self.keys}
+        return self
+
+    # ------------------------------------------------------------------ the model's table
+    def forward(self, df: pd.DataFrame) -> tuple[pd.DataFrame, Schema]:
+        """The table the model learns, and its schema (the user's frame is not modified)."""
+        drop = {i.column for i in self.identities} | {k.column for k in self.keys if k.format}
+        drop |= {col for g in self.groups for col in g}
+        cols: dict[str, pd.Series] = {}
+        schema_cols: list[Column] = []
+        for col in self.schema:
+            if col.name in drop:
+                continue
+            if any(r.high == col.name for r in self.reparams):
+                r = next(r for r in self.reparams if r.high == col.name)
+                cols[col.name] = pd.Series(self._diff(df, r), index=df.index)
+                schema_cols.append(
+                    Column(col.name, Kind.NUMERIC, integer=self.integer_diff[col.name],
+                           note=f"difference {r.high} - {r.low} (constraint)")
+                )  # fmt: skip
+                continue
+            cols[col.name] = df[col.name]
+            if any(k.column == col.name for k in self.keys):
+                col = replace(col, kind=Kind.ID)
+            schema_cols.append(col)
+        for combo in self.combos:
+            cols[combo.name] = pd.Series(combo_keys(df, combo.columns), index=df.index).astype(
+                object
+            )
+            schema_cols.append(
+                Column(combo.name, Kind.CATEGORICAL, note="combination (constraint)")
+            )
+        inner = pd.DataFrame(cols, index=df.index) if cols else pd.DataFrame(index=df.index)
+        return inner, Schema(tuple(schema_cols))
+
+    @property
+    def output_columns(self) -> list[str]:
+        return self.outer.output_columns
+
+    def inverse(self, inner: pd.DataFrame) -> pd.DataFrame:
+        """The model's rows back in the user's columns (keys are added by :meth:`add_keys`)."""
+        n = len(inner)
+        out: dict[str, pd.Series] = {c: inner[c].reset_index(drop=True) for c in inner.columns}
+        for combo in self.combos:
+            lookup = {k: i for i, k in enumerate(combo.keys)}
+            idx = pd.Series(out.pop(combo.name)).map(lookup)
+            if idx.isna().any():  # cannot happen: the token's categories are the seen keys
+                raise ConstraintError(f"internal error: unknown combination in {combo.name!r}")
+            table = np.asarray(combo.values, dtype=object)[idx.to_numpy(dtype=int)]
+            for j, col in enumerate(combo.columns):
+                out[col] = self._cast(col, pd.Series(table[:, j], dtype=object))
+        for r in self.reparams:
+            low = self._num(r.low, out[r.low])
+            d = pd.to_numeric(out[r.high], errors="coerce").to_numpy(dtype=float)
+            high = self._to_units(r.low, r.high, low) + np.maximum(d, 0.0)
+            out[r.high] = self._restore(r.high, high)
+        if self.identities:
+            frame = pd.DataFrame({c: self._num(c, out[c]) for c in self._identity_inputs(out)})
+            for i in self.identities:
+                v = i.compute(frame).to_numpy(dtype=float)
+                k = self.decimals.get(i.column)
+                if k is not None and 0.5 * 10.0 ** (-k) <= i.tolerance + 1e-12:
+                    v = np.round(v, k)
+                frame[i.column] = v
+                out[i.column] = self._restore(i.column, v)
+        for k in self.keys:
+            if k.format:
+                out[k.column] = pd.Series([None] * n, dtype=object)
+        return pd.DataFrame({c: out[c] for c in self.output_columns if c in out})
+
+    def add_keys(self, df: pd.DataFrame, rng: np.random.Generator, inner_codec: TableCodec) -> None:
+        """Generate the key columns for the final rows, in place."""
+        from synthcust.transform.codec import _restore_id
+
+        for k in self.keys:
+            if k.format:
+                df[k.column] = k.make(len(df), rng).to_numpy()
+            else:
+                df[k.column] = _restore_id(len(df), inner_codec.spec(k.column)).to_numpy()
+
+    # ------------------------------------------------------------------ checks
+    def typed(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The constrained columns as numbers / timestamps / raw values, for the checks."""
+        cols = dict.fromkeys(c for con in self.constraints for c in con.columns)
+        data = {}
+        for c in cols:
+            spec = self.outer.spec(c)
+            if spec.kind == "numeric":
+                data[c] = pd.Series(self._num(c, df[c]), index=df.index)
+            elif spec.kind == "datetime":
+                x = self._num(c, df[c])
+                scale = 86400.0 if spec.datetime_unit == "D" else 1.0
+                data[c] = pd.to_datetime(pd.Series(x * scale, index=df.index), unit="s")
+            else:
+                data[c] = df[c]
+        return pd.DataFrame(data, index=df.index)
+
+    def check(
+        self, df: pd.DataFrame, reference: pd.DataFrame | None = None
+    ) -> dict[str, np.ndarray]:
+        """Per constraint (by its description): which rows of ``df`` obey it.
+
+        Key uniqueness is checked on the whole output, not per row, so keys are left out.
+        """
+        typed = self.typed(df)
+        out = {}
+        for c in self.constraints:
+            if isinstance(c, UniqueKey):
+                continue
+            if isinstance(c, FixedCombinations):
+                seen = self._seen_keys(c.columns)
+                out[str(c)] = np.isin(combo_keys(df, c.columns).astype(str), seen)
+            else:
+                out[str(c)] = c.check(typed, reference)
+        return out
+
+    def _seen_keys(self, cols: Sequence[str]) -> np.ndarray:
+        for combo in self.combos:
+            if set(cols) <= set(combo.columns):
+                frame = pd.DataFrame(
+                    np.asarray(combo.values, dtype=object), columns=list(combo.columns)
+                )
+                return np.unique(combo_keys(frame, cols).astype(str))
+        raise ConstraintError(f"internal error: no combination table for {list(cols)}")
+
+    # ------------------------------------------------------------------ conditions
+    def split_conditions(
+        self, conditions: Mapping[str, Any] | None, inner_codec: TableCodec
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """Conditions the model can take directly, and the rest as checks on the output.
+
+        A condition on a member of a fixed combination becomes a condition on the combination
+        token (the combinations whose member matches), so it is exact and needs no rejection.
+        """
+        from synthcust.synthesizers.conditions import compile_conditions
+
+        if not conditions:
+            return {}, []
+        inner: dict[str, Any] = {}
+        post: dict[str, Any] = {}
+        combo_of = {col: cb for cb in self.combos for col in cb.columns}
+        modelled = {s.name for s in inner_codec.specs_ if s.kind != "id"}
+        changed = {r.high for r in self.reparams}
+        allowed: dict[str, np.ndarray] = {}
+        for col, v in conditions.items():
+            if col in combo_of:
+                cb = combo_of[col]
+                frame = pd.DataFrame(np.asarray(cb.values, dtype=object), columns=list(cb.columns))
+                frame = pd.concat([self._cast(c, frame[c]) for c in cb.columns], axis=1)
+                [cond] = compile_conditions({col: v}, self.outer)
+                ok = _cond_mask(cond, self._encode(col, frame[col]), self.outer.spec(col))
+                prev = allowed.get(cb.name, np.ones(len(cb.keys), dtype=bool))
+                allowed[cb.name] = prev & ok
+            elif col in modelled and col not in changed:
+                inner[col] = v
+            else:
+                post[col] = v
+        for name, ok in allowed.items():
+            cb = next(c for c in self.combos if c.name == name)
+            if not ok.any():
+                raise ConditionError(
+                    f"no combination of {', '.join(cb.columns)} seen in the data matches the "
+                    f"conditions {dict(conditions)}"
+                )
+            inner[name] = [k for k, good in zip(cb.keys, ok, strict=True) if good]
+        post_conds = compile_conditions(post, self.outer) if post else []
+        return inner, post_conds
+
+    def condition_mask(self, df: pd.DataFrame, conds: list[Any]) -> np.ndarray:
+        ok = np.ones(len(df), dtype=bool)
+        for c in conds:
+            ok &= _cond_mask(c, self._encode(c.column, df[c.column]), self.outer.spec(c.column))
+        return ok
+
+    # ------------------------------------------------------------------ sampling loop
+    def sample(
+        self,
+        n: int,
+        draw: Callable[[int], pd.DataFrame],
+        post_conds: list[Any],
+    ) -> pd.DataFrame:
+        """``n`` rows obeying every constraint and condition, from ``draw(m)`` (inverse applied).
+
+        At most ``MAX_ROUNDS`` rounds and ``MAX_FACTOR * n`` rows drawn in all.
+        """
+        parts: list[pd.DataFrame] = []
+        have, drawn, rate = 0, 0, 1.0
+        passed: dict[str, int] = {}
+        for _ in range(MAX_ROUNDS):
+            need = n - have
+            m = min(math.ceil(need / max(rate, 1e-3) * 1.1) + 8, MAX_FACTOR * n - drawn)
+            if m <= 0:
+                break
+            out = draw(m)
+            drawn += m
+            masks = self.check(out)
+            if post_conds:
+                masks["the sampling conditions"] = self.condition_mask(out, post_conds)
+            ok = np.ones(len(out), dtype=bool)
+            for name, msk in masks.items():
+                passed[name] = passed.get(name, 0) + int(msk.sum())
+                ok &= msk
+            parts.append(out[ok].head(need))
+            have += min(int(ok.sum()), need)
+            rate = max(int(ok.sum()), 1) / len(out)
+            if have >= n:
+                break
+        if have < n:
+            worst = min(passed, key=lambda k: passed[k]) if passed else "?"
+            share = passed.get(worst, 0) / max(drawn, 1)
+            raise ConstraintError(
+                f"could generate only {have:,} of {n:,} rows that obey every constraint "
+                f"({drawn:,} rows drawn in {MAX_ROUNDS} rounds at most): '{worst}' held in "
+                f"{share:.2%} of generated rows; loosen or remove it, or check that it agrees "
+                "with the data and the other constraints"
+            )
+        return (
+            pd.concat(parts, ignore_index=True)
+            if len(parts) > 1
+            else parts[0].reset_index(drop=True)
+        )
+
+    # ------------------------------------------------------------------ persistence
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "outer_codec": self.outer.to_dict(),
+            "reparams": [[r.low, r.high] for r in self.reparams],
+            "integer_diff": self.integer_diff,
+            "decimals": self.decimals,
+            "combos": [
+                {"name": c.name, "columns": list(c.columns), "keys": c.keys, "values": c.values}
+                for c in self.combos
+            ],
+            "notes": self.notes,
+        }
+
+    @staticmethod
+    def from_state(schema: Schema, state: Mapping[str, Any]) -> ConstraintPlan:
+        plan = ConstraintPlan(schema.constraints, schema)
+        plan.outer = TableCodec.from_dict(state["outer_codec"])
+        pairs = [tuple(p) for p in state["reparams"]]
+        plan.reparams = [r for r in plan.reparams if (r.low, r.high) in pairs]
+        plan.integer_diff = dict(state["integer_diff"])
+        plan.decimals = {k: (None if v is None else int(v)) for k, v in state["decimals"].items()}
+        plan.combos = [
+            _Combo(c["name"], tuple(c["columns"]), list(c["keys"]), [list(v) for v in c["values"]])
+            for c in state["combos"]
+        ]
+        plan.notes = list(state.get("notes", []))
+        plan.keys_format = {k.column: k for k in plan.keys}
+        return plan
+
+    # ------------------------------------------------------------------ helpers
+    def _encode(self, col: str, s: pd.Series) -> np.ndarray:
+        """One column in the outer codec's encoding (numbers/days/seconds, or category codes)."""
+        sub = TableCodec()
+        sub.specs_, sub.notes_ = [self.outer.spec(col)], []
+        enc = sub.encode(pd.DataFrame({col: s.reset_index(drop=True)}))
+        return enc.numeric[:, 0] if enc.numeric.shape[1] else enc.codes[:, 0]
+
+    def _num(self, col: str, s: pd.Series) -> np.ndarray:
+        return self._encode(col, s).astype(float)
+
+    def _to_units(self, low: str, high: str, x: np.ndarray) -> np.ndarray:
+        a, b = self.outer.spec(low), self.outer.spec(high)
+        if a.kind == "datetime" and a.datetime_unit != b.datetime_unit:
+            return x * 86400.0 if a.datetime_unit == "D" else x / 86400.0
+        return x
+
+    def _diff(self, df: pd.DataFrame, r: _Reparam) -> np.ndarray:
+        low = self._to_units(r.low, r.high, self._num(r.low, df[r.low]))
+        return self._num(r.high, df[r.high]) - low
+
+    def _restore(self, col: str, x: np.ndarray) -> pd.Series:
+        spec = self.outer.spec(col)
+        free = ColumnSpec(**{**spec.__dict__, "lower": None, "upper": None})
+        return _restore_numeric(np.asarray(x, dtype=float), free)
+
+    def _cast(self, col: str, s: pd.Series) -> pd.Series:
+        spec = self.outer.spec(col)
+        dtype = spec.dtype
+        if s.isna().any() and dtype.startswith(("int", "uint")):
+            dtype = "Int64"
+        if dtype == "bool" and s.isna().any():
+            dtype = "boolean"
+        return _astype_safe(s, dtype)
+
+    def _identity_inputs(self, out: Mapping[str, pd.Series]) -> list[str]:
+        need = dict.fromkeys(c for i in self.identities for c in i.inputs)
+        derived = {i.column for i in self.identities}
+        return [c for c in need if c not in derived and c in out]
+
+
+def _cond_mask(cond: Any, x: np.ndarray, spec: ColumnSpec) -> np.ndarray:
+    from synthcust.synthesizers.conditions import CategoricalCondition
+
+    if isinstance(cond, CategoricalCondition):
+        return np.isin(x, np.asarray(cond.codes))
+    with np.errstate(invalid="ignore"):
+        return (x >= cond.low) & (x <= cond.high)
+
+
+def _combo_name(cols: Sequence[str], taken: Sequence[str]) -> str:
+    name = "combination(" + ", ".join(cols) + ")"
+    while name in taken:
+        name += "_"
+    return name
+
+
+def _decimals(x: np.ndarray) -> int | None:
+    """Fewest decimals (0..10) that represent every finite value of ``x`` (None: more)."""
+    f = x[np.isfinite(x)]
+    for k in range(11):
+        if np.all(np.abs(np.round(f, k) - f) <= 1e-9 * np.maximum(1.0, np.abs(f))):
+            return k
+    return None
+
+
+def _py(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+        return None if isinstance(v, float) and math.isnan(v) else v
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v
+
+
+def _show(v: Any) -> Any:
+    v = _py(v)
+    return v
+
+
+def _find_cycle(edges: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """A cycle in a directed graph as a node list (first node repeated at the end), or None."""
+    color: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(u: str) -> list[str] | None:
+        color[u] = 1
+        stack.append(u)
+        for v in edges.get(u, ()):
+            if color.get(v) == 1:
+                return [*stack[stack.index(v) :], v]
+            if color.get(v) is None:
+                found = visit(v)
+                if found:
+                    return found
+        stack.pop()
+        color[u] = 2
+        return None
+
+    for u in list(edges):
+        if color.get(u) is None:
+            found = visit(u)
+            if found:
+                return found
+    return None
+
+
+def _topo_identities(ids: list[Identity]) -> list[Identity]:
+    by_target = {i.column: i for i in ids}
+    done: list[Identity] = []
+    seen: set[str] = set()
+
+    def visit(i: Identity) -> None:
+        if i.column in seen:
+            return
+        seen.add(i.column)
+        for c in i.inputs:
+            if c in by_target:
+                visit(by_target[c])
+        done.append(i)
+
+    for i in ids:
+        visit(i)
+    return done
+
+
+def _topo_reparams(rs: list[_Reparam]) -> list[_Reparam]:
+    by_high = {r.high: r for r in rs}
+    done: list[_Reparam] = []
+    seen: set[str] = set()
+
+    def visit(r: _Reparam) -> None:
+        if r.high in seen:
+            return
+        seen.add(r.high)
+        if r.low in by_high:
+            visit(by_high[r.low])
+        done.append(r)
+
+    for r in rs:
+        visit(r)
+    return done

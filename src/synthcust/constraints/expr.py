@@ -62,13 +62,19 @@ def parse(text: str, what: str = "expression", predicate: bool = False) -> Expr:
             f"{what} {text!r} is not valid: {e.msg}; write e.g. 'PriceMM - DiscMM' or "
             "\"segment == 'student'\" (backticks around column names with spaces)"
         ) from None
-    cols: list[str] = []
+    cols: list[tuple[int, str]] = []
     _check(tree, text, what, names, cols, predicate)
-    return Expr(text.strip(), tuple(dict.fromkeys(cols)), tree, names)
+    ordered = [c for _, c in sorted(cols, key=lambda t: t[0])]  # as written, left to right
+    return Expr(text.strip(), tuple(dict.fromkeys(ordered)), tree, names)
 
 
 def _check(
-    node: ast.AST, text: str, what: str, names: dict[str, str], cols: list[str], pred: bool
+    node: ast.AST,
+    text: str,
+    what: str,
+    names: dict[str, str],
+    cols: list[tuple[int, str]],
+    pred: bool,
 ) -> None:
     ok = (
         ast.Expression,
@@ -111,7 +117,7 @@ def _check(
                     )
             elif isinstance(n, ast.Name):
                 if n.id not in _FUNCS:
-                    cols.append(names.get(n.id, n.id))
+                    cols.append((n.col_offset, names.get(n.id, n.id)))
             elif isinstance(n, ast.Constant) and not isinstance(n.value, int | float | str):
                 if n.value is not None:
                     raise SchemaError(f"{what} {text!r}: {n.value!r} is not a number or text")

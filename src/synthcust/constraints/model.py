@@ -199,24 +199,34 @@ class FixedCombinations(Constraint):
 
 
 def combo_keys(df: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
-    """One text key per row for the values of ``cols`` (missing values included)."""
-    parts = [df[c].astype(object).where(df[c].notna(), None).map(_canon) for c in cols]
-    key = parts[0]
-    for p in parts[1:]:
-        key = key + "\x1f" + p
+    """One text key per row for the values of ``cols`` (missing values included), vectorised.
+
+    Whole numbers are written without a decimal part whatever the dtype, so ``1`` in an
+    integer column and ``1.0`` in a float column give the same key.
+    """
+    key = None
+    for c in cols:
+        part = _key_part(df[c])
+        key = part if key is None else key + "\x1f" + part
+    assert key is not None
     return key.to_numpy(dtype=object)
 
 
-def _canon(v: Any) -> str:
-    if v is None:
-        return "\x00"
-    if isinstance(v, float | np.floating) and float(v).is_integer():
-        return repr(int(v))
-    if isinstance(v, bool | np.bool_):
-        return str(bool(v))
-    if isinstance(v, int | np.integer):
-        return repr(int(v))
-    return str(v)
+def _key_part(s: pd.Series) -> pd.Series:
+    s = s.reset_index(drop=True)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("boolean").astype(str)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        x = s.to_numpy(dtype=float, na_value=np.nan)
+        fin = np.isfinite(x)
+        if np.all(np.mod(x[fin], 1) == 0):
+            return (
+                pd.Series(pd.array(np.where(fin, x, 0).astype(np.int64), dtype="Int64"))
+                .where(fin, pd.NA)
+                .astype(str)
+            )
+        return pd.Series(x).astype(str)
+    return s.astype(object).where(s.notna(), None).astype(str)
 
 
 @dataclass(frozen=True)

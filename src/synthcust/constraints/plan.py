@@ -301,6 +301,19 @@ class ConstraintPlan:
     def output_columns(self) -> list[str]:
         return self.outer.output_columns
 
+    @property
+    def by_construction_only(self) -> bool:
+        """True when no constraint needs rejection (only identities, combinations, keys,
+        non-strict reparametrised inequalities)."""
+        rep = {(r.low, r.high) for r in self.reparams}
+        for c in self.constraints:
+            if isinstance(c, Identity | FixedCombinations | UniqueKey):
+                continue
+            if isinstance(c, Inequality) and not c.strict and (c.low, c.high) in rep:
+                continue
+            return False
+        return True
+
     def inverse(self, inner: pd.DataFrame) -> pd.DataFrame:
         """The model's rows back in the user's columns (keys are added by :meth:`add_keys`)."""
         n = len(inner)
@@ -319,7 +332,7 @@ class ConstraintPlan:
             high = self._to_units(r.low, r.high, low) + np.maximum(d, 0.0)
             out[r.high] = self._restore(r.high, high)
         if self.identities:
-            frame = pd.DataFrame({c: self._num(c, out[c]) for c in self._identity_inputs(out)})
+            frame = _frame({c: self._num(c, out[c]) for c in self._identity_inputs(out)}, n)
             for i in self.identities:
                 v = i.compute(frame).to_numpy(dtype=float)
                 k = self.decimals.get(i.column)
@@ -330,7 +343,7 @@ class ConstraintPlan:
         for k in self.keys:
             if k.format:
                 out[k.column] = pd.Series([None] * n, dtype=object)
-        return pd.DataFrame({c: out[c] for c in self.output_columns if c in out})
+        return _frame({c: out[c] for c in self.output_columns if c in out}, n)
 
     def add_keys(self, df: pd.DataFrame, rng: np.random.Generator, inner_codec: TableCodec) -> None:
         """Generate the key columns for the final rows, in place."""
@@ -357,14 +370,18 @@ class ConstraintPlan:
                 data[c] = pd.to_datetime(pd.Series(x * scale, index=df.index), unit="s")
             else:
                 data[c] = df[c]
-        return pd.DataFrame(data, index=df.index)
+        out = _frame(data, len(df))
+        out.index = df.index
+        return out
 
     def check(
-        self, df: pd.DataFrame, reference: pd.DataFrame | None = None
+        self, df: pd.DataFrame, reference: pd.DataFrame | None = None, *, full: bool = True
     ) -> dict[str, np.ndarray]:
         """Per constraint (by its description): which rows of ``df`` obey it.
 
         Key uniqueness is checked on the whole output, not per row, so keys are left out.
+        ``full=False`` (the sampling loop) also skips fixed combinations, which the model's
+        rows obey by construction (every token it can draw is a combination seen in the data).
         """
         typed = self.typed(df)
         out = {}
@@ -372,6 +389,8 @@ class ConstraintPlan:
             if isinstance(c, UniqueKey):
                 continue
             if isinstance(c, FixedCombinations):
+                if not full:
+                    continue
                 seen = self._seen_keys(c.columns)
                 out[str(c)] = np.isin(combo_keys(df, c.columns).astype(str), seen)
             else:
@@ -450,21 +469,23 @@ class ConstraintPlan:
         parts: list[pd.DataFrame] = []
         have, drawn, rate = 0, 0, 1.0
         passed: dict[str, int] = {}
+        # constraints met by construction need no spare rows; rejection ones get 10% + 8
+        spare = 1.0 if self.by_construction_only and not post_conds else 1.1
         for _ in range(MAX_ROUNDS):
             need = n - have
-            m = min(math.ceil(need / max(rate, 1e-3) * 1.1) + 8, MAX_FACTOR * n - drawn)
+            m = min(math.ceil(need / max(rate, 1e-3) * spare) + 8, MAX_FACTOR * n - drawn)
             if m <= 0:
                 break
             out = draw(m)
             drawn += m
-            masks = self.check(out)
+            masks = self.check(out, full=False)
             if post_conds:
                 masks["the sampling conditions"] = self.condition_mask(out, post_conds)
             ok = np.ones(len(out), dtype=bool)
             for name, msk in masks.items():
                 passed[name] = passed.get(name, 0) + int(msk.sum())
                 ok &= msk
-            parts.append(out[ok].head(need))
+            parts.append(out if ok.all() and len(out) <= need else out[ok].head(need))
             have += min(int(ok.sum()), need)
             rate = max(int(ok.sum()), 1) / len(out)
             if have >= n:
@@ -517,6 +538,24 @@ class ConstraintPlan:
     # ------------------------------------------------------------------ helpers
     def _encode(self, col: str, s: pd.Series) -> np.ndarray:
         """One column in the outer codec's encoding (numbers/days/seconds, or category codes)."""
+        spec = self.outer.spec(col)
+        if not spec.markers and not spec.as_text:  # fast paths: plain numbers and timestamps
+            if (
+                spec.kind == "numeric"
+                and pd.api.types.is_numeric_dtype(s.dtype)
+                and not pd.api.types.is_bool_dtype(s.dtype)
+            ):
+                x = s.to_numpy(dtype=float, na_value=np.nan)
+                return np.where(np.isfinite(x), x, np.nan)
+            if (
+                spec.kind == "datetime"
+                and pd.api.types.is_datetime64_dtype(s.dtype)
+                and not spec.tz
+            ):
+                ns = s.to_numpy(dtype="datetime64[ns]")
+                x = ns.astype(np.int64).astype(float) / 1e9
+                x[np.isnat(ns)] = np.nan
+                return x / 86400.0 if spec.datetime_unit == "D" else x
         sub = TableCodec()
         sub.specs_, sub.notes_ = [self.outer.spec(col)], []
         enc = sub.encode(pd.DataFrame({col: s.reset_index(drop=True)}))
@@ -553,6 +592,17 @@ class ConstraintPlan:
         need = dict.fromkeys(c for i in self.identities for c in i.inputs)
         derived = {i.column for i in self.identities}
         return [c for c in need if c not in derived and c in out]
+
+
+def _frame(cols: Mapping[str, Any], n: int) -> pd.DataFrame:
+    """A frame from columns without consolidating them into 2-D blocks (no extra copy)."""
+    if not cols:
+        return pd.DataFrame(index=pd.RangeIndex(n))
+    parts = [
+        (v.reset_index(drop=True) if isinstance(v, pd.Series) else pd.Series(v)).rename(k)
+        for k, v in cols.items()
+    ]
+    return pd.concat(parts, axis=1)
 
 
 def _cond_mask(cond: Any, x: np.ndarray, spec: ColumnSpec) -> np.ndarray:

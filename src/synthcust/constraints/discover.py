@@ -12,8 +12,9 @@ only over bounded sets of columns, pairs and triples), for:
   orientation per relation (the derived-looking target: a name like *total/diff/pct*, then a
   column in fewer relations, then the later column), no column derived twice, no circles, and a
   linear identity implied by the ones already chosen is not repeated;
-* **inequalities** ``high >= low`` between two numeric or two datetime columns whose ranges
-  overlap (non-overlapping ranges hold trivially and are skipped), excluding equal columns,
+* **inequalities** ``high >= low`` between two numeric or two datetime columns that would not
+  hold by their ranges alone (skipped when a value of each, drawn independently, obeys it with
+  probability >= ``TRIVIAL_SHARE`` = 0.98, e.g. non-overlapping ranges), excluding equal columns,
   columns with two or fewer values, pairs inside one fixed combination, and pairs implied by
   transitivity (``a <= b <= c`` does not also list ``a <= c``);
 * **functional dependencies** between low-cardinality columns (categorical, boolean, integer
@@ -36,7 +37,7 @@ the exact ones (``holds == 1``) together pass ``ConstraintPlan(...).fit(df)``.
 ...                    "disc": [0.5, 0.0, 1.0, 0.25, 0.0] * 6})
 >>> df["paid"] = df["price"] - df["disc"]
 >>> [s.constraint.describe() for s in suggest_constraints(df)]
-['paid == price - disc', 'price >= paid']
+['paid == price - disc']
 """
 
 from __future__ import annotations
@@ -177,6 +178,7 @@ class _Orient:
     inputs: tuple[str, ...]
     tolerance: float
     op: str
+    plus: bool = False  # a total: every input added
 
 
 @dataclass
@@ -314,12 +316,16 @@ def _sum_relations(
             vec[t] = -1.0
             for j, s in cand.items():
                 vec[j] = s
-            expr = _signed_expr([(names[j], cand[j]) for j in order])
             cols = frozenset([names[t], *(names[j] for j in cand)])
-            inputs = tuple(names[j] for j in order)
-            found.append(
-                _Relation(cols, vec, {names[t]: _Orient(names[t], expr, inputs, tol[t], "sum")})
-            )
+            orients = {}
+            for u in np.flatnonzero(vec):  # every column can be the target: u = sum(...)
+                coef = {j: -vec[j] / vec[u] for j in np.flatnonzero(vec) if j != u}
+                order = sorted(coef, key=lambda j: (coef[j] < 0, j))
+                expr = _signed_expr([(names[j], coef[j]) for j in order])
+                inputs = tuple(names[j] for j in order)
+                plus = all(c > 0 for c in coef.values())
+                orients[names[u]] = _Orient(names[u], expr, inputs, tol[u], "sum", plus)
+            found.append(_Relation(cols, vec, orients))
             break
     return found
 
@@ -470,7 +476,7 @@ def suggest_constraints(
                     con,
                     holds,
                     support,
-                    f"derived from {', '.join(o.inputs)} {where}, within ±{con.tolerance:g}",
+                    f"{o.target} is derived {where}, within ±{con.tolerance:g}",
                 )
             )
 
@@ -532,8 +538,9 @@ def _orient(
 ) -> tuple[_Orient, Identity, float, int] | None:
     """The best verified orientation of a relation (or None)."""
 
-    def key(t: str) -> tuple[int, int, int]:
-        return (1 if _DERIVED_HINTS.search(t) else 0, -count.get(t, 0), pos[t])
+    def key(t: str) -> tuple[bool, int, int, int]:
+        hint = 1 if _DERIVED_HINTS.search(t) else 0
+        return (r.orients[t].plus, hint, -count.get(t, 0), pos[t])
 
     for t in sorted(r.orients, key=key, reverse=True):
         o = r.orients[t]
@@ -654,6 +661,17 @@ def _fd_suggestions(
 
 
 # --------------------------------------------------------------------------- inequalities
+#: an inequality is trivial when two unrelated columns with these values obey it this often
+TRIVIAL_SHARE = 0.98
+
+
+def _chance_ge(low: np.ndarray, high: np.ndarray) -> float:
+    """P(high >= low) for a value of each drawn independently (both sorted, finite)."""
+    if not len(low) or not len(high):
+        return 1.0
+    return float(np.searchsorted(low, high, side="right").sum() / (len(low) * len(high)))
+
+
 def _inequalities(
     typed: pd.DataFrame,
     cols: list[str],
@@ -668,6 +686,7 @@ def _inequalities(
     X = np.column_stack([_as_float(typed[c]) for c in cols])
     Xs = X if screen is None else X[screen]
     lo_v, hi_v = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+    srt = [np.sort(X[np.isfinite(X[:, k]), k]) for k in range(X.shape[1])]
     m = len(cols)
     edges: dict[tuple[int, int], tuple[float, int]] = {}
     for i in range(m):  # i = low
@@ -679,8 +698,8 @@ def _inequalities(
         for j in np.flatnonzero(share >= min_share):
             if j == i or frozenset((cols[i], cols[j])) in same_group:
                 continue
-            if hi_v[i] <= lo_v[j]:
-                continue  # ranges do not overlap: trivially true
+            if hi_v[i] <= lo_v[j] or _chance_ge(srt[i], srt[j]) >= TRIVIAL_SHARE:
+                continue  # would hold just as well for unrelated columns with these ranges
             both = np.isfinite(X[:, i]) & np.isfinite(X[:, j])
             nb = int(both.sum())
             if nb < min_rows:

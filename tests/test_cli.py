@@ -144,3 +144,19 @@ def test_demo_command(tmp_path, capsys, monkeypatch):
     synth = pd.read_csv(tmp_path / "demo" / "synthetic_customers.csv")
     assert len(synth) == 800
     assert not {"email", "phone", "full_name", "street_address"} & set(synth.columns)
+
+
+def test_schema_check_exits_1_on_errors(customers_csv, tmp_path, capsys, monkeypatch):
+    """A failed check must reach the shell as exit code 1 (not only as red text)."""
+    schema_json = tmp_path / "s.json"
+    code, _, _ = run(["schema", customers_csv, "-o", schema_json], capsys, monkeypatch)
+    assert code == 0
+    d = json.loads(schema_json.read_text())
+    # declare a text column numeric: every value is then an error
+    for c in d["columns"]:
+        if c["kind"] == "categorical":
+            c["kind"] = "numeric"
+            break
+    schema_json.write_text(json.dumps(d))
+    code, out, _ = run(["schema", customers_csv, "--check", schema_json], capsys, monkeypatch)
+    assert code == 1, out

@@ -275,3 +275,20 @@ def test_unconstrained_path_unchanged(orders):
     assert m.plan_ is None
     out = m.sample(50)
     assert list(out.columns) == list(orders.columns)
+
+
+def test_datetimes_keep_the_resolution_of_the_data():
+    """Minute-resolution timestamps (invoice times) come out at minute resolution."""
+    rng = np.random.default_rng(0)
+    t0 = pd.Timestamp("2011-01-01 08:00")
+    first = t0 + pd.to_timedelta(rng.integers(0, 500_000, 400), unit="min")
+    last = first + pd.to_timedelta(rng.integers(0, 90_000, 400), unit="min")
+    df = pd.DataFrame({"first": first, "last": last, "x": rng.normal(size=400)})
+    s = infer_schema(df, detect_pii=False)
+    for schema in (s, s.with_constraints("last >= first")):
+        m = REGISTRY["copula"](random_state=0).fit(df, schema)
+        assert m.column_spec("first").datetime_step == 60
+        out = m.sample(300)
+        for c in ("first", "last"):
+            assert (out[c].dt.second == 0).all(), c
+        assert (out["last"] >= out["first"]).all() or schema is s

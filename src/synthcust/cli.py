@@ -522,7 +522,10 @@ def demo(
 def main() -> None:
     """Entry point: run the app, turning every synthcust error into one line and exit code 1."""
     try:
-        app(standalone_mode=False)
+        # without standalone mode click returns an Exit's code instead of exiting with it
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except SynthcustError as e:
         if _STATE["debug"]:
             raise

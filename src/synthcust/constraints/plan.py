@@ -272,7 +272,17 @@ class ConstraintPlan:
         drop |= {col for g in self.groups for col in g}
         cols: dict[str, pd.Series] = {}
         schema_cols: list[Column] = []
+        # a combination token takes the place of its first member: the column order is the
+        # generation order of the autoregressive model, and the data's order is a good one
+        first_of = {cb.columns[0]: cb for cb in self.combos}
         for col in self.schema:
+            if col.name in first_of:
+                cb = first_of[col.name]
+                key = pd.Series(combo_keys(df, cb.columns), index=df.index).astype(object)
+                cols[cb.name] = key
+                schema_cols.append(
+                    Column(cb.name, Kind.CATEGORICAL, note="combination (constraint)")
+                )
             if col.name in drop:
                 continue
             if any(r.high == col.name for r in self.reparams):
@@ -287,13 +297,6 @@ class ConstraintPlan:
             if any(k.column == col.name for k in self.keys):
                 col = replace(col, kind=Kind.ID)
             schema_cols.append(col)
-        for combo in self.combos:
-            cols[combo.name] = pd.Series(combo_keys(df, combo.columns), index=df.index).astype(
-                object
-            )
-            schema_cols.append(
-                Column(combo.name, Kind.CATEGORICAL, note="combination (constraint)")
-            )
         inner = pd.DataFrame(cols, index=df.index) if cols else pd.DataFrame(index=df.index)
         return inner, Schema(tuple(schema_cols))
 

@@ -36,6 +36,7 @@ class ColumnSpec:
     integer: bool = False
     datetime_format: str | None = None
     datetime_unit: str | None = None  # "D" or "s" when a datetime is modelled as a number
+    datetime_step: int | None = None  # unit "s": every real value is a multiple (60, 3600)
     tz: str | None = None
     as_text: bool = False  # numbers/datetimes stored as text in the source
     missing_token: Any = None  # what "missing" looked like in the source (None = NaN)
@@ -197,6 +198,12 @@ class TableCodec:
             else:
                 spec.datetime_unit = "s"
                 x = np.round(secs)
+                # minute or hour resolution in the data: synthetic times keep it
+                whole = x[np.isfinite(x)]
+                for step in (3600, 60):
+                    if len(whole) and np.all(np.mod(whole, step) == 0):
+                        spec.datetime_step = step
+                        break
             spec.integer = True
             return x, spec
         if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
@@ -356,6 +363,8 @@ def _restore_numeric(x: np.ndarray, spec: ColumnSpec) -> pd.Series:
     if spec.integer:
         np.round(x, out=x)
     if spec.kind == "datetime":
+        if spec.datetime_step:
+            x = np.round(x / spec.datetime_step) * spec.datetime_step
         scale = 86400.0 if spec.datetime_unit == "D" else 1.0
         ns = np.where(miss, 0, x * scale * 1e9).astype("int64")
         vals = pd.Series(ns.view("datetime64[ns]"))

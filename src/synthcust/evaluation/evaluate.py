@@ -5,7 +5,9 @@
 >>> make = lambda n: pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["a", "b"], n)})
 >>> rep = evaluate(make(400), make(400), make(100), random_state=0)
 >>> sorted(rep.sections)
-['detection', 'fidelity', 'privacy']
+['detection', 'fidelity', 'privacy', 'validity']
+>>> rep.sections["validity"].metric("validity").value
+1.0
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from synthcust.evaluation.results import Metric, SectionResult
 
 #: The headline figures, in scorecard order (missing ones are simply not shown).
 SCORECARD_KEYS = (
+    "validity",
     "accuracy",
     "shapes",
     "pairs",
@@ -85,12 +88,15 @@ def evaluate(
     random_state: int = 0,
     progress: Callable[[str], None] | None = None,
     exclude: list[str] | None = None,
+    schema: Any | None = None,
 ) -> EvaluationReport:
     """Evaluate ``synthetic`` against the real training data ``real`` and the real ``holdout``.
 
     Fidelity needs only ``real``; detection, privacy and utility need the real ``holdout`` (data
     the synthesizer never saw) and are skipped, with the reason, without it. Utility needs a
-    ``target``.
+    ``target``. Validity (constraints, keys, ranges, categories, formats) always runs; it
+    reads column kinds, bounds and constraints from ``schema`` (inferred from ``real`` when
+    omitted).
     """
     say = progress or (lambda _msg: None)
     exclude = list(exclude or [])
@@ -99,11 +105,16 @@ def evaluate(
         synthetic = synthetic.drop(columns=[c for c in exclude if c in synthetic.columns])
         if holdout is not None:
             holdout = holdout.drop(columns=[c for c in exclude if c in holdout.columns])
+        if schema is not None:
+            schema = schema.drop(exclude)
     aligned = align(real, synthetic, holdout, target=target)
     sections: dict[str, SectionResult] = {}
     skipped = [f"column {c!r}: excluded (id or PII-handled; no real counterpart)" for c in exclude]
     from synthcust.evaluation.fidelity import evaluate_fidelity
+    from synthcust.evaluation.validity import evaluate_validity
 
+    say("validity")
+    sections["validity"] = evaluate_validity(real, synthetic, schema)
     say("fidelity")
     sections["fidelity"] = evaluate_fidelity(real, synthetic, holdout, random_state=random_state)
     gate = None

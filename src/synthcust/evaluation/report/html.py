@@ -41,6 +41,7 @@ details{margin:8px 0}summary{cursor:pointer;color:#1f5fa8}
 """
 
 _SECTION_TITLES = {
+    "validity": "Validity: does every synthetic value obey the real data's rules?",
     "fidelity": "Fidelity: does the synthetic data look like the real data?",
     "detection": "Detection: can a classifier tell synthetic from real?",
     "utility": "Utility: does a model trained on synthetic data work on real data?",
@@ -48,6 +49,11 @@ _SECTION_TITLES = {
 }
 
 _SECTION_INTRO = {
+    "validity": "Share of synthetic values that are valid (1.0 is the target): schema "
+    "constraints, unique keys, numbers and dates inside the real range, categories that occur in "
+    "the real data, and the real column's type or date format. The overall score is the mean of "
+    "the checks, like SDV's diagnostic report. The reference column is the same check on the "
+    "real data.",
     "fidelity": "Compared with the real training data. The reference column is the same figure "
     "for real holdout rows against real train: what two samples of real customers agree on.",
     "detection": "Real holdout rows against an equal number of synthetic rows. 0.5 means a "
@@ -140,6 +146,33 @@ def _figures(name: str, sec: Any) -> str:
                 svg = plots.histograms_svg(val, key.replace("_", " "), "distance")
                 if svg:
                     out.append(f"<div>{svg}</div>")
+    if name == "validity":
+        fails = extra.get("failures") or []
+        if fails:
+            top = fails[:15]
+            svg = plots.bars_svg(
+                [f"{f['check']}: {f['target']}" for f in top],
+                [1.0 - float(f["synthetic"]) for f in top],
+                "Checks the synthetic data fails",
+                "share of synthetic rows that are not valid",
+            )
+            if svg:
+                out.append(f"<div>{svg}</div>")
+            out.append(
+                "<table><tr><th>check</th><th>column / constraint</th><th>valid (synthetic)</th>"
+                "<th>valid (real)</th><th>bad rows</th><th>examples</th></tr>"
+                + "".join(
+                    f"<tr><td>{_e(f['check'])}</td><td>{_e(f['target'])}</td>"
+                    f"<td class='n'>{_e(fmt(f['synthetic']))}</td>"
+                    f"<td class='n'>{_e(fmt(f['real']))}</td>"
+                    f"<td class='n'>{_e(fmt(f['bad_rows']))}</td>"
+                    f"<td>{_e('; '.join(f['examples']))}</td></tr>"
+                    for f in fails
+                )
+                + "</table>"
+            )
+        else:
+            out.append("<p><b>Every check is fully valid.</b></p>")
     if name == "utility" and extra.get("verdict"):
         out.append(f"<p><b>{_e(extra['verdict'])}</b></p>")
     return "".join(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 _COLOURS = {"pass": "green", "warn": "yellow", "fail": "red", "info": "white"}
@@ -26,7 +27,17 @@ def scorecard_table(report: Any) -> Table:
         t.add_row(
             m.label, fmt(m.value), fmt(m.reference), fmt(m.threshold), f"[{col}]{m.status}[/{col}]"
         )
+    lines = []
+    val = report.sections.get("validity")
+    fails = (val.extra.get("failures") or []) if val is not None else []
+    if fails:
+        lines.append(f"validity: {len(fails)} check(s) below target")
+        for f in fails[:5]:
+            ex = f", e.g. {', '.join(f['examples'])}" if f["examples"] else ""
+            lines.append(escape(f"- {f['check']} {f['target']}: {fmt(f['synthetic'])} valid{ex}"))
     if report.gate is not None:
         verdict = "[green]passed[/green]" if report.gate.passed else "[red]FAILED[/red]"
-        t.caption = f"privacy gate {verdict}" + "".join(f"\n- {r}" for r in report.gate.reasons)
+        lines.append(f"privacy gate {verdict}" + "".join(f"\n- {r}" for r in report.gate.reasons))
+    if lines:
+        t.caption = "\n".join(lines)
     return t

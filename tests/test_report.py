@@ -30,7 +30,7 @@ def frames():
 def test_independent_real_draw_passes(frames, tmp_path):
     train, synth, hold = frames
     rep = evaluate(train, synth, hold, target="y")
-    assert set(rep.sections) == {"fidelity", "detection", "utility", "privacy"}
+    assert set(rep.sections) == {"validity", "fidelity", "detection", "utility", "privacy"}
     assert rep.gate is not None and rep.gate.passed, rep.gate.reasons
     keys = [m.key for m in rep.scorecard()]
     assert {"accuracy", "detection_auc", "tstr_auc", "dcr_share", "mia_auc"} <= set(keys)
@@ -64,7 +64,7 @@ def test_copy_of_train_fails_the_gate(frames):
 def test_without_holdout_only_fidelity_and_it_says_so(frames):
     train, synth, _ = frames
     rep = evaluate(train, synth)
-    assert list(rep.sections) == ["fidelity"]
+    assert list(rep.sections) == ["validity", "fidelity"]
     assert any("holdout" in s for s in rep.all_skipped())
     assert "skipped" in render_html(rep)
     scorecard_table(rep)  # renders without a gate
@@ -88,8 +88,15 @@ def test_cli_evaluate_and_gated_sample(frames, tmp_path, capsys, monkeypatch):
 
     out = tmp_path / "r.html"
     code, stdout, err = run(
-        "evaluate", tmp_path / "train.csv", tmp_path / "synth.csv", "--holdout",
-        tmp_path / "hold.csv", "--target", "y", "-o", out,
+        "evaluate",
+        tmp_path / "train.csv",
+        tmp_path / "synth.csv",
+        "--holdout",
+        tmp_path / "hold.csv",
+        "--target",
+        "y",
+        "-o",
+        out,
     )
     assert code == 0, err
     assert out.exists() and out.with_suffix(".json").exists()
@@ -97,16 +104,35 @@ def test_cli_evaluate_and_gated_sample(frames, tmp_path, capsys, monkeypatch):
     api.fit(train, random_state=0).save(tmp_path / "m.synthcust")
     ok = tmp_path / "ok.csv"
     code, stdout, err = run(
-        "sample", tmp_path / "m.synthcust", "-n", 2000, "-o", ok, "--gate",
-        "--real", tmp_path / "train.csv", "--holdout", tmp_path / "hold.csv",
+        "sample",
+        tmp_path / "m.synthcust",
+        "-n",
+        2000,
+        "-o",
+        ok,
+        "--gate",
+        "--real",
+        tmp_path / "train.csv",
+        "--holdout",
+        tmp_path / "hold.csv",
     )
     assert code == 0, err
     assert ok.exists() and "gate passed" in stdout
     strict = tmp_path / "strict.csv"
     code, stdout, err = run(
-        "sample", tmp_path / "m.synthcust", "-n", 2000, "-o", strict, "--gate",
-        "--real", tmp_path / "train.csv", "--holdout", tmp_path / "hold.csv",
-        "--max-mia-auc", "0.0",
+        "sample",
+        tmp_path / "m.synthcust",
+        "-n",
+        2000,
+        "-o",
+        strict,
+        "--gate",
+        "--real",
+        tmp_path / "train.csv",
+        "--holdout",
+        tmp_path / "hold.csv",
+        "--max-mia-auc",
+        "0.0",
     )
     assert code == 1 and not strict.exists()
     assert "privacy gate failed" in err

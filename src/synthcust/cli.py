@@ -317,10 +317,16 @@ def evaluate(
     max_dcr_share: Annotated[float, typer.Option(help="Gate: max DCR share.")] = 0.55,
     max_mia_auc: Annotated[float, typer.Option(help="Gate: max membership-inference AUC.")] = 0.6,
     seed: Annotated[int, typer.Option(help="Seed for subsampling and models.")] = 0,
+    schema: Annotated[
+        Path | None,
+        typer.Option(help="Schema JSON whose constraints and bounds the validity checks use."),
+    ] = None,
 ) -> None:
-    """Measure SYNTHETIC against REAL (and --holdout): fidelity, detection, utility, privacy."""
+    """Measure SYNTHETIC against REAL (and --holdout): validity, fidelity, detection, utility,
+    privacy."""
     from synthcust.evaluation.evaluate import evaluate as run_evaluation
     from synthcust.evaluation.report import scorecard_table, write_report
+    from synthcust.schema import Schema
 
     with _progress() as prog:
         t = prog.add_task("reading", total=6)
@@ -332,10 +338,12 @@ def evaluate(
         def step(msg: str) -> None:
             prog.update(t, advance=1, description=f"evaluating {msg}")
 
+        sch = Schema.from_dict(_load_json(schema, "schema")) if schema is not None else None
         report = run_evaluation(
             r,
             s,
             h,
+            schema=sch,
             target=target,
             sensitive=sensitive,
             random_state=seed,

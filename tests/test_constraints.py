@@ -292,3 +292,27 @@ def test_datetimes_keep_the_resolution_of_the_data():
         for c in ("first", "last"):
             assert (out[c].dt.second == 0).all(), c
         assert (out["last"] >= out["first"]).all() or schema is s
+
+
+def test_identities_reject_slips_of_a_model_that_learned_them_else_repair(orders):
+    s = infer_schema(orders, detect_pii=False).with_constraints("sale_price == price - discount")
+    plan = ConstraintPlan(s.constraints, s).fit(orders)
+    seeds = iter(range(10**6))
+
+    def slips(share: float):
+        def draw(m: int) -> pd.DataFrame:
+            out = orders.sample(m, replace=True, random_state=next(seeds)).reset_index(drop=True)
+            wrong = np.random.default_rng(next(seeds)).random(m) < share
+            out.loc[wrong, "sale_price"] = out.loc[wrong, "sale_price"] + 1.0
+            return out
+
+        return draw
+
+    got = plan.sample(400, slips(0.2), [])
+    assert plan.last_identity_mode == "reject" and len(got) == 400
+    assert np.allclose(got.sale_price, (got.price - got.discount).round(2))
+    assert set(got.sale_price) <= set(orders.sale_price)  # only the model's own, real values
+    got = plan.sample(400, slips(0.9), [])
+    assert plan.last_identity_mode == "repair" and len(got) == 400
+    assert np.allclose(got.sale_price, (got.price - got.discount).round(2))
+    assert got.sale_price.dtype == orders.sale_price.dtype

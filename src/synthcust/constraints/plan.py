@@ -10,8 +10,14 @@
     seconds) in place of ``high``; chains (``a <= b <= c``) are followed in order;
   - fixed combinations: the columns become one categorical token per seen combination
     (overlapping groups are merged), so an unseen combination cannot be drawn;
-  - identities: the derived column is left out and computed from its inputs (rounded to the
-    decimals the real column has); chains of identities are computed in dependency order;
+  - identities: the model learns the derived column like any other; at sampling time
+    (:meth:`settle_identities`) rows whose values already obey every identity are kept, and
+    the others are dropped when at least half the rows obey them (a model that learned the
+    relation: rejecting its few slips keeps its realistic value combinations) or else
+    **repaired**, the derived column computed from its inputs and rounded to the decimals the
+    real column has (a model that cannot learn it, like the copula). Measured on OJ: deriving
+    every row took the autoregressive model's detection AUC from 0.60 to 0.84 (it exposes
+    price/discount pairs the model combined wrongly), rejecting kept it at 0.61;
   - unique keys: left out and generated for the final rows (random distinct numbers in the
     ``format``; sequential ids without one).
 
@@ -268,7 +274,7 @@ class ConstraintPlan:
     # ------------------------------------------------------------------ the model's table
     def forward(self, df: pd.DataFrame) -> tuple[pd.DataFrame, Schema]:
         """The table the model learns, and its schema (the user's frame is not modified)."""
-        drop = {i.column for i in self.identities} | {k.column for k in self.keys if k.format}
+        drop = {k.column for k in self.keys if k.format}
         drop |= {col for g in self.groups for col in g}
         cols: dict[str, pd.Series] = {}
         schema_cols: list[Column] = []
@@ -306,11 +312,11 @@ class ConstraintPlan:
 
     @property
     def by_construction_only(self) -> bool:
-        """True when no constraint needs rejection (only identities, combinations, keys,
-        non-strict reparametrised inequalities)."""
+        """True when no constraint needs rejection (only combinations, keys and non-strict
+        reparametrised inequalities)."""
         rep = {(r.low, r.high) for r in self.reparams}
         for c in self.constraints:
-            if isinstance(c, Identity | FixedCombinations | UniqueKey):
+            if isinstance(c, FixedCombinations | UniqueKey):
                 continue
             if isinstance(c, Inequality) and not c.strict and (c.low, c.high) in rep:
                 continue
@@ -334,19 +340,48 @@ class ConstraintPlan:
             d = pd.to_numeric(out[r.high], errors="coerce").to_numpy(dtype=float)
             high = self._to_units(r.low, r.high, low) + np.maximum(d, 0.0)
             out[r.high] = self._restore(r.high, high)
-        if self.identities:
-            frame = _frame({c: self._num(c, out[c]) for c in self._identity_inputs(out)}, n)
-            for i in self.identities:
-                v = i.compute(frame).to_numpy(dtype=float)
-                k = self.decimals.get(i.column)
-                if k is not None and 0.5 * 10.0 ** (-k) <= i.tolerance + 1e-12:
-                    v = np.round(v, k)
-                frame[i.column] = v
-                out[i.column] = self._restore(i.column, v)
         for k in self.keys:
             if k.format:
                 out[k.column] = pd.Series([None] * n, dtype=object)
         return _frame({c: out[c] for c in self.output_columns if c in out}, n)
+
+    def settle_identities(self, out: pd.DataFrame, mode: str | None) -> tuple[np.ndarray, str]:
+        """Which rows' own values obey every identity; in ``"repair"`` mode fix the others.
+
+        ``mode`` ``None`` decides from this batch: ``"reject"`` when at least half the rows
+        obey every identity, else ``"repair"``. Repairs follow the dependency order, so a
+        repaired input feeds the identities that read it. ``out`` is changed in place.
+        """
+        n = len(out)
+        if not self.identities:
+            return np.ones(n, dtype=bool), mode or "reject"
+        cols = dict.fromkeys(c for i in self.identities for c in i.columns)
+        frame = _frame({c: self._num(c, out[c]) for c in cols}, n)
+        natural = np.ones(n, dtype=bool)
+        for i in self.identities:
+            natural &= i.check(frame)
+        if mode is None:
+            mode = "reject" if natural.mean() >= 0.5 else "repair"
+        if mode == "repair" and not natural.all():
+            for i in self.identities:
+                bad = ~i.check(frame)
+                if not bad.any():
+                    continue
+                want = i.compute(frame).to_numpy(dtype=float)
+                k = self.decimals.get(i.column)
+                if k is not None and 0.5 * 10.0 ** (-k) <= i.tolerance + 1e-12:
+                    want = np.round(want, k)
+                vals = frame[i.column].to_numpy(dtype=float).copy()
+                vals[bad] = want[bad]
+                frame[i.column] = vals
+                fixed = self._restore(i.column, vals)
+                col = out[i.column].copy()
+                if fixed.dtype != col.dtype:
+                    col = col.astype(fixed.dtype)
+                col[bad] = fixed[bad].to_numpy()
+                out[i.column] = col
+        self.last_identity_mode = mode
+        return natural, mode
 
     def add_keys(self, df: pd.DataFrame, rng: np.random.Generator, inner_codec: TableCodec) -> None:
         """Generate the key columns for the final rows, in place."""
@@ -427,6 +462,7 @@ class ConstraintPlan:
         combo_of = {col: cb for cb in self.combos for col in cb.columns}
         modelled = {s.name for s in inner_codec.specs_ if s.kind != "id"}
         changed = {r.high for r in self.reparams}
+        derived = {i.column for i in self.identities}
         allowed: dict[str, np.ndarray] = {}
         for col, v in conditions.items():
             if col in combo_of:
@@ -439,6 +475,8 @@ class ConstraintPlan:
                 allowed[cb.name] = prev & ok
             elif col in modelled and col not in changed:
                 inner[col] = v
+                if col in derived:  # a repaired value must still meet it
+                    post[col] = v
             else:
                 post[col] = v
         for name, ok in allowed.items():
@@ -472,6 +510,7 @@ class ConstraintPlan:
         parts: list[pd.DataFrame] = []
         have, drawn, rate = 0, 0, 1.0
         passed: dict[str, int] = {}
+        mode: str | None = None  # identities: decided on the first batch, kept for the call
         # constraints met by construction need no spare rows; rejection ones get 10% + 8
         spare = 1.0 if self.by_construction_only and not post_conds else 1.1
         for _ in range(MAX_ROUNDS):
@@ -481,6 +520,7 @@ class ConstraintPlan:
                 break
             out = draw(m)
             drawn += m
+            _, mode = self.settle_identities(out, mode)
             masks = self.check(out, full=False)
             if post_conds:
                 masks["the sampling conditions"] = self.condition_mask(out, post_conds)
@@ -590,11 +630,6 @@ class ConstraintPlan:
         if dtype == "bool" and s.isna().any():
             dtype = "boolean"
         return _astype_safe(s, dtype)
-
-    def _identity_inputs(self, out: Mapping[str, pd.Series]) -> list[str]:
-        need = dict.fromkeys(c for i in self.identities for c in i.inputs)
-        derived = {i.column for i in self.identities}
-        return [c for c in need if c not in derived and c in out]
 
 
 def _frame(cols: Mapping[str, Any], n: int) -> pd.DataFrame:

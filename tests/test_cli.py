@@ -160,3 +160,24 @@ def test_schema_check_exits_1_on_errors(customers_csv, tmp_path, capsys, monkeyp
     schema_json.write_text(json.dumps(d))
     code, out, _ = run(["schema", customers_csv, "--check", schema_json], capsys, monkeypatch)
     assert code == 1, out
+
+
+def test_fit_with_constraints_from_the_command_line(customers_csv, tmp_path, capsys, monkeypatch):
+    """--constraint rules reach the model through PII handling; sampled rows obey them."""
+    model, dest = tmp_path / "m.synthcust", tmp_path / "s.csv"
+    rules = ["total_spend_12m >= orders_per_year", "if loyalty_tier == 'gold' then age >= 18"]
+    args = ["fit", customers_csv, "-o", model, "--synthesizer", "copula"]
+    for r in rules:
+        args += ["--constraint", r]
+    code, out, err = run(args, capsys, monkeypatch)
+    assert code == 0, out + err
+    code, out, err = run(["sample", model, "-n", 400, "-o", dest], capsys, monkeypatch)
+    assert code == 0, out + err
+    df = pd.read_csv(dest)
+    assert len(df) == 400 and (df.total_spend_12m >= df.orders_per_year).all()
+    code, out, err = run(
+        ["fit", customers_csv, "-o", model, "--constraint", "total_spend_12m >= ordrs_per_year"],
+        capsys,
+        monkeypatch,
+    )
+    assert code == 1 and "did you mean 'orders_per_year'" in err

@@ -11,7 +11,7 @@ False
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,12 +176,15 @@ def fit(
     random_state: int | None = None,
     hash_key: bytes | None = None,
     synthesizer_params: Mapping[str, Any] | None = None,
+    constraints: Sequence[Any] | None = None,
 ) -> SynthModel:
     """Find and handle PII, then fit a synthesizer on ``data``.
 
     Nothing detected as PII reaches the model unless ``pii_policies`` says ``keep`` for it.
     ``synthesizer`` defaults to :func:`default_synthesizer` (the autoregressive model when torch
-    is installed, else the Gaussian copula).
+    is installed, else the Gaussian copula). ``constraints`` (objects of
+    :mod:`synthcust.constraints` or text like ``"last_order >= first_order"``) are added to the
+    schema's; every synthetic row obeys them.
     """
     from synthcust.privacy import apply_pii
 
@@ -193,6 +196,8 @@ def fit(
             f"unknown synthesizer {synthesizer!r}; available: {', '.join(available_synthesizers())}"
         )
     schema = prepare_schema(data, schema, target)
+    if constraints:
+        schema = schema.with_constraints(*constraints)
     clean, report = apply_pii(
         data,
         _pii_findings(data, schema),
@@ -217,15 +222,22 @@ def fit(
 
 
 def _schema_after_pii(clean: pd.DataFrame, schema: Schema) -> Schema:
-    """Columns PII handling left untouched keep their schema entry; changed ones are re-inferred."""
+    """Columns PII handling left untouched keep their schema entry; changed ones are re-inferred.
+
+    Constraints keep applying when every column they read is untouched; one that reads a PII
+    column is dropped (its values are no longer the real ones it was stated for).
+    """
     cols = []
+    kept: set[str] = set()
     for name in clean.columns:
         if name in schema and schema[name].pii is None:
             cols.append(schema[name])
+            kept.add(name)
         else:
             col, _ = infer_column(clean[name], n_rows=len(clean))
             cols.append(col)
-    return Schema(tuple(cols))
+    rules = tuple(k for k in schema.constraints if set(k.columns) <= kept)
+    return Schema(tuple(cols), constraints=rules)
 
 
 def _pii_findings(data: pd.DataFrame, schema: Schema) -> dict[str, Any]:

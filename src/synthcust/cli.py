@@ -176,6 +176,13 @@ def fit(
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = 0,
     table: Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL).")] = None,
     query: Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL).")] = None,
+    constraint: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A rule every synthetic row obeys, e.g. 'last_order >= first_order', "
+            "'total == a + b', \"if segment == 'student' then age <= 30\" (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Learn DATA (after removing PII) and save the model to OUT."""
     from synthcust import api
@@ -199,6 +206,7 @@ def fit(
             pii_policies=_parse_pairs(pii, "PII policy"),
             segments=segs,
             random_state=seed,
+            constraints=list(constraint or []),
         )
         prog.update(t, advance=1, description="saving")
         model.save(out)

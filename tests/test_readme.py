@@ -18,6 +18,24 @@ def _first_block() -> list[str]:
     return [ln.split("#")[0].strip() for ln in block.splitlines() if ln.split("#")[0].strip()]
 
 
+def _python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+
+
+def test_readme_constraints_example_runs(tmp_path, monkeypatch):
+    """The README's constraints block runs as written and its rules hold."""
+    from synthcust.demo.world import simulate_customers
+
+    [code] = [b for b in _python_blocks() if "constraints=[" in b]
+    simulate_customers(1500, random_state=0).to_csv(tmp_path / "customers.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    out = ns["synthetic"]
+    assert len(out) == 2_000 and out.customer_id.is_unique
+    assert out.customer_id.str.fullmatch(r"C\d{6}").all() and out.age.between(18, 100).all()
+
+
 def test_readme_opens_with_demo_and_test_commands():
     assert _first_block() == ["make demo", "make test"]
 
@@ -64,8 +82,9 @@ def test_readme_evaluation_example_runs(tmp_path, monkeypatch):
     """The README's evaluation block runs as written, after the API block (it reuses ``real``)."""
     from synthcust.demo.world import simulate_customers
 
-    text = (ROOT / "README.md").read_text()
-    api_code, eval_code = re.findall(r"```python\n(.*?)```", text, re.S)[:2]
+    blocks = _python_blocks()
+    api_code = blocks[0]
+    [eval_code] = [b for b in blocks if "write_report" in b]
     simulate_customers(1500, random_state=0).to_csv(tmp_path / "customers.csv", index=False)
     monkeypatch.chdir(tmp_path)
     ns: dict = {}

@@ -6,8 +6,13 @@
   with the share and an example row (synthcust never silently enforces a rule the data does
   not obey). Then the table is **reparametrised** (:meth:`ConstraintPlan.forward`):
 
-  - ``high >= low``: the model learns ``high - low`` (in the column's units: numbers, days or
-    seconds) in place of ``high``; chains (``a <= b <= c``) are followed in order;
+  - ``high >= low``: the model learns, in place of ``high``, the share of the room between
+    ``low`` and the real maximum of ``high`` that ``high`` uses,
+    ``(high - low) / (max(high) - low)`` in ``[0, 1]`` (in the column's units: numbers, days
+    or seconds), so every reconstructed ``high`` lies between ``low`` and the real maximum;
+    chains (``a <= b <= c``) are followed in order. (Modelling the plain difference let
+    ``low + difference`` run past the real range: on the retail customers the copula's
+    detection AUC went from 0.71 to 0.76 with it, and to 0.64 with the share);
   - fixed combinations: the columns become one categorical token per seen combination
     (overlapping groups are merged), so an unseen combination cannot be drawn;
   - identities: the model learns the derived column like any other; at sampling time
@@ -53,6 +58,7 @@ from synthcust.schema.model import Column, Kind, Schema, unknown_column_message
 from synthcust.transform.codec import ColumnSpec, TableCodec, _astype_safe, _restore_numeric
 
 MAX_ROUNDS = 10
+INEQUALITY_MODE = "share"  # "share" of the room up to the real maximum, or "difference"
 MAX_FACTOR = 200  # rows drawn at most, as a multiple of the rows asked for
 
 _ORDERED = (Kind.NUMERIC, Kind.DATETIME)
@@ -255,10 +261,15 @@ class ConstraintPlan:
                 keep.append(r)
         self.reparams = keep
         self.integer_diff = {}
+        self.room = {}
         for r in self.reparams:
+            spec = self.outer.spec(r.high)
+            self.room[r.high] = spec.upper if INEQUALITY_MODE == "share" else None
             d = self._diff(df, r)
             finite = d[np.isfinite(d)]
-            self.integer_diff[r.high] = bool(len(finite) and np.all(np.mod(finite, 1) == 0))
+            self.integer_diff[r.high] = self.room[r.high] is None and bool(
+                len(finite) and np.all(np.mod(finite, 1) == 0)
+            )
         self.decimals = {
             i.column: _decimals(typed[i.column].to_numpy(dtype=float)) for i in self.identities
         }
@@ -336,9 +347,13 @@ class ConstraintPlan:
             for j, col in enumerate(combo.columns):
                 out[col] = self._cast(col, pd.Series(table[:, j], dtype=object))
         for r in self.reparams:
-            low = self._num(r.low, out[r.low])
+            low = self._to_units(r.low, r.high, self._num(r.low, out[r.low]))
             d = pd.to_numeric(out[r.high], errors="coerce").to_numpy(dtype=float)
-            high = self._to_units(r.low, r.high, low) + np.maximum(d, 0.0)
+            top = self.room.get(r.high)
+            if top is None:
+                high = low + np.maximum(d, 0.0)
+            else:  # a share of the room between low and the real maximum of high
+                high = low + np.clip(d, 0.0, 1.0) * np.maximum(top - low, 0.0)
             out[r.high] = self._restore(r.high, high)
         for k in self.keys:
             if k.format:
@@ -554,6 +569,7 @@ class ConstraintPlan:
             "outer_codec": self.outer.to_dict(),
             "reparams": [[r.low, r.high] for r in self.reparams],
             "integer_diff": self.integer_diff,
+            "room": self.room,
             "decimals": self.decimals,
             "combos": [
                 {"name": c.name, "columns": list(c.columns), "keys": c.keys, "values": c.values}
@@ -569,6 +585,7 @@ class ConstraintPlan:
         pairs = [tuple(p) for p in state["reparams"]]
         plan.reparams = [r for r in plan.reparams if (r.low, r.high) in pairs]
         plan.integer_diff = dict(state["integer_diff"])
+        plan.room = dict(state.get("room", {}))
         plan.decimals = {k: (None if v is None else int(v)) for k, v in state["decimals"].items()}
         plan.combos = [
             _Combo(c["name"], tuple(c["columns"]), list(c["keys"]), [list(v) for v in c["values"]])
@@ -614,8 +631,19 @@ class ConstraintPlan:
         return x
 
     def _diff(self, df: pd.DataFrame, r: _Reparam) -> np.ndarray:
+        """What the model learns for ``high``: ``high - low``, or in ``share`` mode the share
+        ``(high - low) / (top - low)`` of the room up to the real maximum ``top`` of ``high``
+        (so reconstructed values stay inside the real range)."""
         low = self._to_units(r.low, r.high, self._num(r.low, df[r.low]))
-        return self._num(r.high, df[r.high]) - low
+        d = self._num(r.high, df[r.high]) - low
+        top = getattr(self, "room", {}).get(r.high)
+        if top is None:
+            return d
+        room = top - low
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(
+                room > 0, np.clip(d / room, 0.0, 1.0), np.where(np.isnan(d), np.nan, 0.0)
+            )
 
     def _restore(self, col: str, x: np.ndarray) -> pd.Series:
         spec = self.outer.spec(col)

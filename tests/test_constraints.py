@@ -316,3 +316,24 @@ def test_identities_reject_slips_of_a_model_that_learned_them_else_repair(orders
     assert plan.last_identity_mode == "repair" and len(got) == 400
     assert np.allclose(got.sale_price, (got.price - got.discount).round(2))
     assert got.sale_price.dtype == orders.sale_price.dtype
+
+
+def test_api_round_trip_rebalance_and_small_key_format(orders, tmp_path):
+    import synthcust.api as sc
+
+    rules = ["last_order >= first_order", UniqueKey("customer_id", "CUST-######")]
+    model = sc.fit(orders, synthesizer="autoregressive", random_state=0, constraints=rules,
+                   synthesizer_params={"epochs": 3, "hidden": 32})  # fmt: skip
+    model.save(tmp_path / "m.synthcust")
+    back = sc.load(tmp_path / "m.synthcust")
+    out = back.sample(300, random_state=1)
+    assert (out.last_order >= out.first_order).all() and out.customer_id.is_unique
+    reb = back.synthesizer.rebalance(400, "segment", {"student": 0.5, "pro": 0.5}, random_state=0)
+    assert len(reb) == 400 and reb.customer_id.is_unique
+    assert (reb.last_order >= reb.first_order).all()
+    small = infer_schema(orders, detect_pii=False).with_constraints(
+        UniqueKey("customer_id", "CUST-######")
+    )
+    m = REGISTRY["copula"](random_state=0).fit(orders, small)
+    with pytest.raises(SchemaError, match="at most 1,000,000 distinct keys, 1,000,001 rows"):
+        m.sample(1_000_001)

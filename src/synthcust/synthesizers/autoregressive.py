@@ -553,7 +553,10 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             if k > 0
         ]
         out = pd.concat(parts, ignore_index=True)
-        return out.iloc[rng.permutation(len(out))].reset_index(drop=True)
+        out = out.iloc[rng.permutation(len(out))].reset_index(drop=True)
+        if getattr(self, "plan_", None) is not None:  # keys unique across the parts too
+            self.plan_.add_keys(out, rng, self.codec_)
+        return out
 
     # ------------------------------------------------------------------------------ state
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

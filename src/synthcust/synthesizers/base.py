@@ -114,6 +114,9 @@ class BaseSynthesizer:
     ) -> pd.DataFrame:
         """Sample the reparametrised table, map it back, keep rows obeying every rule."""
         plan = self.plan_
+        for k in plan.keys:  # before any work: a format too small for n rows fails at once
+            if k.capacity is not None and n > k.capacity:
+                k.make(n, rng)  # raises, naming the column, the format and its capacity
         inner_conds, post = plan.split_conditions(conditions, self.codec_)
         conds = compile_conditions(inner_conds, self.codec_)
 

@@ -337,3 +337,20 @@ def test_api_round_trip_rebalance_and_small_key_format(orders, tmp_path):
     m = REGISTRY["copula"](random_state=0).fit(orders, small)
     with pytest.raises(SchemaError, match="at most 1,000,000 distinct keys, 1,000,001 rows"):
         m.sample(1_000_001)
+
+
+def test_repaired_values_stay_in_the_real_range(orders):
+    s = infer_schema(orders, detect_pii=False).with_constraints("sale_price == price - discount")
+    plan = ConstraintPlan(s.constraints, s).fit(orders)
+    seeds = iter(range(10**6))
+
+    def draw(m: int) -> pd.DataFrame:
+        out = orders.sample(m, replace=True, random_state=next(seeds)).reset_index(drop=True)
+        out["sale_price"] = -1.0  # never right: repair mode
+        out.loc[out.index % 4 == 0, "discount"] = out.price * 3  # repaired value far below
+        return out
+
+    got = plan.sample(300, draw, [])
+    assert plan.last_identity_mode == "repair" and len(got) == 300
+    assert got.sale_price.between(orders.sale_price.min(), orders.sale_price.max()).all()
+    assert np.allclose(got.sale_price, (got.price - got.discount).round(2))

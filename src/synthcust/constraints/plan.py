@@ -398,6 +398,25 @@ class ConstraintPlan:
         self.last_identity_mode = mode
         return natural, mode
 
+    def rebuilt_in_range(self, out: pd.DataFrame) -> np.ndarray:
+        """Rows whose rebuilt values (inequality highs, repaired identities) lie inside the real
+        range of their column, as every modelled value does (a validity check would flag them)."""
+        ok = np.ones(len(out), dtype=bool)
+        for col in dict.fromkeys(
+            [r.high for r in self.reparams] + [i.column for i in self.identities]
+        ):
+            spec = self.outer.spec(col)
+            if spec.lower is None and spec.upper is None:
+                continue
+            x = self._num(col, out[col])
+            tol = 1e-9 * max(1.0, abs(spec.lower or 0.0), abs(spec.upper or 0.0))
+            with np.errstate(invalid="ignore"):
+                if spec.lower is not None:
+                    ok &= ~(x < spec.lower - tol)
+                if spec.upper is not None:
+                    ok &= ~(x > spec.upper + tol)
+        return ok
+
     def add_keys(self, df: pd.DataFrame, rng: np.random.Generator, inner_codec: TableCodec) -> None:
         """Generate the key columns for the final rows, in place."""
         from synthcust.transform.codec import _restore_id
@@ -537,6 +556,7 @@ class ConstraintPlan:
             drawn += m
             _, mode = self.settle_identities(out, mode)
             masks = self.check(out, full=False)
+            masks["rebuilt values inside the real range"] = self.rebuilt_in_range(out)
             if post_conds:
                 masks["the sampling conditions"] = self.condition_mask(out, post_conds)
             ok = np.ones(len(out), dtype=bool)

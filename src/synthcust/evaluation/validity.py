@@ -282,6 +282,10 @@ def _check_key(name: str, real: pd.Series, synth: pd.Series) -> Check:
 
 def _range_ok(vals: pd.Series, missing: np.ndarray, lo: Any, hi: Any, na_ok: bool) -> np.ndarray:
     inside = np.ones(len(vals), dtype=bool)
+    if isinstance(lo, int | float | np.number) and isinstance(hi, int | float | np.number):
+        # float noise is not out of range: -0.67 computed vs -0.6699999999999999 stored
+        tol = 1e-9 * max(1.0, abs(float(lo)), abs(float(hi)))
+        lo, hi = lo - tol, hi + tol
     if lo is not None:
         inside &= (vals >= lo).to_numpy(dtype=bool)
     if hi is not None:

@@ -545,10 +545,11 @@ class ConstraintPlan:
         have, drawn, rate = 0, 0, 1.0
         passed: dict[str, int] = {}
         mode: str | None = None  # identities: decided on the first batch, kept for the call
-        # constraints met by construction need no spare rows; rejection ones get 10% + 8
-        spare = 1.0 if self.by_construction_only and not post_conds else 1.1
-        for _ in range(MAX_ROUNDS):
+        # the first round draws n (+8): most rows pass, and a short second round is cheaper
+        # than drawing spares every time; later rounds scale by the pass rate seen, + 10%
+        for r in range(MAX_ROUNDS):
             need = n - have
+            spare = 1.0 if r == 0 else 1.1
             m = min(math.ceil(need / max(rate, 1e-3) * spare) + 8, MAX_FACTOR * n - drawn)
             if m <= 0:
                 break
@@ -563,7 +564,21 @@ class ConstraintPlan:
             for name, msk in masks.items():
                 passed[name] = passed.get(name, 0) + int(msk.sum())
                 ok &= msk
-            parts.append(out if ok.all() and len(out) <= need else out[ok].head(need))
+            if ok.all() and len(out) <= need:
+                parts.append(out)
+            else:  # column by column: no consolidation of the frame into 2-D blocks
+                idx = np.flatnonzero(ok)[:need]
+                parts.append(
+                    _frame(
+                        {
+                            c: out[c].to_numpy()[idx]
+                            if out[c].dtype.kind in "biufcM"
+                            else out[c].iloc[idx]
+                            for c in out.columns
+                        },
+                        len(idx),
+                    )
+                )
             have += min(int(ok.sum()), need)
             rate = max(int(ok.sum()), 1) / len(out)
             if have >= n:

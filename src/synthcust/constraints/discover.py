@@ -115,19 +115,7 @@ class CheckResult:
 # --------------------------------------------------------------------------- typed view
 def typed_view(df: pd.DataFrame, schema: Schema, columns: Sequence[str]) -> pd.DataFrame:
     """``columns`` as the constraint checks see them: numbers, timestamps or raw values."""
-    plan = ConstraintPlan((), schema).fit(df)
-    data: dict[str, Any] = {}
-    for c in dict.fromkeys(columns):
-        spec = plan.outer.spec(c)
-        if spec.kind == "numeric":
-            data[c] = pd.Series(plan._num(c, df[c]), index=df.index)
-        elif spec.kind == "datetime":
-            x = plan._num(c, df[c])
-            scale = 86400.0 if spec.datetime_unit == "D" else 1.0
-            data[c] = pd.to_datetime(pd.Series(x * scale, index=df.index), unit="s")
-        else:
-            data[c] = df[c]
-    return pd.DataFrame(data, index=df.index)
+    return ConstraintPlan((), schema).fit(df).typed(df, columns)
 
 
 def _as_float(s: pd.Series) -> np.ndarray:

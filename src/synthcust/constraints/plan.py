@@ -428,9 +428,12 @@ class ConstraintPlan:
                 df[k.column] = _restore_id(len(df), inner_codec.spec(k.column)).to_numpy()
 
     # ------------------------------------------------------------------ checks
-    def typed(self, df: pd.DataFrame) -> pd.DataFrame:
-        """The constrained columns as numbers / timestamps / raw values, for the checks."""
-        cols = dict.fromkeys(c for con in self.constraints for c in con.columns)
+    def typed(self, df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The constrained columns (or ``columns``) as numbers / timestamps / raw values, as
+        the checks see them."""
+        cols = dict.fromkeys(
+            columns if columns is not None else (c for con in self.constraints for c in con.columns)
+        )
         data = {}
         for c in cols:
             spec = self.outer.spec(c)

@@ -535,6 +535,142 @@ def demo(
     run_demo(out, rows=rows, n=n, seed=seed, console=console, progress=_progress())
 
 
+# --------------------------------------------------------------------------- ledger
+@app.command()
+def ledger(
+    dataset: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[DATASET]",
+            help="A data file or SQLAlchemy URL (fingerprinted), or a fingerprint prefix. "
+            "Omit it to list every dataset with its spend.",
+        ),
+    ] = None,
+    workspace: Annotated[
+        str | None,
+        typer.Option(
+            help="Workspace file, folder or postgresql:// URL "
+            "(default: $SYNTHCUST_HOME/workspace.db, else ~/.synthcust/workspace.db)."
+        ),
+    ] = None,
+    set_budget: Annotated[
+        float | None,
+        typer.Option(help="Set DATASET's total epsilon budget (the default is 10)."),
+    ] = None,
+    table: Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL).")] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL).")] = None,
+) -> None:
+    """Show the privacy ledger: every DP fit charged to DATASET and its budget left."""
+    import re
+
+    from synthcust.store import Workspace, WorkspaceError, fingerprint_frame
+
+    if set_budget is not None and dataset is None:
+        raise SynthcustError("--set-budget needs a DATASET (a data file or fingerprint prefix)")
+    try:
+        ws = Workspace(workspace, create=set_budget is not None)
+    except WorkspaceError as e:
+        if "there is no workspace" not in str(e):
+            raise
+        console.print(f"{e}; nothing has been charged")
+        return
+    with ws:
+        if dataset is None:
+            _ledger_overview(ws)
+            return
+        name = None
+        if Path(dataset).exists() or "://" in dataset:
+            fp = fingerprint_frame(_read(dataset, table, query))
+            name = dataset
+        elif re.fullmatch(r"[0-9a-fA-F]{4,64}", dataset):
+            found = ws.fingerprints(dataset)
+            if not found:
+                raise SynthcustError(
+                    f"no dataset in workspace {ws.location} has a fingerprint starting with "
+                    f"{dataset!r}; run `synthcust ledger` to list them, or give the data file"
+                )
+            if len(found) > 1:
+                raise SynthcustError(
+                    f"{len(found)} datasets have fingerprints starting with {dataset!r} "
+                    f"({', '.join(f[:12] for f in found)}); give more characters"
+                )
+            fp = found[0]
+        else:
+            raise SynthcustError(
+                f"{dataset!r} is neither an existing data file nor a fingerprint prefix (at least "
+                "4 hex digits); run `synthcust ledger` to list the datasets"
+            )
+        if set_budget is not None:
+            ws.set_budget(fp, set_budget)
+            console.print(f"budget of {fp[:12]} set to epsilon {set_budget:g}")
+        _ledger_dataset(ws, fp, name)
+
+
+def _ledger_dataset(ws, fp: str, name: str | None) -> None:
+    import contextlib
+
+    from synthcust.store import WorkspaceError
+
+    with contextlib.suppress(WorkspaceError):
+        name = ws.dataset(fp).name or name
+    entries = ws.ledger(fp)
+    b = ws.budget(fp)
+    t = Table(title=f"Privacy ledger of {name or 'dataset'} (fingerprint {fp[:12]})")
+    for c in ("#", "when (UTC)", "mechanism", "synthesizer", "epsilon", "delta", "status", "model"):
+        t.add_column(c, justify="right" if c in ("#", "epsilon", "delta", "model") else "left")
+    colour = {"committed": "green", "pending": "yellow", "failed": "red"}
+    for e in entries:
+        t.add_row(
+            str(e.id),
+            e.created[:19].replace("T", " "),
+            e.mechanism,
+            e.synthesizer or "",
+            f"{e.epsilon:g}",
+            f"{e.delta:g}",
+            f"[{colour[e.status]}]{e.status}[/{colour[e.status]}]",
+            "" if e.model_id is None else str(e.model_id),
+        )
+    if entries:
+        console.print(t)
+    else:
+        console.print(f"no DP fits recorded for {name or fp[:12]} in {ws.location}")
+    left = "[red]0 (exhausted)[/red]" if b.remaining <= 0 else f"{b.remaining:g}"
+    console.print(
+        f"budget: total epsilon {b.total:g}{' (default)' if b.is_default else ''}, spent "
+        f"{b.spent:g} (delta {b.delta_spent:g}) over {b.charges} charge(s), remaining {left}"
+    )
+    if any(e.status != "committed" for e in entries):
+        console.print(
+            "[yellow]note[/yellow]: failed and pending (interrupted) charges count too: "
+            "privacy spent on private data cannot be un-spent"
+        )
+    console.print("sampling more rows from a DP model is post-processing and costs no budget")
+
+
+def _ledger_overview(ws) -> None:
+    by_fp = {d.fingerprint: d for d in ws.datasets()}
+    fps = ws.fingerprints()
+    if not fps:
+        console.print(f"no datasets in workspace {ws.location} yet")
+        return
+    t = Table(title=f"Datasets in {ws.location}")
+    for c in ("fingerprint", "name", "rows", "DP fits", "epsilon spent", "total", "remaining"):
+        t.add_column(c, justify="left" if c in ("fingerprint", "name") else "right")
+    for fp in fps:
+        d = by_fp.get(fp)
+        b = ws.budget(fp)
+        t.add_row(
+            fp[:12],
+            (d.name if d else None) or "",
+            f"{d.n_rows:,}" if d else "",
+            str(b.charges),
+            f"{b.spent:g}",
+            f"{b.total:g}",
+            "[red]0[/red]" if b.remaining <= 0 else f"{b.remaining:g}",
+        )
+    console.print(t)
+
+
 def main() -> None:
     """Entry point: run the app, turning every synthcust error into one line and exit code 1."""
     try:

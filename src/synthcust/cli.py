@@ -617,12 +617,16 @@ def _ledger_dataset(ws, fp: str, name: str | None) -> None:
     b = ws.budget(fp)
     t = Table(title=f"Privacy ledger of {name or 'dataset'} (fingerprint {fp[:12]})")
     for c in ("#", "when (UTC)", "mechanism", "synthesizer", "epsilon", "delta", "status", "model"):
-        t.add_column(c, justify="right" if c in ("#", "epsilon", "delta", "model") else "left")
+        t.add_column(
+            c,
+            justify="right" if c in ("#", "epsilon", "delta", "model") else "left",
+            no_wrap=c in ("when (UTC)", "status"),
+        )
     colour = {"committed": "green", "pending": "yellow", "failed": "red"}
     for e in entries:
         t.add_row(
             str(e.id),
-            e.created[:19].replace("T", " "),
+            e.created[:16].replace("T", " "),
             e.mechanism,
             e.synthesizer or "",
             f"{e.epsilon:g}",

@@ -33,7 +33,7 @@ def customers_csv(tmp_path_factory):
 
 
 def test_help_for_every_command(capsys, monkeypatch):
-    for cmd in ("schema", "fit", "sample", "demo"):
+    for cmd in ("schema", "fit", "sample", "demo", "evaluate", "ledger", "constraints"):
         code, out, _ = run([cmd, "--help"], capsys, monkeypatch)
         assert code == 0 and "Usage" in out, cmd
 

@@ -5,6 +5,7 @@ from synthcust.synthesizers.base import REGISTRY, BaseSynthesizer
 from synthcust.synthesizers.conditions import Range
 from synthcust.synthesizers.copula import GaussianCopulaSynthesizer
 from synthcust.synthesizers.ctgan import CTGANSynthesizer
+from synthcust.synthesizers.dp_marginal import DPMarginalSynthesizer as DPMarginalSynthesizer
 from synthcust.synthesizers.tvae import TVAESynthesizer
 
 __all__ = [

@@ -367,7 +367,7 @@ class DPMarginalSynthesizer(BaseSynthesizer):
             }
         )
         self.privacy_["schema_inferred_from_data"] = inferred
-        self.privacy_["fit_seconds"] = round(time.perf_counter() - t0, 3)
+        self.fit_seconds_ = time.perf_counter() - t0  # not saved: model files stay identical
         return self
 
     def _rho(self) -> float:
@@ -467,8 +467,8 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         self.groups_ = []
         for a, b in enumerate(self.bins_):
             self.groups_.append(self._compress(b, y1[a], f1[a], sigma1))
-            if isinstance(b, NumericBins) and y1[a][-1] < 3 * sigma1:
-                f1[a][-1] = 0.0  # a missing share indistinguishable from noise is dropped
+            if y1[a][b.missing] < 3 * sigma1:
+                f1[a][b.missing] = 0.0  # a missing share indistinguishable from noise: dropped
         k_g = [int(g.max()) + 1 for g in self.groups_]
         coarse = [g[f] for g, f in zip(self.groups_, fine, strict=True)]
         yc = [
@@ -600,6 +600,8 @@ class DPMarginalSynthesizer(BaseSynthesizer):
             return np.arange(k) if keep.all() else g
         g[keep] = np.arange(int(keep.sum()))
         g[~keep] = int(keep.sum())
+        if (~keep).sum() == 1 and not keep[b.missing]:
+            g[b.missing] = 0  # no group made of "missing" alone when it is only noise
         return g
 
     def _finish_privacy(

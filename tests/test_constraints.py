@@ -183,8 +183,10 @@ def test_key_format_too_small(orders):
 
 
 # ---------------------------------------------------------------------- enforcing
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", sorted(n for n in REGISTRY if n != "dp_marginal"))
 def test_every_synthesizer_obeys_every_constraint(name, orders):
+    """Every synthesizer except the DP one, which refuses constraints (enforcing them learns
+    from the private rows without paying privacy budget for it)."""
     s = constrained_schema(orders)
     m = REGISTRY[name](random_state=0, **FAST.get(name, {})).fit(orders, s)
     out = m.sample(600, random_state=1)

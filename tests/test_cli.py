@@ -6,6 +6,7 @@ import hashlib
 import json
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -181,3 +182,42 @@ def test_fit_with_constraints_from_the_command_line(customers_csv, tmp_path, cap
         monkeypatch,
     )
     assert code == 1 and "did you mean 'orders_per_year'" in err
+
+
+def test_fit_with_differential_privacy_charges_the_ledger(tmp_path, capsys, monkeypatch):
+    """--dp-epsilon: refused without bounds (nothing charged), then charged once per fit; a
+    fit beyond the budget is refused with what is left; sampling costs nothing."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    df = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n),
+            "plan": rng.choice(["basic", "pro"], n),
+            "spend": rng.gamma(2.0, 30.0, n).round(2),
+        }
+    )
+    data, ws = tmp_path / "d.csv", tmp_path / "ws"
+    ws.mkdir()
+    df.to_csv(data, index=False)
+    model = tmp_path / "m.synthcust"
+    base = ["fit", data, "-o", model, "--workspace", ws, "--dp-epsilon", 4]
+    code, out, err = run(base, capsys, monkeypatch)
+    assert code == 1 and "public bounds" in err and "'age'" in err
+    code, out, err = run(["ledger", data, "--workspace", ws], capsys, monkeypatch)
+    assert "nothing has been charged" in " ".join(out.split()), out
+    bounds = ["--bound", "age=18..90", "--bound", "spend=0..1000"]
+    code, out, err = run(base + bounds, capsys, monkeypatch)
+    assert code == 0, out + err
+    assert "budget left 6 of 10" in out
+    code, out, err = run(["sample", model, "-n", 500, "-o", tmp_path / "s.csv"], capsys, monkeypatch)
+    assert code == 0 and len(pd.read_csv(tmp_path / "s.csv")) == 500
+    code, out, err = run(base + bounds, capsys, monkeypatch)
+    assert code == 0 and "budget left 2 of 10" in out
+    code, out, err = run(base + bounds, capsys, monkeypatch)  # 4 > 2 left
+    assert code == 1 and "budget" in err and "2" in err
+    code, out, err = run(
+        ["fit", data, "-o", model, "--dp-epsilon", 1, "--synthesizer", "copula"],
+        capsys,
+        monkeypatch,
+    )
+    assert code == 1 and "dp_marginal" in err

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -80,6 +80,24 @@ def _parse_pairs(items: list[str] | None, what: str) -> dict[str, str]:
             raise SynthcustError(f"cannot read {what} {it!r}; write NAME=VALUE")
         k, v = it.split("=", 1)
         out[k.strip()] = v.strip()
+    return out
+
+
+def _parse_bounds(items: list[str]) -> dict[str, tuple[Any, Any]]:
+    """``COL=LOW..HIGH`` (numbers or dates) -> {col: (low, high)}."""
+    out: dict[str, tuple[Any, Any]] = {}
+    for col, rng in _parse_pairs(items, "bound").items():
+        if ".." not in rng:
+            raise SynthcustError(f"cannot read bound {col}={rng!r}; write COL=LOW..HIGH")
+        lo, hi = (x.strip() for x in rng.split("..", 1))
+
+        def num(x: str) -> Any:
+            try:
+                return float(x)
+            except ValueError:
+                return x  # a date, read by the model
+
+        out[col] = (num(lo), num(hi))
     return out
 
 
@@ -183,6 +201,25 @@ def fit(
             "'total == a + b', \"if segment == 'student' then age <= 30\" (repeatable)."
         ),
     ] = None,
+    dp_epsilon: Annotated[
+        float | None,
+        typer.Option(
+            help="Fit under (epsilon, delta)-differential privacy (the dp_marginal model), "
+            "charged to DATA's privacy budget in the workspace ledger."
+        ),
+    ] = None,
+    dp_delta: Annotated[float, typer.Option(help="Delta for --dp-epsilon (< 1/rows).")] = 1e-9,
+    bound: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Public bounds for a numeric/date column with --dp-epsilon, COL=LOW..HIGH "
+            "(repeatable; or declare lower/upper in the schema)."
+        ),
+    ] = None,
+    workspace: Annotated[
+        str | None,
+        typer.Option(help="Workspace (ledger) file, folder or postgresql:// URL."),
+    ] = None,
 ) -> None:
     """Learn DATA (after removing PII) and save the model to OUT."""
     from synthcust import api
@@ -195,21 +232,67 @@ def fit(
     with _progress() as prog:
         t = prog.add_task("reading", total=3)
         df = _read(data, table, query)
+        if dp_epsilon is not None and synthesizer not in (None, "dp_marginal"):
+            raise SynthcustError(
+                f"--dp-epsilon fits the dp_marginal model, not {synthesizer!r}; drop "
+                "--synthesizer (DP-SGD for the neural models is not built yet)"
+            )
         synthesizer = synthesizer or api.default_synthesizer()
+        params: dict[str, Any] = {}
+        if dp_epsilon is not None:
+            synthesizer = "dp_marginal"
+            params = {"epsilon": dp_epsilon, "delta": dp_delta}
+            if bound:
+                params["bounds"] = _parse_bounds(bound)
         prog.update(t, advance=1, description=f"fitting {synthesizer} on {len(df):,} rows")
         s = Schema.from_dict(_load_json(schema_file, "schema")) if schema_file else None
-        model = api.fit(
-            df,
-            schema=s,
-            synthesizer=synthesizer,
-            target=target,
-            pii_policies=_parse_pairs(pii, "PII policy"),
-            segments=segs,
-            random_state=seed,
-            constraints=list(constraint or []),
-        )
-        prog.update(t, advance=1, description="saving")
-        model.save(out)
+
+        def run_fit() -> Any:
+            return api.fit(
+                df,
+                schema=s,
+                synthesizer=synthesizer,
+                target=target,
+                pii_policies=_parse_pairs(pii, "PII policy"),
+                segments=segs,
+                random_state=seed,
+                constraints=list(constraint or []),
+                synthesizer_params=params,
+            )
+
+        if dp_epsilon is None:
+            model = run_fit()
+            prog.update(t, advance=1, description="saving")
+            model.save(out)
+        else:
+            from synthcust.store import Workspace
+            from synthcust.synthesizers import REGISTRY
+
+            # parameters and bounds are checked before any epsilon is charged
+            ready = api.prepare_schema(df, s, target)
+            if constraint:
+                ready = ready.with_constraints(*constraint)
+            REGISTRY["dp_marginal"](**params).check_ready(len(df), ready)
+            with Workspace(workspace) as ws:
+                ds = ws.register_dataset(df, name=data)
+                mech = "MST: Gaussian + exponential mechanisms, zCDP (dp_marginal)"
+                # the spend is recorded before the data is touched, and stays spent
+                charged = {k: v for k, v in params.items() if k != "bounds"}
+                with ws.charge(
+                    ds, dp_epsilon, dp_delta, mech, synthesizer="dp_marginal", params=charged
+                ) as c:
+                    model = run_fit()
+                    prog.update(t, advance=1, description="saving")
+                    model.save(out)
+                    privacy = getattr(model.synthesizer, "privacy_", {})
+                    c.model_id = ws.add_model(ds, "dp_marginal", out, params=params,
+                                              metrics={"privacy": privacy})  # fmt: skip
+                left = ws.budget(ds.fingerprint)
+            console.print(
+                f"differential privacy: epsilon {dp_epsilon:g}, delta {dp_delta:g} charged to "
+                f"{data} ({ds.fingerprint[:12]}); budget left {left.remaining:g} of "
+                f"{left.total:g}. Sampling from this model costs no more privacy."
+            )
         prog.update(t, advance=1, description="done")
     _print_pii(model.pii)
     for n in model.notes:

@@ -279,6 +279,17 @@ class DPMarginalSynthesizer(BaseSynthesizer):
             )
         return out, source
 
+    def check_ready(self, n_rows: int, schema: Schema) -> None:
+        """Raise what :meth:`fit` would raise about parameters and bounds, without reading any
+        data: call it before charging a privacy budget, so a typo does not cost epsilon."""
+        self._check_params(n_rows)
+        if schema.constraints:
+            raise ModelError(
+                "business-rule constraints are not supported by the DP synthesizer yet; drop "
+                "them from the schema, or use a non-private synthesizer"
+            )
+        self._resolve_bounds(schema)
+
     # ------------------------------------------------------------------ fit
     def fit(self, data: pd.DataFrame, schema: Schema | None = None) -> Self:
         """Fit under (epsilon, delta)-DP; the data's own min/max are never read."""

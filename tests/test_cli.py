@@ -209,7 +209,8 @@ def test_fit_with_differential_privacy_charges_the_ledger(tmp_path, capsys, monk
     code, out, err = run(base + bounds, capsys, monkeypatch)
     assert code == 0, out + err
     assert "budget left 6 of 10" in out
-    code, out, err = run(["sample", model, "-n", 500, "-o", tmp_path / "s.csv"], capsys, monkeypatch)
+    sample = ["sample", model, "-n", 500, "-o", tmp_path / "s.csv"]
+    code, out, err = run(sample, capsys, monkeypatch)
     assert code == 0 and len(pd.read_csv(tmp_path / "s.csv")) == 500
     code, out, err = run(base + bounds, capsys, monkeypatch)
     assert code == 0 and "budget left 2 of 10" in out

@@ -202,7 +202,8 @@ def test_private_min_max_never_reach_the_model_or_the_output(tmp_path):
     """Moving the most extreme rows within their fine bins changes nothing: neither the model
     file nor one sampled value. Were the data's min/max read (for bins, clipping or decoding),
     the outputs would differ."""
-    kw = {"epsilon": 50.0, "bounds": {"x": (0.0, 100.0)}, "fine_bins": 10, "random_state": 7}
+    kw = {"epsilon": 50.0, "bounds": {"x": (0.0, 100.0)}, "fine_bins": 10, "random_state": 7,
+          "secure_noise": False}  # fmt: skip
     a = DPMarginalSynthesizer(**kw).fit(_float_frame(top=59.1, bottom=30.9))
     b = DPMarginalSynthesizer(**kw).fit(_float_frame(top=59.99, bottom=30.01))
     assert a.column_spec("x").lower == 0.0 and a.column_spec("x").upper == 100.0
@@ -274,17 +275,29 @@ def test_conditions_are_exact(customers):
 
 
 def test_persistence_round_trip_and_reproducibility(customers, tmp_path):
-    m = DPMarginalSynthesizer(epsilon=1.0, bounds=BOUNDS, random_state=3).fit(customers)
+    kw = {"epsilon": 1.0, "bounds": BOUNDS, "secure_noise": False}
+    m = DPMarginalSynthesizer(random_state=3, **kw).fit(customers)
+    assert "NOT private" in m.privacy_["noise"]
     path = m.save(tmp_path / "dp.zip")
     back = BaseSynthesizer.load(path)
     assert isinstance(back, DPMarginalSynthesizer)
     assert back.privacy_ == m.privacy_
     pd.testing.assert_frame_equal(m.sample(500, random_state=9), back.sample(500, random_state=9))
-    again = DPMarginalSynthesizer(epsilon=1.0, bounds=BOUNDS, random_state=3).fit(customers)
+    again = DPMarginalSynthesizer(random_state=3, **kw).fit(customers)
     pd.testing.assert_frame_equal(m.sample(300), again.sample(300))
-    other = DPMarginalSynthesizer(epsilon=1.0, bounds=BOUNDS, random_state=4).fit(customers)
+    other = DPMarginalSynthesizer(random_state=4, **kw).fit(customers)
     assert not other.sample(300).equals(m.sample(300))
     assert REGISTRY["dp_marginal"] is DPMarginalSynthesizer
+
+
+def test_noise_never_comes_from_random_state_by_default(customers):
+    """Secure by default: two fits with the same random_state draw different noise (noise from
+    a known seed could be regenerated and subtracted); sampling still follows random_state."""
+    a = DPMarginalSynthesizer(epsilon=1.0, bounds=BOUNDS, random_state=3).fit(customers)
+    b = DPMarginalSynthesizer(epsilon=1.0, bounds=BOUNDS, random_state=3).fit(customers)
+    assert "operating-system entropy" in a.privacy_["noise"]
+    assert not a.sample(2000, random_state=1).equals(b.sample(2000, random_state=1))
+    pd.testing.assert_frame_equal(a.sample(300, random_state=5), a.sample(300, random_state=5))
 
 
 def test_datetime_and_id_columns():

@@ -111,7 +111,13 @@ class DPMarginalSynthesizer(BaseSynthesizer):
     bounds_share: share of rho spent on private bounds, when any.
     conversion: ``"tight"`` (Canonne-Kamath-Steinke) or ``"standard"``
         (``epsilon = rho + 2 sqrt(rho log(1/delta))``) from (epsilon, delta) to rho.
-    random_state: seed of the noise and of sampling.
+    secure_noise: ``True`` (default): the mechanisms' noise comes from fresh operating-system
+        entropy at every fit, never from ``random_state``: noise drawn from a seed someone knows
+        could be regenerated and subtracted, voiding the guarantee. ``False`` seeds it from
+        ``random_state`` so fits reproduce exactly, for tests and benchmarks only;
+        ``privacy_["noise"]`` records which.
+    random_state: seed of sampling (post-processing), and of the noise only with
+        ``secure_noise=False``.
 
     Examples
     --------
@@ -143,9 +149,11 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         budget_split: Sequence[float] = (1 / 3, 1 / 3, 1 / 3),
         bounds_share: float = 0.1,
         conversion: str = "tight",
+        secure_noise: bool = True,
         random_state: int | None = None,
     ):
         super().__init__(random_state)
+        self.secure_noise = secure_noise
         self.epsilon = epsilon
         self.delta = delta
         self.bounds = bounds
@@ -368,7 +376,19 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         self.plan_ = None
         self.codec_ = codec
         self.n_training_rows_ = n  # replaced by the noisy estimate under add/remove neighbours
-        self._fit_dp(enc, resolve_rng(self.random_state), public, bound_source, cat_source)
+        if self.secure_noise:
+            import secrets
+
+            noise_rng = np.random.default_rng(secrets.randbits(128))
+        else:
+            noise_rng = resolve_rng(self.random_state)
+        self._fit_dp(enc, noise_rng, public, bound_source, cat_source)
+        self.privacy_["noise"] = (
+            "fresh operating-system entropy (secure_noise=True)"
+            if self.secure_noise
+            else "seeded from random_state (secure_noise=False): reproducible, and NOT private "
+            "against anyone who knows the seed"
+        )
         # the bounds now known (public or DP) go into the schema that travels with the model
         self.schema_ = schema.edit(
             {

@@ -25,6 +25,18 @@ loop over columns; every random draw uses a seeded generator, so the same ``rand
 gives the same model and rows. Conditions are met exactly by keeping only generated rows that
 meet them, in a bounded number of rounds
 (:func:`~synthcust.synthesizers.neural.modes.sample_until`).
+
+Differential privacy (``dp_epsilon`` set): training runs as DP-SGD under opacus
+(:mod:`~synthcust.synthesizers.neural.dpsgd`): Poisson-sampled batches, each row's gradient
+clipped to ``max_grad_norm``, Gaussian noise calibrated by the ``"rdp"`` or ``"prv"`` accountant
+so that the planned epochs spend at most ``dp_epsilon`` at ``dp_delta``; the learned deviations
+live in a layer with an opacus per-sample gradient, matrix products run in float32, and there
+is no early stopping or validation on the private rows. **The guarantee covers the network
+weights only**: the mode-specific transform (Gaussian modes, point masses, value ranges per
+column), the codec (category lists, missing-value markers, formats) and the row count are
+fitted on the private data without noise and are part of the saved model; ``privacy_`` lists
+them under ``"not_covered"``. Use the DP marginal synthesizer (``dp_marginal``) when the whole
+release must be private.
 """
 
 from __future__ import annotations
@@ -36,14 +48,17 @@ import numpy as np
 
 from synthcust.exceptions import ModelError
 from synthcust.synthesizers.conditions import Condition
+from synthcust.synthesizers.neural.dpsgd import check_dp_params, sigma_layer_class, train_private
 from synthcust.synthesizers.neural.modebase import ModeNormSynthesizer, device_generator
 from synthcust.synthesizers.neural.modes import sample_until, span_argmax, value_shower
 from synthcust.synthesizers.neural.torchutil import (
     arrays_to_state,
     autocast,
+    deterministic,
     require_torch,
     resolve_device,
     state_to_arrays,
+    torch_seed,
 )
 from synthcust.synthesizers.neural.training import TrainLog
 from synthcust.transform.codec import Encoded
@@ -69,6 +84,11 @@ class TVAESynthesizer(ModeNormSynthesizer):
     threads : torch threads while training and sampling (default: all cores).
     random_state : seed for training and the default for sampling.
     verbose : show a progress bar (``None``: only on a terminal).
+    dp_epsilon : train with DP-SGD spending at most this epsilon (``None``: no differential
+        privacy). Covers the network weights only, see the module docstring and ``privacy_``.
+    dp_delta : the delta of the guarantee; must be below 1/n (n = training rows).
+    max_grad_norm : DP-SGD's bound on each row's gradient (L2 over all weights).
+    dp_accountant : ``"rdp"`` (Renyi DP) or ``"prv"`` (privacy random variables, tighter).
 
     Attributes
     ----------
@@ -76,6 +96,9 @@ class TVAESynthesizer(ModeNormSynthesizer):
     training_log_ : :class:`~synthcust.synthesizers.neural.training.TrainLog`; its
         ``train_loss`` is the loss per row (reconstruction x ``loss_factor`` + KL) per epoch.
     transformer_ : the fitted :class:`~synthcust.synthesizers.neural.modes.DataTransformer`.
+    privacy_ : only after a DP fit: epsilon actually spent (accountant, steps run), delta,
+        mechanism, noise multiplier, clipping bound, sample rate, epochs and steps, and
+        ``"not_covered"``: what the fit released without noise.
 
     Examples
     --------
@@ -107,6 +130,10 @@ class TVAESynthesizer(ModeNormSynthesizer):
         threads: int | None = None,
         random_state: int | None = None,
         verbose: bool | None = None,
+        dp_epsilon: float | None = None,
+        dp_delta: float = 1e-9,
+        max_grad_norm: float = 1.0,
+        dp_accountant: str = "rdp",
     ):
         super().__init__(random_state)
         self.epochs = epochs
@@ -120,9 +147,21 @@ class TVAESynthesizer(ModeNormSynthesizer):
         self.precision = precision
         self.threads = threads
         self.verbose = verbose
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.max_grad_norm = max_grad_norm
+        self.dp_accountant = dp_accountant
 
     # ------------------------------------------------------------------ fit
     def _fit(self, enc: Encoded, rng: np.random.Generator) -> None:
+        self.__dict__.pop("privacy_", None)
+        if self.dp_epsilon is not None:
+            # checked before anything is fitted on the rows
+            self._check_params()
+            n_rows = enc.numeric.shape[0] if enc.numeric.shape[1] else enc.codes.shape[0]
+            check_dp_params(
+                self.dp_epsilon, self.dp_delta, self.max_grad_norm, self.dp_accountant, n_rows
+            )
         torch, n = self._prepare(enc, rng)
         t = self.transformer_
         self.batch_ = min(self.batch_size, n)
@@ -131,6 +170,9 @@ class TVAESynthesizer(ModeNormSynthesizer):
             self.training_log_ = TrainLog(stopped="epochs")
             return
         data = t.transform(enc, rng)
+        if self.dp_epsilon is not None:
+            self._fit_private(torch, data, n, rng)
+            return
         nets: dict[str, Any] = {}
 
         def build(torch: Any, dgen: Any) -> Any:
@@ -142,6 +184,43 @@ class TVAESynthesizer(ModeNormSynthesizer):
 
         self._train(torch, rng, n, self.batch_, build)
         self.decoder_ = nets["D"].eval()
+
+    def _fit_private(self, torch: Any, data: np.ndarray, n: int, rng: np.random.Generator) -> None:
+        """DP-SGD (see :mod:`~synthcust.synthesizers.neural.dpsgd`); sets ``privacy_``."""
+        t = self.transformer_
+        self.precision_ = "float32"  # per-sample gradients in float32, no autocast
+        sigma_layer = sigma_layer_class()
+        init_seed, seed = torch_seed(rng), torch_seed(rng)
+        with deterministic(seed, self.threads) as gen:
+            dgen = device_generator(torch, gen, self.device_)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(init_seed)
+                E = _mlp(torch, t.output_dim, self.compress_dims, 2 * self.embedding_dim)
+                Dec = _mlp(torch, self.embedding_dim, self.decompress_dims, t.output_dim)
+                S = sigma_layer(t.n_alpha_)
+                vae = torch.nn.ModuleDict({"E": E, "D": Dec, "S": S}).to(self.device_)
+                trainer = _Trainer(torch, self, E, Dec, data, dgen, sigma_layer=S)
+            self.training_log_, self.privacy_ = train_private(
+                torch,
+                module=vae,
+                optimizer=trainer.opt,
+                step=trainer.private_step,
+                n_rows=n,
+                batch_size=self.batch_,
+                epochs=self.epochs,
+                epsilon=float(self.dp_epsilon),
+                delta=float(self.dp_delta),
+                max_grad_norm=float(self.max_grad_norm),
+                accountant=self.dp_accountant,
+                sampler_generator=gen,
+                noise_generator=dgen,
+                max_training_time=self.max_training_time,
+                progress=self.verbose,
+                description=f"{self.label} (DP-SGD)",
+            )
+        # the decoder as the non-private fit stores it: a Sequential with a ``sigma`` parameter
+        Dec.sigma = torch.nn.Parameter(S.sigma.detach().clone())
+        self.decoder_ = Dec.eval()
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -193,11 +272,15 @@ class TVAESynthesizer(ModeNormSynthesizer):
         if self.decoder_ is not None:
             arrays.update(state_to_arrays(self.decoder_.state_dict(), "d."))
         state.update(batch_size=self.batch_, has_decoder=self.decoder_ is not None)
+        if getattr(self, "privacy_", None) is not None:
+            state["privacy"] = self.privacy_
         return state, arrays
 
     def _from_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._load_base(state, arrays)
         self.batch_ = int(state["batch_size"])
+        if "privacy" in state:
+            self.privacy_ = dict(state["privacy"])
         self.decoder_ = None
         if state["has_decoder"]:
             torch = require_torch()
@@ -222,7 +305,14 @@ class _Trainer:
     """One TVAE step on a batch of row indices; the loss for all columns at once."""
 
     def __init__(
-        self, torch: Any, m: TVAESynthesizer, E: Any, Dec: Any, data: np.ndarray, gen: Any
+        self,
+        torch: Any,
+        m: TVAESynthesizer,
+        E: Any,
+        Dec: Any,
+        data: np.ndarray,
+        gen: Any,
+        sigma_layer: Any = None,
     ):
         t = m.transformer_
         self.torch, self.E, self.Dec, self.gen, self.dev = torch, E, Dec, gen, m.device_
@@ -237,7 +327,12 @@ class _Trainer:
         slot = span_argmax(data[:, t.n_alpha_ :], starts, widths.numpy())
         self.target = torch.from_numpy(slot + starts[None, :]).to(self.dev)
         params = list(E.parameters()) + list(Dec.parameters())
-        self.opt = torch.optim.Adam(params, lr=1e-3, weight_decay=1e-5, fused=True)
+        self.S = sigma_layer
+        if sigma_layer is None:
+            self.opt = torch.optim.Adam(params, lr=1e-3, weight_decay=1e-5, fused=True)
+        else:  # DP-SGD: opacus wraps this optimiser (its noisy gradients feed Adam)
+            params += list(sigma_layer.parameters())
+            self.opt = torch.optim.Adam(params, lr=1e-3, weight_decay=1e-5)
         self.precision = m.precision_
 
     def step(self, index: Any) -> float:
@@ -264,6 +359,34 @@ class _Trainer:
         self.opt.step()
         with torch.no_grad():
             sigma.clamp_(0.01, 1.0)
+        return float(total.detach())
+
+    def private_step(self, index: Any, opt: Any) -> float:
+        """One DP-SGD step: the mean loss of the (Poisson, maybe empty) batch, float32.
+
+        Every term is a sum of per-row terms (the deviations enter as ``S(x)``, one copy per
+        row), so opacus' per-sample gradients are each row's own gradient.
+        """
+        torch = self.torch
+        idx = index.to(self.dev)
+        x = self.data.index_select(0, idx)
+        b = x.shape[0]
+        h = self.E(x)
+        mu, logvar = h[:, : self.emb], h[:, self.emb :]
+        eps = torch.randn(mu.shape, generator=self.gen, device=self.dev)
+        rec = self.Dec(mu + eps * torch.exp(0.5 * logvar))
+        sigma = self.S(x)
+        err = x[:, : self.na] - torch.tanh(rec[:, : self.na])
+        loss = (err * err / (2 * sigma * sigma)).sum() + torch.log(sigma).sum()
+        if self.n_spans:
+            loss = loss + self._cross_entropy(rec[:, self.na :], self.target.index_select(0, idx))
+        kld = -0.5 * torch.sum(1 + logvar - mu * mu - logvar.exp())
+        total = (loss * self.factor + kld) / max(b, 1)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        with torch.no_grad():
+            self.S.sigma.clamp_(0.01, 1.0)
         return float(total.detach())
 
     def _cross_entropy(self, logits: Any, target: Any) -> Any:

@@ -89,6 +89,10 @@ class TVAESynthesizer(ModeNormSynthesizer):
     dp_delta : the delta of the guarantee; must be below 1/n (n = training rows).
     max_grad_norm : DP-SGD's bound on each row's gradient (L2 over all weights).
     dp_accountant : ``"rdp"`` (Renyi DP) or ``"prv"`` (privacy random variables, tighter).
+    secure_noise : ``True`` (default): DP-SGD's batch sampling and noise come from fresh
+        operating-system entropy at every fit, never from ``random_state`` (noise from a seed
+        someone knows protects nothing); ``False`` makes a DP fit reproducible and is recorded
+        in ``privacy_`` as not private.
 
     Attributes
     ----------
@@ -134,6 +138,7 @@ class TVAESynthesizer(ModeNormSynthesizer):
         dp_delta: float = 1e-9,
         max_grad_norm: float = 1.0,
         dp_accountant: str = "rdp",
+        secure_noise: bool = True,
     ):
         super().__init__(random_state)
         self.epochs = epochs
@@ -151,6 +156,7 @@ class TVAESynthesizer(ModeNormSynthesizer):
         self.dp_delta = dp_delta
         self.max_grad_norm = max_grad_norm
         self.dp_accountant = dp_accountant
+        self.secure_noise = secure_noise
 
     # ------------------------------------------------------------------ fit
     def _fit(self, enc: Encoded, rng: np.random.Generator) -> None:
@@ -214,6 +220,7 @@ class TVAESynthesizer(ModeNormSynthesizer):
                 accountant=self.dp_accountant,
                 sampler_generator=gen,
                 noise_generator=dgen,
+                secure_noise=bool(self.secure_noise),
                 max_training_time=self.max_training_time,
                 progress=self.verbose,
                 description=f"{self.label} (DP-SGD)",

@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import secrets
 import sys
 import time
 import warnings
@@ -138,6 +139,7 @@ def train_private(
     accountant: str,
     sampler_generator: Any,
     noise_generator: Any,
+    secure_noise: bool = True,
     max_training_time: float | None = None,
     progress: bool | None = None,
     description: str = "training (DP-SGD)",
@@ -149,8 +151,17 @@ def train_private(
     loss over the batch, ``step``) and returns the batch loss. Every trainable parameter of
     ``module`` must sit in a layer opacus computes per-sample gradients for; the hooks are
     removed before returning.
+
+    ``secure_noise`` (default): the batch sampling and the noise come from generators seeded
+    with fresh operating-system entropy, not from the given (``random_state``-derived) ones: an
+    adversary who knows the seed and all rows but one could otherwise replay the training and
+    see that row. With ``False`` the run is reproducible and recorded as NOT private.
     """
     opacus = require_opacus()
+    if secure_noise:
+        dev = getattr(noise_generator, "device", torch.device("cpu"))
+        sampler_generator = torch.Generator().manual_seed(secrets.randbits(63))
+        noise_generator = torch.Generator(device=dev).manual_seed(secrets.randbits(63))
     loader = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(torch.arange(n_rows)),
         batch_size=batch_size,
@@ -237,6 +248,12 @@ def train_private(
         "covered": "the trained network weights (and every row sampled from them: "
         "post-processing costs no budget)",
         "not_covered": list(NOT_COVERED),
-        "secure_rng": False,
+        "noise": "Poisson sampling and Gaussian noise from torch generators seeded with fresh "
+        "operating-system entropy (secure_noise=True; a Mersenne twister, not a CSPRNG: "
+        "opacus' secure_mode needs torchcsprng)"
+        if secure_noise
+        else "seeded from random_state (secure_noise=False): reproducible, and NOT private "
+        "against anyone who knows the seed",
+        "secure_noise": bool(secure_noise),
     }
     return log, record

@@ -222,3 +222,23 @@ def test_fit_with_differential_privacy_charges_the_ledger(tmp_path, capsys, monk
         monkeypatch,
     )
     assert code == 1 and "dp_marginal" in err
+
+
+def test_fit_tvae_with_dp_sgd_is_charged_and_says_what_is_not_covered(
+    tmp_path, capsys, monkeypatch
+):
+    pytest.importorskip("opacus")
+    rng = np.random.default_rng(1)
+    n = 600
+    df = pd.DataFrame({"x": rng.normal(size=n).round(3), "g": rng.choice(["a", "b"], n)})
+    data, ws, model = tmp_path / "d.csv", tmp_path / "ws", tmp_path / "m.synthcust"
+    ws.mkdir()
+    df.to_csv(data, index=False)
+    args = ["fit", data, "-o", model, "--workspace", ws, "--synthesizer", "tvae",
+            "--param", "epochs=3", "--param", "batch_size=200"]  # fmt: skip
+    code, out, err = run([*args, "--dp-epsilon", 0], capsys, monkeypatch)
+    assert code == 1 and "dp_epsilon must be a positive number" in err
+    assert not (ws / "workspace.db").exists()  # refused before anything was charged
+    code, out, err = run([*args, "--dp-epsilon", 3], capsys, monkeypatch)
+    assert code == 0, out + err
+    assert "budget left 7 of 10" in out and "not covered by the guarantee" in out

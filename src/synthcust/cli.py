@@ -220,6 +220,13 @@ def fit(
         str | None,
         typer.Option(help="Workspace (ledger) file, folder or postgresql:// URL."),
     ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A synthesizer parameter NAME=VALUE, e.g. epochs=50 or max_training_time=60 "
+            "(repeatable; values read as JSON when they parse, else as text)."
+        ),
+    ] = None,
 ) -> None:
     """Learn DATA (after removing PII) and save the model to OUT."""
     from synthcust import api
@@ -232,18 +239,27 @@ def fit(
     with _progress() as prog:
         t = prog.add_task("reading", total=3)
         df = _read(data, table, query)
-        if dp_epsilon is not None and synthesizer not in (None, "dp_marginal"):
+        if dp_epsilon is not None and synthesizer not in (None, "dp_marginal", "tvae"):
             raise SynthcustError(
-                f"--dp-epsilon fits the dp_marginal model, not {synthesizer!r}; drop "
-                "--synthesizer (DP-SGD for the neural models is not built yet)"
+                f"--dp-epsilon fits dp_marginal (the default) or tvae (DP-SGD), not "
+                f"{synthesizer!r}; drop --synthesizer or pick one of those"
             )
         synthesizer = synthesizer or api.default_synthesizer()
         params: dict[str, Any] = {}
-        if dp_epsilon is not None:
+        if dp_epsilon is not None and synthesizer == "tvae":
+            if bound:
+                raise SynthcustError("--bound applies to dp_marginal; TVAE's DP-SGD takes none")
+            params = {"dp_epsilon": dp_epsilon, "dp_delta": dp_delta}
+        elif dp_epsilon is not None:
             synthesizer = "dp_marginal"
             params = {"epsilon": dp_epsilon, "delta": dp_delta}
             if bound:
                 params["bounds"] = _parse_bounds(bound)
+        for k, v in _parse_pairs(param, "parameter").items():
+            try:
+                params.setdefault(k, json.loads(v))
+            except json.JSONDecodeError:
+                params.setdefault(k, v)
         prog.update(t, advance=1, description=f"fitting {synthesizer} on {len(df):,} rows")
         s = Schema.from_dict(_load_json(schema_file, "schema")) if schema_file else None
 
@@ -272,20 +288,27 @@ def fit(
             ready = api.prepare_schema(df, s, target)
             if constraint:
                 ready = ready.with_constraints(*constraint)
-            REGISTRY["dp_marginal"](**params).check_ready(len(df), ready)
+            if synthesizer == "dp_marginal":
+                REGISTRY["dp_marginal"](**params).check_ready(len(df), ready)
+                mech = "MST: Gaussian + exponential mechanisms, zCDP (dp_marginal)"
+            else:
+                from synthcust.synthesizers.neural.dpsgd import check_dp_params, require_opacus
+
+                require_opacus()
+                check_dp_params(dp_epsilon, dp_delta, 1.0, "rdp", len(df))
+                mech = "DP-SGD (opacus, RDP accountant; covers the network weights only)"
             with Workspace(workspace) as ws:
                 ds = ws.register_dataset(df, name=data)
-                mech = "MST: Gaussian + exponential mechanisms, zCDP (dp_marginal)"
                 # the spend is recorded before the data is touched, and stays spent
                 charged = {k: v for k, v in params.items() if k != "bounds"}
                 with ws.charge(
-                    ds, dp_epsilon, dp_delta, mech, synthesizer="dp_marginal", params=charged
+                    ds, dp_epsilon, dp_delta, mech, synthesizer=synthesizer, params=charged
                 ) as c:
                     model = run_fit()
                     prog.update(t, advance=1, description="saving")
                     model.save(out)
                     privacy = getattr(model.synthesizer, "privacy_", {})
-                    c.model_id = ws.add_model(ds, "dp_marginal", out, params=params,
+                    c.model_id = ws.add_model(ds, synthesizer, out, params=params,
                                               metrics={"privacy": privacy})  # fmt: skip
                 left = ws.budget(ds.fingerprint)
             console.print(
@@ -293,6 +316,8 @@ def fit(
                 f"{data} ({ds.fingerprint[:12]}); budget left {left.remaining:g} of "
                 f"{left.total:g}. Sampling from this model costs no more privacy."
             )
+            for item in privacy.get("not_covered", []):
+                console.print(f"[yellow]not covered by the guarantee[/yellow]: {item}")
         prog.update(t, advance=1, description="done")
     _print_pii(model.pii)
     for n in model.notes:

@@ -27,10 +27,25 @@ Method (the family of MOSTLY AI's TabularARGN and of MADE, Germain et al. 2015):
 5. Training: AdamW, early stopping on the validation NLL of ``validation_share`` of the rows
    (best weights restored), ``max_training_time`` budget, Rich progress, ``random_state``
    reproducible; weights saved as NumPy arrays in the model file (never pickled).
+6. Differential privacy (``dp_epsilon`` set): training runs as DP-SGD under opacus
+   (:mod:`~synthcust.synthesizers.neural.dpsgd`): Poisson-sampled batches, each row's gradient
+   (over every weight: embeddings, masked layers, subset indicator) clipped to
+   ``max_grad_norm``, Gaussian noise calibrated by the ``"rdp"`` or ``"prv"`` accountant so that
+   the planned epochs spend at most ``dp_epsilon`` at ``dp_delta``. The masked layers are
+   ``nn.Linear`` subclasses whose mask is applied to the weight in ``forward``; their registered
+   opacus grad sampler multiplies the linear per-row gradient by the mask. A private fit holds
+   no rows out: there is no validation split, no early stopping and no learning-rate decay
+   (each would be driven by a loss on private rows), so all ``epochs`` run (or until
+   ``max_training_time``); the output biases start at zero, not at the rows' marginals. The
+   ``flex_share`` orders are drawn independently of the data. The tokenisation (quantile bin
+   edges, spike values, within-bin knots, category lists, value ranges) and the table codec
+   are fitted on the private data without noise; ``privacy_`` lists them under
+   ``"not_covered"``. Use ``dp_marginal`` when the whole release must be covered.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,6 +58,8 @@ from synthcust.synthesizers.conditions import (
     NumericCondition,
     show_number,
 )
+from synthcust.synthesizers.neural.dpsgd import NOT_COVERED, check_dp_params, train_private
+from synthcust.synthesizers.neural.modebase import device_generator
 from synthcust.synthesizers.neural.tokens import ColumnTokens
 from synthcust.synthesizers.neural.torchutil import (
     arrays_to_state,
@@ -57,9 +74,48 @@ from synthcust.transform.codec import Encoded
 
 __all__ = ["AutoregressiveSynthesizer"]
 
+#: what a private fit of this model releases without noise (its ``privacy_["not_covered"]``)
+AR_NOT_COVERED = [
+    "the tokenisation (per-column quantile bin edges, exact spike values, within-bin value "
+    "knots, category lists, value ranges) is fitted on the private data without noise",
+    *NOT_COVERED[1:],
+]
+
+
+@functools.cache
+def _masked_linear_class(torch: Any) -> type:
+    """``nn.Linear`` whose weight is multiplied by ``self.mask`` (set before each call)."""
+
+    class MaskedLinear(torch.nn.Linear):
+        mask: Any = None
+
+        def forward(self, x: Any) -> Any:
+            w = self.weight if self.mask is None else self.weight * self.mask
+            return torch.nn.functional.linear(x, w, self.bias)
+
+    return MaskedLinear
+
+
+@functools.cache
+def _register_masked_grad_sampler(torch: Any) -> None:
+    """Per-row gradients of a masked linear for opacus: the linear ones times the mask."""
+    from opacus.grad_sample import register_grad_sampler
+
+    @register_grad_sampler(_masked_linear_class(torch))
+    def _grad_sample(layer: Any, activations: Any, backprops: Any) -> dict[Any, Any]:
+        a = activations[0].to(backprops.dtype)
+        ret = {}
+        if layer.weight.requires_grad:
+            gs = torch.einsum("n...i,n...j->nij", backprops, a)
+            ret[layer.weight] = gs if layer.mask is None else gs * layer.mask
+        if layer.bias is not None and layer.bias.requires_grad:
+            ret[layer.bias] = torch.einsum("n...k->nk", backprops)
+        return ret
+
 
 def _build_net(torch: Any, n_tokens: list[int], emb: int, hidden: int, layers: int):
     nn = torch.nn
+    Masked = _masked_linear_class(torch)
 
     class MaskedAR(nn.Module):
         """MADE over column tokens; masks are rebuilt for each generation order."""
@@ -74,11 +130,11 @@ def _build_net(torch: Any, n_tokens: list[int], emb: int, hidden: int, layers: i
             self.out_slices = [(int(offs[i]), int(offs[i + 1])) for i in range(m)]
             self.emb = nn.Embedding(int(offs[-1]), emb)
             d_in = m * emb
-            self.inp = nn.Linear(d_in, hidden)
+            self.inp = Masked(d_in, hidden)
             self.cond = nn.Linear(m, hidden, bias=False)  # which columns come first
-            self.hid = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(layers - 1)])
-            self.out = nn.Linear(hidden, int(offs[-1]))
-            self.direct = nn.Linear(d_in, int(offs[-1]), bias=False)
+            self.hid = nn.ModuleList([Masked(hidden, hidden) for _ in range(layers - 1)])
+            self.out = Masked(hidden, int(offs[-1]))
+            self.direct = Masked(d_in, int(offs[-1]), bias=False)
             nn.init.zeros_(self.direct.weight)
             # degrees in blocks (all units of degree 1, then 2, ...): sampling slices them
             deg = np.sort((np.arange(hidden) % max(m - 1, 1)) + 1)
@@ -102,16 +158,16 @@ def _build_net(torch: Any, n_tokens: list[int], emb: int, hidden: int, layers: i
             return m_in, m_hid, m_out, m_dir
 
         def forward(self, tokens: Any, rank: Any, first: Any) -> Any:
+            # masked layers are modules called here (opacus hooks see them), the masks set first
             F = torch.nn.functional
-            m_in, m_hid, m_out, m_dir = self.masks(rank)
+            self.inp.mask, m_hid, self.out.mask, self.direct.mask = self.masks(rank)
             x = self.emb(tokens + self.offsets).flatten(1)
-            h = F.linear(x, self.inp.weight * m_in, self.inp.bias) + self.cond(first)
+            h = self.inp(x) + self.cond(first)
             h = F.relu(h)
             for lin in self.hid:
-                h = F.relu(F.linear(h, lin.weight * m_hid, lin.bias))
-            return F.linear(h, self.out.weight * m_out, self.out.bias) + F.linear(
-                x, self.direct.weight * m_dir
-            )
+                lin.mask = m_hid
+                h = F.relu(lin(h))
+            return self.out(h) + self.direct(x)
 
     return MaskedAR()
 
@@ -154,6 +210,28 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         Progress bar (default: when stderr is a terminal).
     random_state : int, optional
         Seed: the same seed and data give identical models and samples.
+    dp_epsilon : float, optional
+        Train with DP-SGD spending at most this epsilon (``None``: no differential privacy).
+        Covers the network weights only; a private fit uses every row for ``epochs`` epochs
+        (``validation_share``, ``patience`` and ``lr_decay`` are not used). See the module
+        docstring and ``privacy_``.
+    dp_delta : float
+        The delta of the guarantee; must be below 1/n (n = training rows).
+    max_grad_norm : float
+        DP-SGD's bound on each row's gradient (L2 over all weights).
+    dp_accountant : str
+        ``"rdp"`` (Renyi DP) or ``"prv"`` (privacy random variables, tighter).
+    secure_noise : bool
+        ``True`` (default): DP-SGD's batch sampling and noise come from fresh operating-system
+        entropy, so a private fit is not reproducible; ``False`` seeds them from
+        ``random_state`` (reproducible) and records the run in ``privacy_`` as not private.
+
+    Attributes
+    ----------
+    privacy_ : dict
+        Only after a DP fit: epsilon actually spent, delta, noise multiplier, sample rate,
+        steps, and under ``"not_covered"`` what is fitted on the rows without noise (the
+        tokenisation, the codec, the row count).
 
     Examples
     --------
@@ -187,6 +265,11 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         threads: int | None = None,
         verbose: bool | None = None,
         random_state: int | None = None,
+        dp_epsilon: float | None = None,
+        dp_delta: float = 1e-9,
+        max_grad_norm: float = 1.0,
+        dp_accountant: str = "rdp",
+        secure_noise: bool = True,
     ):
         self.epochs = epochs
         self.batch_size = batch_size
@@ -205,6 +288,11 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         self.threads = threads
         self.verbose = verbose
         self.random_state = random_state
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.max_grad_norm = max_grad_norm
+        self.dp_accountant = dp_accountant
+        self.secure_noise = secure_noise
 
     # ------------------------------------------------------------------------------ fitting
     def _check_params(self) -> None:
@@ -221,9 +309,15 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                 raise ModelError(f"{name} must be a number in [0, 1), got {v!r}")
 
     def _fit(self, enc: Encoded, rng: np.random.Generator) -> None:
+        self.__dict__.pop("privacy_", None)
         self._check_params()
-        torch = require_torch()
         n_rows = max(len(enc.numeric), len(enc.codes))
+        private = self.dp_epsilon is not None
+        if private:  # checked before anything is fitted on the rows
+            check_dp_params(
+                self.dp_epsilon, self.dp_delta, self.max_grad_norm, self.dp_accountant, n_rows
+            )
+        torch = require_torch()
         # capacity grows with the data: small tables overfit a wide net and fine bins
         self.hidden_ = self.hidden or (128 if n_rows < 2_000 else 256 if n_rows < 20_000 else 512)
         self.max_bins_ = self.max_bins or (16 if n_rows < 1_600 else 32 if n_rows < 20_000 else 64)
@@ -253,6 +347,9 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             self.net_ = None
             return
         tok = self._tokenize(enc)
+        if private:
+            self._fit_private(torch, tok, rng)
+            return
         n = len(tok)
         n_val = round(self.validation_share * n) if n >= 20 else 0
         perm = rng.permutation(n)
@@ -342,6 +439,73 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                 progress=self.verbose,
                 description="autoregressive",
             )
+        self.net_ = net.cpu().eval()
+
+    def _fit_private(self, torch: Any, tok: np.ndarray, rng: np.random.Generator) -> None:
+        """DP-SGD over all rows for the planned epochs (see the module docstring); sets
+        ``privacy_``. No validation split, early stopping or learning-rate decay: each would be
+        driven by a loss on private rows that the accountant does not count."""
+        _register_masked_grad_sampler(torch)
+        n, m = tok.shape
+        dev = resolve_device(self.device)
+        seed = torch_seed(rng)
+        with deterministic(seed, self.threads) as gen:
+            net = _build_net(torch, [t.n_tokens for t in self.tokens_], self.embedding_dim,
+                             self.hidden_, self.layers).to(dev)  # fmt: skip
+            with torch.no_grad():  # uniform start: the rows' marginals would be a release
+                net.out.bias.zero_()
+            T = torch.as_tensor(tok, dtype=torch.long, device=dev)
+            opt = torch.optim.AdamW(
+                net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+            )
+            default_rank = torch.arange(1, m + 1, device=dev)
+            no_first = torch.zeros(m, device=dev)
+            F = torch.nn.functional
+
+            def step(idx: Any, popt: Any) -> float:
+                net.train()
+                batch = T.index_select(0, idx.to(dev))
+                b = batch.shape[0]
+                rank, first = default_rank, no_first
+                # the order is drawn independently of the rows: it costs no privacy
+                if (
+                    m > 1
+                    and self.flex_share > 0
+                    and torch.rand(1, generator=gen).item() < self.flex_share
+                ):
+                    rank, first = self._flex_order(torch, m, gen, dev)
+                logits = net(batch, rank, first.expand(b, m))
+                total = logits.new_zeros(())
+                for c, (a, e) in enumerate(net.out_slices):
+                    total = total + F.cross_entropy(logits[:, a:e], batch[:, c], reduction="sum")
+                loss = total / max(b, 1)  # the mean over rows of each row's NLL (0 rows: 0)
+                popt.zero_grad(set_to_none=True)
+                loss.backward()
+                popt.step()
+                return float(loss.detach())
+
+            self.training_log_, privacy = train_private(
+                torch,
+                module=net,
+                optimizer=opt,
+                step=step,
+                n_rows=n,
+                batch_size=min(self.batch_size, n),
+                epochs=self.epochs,
+                epsilon=float(self.dp_epsilon),
+                delta=float(self.dp_delta),
+                max_grad_norm=float(self.max_grad_norm),
+                accountant=self.dp_accountant,
+                sampler_generator=gen,
+                noise_generator=device_generator(torch, gen, dev),
+                secure_noise=bool(self.secure_noise),
+                max_training_time=self.max_training_time,
+                progress=self.verbose,
+                description="autoregressive (DP-SGD)",
+            )
+        privacy["not_covered"] = list(AR_NOT_COVERED)
+        privacy["validation"] = "none: all rows train, no early stopping, no learning-rate decay"
+        self.privacy_ = privacy
         self.net_ = net.cpu().eval()
 
     @staticmethod
@@ -569,13 +733,16 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             arrays.update(state_to_arrays(self.net_.state_dict()))
         log = self.training_log_.to_dict()
         log["seconds"] = 0.0  # wall time is not part of the model: same data, same bytes
-        return {
+        state = {
             "hidden": self.hidden_,
             "max_bins": self.max_bins_,
             "columns": self.columns_,
             "tokens": metas,
             "training": log,
-        }, arrays
+        }
+        if getattr(self, "privacy_", None) is not None:
+            state["privacy"] = self.privacy_
+        return state, arrays
 
     def _from_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.columns_ = list(state["columns"])
@@ -586,6 +753,8 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             for i, meta in enumerate(state["tokens"])
         ]
         self.training_log_ = TrainLog.from_dict(state["training"])
+        if "privacy" in state:
+            self.privacy_ = dict(state["privacy"])
         if not self.tokens_:
             self.net_ = None
             return

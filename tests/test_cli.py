@@ -242,3 +242,8 @@ def test_fit_tvae_with_dp_sgd_is_charged_and_says_what_is_not_covered(
     code, out, err = run([*args, "--dp-epsilon", 3], capsys, monkeypatch)
     assert code == 0, out + err
     assert "budget left 7 of 10" in out and "not covered by the guarantee" in out
+    ar = ["fit", data, "-o", model, "--workspace", ws, "--synthesizer", "autoregressive",
+          "--param", "epochs=2", "--dp-epsilon", 2]  # fmt: skip
+    code, out, err = run(ar, capsys, monkeypatch)
+    assert code == 0, out + err
+    assert "budget left 5 of 10" in out and "tokenisation" in out.lower()

@@ -239,16 +239,18 @@ def fit(
     with _progress() as prog:
         t = prog.add_task("reading", total=3)
         df = _read(data, table, query)
-        if dp_epsilon is not None and synthesizer not in (None, "dp_marginal", "tvae"):
+        dpsgd_models = ("tvae", "autoregressive")
+        if dp_epsilon is not None and synthesizer not in (None, "dp_marginal", *dpsgd_models):
             raise SynthcustError(
-                f"--dp-epsilon fits dp_marginal (the default) or tvae (DP-SGD), not "
-                f"{synthesizer!r}; drop --synthesizer or pick one of those"
+                f"--dp-epsilon fits dp_marginal (the default), or tvae or autoregressive "
+                f"(DP-SGD), not {synthesizer!r}; drop --synthesizer or pick one of those"
             )
+        chosen = synthesizer  # --dp-epsilon without --synthesizer means dp_marginal
         synthesizer = synthesizer or api.default_synthesizer()
         params: dict[str, Any] = {}
-        if dp_epsilon is not None and synthesizer == "tvae":
+        if dp_epsilon is not None and chosen in dpsgd_models:
             if bound:
-                raise SynthcustError("--bound applies to dp_marginal; TVAE's DP-SGD takes none")
+                raise SynthcustError("--bound applies to dp_marginal; DP-SGD models take none")
             params = {"dp_epsilon": dp_epsilon, "dp_delta": dp_delta}
         elif dp_epsilon is not None:
             synthesizer = "dp_marginal"
@@ -296,7 +298,7 @@ def fit(
 
                 require_opacus()
                 check_dp_params(dp_epsilon, dp_delta, 1.0, "rdp", len(df))
-                mech = "DP-SGD (opacus, RDP accountant; covers the network weights only)"
+                mech = f"DP-SGD (opacus, RDP accountant; {synthesizer} network weights only)"
             with Workspace(workspace) as ws:
                 ds = ws.register_dataset(df, name=data)
                 # the spend is recorded before the data is touched, and stays spent

@@ -920,6 +920,10 @@ def privacy_curve(
     console.print(f"report written to {html_path} (figures in {json_path})")
 
 
+# sub-commands kept in their own modules; importing one registers its commands on ``app``
+from synthcust import cli_behaviour, cli_journeys, cli_oversample, cli_personas  # noqa: E402, F401
+
+
 def main() -> None:
     """Entry point: run the app, turning every synthcust error into one line and exit code 1."""
     try:

@@ -1,0 +1,1 @@
+"""Personas: segmentation of customer tables and persona cards."""

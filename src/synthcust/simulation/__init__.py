@@ -1,0 +1,1 @@
+"""Behaviour on synthetic customers: choice models, what-if scenarios, journeys, attribution."""

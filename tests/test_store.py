@@ -403,6 +403,22 @@ def test_postgresql_workspace(pg_url, tmp_path):
             ws.reserve(ds.fingerprint, 1.0, 0.0, "MST (zCDP)")
         [e] = ws.ledger(ds)
         assert (e.status, e.model_id, e.params) == ("committed", c.model_id, {"rho": 0.1})
+    # append-only through raw SQL too (a second open re-creates the triggers idempotently)
+    import psycopg
+
+    with Workspace(pg_url):
+        pass
+    raw = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    for sql, match in [
+        ("DELETE FROM privacy_ledger", "append-only"),
+        ("TRUNCATE privacy_ledger CASCADE", "append-only"),
+        ("UPDATE privacy_ledger SET epsilon = 0.001", "cannot be changed"),
+    ]:
+        with psycopg.connect(raw) as conn, pytest.raises(psycopg.Error, match=match):
+            conn.execute(sql)
+            pytest.fail(f"{sql!r} was allowed")
+    with psycopg.connect(raw) as conn:  # what is allowed: the status of a charge
+        conn.execute("UPDATE privacy_ledger SET message = 'audited'")
     _race(pg_url, tmp_path)
 
 

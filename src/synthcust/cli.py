@@ -239,10 +239,10 @@ def fit(
     with _progress() as prog:
         t = prog.add_task("reading", total=3)
         df = _read(data, table, query)
-        dpsgd_models = ("tvae", "autoregressive")
+        dpsgd_models = ("ctgan", "tvae", "autoregressive")
         if dp_epsilon is not None and synthesizer not in (None, "dp_marginal", *dpsgd_models):
             raise SynthcustError(
-                f"--dp-epsilon fits dp_marginal (the default), or tvae or autoregressive "
+                f"--dp-epsilon fits dp_marginal (the default), or ctgan, tvae or autoregressive "
                 f"(DP-SGD), not {synthesizer!r}; drop --synthesizer or pick one of those"
             )
         chosen = synthesizer  # --dp-epsilon without --synthesizer means dp_marginal

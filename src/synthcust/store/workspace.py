@@ -48,8 +48,9 @@ Privacy accounting
 * **Post-processing is free**: sampling more rows from a DP model, evaluating it or saving it
   touches no private data, so there is deliberately no charge for it.
 
-The ledger table is append-only: in SQLite, triggers refuse deleting a row or changing what it
-charged; only its status (``pending`` -> ``committed`` / ``failed``), model and message change.
+The ledger table is append-only: triggers (SQLite and PostgreSQL) refuse deleting or truncating
+rows or changing what a row charged; only its status (``pending`` -> ``committed`` /
+``failed``), model and message change.
 """
 
 from __future__ import annotations
@@ -319,6 +320,30 @@ _SQLITE_TRIGGERS = [
 ]
 
 
+_PG_APPEND_ONLY = [
+    """CREATE OR REPLACE FUNCTION synthcust_ledger_guard() RETURNS trigger AS $$
+       BEGIN
+         IF TG_OP IN ('DELETE', 'TRUNCATE') THEN
+           RAISE EXCEPTION 'the privacy ledger is append-only';
+         END IF;
+         IF NEW.fingerprint IS DISTINCT FROM OLD.fingerprint
+            OR NEW.epsilon IS DISTINCT FROM OLD.epsilon OR NEW.delta IS DISTINCT FROM OLD.delta
+            OR NEW.mechanism IS DISTINCT FROM OLD.mechanism
+            OR NEW.created IS DISTINCT FROM OLD.created THEN
+           RAISE EXCEPTION 'a privacy ledger charge cannot be changed';
+         END IF;
+         RETURN NEW;
+       END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS privacy_ledger_guard ON privacy_ledger",
+    """CREATE TRIGGER privacy_ledger_guard BEFORE UPDATE OR DELETE ON privacy_ledger
+       FOR EACH ROW EXECUTE FUNCTION synthcust_ledger_guard()""",
+    # TRUNCATE skips row triggers: refuse it too
+    "DROP TRIGGER IF EXISTS privacy_ledger_no_truncate ON privacy_ledger",
+    """CREATE TRIGGER privacy_ledger_no_truncate BEFORE TRUNCATE ON privacy_ledger
+       FOR EACH STATEMENT EXECUTE FUNCTION synthcust_ledger_guard()""",
+]
+
+
 class _Tx:
     """One open transaction: ``rows``/``one`` for queries, ``insert`` returning the new id."""
 
@@ -447,6 +472,10 @@ class _PostgresBackend:
     def setup_extra(self, tx: _Tx) -> None:
         tx.rows("SELECT pg_advisory_xact_lock(7355608)")  # one creator of the tables at a time
 
+    def setup_after(self, tx: _Tx) -> None:
+        for sql in _PG_APPEND_ONLY:  # the append-only triggers, after the tables
+            tx.rows(sql)
+
     def integrity_check(self) -> str:
         return "ok"
 
@@ -573,6 +602,8 @@ class Workspace:
                 tx.rows(sql.format(pk=b.pk, float=b.float))
             if b.kind == "sqlite":
                 b.setup_extra(tx)  # the append-only triggers, after the tables
+            else:
+                b.setup_after(tx)
             row = tx.one("SELECT value FROM meta WHERE key = 'schema_version'")
             if row is None:
                 tx.rows(

@@ -143,6 +143,7 @@ def train_private(
     max_training_time: float | None = None,
     progress: bool | None = None,
     description: str = "training (DP-SGD)",
+    on_wrapped: Callable[[Any], None] | None = None,
 ) -> tuple[TrainLog, dict[str, Any]]:
     """Train ``module`` with DP-SGD; return the training log and the privacy record.
 
@@ -156,6 +157,10 @@ def train_private(
     with fresh operating-system entropy, not from the given (``random_state``-derived) ones: an
     adversary who knows the seed and all rows but one could otherwise replay the training and
     see that row. With ``False`` the run is reproducible and recorded as NOT private.
+
+    ``on_wrapped(grad_sample_module)``, if given, receives opacus' wrapper before training, for
+    a step that must run the private module outside its private update with the per-sample
+    hooks off (``disable_hooks`` / ``enable_hooks``), as a GAN's generator update does.
     """
     opacus = require_opacus()
     if secure_noise:
@@ -192,6 +197,8 @@ def train_private(
                 f"opacus found no noise level for epsilon {epsilon:g} at delta {delta:g} over "
                 f"{epochs} epochs ({e}); use a larger dp_epsilon or fewer epochs"
             ) from e
+    if on_wrapped is not None:
+        on_wrapped(gsm)
     sample_rate = 1.0 / len(loader)
     log = TrainLog()
     t0 = time.perf_counter()

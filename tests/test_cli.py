@@ -247,3 +247,8 @@ def test_fit_tvae_with_dp_sgd_is_charged_and_says_what_is_not_covered(
     code, out, err = run(ar, capsys, monkeypatch)
     assert code == 0, out + err
     assert "budget left 5 of 10" in out and "tokenisation" in out.lower()
+    gan = ["fit", data, "-o", model, "--workspace", ws, "--synthesizer", "ctgan",
+           "--param", "epochs=2", "--param", "batch_size=200", "--dp-epsilon", 1]  # fmt: skip
+    code, out, err = run(gan, capsys, monkeypatch)
+    assert code == 0, out + err
+    assert "budget left 4 of 10" in out and "category frequencies" in out

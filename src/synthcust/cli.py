@@ -204,8 +204,9 @@ def fit(
     dp_epsilon: Annotated[
         float | None,
         typer.Option(
-            help="Fit under (epsilon, delta)-differential privacy (the dp_marginal model), "
-            "charged to DATA's privacy budget in the workspace ledger."
+            help="Fit under (epsilon, delta)-differential privacy (the dp_marginal model, or "
+            "DP-SGD with --synthesizer ctgan/tvae/autoregressive), charged to DATA's privacy "
+            "budget in the workspace ledger."
         ),
     ] = None,
     dp_delta: Annotated[float, typer.Option(help="Delta for --dp-epsilon (< 1/rows).")] = 1e-9,

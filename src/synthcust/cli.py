@@ -922,7 +922,13 @@ def privacy_curve(
 
 
 # sub-commands kept in their own modules; importing one registers its commands on ``app``
-from synthcust import cli_behaviour, cli_journeys, cli_oversample, cli_personas  # noqa: E402, F401
+from synthcust import (  # noqa: E402, F401
+    cli_behaviour,
+    cli_journeys,
+    cli_oversample,
+    cli_personas,
+    cli_relational,
+)
 
 
 def main() -> None:

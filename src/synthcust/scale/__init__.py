@@ -1,0 +1,1 @@
+"""Scale-out on Dask: partitioned sampling and fitting from partitioned data."""

@@ -580,8 +580,9 @@ def smote_rows(
             sd = enc.Z[minority].std(axis=0) if n_num else np.array([])
             scale = float(np.median(sd)) / 2 if sd.size and np.median(sd) > 0 else 0.5
             notes.append(
-                f"{kind}: categorical features {lay.categorical} one-hot encoded (weight "
-                f"{scale:.3g}) and decoded to the level with the largest interpolated weight"
+                f"{kind}: categorical features {lay.categorical} one-hot encoded (each level "
+                "weighted half the median numeric spread, as SMOTE-NC does) and decoded to "
+                "the level with the largest interpolated weight"
             )
         M, onehot = enc.one_hot(scale) if n_cat else (enc.Z, [])
         if kind == "borderline":
@@ -607,9 +608,11 @@ def smote_rows(
         Zn, Cn = new[:, :n_num], np.rint(new[:, n_num:]).astype(np.int64)
     else:
         Zn = new[:, :n_num]
-        Cn = np.column_stack(
-            [new[:, s].argmax(axis=1) for s in onehot] if onehot else [np.empty(len(new))]
-        ).astype(np.int64)[:, : len(onehot)]
+        Cn = (
+            np.column_stack([new[:, s].argmax(axis=1) for s in onehot]).astype(np.int64)
+            if onehot
+            else np.zeros((len(new), 0), dtype=np.int64)
+        )
     if kind == "borderline" and len(new) < sum(n_new.values()):
         notes.append(
             "borderline: classes with no row in danger (no other class among its "

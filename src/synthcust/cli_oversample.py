@@ -1,5 +1,245 @@
-"""``synthcust`` sub-commands of this area, registered on :data:`synthcust.cli.app` on import."""
+"""``synthcust rebalance`` and ``synthcust augment-study``: imbalanced targets and small data.
+
+Thin layer over :mod:`synthcust.synthesizers.oversample` and :mod:`synthcust.evaluation.augment`;
+every file is written atomically.
+"""
 
 from __future__ import annotations
 
-from synthcust.cli import app  # noqa: F401
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from synthcust.cli import _progress, _read, app, console
+from synthcust.exceptions import SynthcustError
+
+_METHOD_HELP = "smote, smotenc, smoten, borderline, adasyn, generative or hybrid."
+
+
+def _split_list(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def _drop(df, drop: list[str] | None):  # type: ignore[no-untyped-def]
+    cols = _split_list(",".join(drop or []))
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise SynthcustError(f"--drop: columns {missing} are not in the data")
+    return df.drop(columns=cols), cols
+
+
+@app.command()
+def rebalance(
+    data: Annotated[
+        str, typer.Argument(metavar="DATA", help="CSV/Parquet/DuckDB file or SQLAlchemy URL.")
+    ],
+    target: Annotated[str, typer.Option(help="Class column to rebalance.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output .csv/.csv.gz/.parquet/.duckdb")],
+    method: Annotated[str, typer.Option(help=_METHOD_HELP)] = "smote",
+    ratio: Annotated[
+        float,
+        typer.Option(help="Minority / majority after resampling (1.0 = balanced)."),
+    ] = 1.0,
+    k_neighbors: Annotated[int, typer.Option(help="SMOTE family: neighbours to use.")] = 5,
+    synthesizer: Annotated[
+        str, typer.Option(help="generative / hybrid: the synthesizer to sample from.")
+    ] = "copula",
+    smote_share: Annotated[
+        float, typer.Option(help="hybrid: share of new rows from SMOTE (rest generative).")
+    ] = 0.5,
+    categorical: Annotated[
+        list[str] | None,
+        typer.Option(help="Treat these columns as categorical (comma-separated, repeatable)."),
+    ] = None,
+    drop: Annotated[
+        list[str] | None,
+        typer.Option(help="Leave these columns out (e.g. free text; comma-separated)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (same seed = same output).")] = None,
+    table: Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL input).")] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL input).")] = None,
+) -> None:
+    """Add rows to every class below RATIO x the largest class and write the table to OUT.
+
+    Same columns and dtypes out as in (minus any --drop); original rows first, new rows after.
+    Free-text columns are refused: drop them with --drop.
+    """
+    from synthcust.io import write_table
+    from synthcust.synthesizers.oversample import make_oversampler, resample_frame
+
+    df = _read(data, table, query)
+    df, dropped = _drop(df, drop)
+    sampler = make_oversampler(
+        method,
+        sampling_strategy=ratio,
+        k_neighbors=k_neighbors,
+        synthesizer=synthesizer,
+        smote_share=smote_share,
+        categorical=_split_list(",".join(categorical or [])) or None,
+        random_state=seed,
+    )
+    with _progress() as prog:
+        t = prog.add_task(f"{method}: rebalancing {len(df):,} rows", total=2)
+        res, sampler = resample_frame(df, target, sampler)
+        prog.update(t, advance=1, description="writing")
+        write_table(res, out)
+        prog.update(t, advance=1, description="done")
+    tab = Table(title=f"{target}: rows per class ({method}, ratio {ratio:g})")
+    tab.add_column("class")
+    tab.add_column("before", justify="right")
+    tab.add_column("after", justify="right")
+    tab.add_column("new", justify="right")
+    for cls, after in sorted(sampler.counts_after_.items(), key=lambda kv: -kv[1]):
+        before = sampler.counts_before_.get(cls, 0)
+        tab.add_row(str(cls), f"{before:,}", f"{after:,}", f"{after - before:,}")
+    console.print(tab)
+    if dropped:
+        console.print(f"[yellow]note[/yellow]: columns {dropped} dropped as asked")
+    for n in sampler.notes_:
+        console.print(f"[yellow]note[/yellow]: {n}")
+    console.print(
+        f"{len(res):,} rows ({sampler.n_synthetic_:,} new, after the {len(df):,} originals) "
+        f"written to {out}"
+    )
+
+
+@app.command("augment-study")
+def augment_study_cmd(
+    data: Annotated[
+        str, typer.Argument(metavar="DATA", help="CSV/Parquet/DuckDB file or SQLAlchemy URL.")
+    ],
+    target: Annotated[str, typer.Option(help="Class column to predict.")],
+    repeats: Annotated[int, typer.Option(help="Seeds per method (>= 20 for real CIs).")] = 20,
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated: none, class_weight, smote, smotenc, smoten, borderline, "
+            "adasyn, generative, hybrid, augment:<synthesizer> (default: all but smotenc/smoten, "
+            "augment:copula)."
+        ),
+    ] = None,
+    synthesizers: Annotated[
+        str | None,
+        typer.Option(help="Extra synthesizers to augment with, e.g. ctgan,tvae (slow on CPU)."),
+    ] = None,
+    full: Annotated[bool, typer.Option(help="Run the full-data comparison.")] = True,
+    small: Annotated[bool, typer.Option(help="Run the small-data protocol (960 rows).")] = True,
+    ratio: Annotated[float, typer.Option(help="Oversamplers: minority / majority after.")] = 1.0,
+    k_neighbors: Annotated[int, typer.Option(help="SMOTE family: neighbours.")] = 5,
+    positive: Annotated[
+        str | None, typer.Option(help="Class F1/AUC are about (default: the smallest).")
+    ] = None,
+    classifier: Annotated[str, typer.Option(help="hgb, or lightgbm / xgboost if installed.")] = (
+        "hgb"
+    ),
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples (full-data CIs).")] = 300,
+    drop: Annotated[
+        list[str] | None, typer.Option(help="Leave these columns out (comma-separated).")
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON.")] = (
+        None
+    ),
+    seed: Annotated[int, typer.Option(help="First seed.")] = 0,
+    table: Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL input).")] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL input).")] = None,
+) -> None:
+    """Does oversampling or synthetic augmentation help a classifier on DATA? Measured on real
+    held-out rows, repeated over seeds, with 95% CIs and a verdict."""
+    from synthcust.evaluation.augment import DEFAULT_METHODS, augment_study
+    from synthcust.io.atomic import atomic_write_text
+
+    for p in (report, json_out):  # fail before minutes of work, not after
+        if p is not None and not Path(p).expanduser().resolve().parent.is_dir():
+            raise SynthcustError(f"cannot write {p}: its directory does not exist")
+    df = _read(data, table, query)
+    ms = _split_list(methods) or list(DEFAULT_METHODS)
+    ms += [f"augment:{s}" for s in _split_list(synthesizers) if f"augment:{s}" not in ms]
+    pos: object = positive
+    if positive is not None and target in df.columns and df[target].dtype.kind in "iuf":
+        try:
+            pos = int(positive)
+        except ValueError:
+            pos = positive
+    with _progress() as prog:
+        n_steps = repeats * len(ms) * (int(full) + int(small))
+        t = prog.add_task("augment-study", total=n_steps + 1)
+        result = augment_study(
+            df,
+            target,
+            methods=ms,
+            repeats=repeats,
+            full=full,
+            small=small,
+            ratio=ratio,
+            k_neighbors=k_neighbors,
+            positive=pos,
+            classifier=classifier,
+            n_boot=n_boot,
+            drop=_split_list(",".join(drop or [])),
+            random_state=seed,
+            progress=lambda s: prog.update(t, advance=1, description=s),
+        )
+    _print(result)
+    if json_out is not None:
+        atomic_write_text(json_out, result.to_json() + "\n")
+        console.print(f"figures written to {json_out}")
+    if report is not None:
+        atomic_write_text(report, result.to_html())
+        console.print(f"report written to {report}")
+
+
+def _ci(m: float, lo: float, hi: float) -> str:
+    if m != m:  # NaN
+        return ""
+    if lo != lo:
+        return f"{m:+.4f}"
+    style = "green" if lo > 0 else ("red" if hi < 0 else "")
+    txt = f"{m:+.4f} [{lo:+.4f}, {hi:+.4f}]"
+    return f"[{style}]{txt}[/{style}]" if style else txt
+
+
+def _print(result) -> None:  # type: ignore[no-untyped-def]
+    if result.full is not None:
+        tab = Table(title=f"Full data: real holdout, {len(result.seeds)} seeds (95% CI)")
+        for col in ("method", "minority F1", "F1 vs none", "AUC", "AUC vs none", "s/seed"):
+            tab.add_column(col, justify="left" if col == "method" else "right")
+        for m, r in result.full.iterrows():
+            tab.add_row(
+                str(m),
+                f"{r['f1']:.4f}",
+                _ci(r["f1_diff"], r["f1_diff_lower"], r["f1_diff_upper"]) if m != "none" else "",
+                f"{r['auc']:.4f}",
+                _ci(r["auc_diff"], r["auc_diff_lower"], r["auc_diff_upper"]) if m != "none" else "",
+                f"{r['seconds']:.1f}",
+            )
+        console.print(tab)
+    if result.small is not None:
+        tab = Table(title=f"Small data: real never-drawn rows, {len(result.seeds)} seeds (95% CI)")
+        for col in ("method", "AUC", "AUC vs none", "AUC vs none (240 held out)", "F1 vs none"):
+            tab.add_column(col, justify="left" if col == "method" else "right")
+        for m, r in result.small.iterrows():
+            tab.add_row(
+                str(m),
+                f"{r['auc_rest']:.4f}",
+                _ci(r["auc_diff_rest"], r["auc_diff_rest_lower"], r["auc_diff_rest_upper"])
+                if m != "none"
+                else "",
+                _ci(
+                    r["auc_diff_holdout"],
+                    r["auc_diff_holdout_lower"],
+                    r["auc_diff_holdout_upper"],
+                )
+                if m != "none"
+                else "",
+                _ci(r["f1_diff_rest"], r["f1_diff_rest_lower"], r["f1_diff_rest_upper"])
+                if m != "none"
+                else "",
+            )
+        console.print(tab)
+    for n in result.notes:
+        console.print(f"[yellow]note[/yellow]: {n}")
+    console.print(f"[bold]verdict[/bold]: {result.verdict}", highlight=False)
+    console.print(f"({result.seconds:.0f} s)")

@@ -41,7 +41,14 @@ from synthcust.simulation.choice import (
     MultinomialLogit,
 )
 
-__all__ = ["BehaviourValidation", "holdout_split", "validate_behaviour", "write_behaviour_report"]
+__all__ = [
+    "BehaviourValidation",
+    "holdout_split",
+    "model_report",
+    "validate_behaviour",
+    "write_behaviour_report",
+    "write_page",
+]
 
 SHARE_GOAL_PTS = 3.0
 
@@ -352,21 +359,91 @@ def _verdict(scores: list[ModelScore], comps: list[dict[str, Any]], lc: list[str
     return out
 
 
-def write_behaviour_report(result: BehaviourValidation, path: str | os.PathLike[str],
-                           title: str = "Behaviour validation") -> tuple[Path, Path]:  # fmt: skip
-    """Write a self-contained HTML page and its JSON twin beside it (atomically)."""
+def write_page(path: str | os.PathLike[str], title: str, body: str,
+               payload: dict[str, Any]) -> tuple[Path, Path]:  # fmt: skip
+    """Write a self-contained HTML page around ``body`` and ``payload`` as JSON beside it."""
     from synthcust.evaluation.report.html import _CSS
     from synthcust.io.atomic import atomic_write_text
 
     p = Path(path)
     jp = p.with_suffix(".json")
-    atomic_write_text(jp, json.dumps(result.to_dict(), indent=1, default=str) + "\n")
+    if jp == p:
+        raise DataError(f"the report {p} must not end in .json (the JSON twin goes beside it)")
+    atomic_write_text(jp, json.dumps(payload, indent=1, default=str) + "\n")
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body><main>"
-        + result.to_html(title)
+        + body
         + f"<p class='meta'>Every figure is also in <code>{html.escape(jp.name)}</code>.</p>"
         "</main></body></html>"
     )
     atomic_write_text(p, page)
     return p, jp
+
+
+def write_behaviour_report(result: BehaviourValidation, path: str | os.PathLike[str],
+                           title: str = "Behaviour validation") -> tuple[Path, Path]:  # fmt: skip
+    """Write the validation as a self-contained HTML page and its JSON twin (atomically)."""
+    return write_page(path, title, result.to_html(title), result.to_dict())
+
+
+def model_report(model: ChoiceModel, data: ChoiceData, *, n_draws: int = 200,
+                 random_state: int | None = 0) -> tuple[str, dict[str, Any]]:  # fmt: skip
+    """HTML section and JSON payload describing a fitted choice model: estimates, price
+    elasticities with draw intervals and willingness to pay with delta-method intervals."""
+    from synthcust.evaluation.report import plots
+
+    e = html.escape
+    summ = model.summary()
+    payload: dict[str, Any] = {"model": model.to_dict(), "summary": summ.reset_index().to_dict(
+        orient="records")}  # fmt: skip
+    parts = [
+        f"<h2>Choice model: {e(model.kind)} ({model.n_classes} class(es))</h2>",
+        f"<p>{model.n_obs_} occasions, {model.n_units_} units, log-likelihood "
+        f"{model.loglik_:.2f}, BIC {model.bic_:.1f}; covariance: {e(model.cov_type_)}.</p>",
+        _frame(summ.reset_index().round(4)),
+    ]
+    if isinstance(model, LatentClassLogit):
+        parts.append("<h3>Classes</h3>" + _frame(model.class_table().reset_index().round(3)))
+    if model.spec_.price is not None:
+        el = model.elasticities(data, n_draws=n_draws, random_state=random_state)
+        payload["elasticities"] = {k: v.to_dict() for k, v in el.items()}
+        alts = list(model.spec_.alternatives)
+        own = np.diag(el["estimate"].to_numpy())
+        plt = plots._plt()
+        fig, ax = plt.subplots(figsize=(4.2, 2.4))
+        if "low" in el:
+            err = np.abs(np.vstack([own - np.diag(el["low"].to_numpy()),
+                                    np.diag(el["high"].to_numpy()) - own]))  # fmt: skip
+        else:
+            err = None
+        ax.bar(alts, own, yerr=err, color=plots.REAL, capsize=3)
+        ax.set_ylabel("own-price elasticity")
+        ax.axhline(0, color="#888", lw=0.6)
+        parts.append("<h3>Price elasticities</h3><p class='method'>% change of demand (rows) "
+                     "for a 1% price rise (columns), aggregated over the occasions; 95% "
+                     f"percentile intervals from {n_draws} parameter draws.</p>")  # fmt: skip
+        parts.append(f"<div class='grid'>{plots._svg(fig)}</div>")
+        est = el["estimate"].round(3).astype(str)
+        if "low" in el:
+            est = est + " [" + el["low"].round(3).astype(str) + ", " + el["high"].round(
+                3).astype(str) + "]"  # fmt: skip
+        parts.append(_frame(est.reset_index()))
+        w = model.wtp()
+        payload["wtp"] = w.to_dict(orient="records")
+        parts.append("<h3>Willingness to pay</h3><p class='method'>-coefficient / price "
+                     "coefficient, in the data's price units; 95% delta-method intervals. "
+                     "Unreliable when the price coefficient is near zero.</p>"
+                     + _frame(w.round(4)))  # fmt: skip
+    if model.notes_:
+        parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in model.notes_) + "</ul>")
+    return "\n".join(parts), payload
+
+
+def _frame(df: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        for row in df.itertuples(index=False)
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"

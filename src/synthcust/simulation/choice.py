@@ -248,8 +248,12 @@ def _numeric(df: pd.DataFrame, col: str) -> np.ndarray:
         ) from e
 
 
+def _py(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _rows_msg(rows: np.ndarray, limit: int = 5) -> str:
-    shown = ", ".join(map(repr, rows[:limit].tolist()))
+    shown = ", ".join(x if isinstance(x, str) else repr(x) for x in rows[:limit].tolist())
     return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
@@ -303,7 +307,8 @@ def choice_data(
             r, j = np.nonzero(bad)
             if bad_prices == "error":
                 msgs = [
-                    f"row {rows[a]!r} column {spec.column(spec.price, alts[b])!r} = {X[a, b, pi]!r}"
+                    f"row {_py(rows[a])!r} column {spec.column(spec.price, alts[b])!r} = "
+                    f"{X[a, b, pi]:g}"
                     for a, b in zip(r, j, strict=True)
                 ]
                 where = _rows_msg(np.array(msgs, dtype=object))
@@ -318,7 +323,7 @@ def choice_data(
     if nan.any():
         a, b, p = (v[0] for v in np.nonzero(nan))
         col = spec.column(spec.attribute_names[p], alts[b])
-        raise DataError(f"missing value in column {col!r} at row {rows[a]!r}; fill or drop it")
+        raise DataError(f"missing value in column {col!r} at row {_py(rows[a])!r}; fill or drop it")
     y = np.full(n, -1, dtype=np.int64)
     if spec.choice is not None and spec.choice in df.columns:
         ch = df[spec.choice]
@@ -346,7 +351,9 @@ def choice_data(
     )
     if spec.covariates and np.isnan(Z).any():
         a, q = (v[0] for v in np.nonzero(np.isnan(Z)))
-        raise DataError(f"missing value in covariate {spec.covariates[q]!r} at row {rows[a]!r}")
+        raise DataError(
+            f"missing value in covariate {spec.covariates[q]!r} at row {_py(rows[a])!r}"
+        )
     hh = None
     if spec.household is not None:
         if spec.household not in df.columns:

@@ -323,7 +323,7 @@ def simulate(
             r, j = (v[0] for v in np.nonzero(bad))
             raise DataError(
                 f"the scenario makes the price of {(alts + new)[j]!r} <= 0 (customer row "
-                f"{data.rows[r]!r}); check the change"
+                f"{getattr(data.rows[r], 'item', lambda: data.rows[r])()!r}); check the change"
             )
 
     def coefs(theta: np.ndarray):

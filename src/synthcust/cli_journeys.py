@@ -1,5 +1,244 @@
-"""``synthcust`` sub-commands of this area, registered on :data:`synthcust.cli.app` on import."""
+"""``synthcust journeys`` and ``synthcust attribution``: simulated journeys with known truth,
+a generative journey model, and attribution models scored against the truth."""
 
 from __future__ import annotations
 
-from synthcust.cli import app  # noqa: F401
+import json
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from synthcust.cli import _progress, _read, app, console, err_console
+from synthcust.exceptions import SynthcustError
+
+journeys_app = typer.Typer(
+    help="Simulated customer journeys with known channel effects; a generative journey model.",
+    no_args_is_help=True,
+)
+attribution_app = typer.Typer(
+    help="Multi-touch attribution models, and a lab scoring them against known truth.",
+    no_args_is_help=True,
+)
+app.add_typer(journeys_app, name="journeys")
+app.add_typer(attribution_app, name="attribution")
+
+
+def _split(s: str | None) -> list[str] | None:
+    if s is None:
+        return None
+    items = [x.strip() for x in s.split(",") if x.strip()]
+    if not items:
+        raise SynthcustError(f"empty list {s!r}; write comma-separated names")
+    return items
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    from synthcust.io.atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps(obj, indent=1, default=str))
+
+
+@journeys_app.command("scenarios")
+def scenarios_cmd(
+    show: Annotated[
+        str | None, typer.Option(help="Print this scenario's full parameters as JSON.")
+    ] = None,
+) -> None:
+    """List the named simulation scenarios (or show one's parameters)."""
+    from synthcust.simulation.journeys import SCENARIOS, get_scenario
+
+    if show:
+        console.print_json(json.dumps(get_scenario(show).to_dict()))
+        return
+    t = Table(title="Journey scenarios")
+    t.add_column("name")
+    t.add_column("channels")
+    t.add_column("what it tests")
+    for name in SCENARIOS:
+        sc = get_scenario(name)
+        t.add_row(name, ", ".join(sc.channel_names), sc.description)
+    console.print(t)
+
+
+@journeys_app.command("simulate")
+def simulate_cmd(
+    out: Annotated[Path, typer.Option("-o", "--out", help="Touch log (or path table) to write.")],
+    scenario: Annotated[
+        str, typer.Option("--scenario", "-s", help="Scenario name (see `journeys scenarios`).")
+    ] = "independent",
+    users: Annotated[int, typer.Option("--users", "-n", help="Users to simulate.")] = 100_000,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    paths: Annotated[
+        bool, typer.Option("--paths", help="Write an aggregated path table instead of a log.")
+    ] = False,
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="Ground-truth JSON to write (default: OUT with .truth.json)."),
+    ] = None,
+) -> None:
+    """Simulate journeys of a scenario and write them with their ground truth."""
+    from synthcust.io import write_table
+    from synthcust.simulation.journeys import simulate
+
+    sim = simulate(scenario, users, random_state=seed)
+    df = sim.path_table() if paths else sim.touches
+    p = write_table(df, out)
+    tp = truth or p.with_name(p.name.split(".")[0] + ".truth.json")
+    _write_json(tp, {"scenario": sim.scenario.to_dict(), "seed": seed, **sim.truth.to_dict()})
+    t = Table(title=f"{scenario}: ground truth ({users:,} users)")
+    for c in ("channel", "removal effect", "Shapley", "true share"):
+        t.add_column(c)
+    tr = sim.truth
+    for ch in tr.channels:
+        t.add_row(ch, f"{tr.removal[ch]:.0f}", f"{tr.shapley[ch]:.1f}", f"{tr.shares[ch]:.3f}")
+    console.print(t)
+    console.print(
+        f"{int(tr.total):,} conversions, {int(tr.baseline):,} of them without any ads; "
+        f"{len(df):,} rows -> {p}; truth -> {tp}"
+    )
+
+
+@journeys_app.command("fit")
+def fit_cmd(
+    data: Annotated[str, typer.Argument(help="Path table or touch log (CSV/Parquet/...).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Model JSON to write.")],
+    order: Annotated[
+        int | None, typer.Option(help="Markov order (default: chosen by held-out likelihood).")
+    ] = None,
+    max_order: Annotated[int, typer.Option(help="Largest order tried.")] = 6,
+    seed: Annotated[int | None, typer.Option(help="Seed of the held-out split.")] = 0,
+    table: Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL).")] = None,
+) -> None:
+    """Fit a variable-order Markov journey model on real paths; save it as JSON."""
+    from synthcust.simulation.journey_model import JourneyMarkovModel
+
+    m = JourneyMarkovModel(order=order, max_order=max_order, random_state=seed)
+    m.fit(_read(data, table, None))
+    p = m.save(out)
+    if m.heldout_loglik_:
+        ll = ", ".join(f"{k}: {v:.3f}" for k, v in m.heldout_loglik_.items())
+        console.print(f"held-out log-likelihood per journey by order: {ll}")
+    console.print(f"order {m.order_}, {len(m.channels_)} channels -> {p}")
+
+
+@journeys_app.command("generate")
+def generate_cmd(
+    model: Annotated[Path, typer.Argument(help="Model JSON from `journeys fit`.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Path table to write.")],
+    n: Annotated[int, typer.Option("-n", "--journeys", help="Journeys to generate.")] = 10_000,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    compare: Annotated[
+        str | None, typer.Option(help="Real path table: print fidelity against it.")
+    ] = None,
+) -> None:
+    """Generate synthetic journeys (a path table) from a fitted journey model."""
+    from synthcust.io import write_table
+    from synthcust.simulation.journey_model import JourneyMarkovModel, fidelity
+
+    m = JourneyMarkovModel.load(model)
+    syn = m.sample(n, random_state=seed)
+    p = write_table(syn, out)
+    console.print(f"{n:,} journeys in {len(syn):,} distinct paths -> {p}")
+    if compare:
+        f = fidelity(_read(compare, None, None), syn)
+        console.print(
+            f"path-length TV {f['length_tv']:.4f}, transition TV {f['transition_tv']:.4f}, "
+            f"conversion rate by length MAE {f['conv_rate_mae']:.4f}, "
+            f"novel paths {f['novel_path_share']:.1%}"
+        )
+
+
+@attribution_app.command("run")
+def run_cmd(
+    data: Annotated[str, typer.Argument(help="Touch log or path table (auto-detected).")],
+    models: Annotated[
+        str | None, typer.Option(help="Comma-separated models (default: all).")
+    ] = None,
+    channels: Annotated[
+        str | None, typer.Option(help="Declared channels (comma-separated); others are errors.")
+    ] = None,
+    sort: Annotated[
+        bool, typer.Option("--sort", help="Sort a touch log by time within each user.")
+    ] = False,
+    baseline_rate: Annotated[
+        float, typer.Option(help="Conversion rate of journeys with no channel (Shapley).")
+    ] = 0.0,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Write credits (CSV/Parquet/JSON).")
+    ] = None,
+    table: Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL).")] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL).")] = None,
+) -> None:
+    """Run attribution models on a touch log or a path table; print credit shares."""
+    from synthcust.simulation.attribution import DEFAULT_MODELS, attribute, from_log
+
+    df = _read(data, table, query)
+    ch = _split(channels)
+    d = from_log(df, channels=ch, sort=True) if sort else df
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = attribute(
+            d, _split(models) or DEFAULT_MODELS, channels=ch, baseline_rate=baseline_rate
+        )
+    for note in res.notes:
+        err_console.print(f"[yellow]note[/yellow]: {note}")
+    sh = res.shares
+    t = Table(title="Credit shares")
+    t.add_column("channel")
+    for m in sh.columns:
+        t.add_column(m, justify="right")
+    for ch_, row in sh.iterrows():
+        t.add_row(str(ch_), *[f"{v:.3f}" for v in row])
+    console.print(t)
+    if out:
+        cred = res.credits.reset_index()
+        if out.suffix == ".json":
+            _write_json(out, {"credits": res.credits.to_dict(), "notes": res.notes})
+        else:
+            from synthcust.io import write_table
+
+            write_table(cred, out)
+        console.print(f"credits (conversions per channel and model) -> {out}")
+
+
+@attribution_app.command("evaluate")
+def evaluate_cmd(
+    scenarios: Annotated[
+        str | None, typer.Option(help="Comma-separated scenarios (default: all).")
+    ] = None,
+    seeds: Annotated[int, typer.Option(help="Seeds per scenario.")] = 5,
+    users: Annotated[int, typer.Option("--users", "-n", help="Users per simulation.")] = 50_000,
+    models: Annotated[
+        str | None, typer.Option(help="Comma-separated models (default: all).")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write an HTML report here (and its JSON beside it).")
+    ] = None,
+) -> None:
+    """Score every attribution model against the simulator's truth (the attribution lab)."""
+    from synthcust.simulation.attribution_lab import LAB_MODELS, evaluate
+
+    scen = _split(scenarios)
+    n_runs = (len(scen) if scen else 5) * seeds
+    with _progress() as prog:
+        task = prog.add_task("simulating and scoring", total=n_runs)
+        lab = evaluate(
+            scen,
+            seeds=seeds,
+            n_users=users,
+            models=_split(models) or LAB_MODELS,
+            progress=lambda done, total: prog.update(task, completed=done, total=total),
+        )
+    tab = lab.table()
+    t = Table(title=f"Attribution vs truth ({seeds} seeds x {users:,} users; mean ± sd)")
+    for c in tab.columns:
+        t.add_column(c)
+    for r in tab.itertuples(index=False):
+        t.add_row(*[str(v) for v in r])
+    console.print(t)
+    if report:
+        p = lab.write(report)
+        console.print(f"report -> {p} (and {p.with_suffix('.json').name})")

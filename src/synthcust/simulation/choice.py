@@ -332,7 +332,7 @@ def choice_data(
                 f"choice column {spec.choice!r} is missing at rows "
                 f"{_rows_msg(rows[ch.isna().to_numpy()])}; drop these occasions"
             )
-        codes = pd.Categorical(ch.astype(str), categories=alts).codes.astype(np.int64)
+        codes = pd.Index(alts).get_indexer(ch.astype(str).to_numpy()).astype(np.int64)
         if (codes < 0).any():
             unknown = sorted(set(ch.astype(str)[codes < 0]))
             raise DataError(
@@ -779,7 +779,8 @@ class ChoiceModel:
             "names": list(self.names_),
             "theta": self.theta_.tolist(),
             "cov": self.cov_.tolist(),
-            "fit": {"loglik": self.loglik_, "n_obs": self.n_obs_, "n_units": self.n_units_,
+            "fit": {"loglik": float(self.loglik_), "n_obs": int(self.n_obs_),
+                    "n_units": int(self.n_units_),
                     "converged": bool(self.converged_), "cov_type": self.cov_type_},
             "reference_levels": self.reference_levels_.tolist(),
             "covariate_means": self.covariate_means_.tolist(),

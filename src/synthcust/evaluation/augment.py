@@ -315,6 +315,7 @@ class _Data:
     Xm: pd.DataFrame  # model frame of X (levels from the real data)
     cat: list[str]
     levels: dict[str, list[str]]
+    layout: Any  # synthcust.synthesizers.oversample._Layout of X (kinds inferred once)
 
 
 def _prepare(df: pd.DataFrame, target: str, drop: Sequence[str]) -> tuple[_Data, list[str]]:
@@ -343,7 +344,8 @@ def _prepare(df: pd.DataFrame, target: str, drop: Sequence[str]) -> tuple[_Data,
     labels = class_labels(y, pd.api.types.is_numeric_dtype(y.dtype)).to_numpy(dtype=object)
     cat = [c for c in X.columns if c not in set(lay.numeric)]
     levels = category_levels([X], cat)
-    return _Data(X, labels, model_frame(X, cat, levels), cat, levels), notes
+    lay.ids = []
+    return _Data(X, labels, model_frame(X, cat, levels), cat, levels, lay), notes
 
 
 class _Runner:
@@ -407,7 +409,7 @@ class _Runner:
         want = target_counts(ys, self.ratio)
         counts = ys.value_counts()
         n_new = {c: want[c] - int(counts[c]) for c in want if want[c] > counts[c]}
-        lay = _layout(X, self.d.cat)
+        lay = self.d.layout
         if method in SMOTE_KINDS:
             Xn, yn = smote_rows(X, ys, n_new, lay, method, self.k, 10, rng, notes)
         elif method in ("generative", "hybrid"):
@@ -799,12 +801,17 @@ def _verdict(
         best = d[col].idxmax()
         b = d.loc[best]
         reliable = b[f"{col}_lower"] > 0
-        parts.append(
+        head = (
             f"Small data ({n_fit:,} real rows, {n_seeds} seeds, AUC on the real rows never drawn): "
-            f"best {best} "
-            + _fmt_ci(b[col], b[f"{col}_lower"], b[f"{col}_upper"])
-            + (": a reliable gain." if reliable else ": no reliable gain.")
         )
+        ci = _fmt_ci(b[col], b[f"{col}_lower"], b[f"{col}_upper"])
+        if reliable:
+            parts.append(head + f"{best} helped most, AUC {ci}: a reliable gain.")
+        else:
+            parts.append(
+                head + f"no method gave a reliable AUC gain (closest: {best}, {ci}): "
+                "no reliable gain."
+            )
         aug = [m for m in d.index if m.startswith("augment:")]
         for m in aug:
             if m == best:

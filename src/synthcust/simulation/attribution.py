@@ -65,6 +65,7 @@ __all__ = [
     "attribute",
     "load_journeys",
     "markov",
+    "markov_removal_effects",
     "shapley",
     "shapley_from_values",
 ]
@@ -362,6 +363,15 @@ def markov(d: JourneyData, order: int = 1) -> pd.Series:
 
     Returns conversions credited per channel (removal effects scaled to the total conversions).
     """
+    re = markov_removal_effects(d, order).to_numpy()
+    total = d.conversions.sum()
+    credit = re / re.sum() * total if re.sum() > 0 else np.zeros(len(re))
+    return pd.Series(credit, index=list(d.channels), name=f"markov_{order}")
+
+
+def markov_removal_effects(d: JourneyData, order: int = 1) -> pd.Series:
+    """Raw removal effects ``1 - P(conv | channel removed) / P(conv)`` of an order-``order``
+    Markov chain, solved exactly as an absorbing chain (sparse linear solves)."""
     from scipy.sparse import coo_matrix, identity
     from scipy.sparse.linalg import spsolve
 
@@ -413,9 +423,7 @@ def markov(d: JourneyData, order: int = 1) -> pd.Series:
     for c in range(C):
         keep = np.r_[~(digits == c).any(axis=1), True]
         re[c] = 1.0 - p_conv(keep) / p_all if p_all > 0 else 0.0
-    total = d.conversions.sum()
-    credit = re / re.sum() * total if re.sum() > 0 else np.zeros(C)
-    return pd.Series(credit, index=list(d.channels), name=f"markov_{order}")
+    return pd.Series(re, index=list(d.channels), name="removal_effect")
 
 
 # --------------------------------------------------------------------------- set models

@@ -100,3 +100,24 @@ def test_fit_on_channel_attribution_paths():
     assert abs(f["conversion_rate"]["synthetic"] - f["conversion_rate"]["real"]) < 0.01
     assert 0 < f["novel_path_share"] < 1
     assert np.isfinite(f["by_length"].to_numpy(float)).all()
+
+
+def test_cli_fit_and_generate(tmp_path):
+    from typer.testing import CliRunner
+
+    from synthcust.cli import app
+
+    src = tmp_path / "paths.csv"
+    REAL.to_csv(src, index=False)
+    runner = CliRunner()
+    r = runner.invoke(app, ["journeys", "fit", str(src), "-o", str(tmp_path / "m.json"),
+                            "--max-order", "2"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "held-out log-likelihood" in r.output
+    r = runner.invoke(app, ["journeys", "generate", str(tmp_path / "m.json"), "-n", "3000",
+                            "--seed", "1", "-o", str(tmp_path / "syn.csv"),
+                            "--compare", str(src)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "path-length TV" in r.output
+    syn = pd.read_csv(tmp_path / "syn.csv")
+    assert (syn["total_conversions"] + syn["total_null"]).sum() == 3000

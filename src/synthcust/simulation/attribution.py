@@ -284,8 +284,9 @@ def from_log(
     if back.any():
         i = int(np.flatnonzero(back)[0])
         raise DataError(
-            f"timestamps go backwards within user {uniq[uo[i + 1]]!r} (row {int(order[i + 1])}"
-            f" is earlier than row {int(order[i])}); sort the log by time within each user "
+            f"timestamps go backwards within user {uniq[uo[i + 1]]!r} (data row "
+            f"{int(order[i + 1])} is earlier than row {int(order[i])}, counting from 0); sort "
+            "the log by time within each user "
             "or pass sort=True / --sort"
         )
     chans, codes = _codes(ch, channels, f"column {channel_col!r}")

@@ -203,6 +203,8 @@ class JourneyMarkovModel:
             for k in range(1, K + 1):
                 ctx.append((h[:, :k] * base ** np.arange(k)).sum(axis=1))
             p = self._probs(ctx)
+            if t == 0:  # a journey has at least one touch (paths are never empty)
+                p[:, C:] = 0.0
             if t == self.max_length:  # forced end: conversion odds of the context
                 p[:, :C] = 0.0
                 tiny = p[:, C:].sum(axis=1) < 1e-200  # both ends underflowed: unigram odds
@@ -220,7 +222,7 @@ class JourneyMarkovModel:
             hist[keep, 0] = sym[~done]
             active = keep
         lengths = (out >= 0).sum(axis=1)
-        ok = lengths > 0  # a journey ending before any touch is no journey: drop it
+        ok = lengths > 0  # always true (t == 0 emits a channel); kept as a guard
         names = np.asarray(self.channels_, dtype=object)
         flat = names[out[ok][out[ok] >= 0]]
         jid = np.repeat(np.arange(int(ok.sum())), lengths[ok])

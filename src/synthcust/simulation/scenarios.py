@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from synthcust.exceptions import DataError
 from synthcust.simulation.choice import (
@@ -34,7 +35,6 @@ from synthcust.simulation.choice import (
     LatentClassLogit,
     _coef_arrays,
     _softmax,
-    _utilities,
     choice_data,
 )
 
@@ -180,6 +180,21 @@ class ScenarioResult:
         if self.notes:
             parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in self.notes) + "</ul>")
         return "\n".join(parts)
+
+
+def _batch_utilities(asc, beta, G, X, Z, avail) -> np.ndarray:
+    """(R, C, J, N) utilities for R parameter draws x C classes, customers last (contiguous),
+    so the softmax over the few alternatives runs over long vectors; one BLAS product."""
+    R, C, P = beta.shape
+    n, J, _ = X.shape
+    Xp = np.ascontiguousarray(X.transpose(2, 1, 0)).reshape(P, J * n)
+    V = (beta.reshape(R * C, P) @ Xp).reshape(R, C, J, n)
+    V += asc[:, :, :, None]
+    if G.shape[2]:
+        V += np.matmul(G.transpose(0, 1, 3, 2), Z.T)
+    if not avail.all():
+        V[:, :, ~avail.T] = -np.inf
+    return V
 
 
 def _frame_html(df: pd.DataFrame) -> str:
@@ -351,43 +366,58 @@ def simulate(
     G_n = len(groups)
     rng = np.random.default_rng(random_state)
 
-    def run(theta: np.ndarray, arrays: tuple, w: np.ndarray):
-        asc, beta, Gm = coefs(theta)
-        Zs, worlds = arrays
-        outs = []
-        for X, av in worlds:
-            Pc = _softmax(_utilities(asc, beta, Gm, X, Zs, av))
-            Pr = Pc[0] if w.shape[1] == 1 else np.einsum("nc,cnj->nj", w, Pc)
-            rev = (Pr * X[:, :, pi]).sum(1) if spec.price is not None else np.zeros(len(Pr))
-            outs.append((Pr, rev))
-        return outs
+    # group-sum operator: row 0 = everyone, row g = persona g
+    pos = np.arange(N)
+    has = codes > 0
+    Mg = sparse.csc_matrix(
+        (np.ones(N + int(has.sum())), (np.concatenate([np.zeros(N, np.int64), codes[has]]),
+                                       np.concatenate([pos, pos[has]]))), shape=(G_n, N),
+    )  # fmt: skip
+    C = model.n_classes
+    worlds = ((X0, av0), (X1, av1))
 
-    def by_group(values: np.ndarray, cds: np.ndarray) -> np.ndarray:
-        """(N, k) -> (G, k) means over all customers and over each persona."""
-        values = values.reshape(len(values), -1)
-        tot = np.vstack([values.mean(0)] + ([
-            np.stack([np.bincount(cds, values[:, k], minlength=G_n)[1:]
-                      for k in range(values.shape[1])], axis=1)
-            / np.maximum(np.bincount(cds, minlength=G_n)[1:, None], 1)
-        ] if G_n > 1 else []))  # fmt: skip
-        return tot
+    def evaluate(thetas: np.ndarray, idx: np.ndarray, switch: tuple | None = None):
+        """Mean probabilities (R, 2, G, J') and revenue (R, 2, G) over customers ``idx``,
+        for every parameter vector in ``thetas``; chunked over customers to bound memory."""
+        R = len(thetas)
+        co = [coefs(t) for t in thetas]
+        asc, beta, Gm = (np.stack([c[i] for c in co]) for i in range(3))
+        S = np.zeros((R, 2, G_n, Jn))
+        Rv = np.zeros((R, 2, G_n))
+        step = max(1, int(2e7 // (R * C * Jn)))
+        for start in range(0, len(idx), step):
+            ix = idx[start : start + step]
+            n = len(ix)
+            sub = data.take(ix)
+            Mc = Mg[:, ix]
+            if C > 1:
+                w = np.stack([model._class_weights(sub, t, posterior=False) for t in thetas])
+                w = w.transpose(0, 2, 1)[:, :, None, :]  # (R, C, 1, n)
+            for k, (X, av) in enumerate(worlds):
+                Xc = X[ix]
+                V = _batch_utilities(asc, beta, Gm, Xc, sub.Z, av[ix])  # (R, C, J', n)
+                if switch is not None:
+                    cls, eps, picks = switch
+                    picks[k][ix] = (V[0][cls[ix], :, np.arange(n)] + eps[ix]).argmax(1)
+                Pc = _softmax(V, axis=2)
+                Pr = Pc[:, 0] if C == 1 else (w * Pc).sum(1)  # (R, J', n)
+                S[:, k] += (Mc @ Pr.reshape(R * Jn, n).T).T.reshape(R, Jn, G_n).transpose(0, 2, 1)
+                if spec.price is not None:
+                    Rv[:, k] += (Mc @ (Pr * Xc[:, :, pi].T[None]).sum(1).T).T
+        cnt = np.maximum(np.asarray(Mg[:, idx].sum(1)).ravel(), 1)
+        return S / cnt[None, None, :, None], Rv / cnt[None, None, :]
 
+    # point estimate, and switching with common random numbers: each customer keeps the same
+    # latent class and the same Gumbel shocks in both worlds
     w = model._class_weights(data, model.theta_, posterior=False)
-    (P0, r0), (P1, r1) = run(model.theta_, (data.Z, ((X0, av0), (X1, av1))), w)
-    S0, S1 = by_group(P0, codes), by_group(P1, codes)
-    R0, R1 = by_group(r0, codes)[:, 0], by_group(r1, codes)[:, 0]
-    # switching with common random numbers: same class and same Gumbel shocks in both worlds
-    asc, beta, Gm = coefs(model.theta_)
     cls = (
-        (w.cumsum(1) < rng.random(N)[:, None]).sum(1).clip(max=w.shape[1] - 1)
-        if w.shape[1] > 1
+        (w.cumsum(1) < rng.random(N)[:, None]).sum(1).clip(max=C - 1)
+        if C > 1
         else np.zeros(N, dtype=np.int64)
     )
-    eps = rng.gumbel(size=(N, Jn))
-    picks = []
-    for X, av in ((X0, av0), (X1, av1)):
-        V = _utilities(asc, beta, Gm, X, data.Z, av)
-        picks.append((V[cls, np.arange(N)] + eps).argmax(1))
+    picks = [np.zeros(N, dtype=np.int64), np.zeros(N, dtype=np.int64)]
+    S, Rv = evaluate(model.theta_[None, :], pos, (cls, rng.gumbel(size=(N, Jn)), picks))
+    S0, S1, R0, R1 = S[0, 0], S[0, 1], Rv[0, 0], Rv[0, 1]
     all_alts = alts + new
     switching = {}
     for gi, g in enumerate(groups):
@@ -395,27 +425,18 @@ def simulate(
         cnt = np.bincount(picks[0][m] * Jn + picks[1][m], minlength=Jn * Jn).reshape(Jn, Jn)
         switching[g] = pd.DataFrame(cnt / max(m.sum(), 1), index=pd.Index(all_alts, name="from"),
                                     columns=pd.Index(all_alts, name="to"))  # fmt: skip
-    # uncertainty: parameter draws on a subsample
+    # uncertainty: parameter draws, on a subsample of customers
     if n_draws > 0:
-        rows = None if uncertainty_rows >= N else rng.choice(N, uncertainty_rows, replace=False)
-        if rows is not None:
+        rows = pos
+        if uncertainty_rows < N:
+            rows = np.sort(rng.choice(N, uncertainty_rows, replace=False))
             notes.append(f"intervals computed on a random {uncertainty_rows:,} of {N:,} customers")
-        sub_codes = codes if rows is None else codes[rows]
-        sub = data if rows is None else data.take(rows)
-        arrays = (sub.Z, tuple((X, av) if rows is None else (X[rows], av[rows])
-                               for X, av in ((X0, av0), (X1, av1))))  # fmt: skip
-        sims_s1, sims_d, sims_r = [], [], []
-        for th in model._draws(n_draws, rng):
-            wd = model._class_weights(sub, th, posterior=False)
-            (p0, q0), (p1, q1) = run(th, arrays, wd)
-            s0, s1 = by_group(p0, sub_codes), by_group(p1, sub_codes)
-            sims_s1.append(s1)
-            sims_d.append(s1 - s0)
-            g0, g1 = by_group(q0, sub_codes)[:, 0], by_group(q1, sub_codes)[:, 0]
-            sims_r.append(100 * (g1 - g0) / np.where(g0 > 0, g0, np.nan))
+        Sd, Rd = evaluate(model._draws(n_draws, rng), rows)
         lo, hi = 0.5 - level / 2, 0.5 + level / 2
-        qs = {k: np.quantile(np.stack(v), [lo, hi], axis=0)
-              for k, v in (("s", sims_s1), ("d", sims_d), ("r", sims_r))}  # fmt: skip
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rchg = 100 * (Rd[:, 1] - Rd[:, 0]) / np.where(Rd[:, 0] > 0, Rd[:, 0], np.nan)
+        qs = {k: np.quantile(v, [lo, hi], axis=0)
+              for k, v in (("s", Sd[:, 1]), ("d", Sd[:, 1] - Sd[:, 0]), ("r", rchg))}  # fmt: skip
     else:
         nanq = np.full((2, G_n, Jn), np.nan)
         qs = {"s": nanq, "d": nanq, "r": np.full((2, G_n), np.nan)}

@@ -153,6 +153,8 @@ class LabResult:
                     ecolor="#555",
                     capsize=2,
                 )
+                if metric == "mae":  # the goal for Markov/Shapley (independent)
+                    ax.axvline(0.02, color="#999", lw=0.8, ls="--")
                 ax.set_yticks(y, models)
                 ax.invert_yaxis()
                 ax.set_title(sc, fontsize=8)

@@ -1,0 +1,1048 @@
+"""Parent-child synthesizer: customers -> orders (-> order lines) with referential integrity.
+
+The method (no model per parent row, unlike SDV's HMA):
+
+1. **Per-parent aggregates.** For every relationship ``parent <- child`` the child rows are
+   summarised per parent and joined onto the parent table as ordinary columns: the number of
+   children ``__n.<child>``, when the child has an order column (a datetime) the first
+   timestamp ``__first.<child>`` and the span ``__span.<child>`` (last - first, seconds), and
+   the mean of up to :data:`MAX_MEANS` numeric child columns ``__mean.<child>.<col>``.
+   Aggregates are computed bottom-up, so an order carries ``__n.lines`` and a customer carries
+   the mean of it.
+2. **Parent model.** The root table plus its aggregates is learned by any synthcust
+   single-table synthesizer (default the Gaussian copula). The number of children is a column of
+   it, so it is conditional on everything else about the parent (country, spend...).
+3. **Child models: one sequence model per relationship, not per parent.** Two Gaussian
+   copulas are fitted on child rows joined with their parent's features (``p.<col>``): one for
+   the first child, one for later children, which also sees the previous child's values
+   (``lag.<col>``), its position ``__pos`` and models the gap to the previous child ``__gap``
+   (seconds). Sampling draws the child columns from the copula's Gaussian conditional given the
+   parent's and the previous child's values (observed columns enter through the same randomised
+   probability integral transform used at fit time), for all parents at once, step by step over
+   child position: ``max(children per parent)`` vectorised steps, no Python loop per parent.
+4. **Times.** A child's timestamp is its parent's ``__first`` plus the cumulated gaps, rescaled
+   so that the last child lands at ``__first + __span`` (the parent's sampled recency), and
+   censored at the last timestamp of the training data, as real histories are.
+5. **Keys.** New synthetic keys for every table (numbering continues after the real maximum,
+   so a synthetic key never equals a real one); every child points to an existing synthetic
+   parent by construction.
+
+Relationships are declared (:class:`Relationship`, JSON, ``child.col=parent.col``) or detected
+when obvious (:func:`detect_relationships`). Bad input (orphans, duplicate parent keys, a table
+with no parent, cycles) raises :class:`~synthcust.exceptions.DataError` naming the table,
+column and values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr
+from threadpoolctl import threadpool_limits
+
+from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFittedError
+from synthcust.schema.model import Column, Kind, Schema
+from synthcust.synthesizers.base import REGISTRY, BaseSynthesizer, resolve_rng
+from synthcust.synthesizers.copula import GaussianCopulaSynthesizer, _z
+from synthcust.synthesizers.persist import load_bundle, save_bundle
+from synthcust.synthesizers.truncnorm import _chol, _psd
+from synthcust.transform.codec import Encoded
+
+__all__ = [
+    "ConditionalCopula",
+    "RelationalSpec",
+    "RelationalSynthesizer",
+    "Relationship",
+    "detect_relationships",
+]
+
+#: at most this many numeric child columns are averaged onto the parent
+MAX_MEANS = 6
+#: observed uniforms are kept this far from 0 and 1 (no infinite latents from edge values)
+_U_CLIP = 1e-4
+#: noise variance assumed on observed latents when conditioning (see ConditionalCopula)
+RIDGE = 0.05
+_KIND = "relational"
+
+
+# ============================================================================ relationship spec
+@dataclass(frozen=True)
+class Relationship:
+    """``child.child_key`` references ``parent.parent_key`` (many children per parent)."""
+
+    parent: str
+    child: str
+    parent_key: str
+    child_key: str
+
+    @staticmethod
+    def parse(text: str) -> Relationship:
+        """Read ``"orders.customer_id=customers.id"`` (child side first)."""
+        m = re.fullmatch(r"\s*([^.=\s]+)\.([^=]+?)\s*=\s*([^.=\s]+)\.(.+?)\s*", text)
+        if not m:
+            raise DataError(
+                f"cannot read relationship {text!r}; write CHILD_TABLE.COLUMN=PARENT_TABLE.COLUMN, "
+                "e.g. orders.customer_id=customers.customer_id"
+            )
+        return Relationship(parent=m[3], child=m[1], parent_key=m[4], child_key=m[2])
+
+    def __str__(self) -> str:
+        return f"{self.child}.{self.child_key}={self.parent}.{self.parent_key}"
+
+
+@dataclass(frozen=True)
+class RelationalSpec:
+    """Tables' relationships, primary keys and sequence (order) columns.
+
+    ``order_by[table]`` is the datetime column that orders a table's rows within their parent
+    (``None``: the rows' order in the data). Saved and loaded as JSON with
+    :meth:`to_dict` / :meth:`from_dict`.
+    """
+
+    relationships: tuple[Relationship, ...]
+    primary_keys: Mapping[str, str] = field(default_factory=dict)
+    order_by: Mapping[str, str | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "relationships": [dataclasses.asdict(r) for r in self.relationships],
+            "primary_keys": dict(self.primary_keys),
+            "order_by": dict(self.order_by),
+        }
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> RelationalSpec:
+        try:
+            rels = tuple(Relationship(**r) for r in d.get("relationships", []))
+            return RelationalSpec(
+                rels, dict(d.get("primary_keys") or {}), dict(d.get("order_by") or {})
+            )
+        except TypeError as e:
+            raise DataError(
+                f"cannot read the relationship spec ({e}); each relationship needs exactly "
+                "parent, child, parent_key and child_key"
+            ) from e
+
+    # -- graph ------------------------------------------------------------------------------
+    def parent_of(self, table: str) -> Relationship | None:
+        for r in self.relationships:
+            if r.child == table:
+                return r
+        return None
+
+    def children_of(self, table: str) -> list[Relationship]:
+        return [r for r in self.relationships if r.parent == table]
+
+    def root(self, tables: Sequence[str]) -> str:
+        roots = [t for t in tables if self.parent_of(t) is None]
+        if len(roots) != 1:
+            raise DataError(f"expected exactly one root table, found {roots}")
+        return roots[0]
+
+
+def detect_relationships(tables: Mapping[str, pd.DataFrame]) -> list[Relationship]:
+    """Relationships that are obvious from the data.
+
+    ``child.c`` references ``parent.c`` when both tables have a column ``c``, ``parent.c`` is
+    unique and complete, and the child's non-missing values are a subset of it. When both
+    directions qualify (one-to-one), the smaller table is the parent.
+
+    Examples
+    --------
+    >>> cust = pd.DataFrame({"cid": [1, 2, 3], "country": ["NL", "UK", "NL"]})
+    >>> orders = pd.DataFrame({"oid": [10, 11, 12, 13], "cid": [1, 1, 3, 2]})
+    >>> [str(r) for r in detect_relationships({"customers": cust, "orders": orders})]
+    ['orders.cid=customers.cid']
+    """
+    found: dict[tuple[str, str], Relationship] = {}
+    names = list(tables)
+    for p in names:
+        for c in names:
+            if p == c:
+                continue
+            for col in tables[p].columns:
+                if col not in tables[c].columns:
+                    continue
+                pk = tables[p][col]
+                if pk.isna().any() or not pk.is_unique:
+                    continue
+                fk = tables[c][col].dropna()
+                if len(fk) == 0 or not fk.isin(pk).all():
+                    continue
+                key = tuple(sorted((p, c)))
+                rel = Relationship(p, c, str(col), str(col))
+                prev = found.get(key)  # type: ignore[arg-type]
+                if prev is None or len(tables[p]) < len(tables[prev.parent]):
+                    found[key] = rel  # type: ignore[index]
+    return list(found.values())
+
+
+def check_spec(spec: RelationalSpec, tables: Mapping[str, pd.DataFrame]) -> str:
+    """Validate ``spec`` against ``tables``; return the root table's name.
+
+    Raises :class:`DataError` for unknown tables/columns, a table with two parents, circular
+    relationships, or a table not linked to any parent.
+    """
+    names = list(tables)
+    for r in spec.relationships:
+        for t, col in ((r.parent, r.parent_key), (r.child, r.child_key)):
+            if t not in tables:
+                raise DataError(f"relationship {r}: unknown table {t!r}; tables are {names}")
+            if col not in tables[t].columns:
+                raise DataError(
+                    f"relationship {r}: table {t!r} has no column {col!r}; its columns are "
+                    f"{[str(c) for c in tables[t].columns]}"
+                )
+    parents: dict[str, list[str]] = {}
+    for r in spec.relationships:
+        parents.setdefault(r.child, []).append(r.parent)
+    for t, ps in parents.items():
+        if len(ps) > 1:
+            raise DataError(
+                f"table {t!r} has several parents {ps}; a table may reference only one parent "
+                "(model the others as columns, or as separate relational models)"
+            )
+    # cycles: follow parent links from every table
+    for t in names:
+        seen = [t]
+        cur = t
+        while cur in parents:
+            cur = parents[cur][0]
+            if cur in seen:
+                cycle = " -> ".join([*seen[seen.index(cur) :], cur])
+                raise DataError(
+                    f"circular relationships {cycle}: every chain of parents must end at one "
+                    "root table (e.g. customers); remove one of these relationships"
+                )
+            seen.append(cur)
+    roots = [t for t in names if t not in parents]
+    if len(roots) != 1:
+        lone = [t for t in roots if not spec.children_of(t)] or roots[1:]
+        ex = lone[0]
+        other = next(t for t in roots if t != ex)
+        raise DataError(
+            f"table {ex!r} has no parent column declared and none was detected (root tables: "
+            f"{roots}); declare one like --relationship {ex}.COLUMN={other}.COLUMN"
+        )
+    return roots[0]
+
+
+def check_keys(
+    tables: Mapping[str, pd.DataFrame], spec: RelationalSpec, orphans: str = "error"
+) -> dict[str, pd.DataFrame]:
+    """Check referential integrity of the real tables; return them (orphans dropped if asked).
+
+    Parent keys must be unique and complete; every child key must point to a parent row. With
+    ``orphans="drop"`` child rows whose key is missing or unknown are dropped instead (and
+    their own children with them).
+    """
+    if orphans not in ("error", "drop"):
+        raise DataError(f"orphans must be 'error' or 'drop', got {orphans!r}")
+    out = dict(tables)
+    root = spec.root(list(tables))
+    order = _top_down(spec, root)
+    for r in (spec.parent_of(t) for t in order[1:]):
+        assert r is not None
+        pk = out[r.parent][r.parent_key]
+        if pk.isna().any():
+            raise DataError(
+                f"table {r.parent!r}: key column {r.parent_key!r} has {int(pk.isna().sum())} "
+                "missing values; every parent needs a key (drop those rows or fill them)"
+            )
+        dup = pk[pk.duplicated(keep=False)]
+        if len(dup):
+            ex = list(pd.unique(dup))[:5]
+            raise DataError(
+                f"table {r.parent!r}: key column {r.parent_key!r} has {dup.nunique()} duplicated "
+                f"values (e.g. {ex}); a parent key must be unique — deduplicate the table or "
+                "declare another key column"
+            )
+        fk = out[r.child][r.child_key]
+        bad = fk.isna() | ~fk.isin(pk)
+        if bad.any():
+            if orphans == "drop":
+                out[r.child] = out[r.child].loc[~bad].reset_index(drop=True)
+                continue
+            unknown = fk[bad].dropna()
+            ex = list(pd.unique(unknown))[:5]
+            raise DataError(
+                f"table {r.child!r}: {int(bad.sum())} rows have a {r.child_key!r} that matches "
+                f"no {r.parent!r}.{r.parent_key!r} ({int(fk.isna().sum())} missing"
+                + (f", unknown values e.g. {ex}" if ex else "")
+                + "); fix the data or pass orphans='drop' (CLI: --drop-orphans) to leave them out"
+            )
+    return out
+
+
+def _top_down(spec: RelationalSpec, root: str) -> list[str]:
+    out, todo = [], [root]
+    while todo:
+        t = todo.pop(0)
+        out.append(t)
+        todo.extend(r.child for r in spec.children_of(t))
+    return out
+
+
+# ============================================================================ conditional copula
+class ConditionalCopula:
+    """Row-wise conditional sampling from a fitted :class:`GaussianCopulaSynthesizer`.
+
+    Every row fixes its own values of the ``given`` columns. They are mapped to the copula's
+    latent normals with the randomised probability integral transform the copula was fitted
+    with (a discrete value or a category draws uniformly inside its slot; a missing value
+    imputes the value latent at 0 and draws its missingness latent below the missing share),
+    and the free latents are drawn from the Gaussian conditional
+    ``N(A z_given, S_ff - A S_gf)`` with ``A = S_fg (S_gg + ridge I)^-1`` (the conditional of
+    a latent observed with noise of variance ``ridge``: the jitter of discrete values, and a
+    guard against nearly collinear lags), whose regression and Cholesky factor are computed
+    once. The free columns are then decoded by the copula's marginals.
+    """
+
+    def __init__(
+        self, model: GaussianCopulaSynthesizer, given: Sequence[str], ridge: float = RIDGE
+    ):
+        self.model = model
+        self.given = list(given)
+        m = model
+        n_num, n_cat = len(m.num_names_), len(m.cat_names_)
+        off = n_num + n_cat
+        miss_pos = {int(j): off + k for k, j in enumerate(m.miss_idx_)}
+        C: list[int] = []
+        for g in self.given:
+            if g in m.num_names_:
+                j = m.num_names_.index(g)
+                C.append(j)
+                if j in miss_pos:
+                    C.append(miss_pos[j])
+            elif g in m.cat_names_:
+                C.append(n_num + m.cat_names_.index(g))
+        d = m.corr_.shape[0]
+        self.C = np.array(sorted(C), dtype=np.int64)
+        self.F = np.array([i for i in range(d) if i not in set(C)], dtype=np.int64)
+        S = m.corr_
+        # observed latents are noisy (jittered inside their slots) and the lags are nearly
+        # collinear with each other: a ridge keeps the regression from amplifying that noise
+        S_cc = _psd(S[np.ix_(self.C, self.C)]) + ridge * np.eye(len(self.C))
+        S_fc = S[np.ix_(self.F, self.C)]
+        self.A = np.linalg.solve(S_cc, S_fc.T).T if len(self.C) else np.zeros((len(self.F), 0))
+        cov = S[np.ix_(self.F, self.F)] - self.A @ S_fc.T
+        self.L = _chol(cov) if len(self.F) else np.zeros((0, 0))
+        self._miss_pos = miss_pos
+        self.free_columns = [c for c in m.codec_.output_columns if c not in set(self.given)]
+        self._slot_of = []
+        for q in range(len(m.cat_names_)):
+            slot_of = np.empty(m.n_cats_[q] + 1, dtype=np.int64)
+            slot_of[m.cat_order_[q]] = np.arange(m.n_cats_[q] + 1)
+            self._slot_of.append(slot_of)
+
+    def encode_given(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The given columns of ``frame`` in the model's encoding (floats, or category codes)."""
+        m = self.model
+        cols = [s.name for s in m.codec_.specs_]
+        enc = m.codec_.encode(frame.reindex(columns=cols))
+        out: dict[str, np.ndarray] = {}
+        for g in self.given:
+            if g in enc.numeric_names:
+                out[g] = enc.numeric[:, enc.numeric_names.index(g)]
+            elif g in enc.categorical_names:
+                out[g] = enc.codes[:, enc.categorical_names.index(g)]
+        return out
+
+    def sample_encoded(
+        self, given: Mapping[str, np.ndarray], n: int, rng: np.random.Generator
+    ) -> Encoded:
+        """Draw one row per row of ``given`` (encoded arrays); returns every column encoded.
+
+        Only the free columns of the result are meaningful (the given ones are redrawn).
+        """
+        m = self.model
+        n_num = len(m.num_names_)
+        with threadpool_limits(limits=1, user_api="blas"):
+            Z = np.zeros((n, m.corr_.shape[0]))
+            for g in self.given:
+                if g in m.num_names_:
+                    j = m.num_names_.index(g)
+                    x = np.asarray(given[g], dtype=float)
+                    ok = ~np.isnan(x)
+                    u = m.num_marg_[j].cdf_interval(x[ok], rng)
+                    Z[ok, j] = _z(np.clip(u, _U_CLIP, 1 - _U_CLIP))
+                    if j in self._miss_pos:
+                        p = m.miss_p_[j]
+                        r = rng.random(n)
+                        Z[:, self._miss_pos[j]] = _z(np.where(ok, p + r * (1 - p), r * p))
+                elif g in m.cat_names_:
+                    q = m.cat_names_.index(g)
+                    k = m.n_cats_[q]
+                    c = np.asarray(given[g])
+                    slots = self._slot_of[q][np.where(c < 0, k, c)]
+                    marg = m.cat_marg_[q]
+                    hi, lo = marg.cum[slots], marg.cum[slots] - marg.probs[slots]
+                    u = lo + rng.random(n) * (hi - lo)
+                    Z[:, n_num + q] = _z(np.clip(u, _U_CLIP, 1 - _U_CLIP))
+            if len(self.F):
+                Z[:, self.F] = (
+                    Z[:, self.C] @ self.A.T + rng.standard_normal((n, len(self.F))) @ self.L.T
+                )
+            return _decode_latent(m, Z)
+
+    def decode(self, parts: Sequence[Encoded], rng: np.random.Generator) -> pd.DataFrame:
+        """The free columns of encoded blocks from :meth:`sample_encoded`, as one frame."""
+        m = self.model
+        if not parts:
+            return pd.DataFrame({c: pd.Series(dtype=float) for c in self.free_columns})
+        enc = Encoded(
+            np.concatenate([p.numeric for p in parts]),
+            np.concatenate([p.codes for p in parts]),
+            parts[0].numeric_names,
+            parts[0].categorical_names,
+        )
+        return m.codec_.decode(enc, rng)[self.free_columns]
+
+    def sample(self, given: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        """One row of the free columns per row of ``given`` (a frame in the user's values)."""
+        enc = self.sample_encoded(self.encode_given(given), len(given), rng)
+        return self.decode([enc], rng)
+
+
+def _code_map(src: Any, src_col: str, dst: Any, dst_col: str) -> np.ndarray:
+    """Category codes of ``src_col`` in codec ``src`` -> codes of ``dst_col`` in ``dst``.
+
+    Index ``-1`` (the last entry) maps missing to missing; unknown categories become missing.
+    """
+    a, b = src.spec(src_col), dst.spec(dst_col)
+    lookup = {v: i for i, v in enumerate(b.categories)}
+    rare_dst = len(b.categories) if b.rare else -1
+    out = [lookup.get(v, -1) for v in a.categories]
+    if a.rare:
+        out.append(rare_dst)
+    out.append(-1)  # code -1 (missing) indexes the last entry
+    return np.asarray(out, dtype=np.int32)
+
+
+def _decode_latent(m: GaussianCopulaSynthesizer, Z: np.ndarray) -> Encoded:
+    """Latent normals -> encoded blocks through the copula's marginals (as its ``_sample``)."""
+    n = Z.shape[0]
+    n_num, n_cat = len(m.num_names_), len(m.cat_names_)
+    off = n_num + n_cat
+    miss_pos = {int(j): off + k for k, j in enumerate(m.miss_idx_)}
+    U = ndtr(Z)
+    num = np.empty((n, n_num))
+    for j in range(n_num):
+        num[:, j] = m.num_marg_[j].ppf(U[:, j])
+        if j in miss_pos:
+            num[U[:, miss_pos[j]] < m.miss_p_[j], j] = np.nan
+    codes = np.empty((n, n_cat), dtype=np.int32)
+    for q in range(n_cat):
+        k = m.n_cats_[q]
+        slots = np.minimum(np.searchsorted(m.cat_marg_[q].cum, U[:, n_num + q]), k)
+        code = m.cat_order_[q][slots]
+        codes[:, q] = np.where(code == k, -1, code)
+    return Encoded(num, codes, list(m.num_names_), list(m.cat_names_))
+
+
+# ============================================================================ helpers
+def _seconds(s: pd.Series, fmt: str | None = None) -> np.ndarray:
+    """Datetimes (or text dates) -> float seconds since the epoch, NaN for missing."""
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        s = pd.to_datetime(s, format=fmt, errors="coerce")
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    ns = s.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
+    ns[s.isna().to_numpy()] = np.nan
+    return ns / 1e9
+
+
+def _time_step(sec: np.ndarray) -> int:
+    v = sec[np.isfinite(sec)]
+    for step in (86400, 3600, 60, 1):
+        if len(v) and np.all(np.mod(v, step) == 0):
+            return step
+    return 1
+
+
+@dataclass
+class _KeyStyle:
+    """How synthetic keys of one column look: integers, or a prefix and zero-padded numbers."""
+
+    integer: bool
+    prefix: str = ""
+    width: int = 0
+    start: int = 1
+
+    @staticmethod
+    def learn(s: pd.Series, table: str) -> _KeyStyle:
+        nn = s.dropna()
+        if pd.api.types.is_integer_dtype(s.dtype) or (
+            pd.api.types.is_float_dtype(s.dtype) and len(nn) and (nn % 1 == 0).all()
+        ):
+            return _KeyStyle(True, start=int(nn.max()) + 1 if len(nn) else 1)
+        m = nn.astype(str).str.extract(r"^(\D*?)(\d+)$")
+        if len(nn) and m[1].notna().all() and m[0].nunique() == 1:
+            return _KeyStyle(
+                False, str(m[0].iloc[0]), int(m[1].str.len().max()), int(m[1].astype(int).max()) + 1
+            )
+        return _KeyStyle(False, f"{table}-", 8, 1)
+
+    def make(self, n: int) -> pd.Series:
+        k = np.arange(self.start, self.start + n, dtype=np.int64)
+        if self.integer:
+            return pd.Series(k)
+        return pd.Series([f"{self.prefix}{v:0{self.width}d}" for v in k.tolist()], dtype=object)
+
+
+@dataclass
+class _TableInfo:
+    """What the model remembers about one table (JSON-serialisable)."""
+
+    name: str
+    columns: list[str]  # the real table's column order
+    pk: str | None
+    fk: str | None
+    order_by: str | None
+    order_format: str | None
+    time_step: int
+    t_max: float | None
+    modelled: list[str]  # real columns the models learn (not keys, ids, text, order_by)
+    dropped: list[str]  # ids / free text left out
+    features: list[str]  # modelled + aggregates: what a row of this table is described by
+    means: dict[str, list[str]]  # child table -> child columns averaged onto this table
+    pk_style: dict[str, Any] | None = None
+    dtypes: dict[str, str] = field(default_factory=dict)
+
+
+# ============================================================================ the synthesizer
+class RelationalSynthesizer:
+    """Parent-child synthesizer over a tree of tables (customers -> orders -> lines).
+
+    Parameters
+    ----------
+    relationships: declared relationships (:class:`Relationship`, or text
+        ``"orders.customer_id=customers.customer_id"``); ``None`` = :func:`detect_relationships`.
+    primary_keys: key column per table (default: the column children reference).
+    order_by: datetime column ordering each child table within its parent (default: the first
+        datetime column of the table, else the rows' order).
+    parent_synthesizer: registry name of the root table's model (default ``"copula"``).
+    parent_params: extra arguments for it.
+    orphans: ``"error"`` (default) or ``"drop"`` child rows whose parent is unknown.
+    random_state: seed for fitting and the default for sampling.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> cust = pd.DataFrame({"cid": range(1, 201), "tier": rng.choice(["a", "b"], 200)})
+    >>> n = rng.integers(1, 5, 200)
+    >>> days = pd.to_timedelta(rng.integers(0, 300, n.sum()), "D")
+    >>> orders = pd.DataFrame({"oid": range(n.sum()), "cid": np.repeat(cust.cid, n),
+    ...     "when": pd.Timestamp("2024-01-01") + days,
+    ...     "amount": rng.gamma(2, 20, n.sum()).round(2)})
+    >>> m = RelationalSynthesizer(random_state=0).fit({"customers": cust, "orders": orders})
+    >>> out = m.sample(50, random_state=1)
+    >>> bool(out["orders"]["cid"].isin(out["customers"]["cid"]).all())
+    True
+    """
+
+    name = _KIND
+
+    def __init__(
+        self,
+        relationships: Sequence[Relationship | str] | None = None,
+        primary_keys: Mapping[str, str] | None = None,
+        order_by: Mapping[str, str | None] | None = None,
+        parent_synthesizer: str = "copula",
+        parent_params: Mapping[str, Any] | None = None,
+        orphans: str = "error",
+        random_state: int | None = None,
+    ):
+        self.relationships = relationships
+        self.primary_keys = primary_keys
+        self.order_by = order_by
+        self.parent_synthesizer = parent_synthesizer
+        self.parent_params = parent_params
+        self.orphans = orphans
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        tables: Mapping[str, pd.DataFrame],
+        schemas: Mapping[str, Schema] | None = None,
+    ) -> Self:
+        """Learn ``tables`` ({name: frame}); ``schemas`` per table are inferred when omitted."""
+        from synthcust.schema.infer import infer_schema
+
+        if not isinstance(tables, Mapping) or len(tables) < 2:
+            raise DataError(
+                "a relational model needs at least two tables, e.g. "
+                "{'customers': customers, 'orders': orders}"
+            )
+        for t, df in tables.items():
+            if not isinstance(df, pd.DataFrame):
+                raise DataError(f"table {t!r} is a {type(df).__name__}, not a pandas DataFrame")
+            if len(df) < 2:
+                raise DataError(f"table {t!r} has {len(df)} row(s); at least 2 are needed")
+        if self.parent_synthesizer not in REGISTRY:
+            raise ModelError(
+                f"unknown parent synthesizer {self.parent_synthesizer!r}; "
+                f"available: {sorted(REGISTRY)}"
+            )
+        rels = (
+            detect_relationships(tables)
+            if self.relationships is None
+            else [Relationship.parse(r) if isinstance(r, str) else r for r in self.relationships]
+        )
+        schemas = dict(schemas or {})
+        for t, df in tables.items():
+            if t not in schemas:
+                schemas[t] = infer_schema(df, detect_pii=False)
+        pks = {r.parent: r.parent_key for r in rels}
+        pks.update(dict(self.primary_keys or {}))
+        order_by: dict[str, str | None] = {}
+        for r in rels:
+            declared = (self.order_by or {}).get(r.child, "")
+            if declared != "":
+                order_by[r.child] = declared
+            else:
+                dts = [c.name for c in schemas[r.child].of_kind(Kind.DATETIME)]
+                order_by[r.child] = dts[0] if dts else None
+        spec = RelationalSpec(tuple(rels), pks, order_by)
+        root = check_spec(spec, tables)
+        for t, ob in order_by.items():
+            if ob is not None and ob not in tables[t].columns:
+                raise DataError(f"order_by column {ob!r} is not in table {t!r}")
+        tables = check_keys(tables, spec, self.orphans)
+        self.spec_ = spec
+        self.root_ = root
+        self.notes_: list[str] = []
+        rng = resolve_rng(self.random_state)
+
+        infos: dict[str, _TableInfo] = {}
+        prepared: dict[str, pd.DataFrame] = {}
+        prep_schema: dict[str, list[Column]] = {}
+        for t in reversed(_top_down(spec, root)):  # bottom-up: children before parents
+            self._prepare(t, tables[t], schemas[t], spec, infos, prepared, prep_schema)
+        self.tables_ = infos
+
+        # parent model on the root table + aggregates
+        ri = infos[root]
+        parent = REGISTRY[self.parent_synthesizer](
+            random_state=self.random_state, **dict(self.parent_params or {})
+        )
+        parent.fit(prepared[root][ri.features], Schema(tuple(prep_schema[root])))
+        self.parent_model_ = parent
+        # two sequence models per relationship
+        self.child_models_: dict[str, dict[str, GaussianCopulaSynthesizer]] = {}
+        for t in _top_down(spec, root)[1:]:
+            r = spec.parent_of(t)
+            assert r is not None
+            self.child_models_[t] = self._fit_child(r, prepared, prep_schema, infos, rng)
+        self.n_training_rows_ = {t: len(df) for t, df in tables.items()}
+        return self
+
+    def _prepare(
+        self,
+        t: str,
+        df: pd.DataFrame,
+        schema: Schema,
+        spec: RelationalSpec,
+        infos: dict[str, _TableInfo],
+        prepared: dict[str, pd.DataFrame],
+        prep_schema: dict[str, list[Column]],
+    ) -> None:
+        rel = spec.parent_of(t)
+        pk = spec.primary_keys.get(t)
+        fk = rel.child_key if rel else None
+        ob = spec.order_by.get(t)
+        keys = {k for k in (pk, fk) if k}
+        modelled, dropped, cols = [], [], []
+        for c in schema:
+            if c.name in keys or c.name == ob:
+                continue
+            if c.kind in (Kind.ID, Kind.TEXT):
+                dropped.append(c.name)
+                continue
+            modelled.append(c.name)
+            cols.append(c)
+        if dropped:
+            self.notes_.append(
+                f"table {t!r}: columns {dropped} (ids / free text) are not modelled and are left "
+                "out of the synthetic tables"
+            )
+        frame = df[modelled].reset_index(drop=True).copy()
+        if fk:
+            frame["__key"] = df[fk].to_numpy()
+        if pk:
+            frame["__pk"] = df[pk].to_numpy()
+        fmt = schema[ob].datetime_format if ob else None
+        t_max = None
+        step = 1
+        if ob:
+            sec = _seconds(df[ob], fmt)
+            if np.isnan(sec).any():
+                raise DataError(
+                    f"table {t!r}: order column {ob!r} has {int(np.isnan(sec).sum())} missing "
+                    "or unreadable dates; fix them or declare another order_by column"
+                )
+            frame["__t"] = sec
+            t_max = float(np.max(sec))
+            step = _time_step(sec)
+        means: dict[str, list[str]] = {}
+        for r in spec.children_of(t):
+            ci = infos[r.child]
+            child = prepared[r.child]
+            g = child.groupby("__key", sort=False)
+            keyvals = frame["__pk"]
+            n = keyvals.map(g.size()).fillna(0).to_numpy(dtype=float)
+            frame[f"__n.{r.child}"] = n
+            cols.append(Column(f"__n.{r.child}", Kind.NUMERIC, integer=True))
+            if ci.order_by:
+                first = keyvals.map(g["__t"].min()).to_numpy(dtype=float)
+                last = keyvals.map(g["__t"].max()).to_numpy(dtype=float)
+                frame[f"__first.{r.child}"] = first
+                frame[f"__span.{r.child}"] = last - first
+                cols += [
+                    Column(f"__first.{r.child}", Kind.NUMERIC),
+                    Column(f"__span.{r.child}", Kind.NUMERIC),
+                ]
+            num = [
+                c
+                for c in ci.features
+                if pd.api.types.is_numeric_dtype(child[c].dtype)
+                and not pd.api.types.is_bool_dtype(child[c].dtype)
+                and not c.startswith(("__first.", "__span."))
+            ][:MAX_MEANS]
+            means[r.child] = num
+            if num:
+                agg = g[num].mean()
+                for c in num:
+                    name = f"__mean.{r.child}.{c}"
+                    frame[name] = keyvals.map(agg[c]).to_numpy(dtype=float)
+                    cols.append(Column(name, Kind.NUMERIC))
+        features = [c.name for c in cols]
+        info = _TableInfo(
+            name=t,
+            columns=[str(c) for c in df.columns],
+            pk=pk,
+            fk=fk,
+            order_by=ob,
+            order_format=fmt,
+            time_step=step,
+            t_max=t_max,
+            modelled=modelled,
+            dropped=dropped,
+            features=features,
+            means=means,
+            pk_style=dataclasses.asdict(_KeyStyle.learn(df[pk], t)) if pk else None,
+            dtypes={str(c): str(df[c].dtype) for c in df.columns},
+        )
+        infos[t] = info
+        if ob or fk:
+            sort_cols = [c for c in ("__key", "__t") if c in frame.columns]
+            frame = frame.sort_values(sort_cols, kind="stable").reset_index(drop=True)
+        prepared[t] = frame
+        prep_schema[t] = cols
+
+    def _fit_child(
+        self,
+        r: Relationship,
+        prepared: dict[str, pd.DataFrame],
+        prep_schema: dict[str, list[Column]],
+        infos: dict[str, _TableInfo],
+        rng: np.random.Generator,
+    ) -> dict[str, GaussianCopulaSynthesizer]:
+        ci, pi = infos[r.child], infos[r.parent]
+        child, parent = prepared[r.child], prepared[r.parent]
+        pfeat = parent.set_index("__pk")[pi.features].add_prefix("p.")
+        pcols = [dataclasses.replace(c, name="p." + c.name) for c in prep_schema[r.parent]]
+        ccols = list(prep_schema[r.child])
+        joined = pd.concat(
+            [child[ci.features], pfeat.loc[child["__key"].to_numpy()].reset_index(drop=True)],
+            axis=1,
+        )
+        pos = child.groupby("__key", sort=False).cumcount().to_numpy()
+        seed = int(rng.integers(2**31))
+        first_frame = joined.loc[pos == 0].reset_index(drop=True)
+        first = GaussianCopulaSynthesizer(random_state=seed).fit(
+            first_frame, Schema(tuple(ccols + pcols))
+        )
+        models = {"first": first}
+        later = pos > 0
+        if later.sum() >= 2:
+            value_cols = list(ci.features)
+            nxt = joined.copy()
+            extra_cols = [Column("__pos", Kind.NUMERIC, integer=True)]
+            nxt["__pos"] = pos
+            if ci.order_by:
+                gap = child["__t"].diff().to_numpy(copy=True)
+                gap[pos == 0] = np.nan
+                nxt["__gap"] = gap
+                extra_cols.append(Column("__gap", Kind.NUMERIC))
+                value_cols.append("__gap")
+            lag = nxt[value_cols].shift(1)
+            lag.loc[pos == 0] = np.nan
+            lag = lag.add_prefix("lag.")
+            sch = {c.name: c for c in ccols + extra_cols}
+            lag_cols = [dataclasses.replace(sch[c], name="lag." + c) for c in value_cols]
+            nxt = pd.concat([nxt, lag], axis=1).loc[later].reset_index(drop=True)
+            models["next"] = GaussianCopulaSynthesizer(random_state=seed + 1).fit(
+                nxt, Schema(tuple(ccols + pcols + extra_cols + lag_cols))
+            )
+        return models
+
+    # ------------------------------------------------------------------ sample
+    def sample(self, n_parents: int, random_state: int | None = None) -> dict[str, pd.DataFrame]:
+        """Draw ``n_parents`` root rows and, for each, its children (and theirs).
+
+        Returns ``{table: frame}`` with the real tables' columns (ids and free text left out),
+        new keys, and every child key pointing to a synthetic parent.
+        """
+        self._check_fitted()
+        if isinstance(n_parents, bool) or not isinstance(n_parents, int | np.integer):
+            raise ModelError(f"n_parents must be a whole number, got {n_parents!r}")
+        if n_parents <= 0:
+            raise ModelError(f"n_parents must be positive, got {n_parents}")
+        rng = resolve_rng(self.random_state if random_state is None else random_state)
+        root = self.root_
+        ri = self.tables_[root]
+        parent = self.parent_model_.sample(
+            int(n_parents), random_state=int(rng.integers(2**31))
+        ).reset_index(drop=True)
+        full: dict[str, pd.DataFrame] = {root: parent}
+        keys: dict[str, pd.Series] = {}
+        if ri.pk:
+            keys[root] = _KeyStyle(**ri.pk_style).make(len(parent))  # type: ignore[arg-type]
+        for t in _top_down(self.spec_, root)[1:]:
+            r = self.spec_.parent_of(t)
+            assert r is not None
+            full[t], pidx = self._sample_children(r, full[r.parent], rng)
+            ci = self.tables_[t]
+            if ci.pk:
+                keys[t] = _KeyStyle(**ci.pk_style).make(len(full[t]))  # type: ignore[arg-type]
+            full[t]["__parent_key"] = keys[r.parent].to_numpy()[pidx]
+        return {t: self._finish(t, df, keys.get(t)) for t, df in full.items()}
+
+    def _sample_children(
+        self, r: Relationship, parent: pd.DataFrame, rng: np.random.Generator
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Children of every parent row, generated position by position (vectorised).
+
+        The loop runs over child position ``k``: at step ``k`` every parent with more than
+        ``k`` children draws its ``k``-th child at once, given its own features and its
+        ``(k-1)``-th child's values. Values stay encoded (arrays) between steps and are decoded
+        to a frame once at the end.
+        """
+        ci, pi = self.tables_[r.child], self.tables_[r.parent]
+        models = self.child_models_[r.child]
+        counts = np.clip(
+            np.nan_to_num(parent[f"__n.{r.child}"].to_numpy(dtype=float)), 0, None
+        ).astype(np.int64)
+        if "next" not in models:
+            counts = np.minimum(counts, 1)
+        pfeat = parent[pi.features].add_prefix("p.").reset_index(drop=True)
+        pcols = list(pfeat.columns)
+        value_cols = list(ci.features) + (["__gap"] if ci.order_by else [])
+        first = ConditionalCopula(models["first"], pcols)
+        idx0 = np.flatnonzero(counts >= 1)
+        g_first = first.encode_given(pfeat)
+        enc0 = first.sample_encoded({c: v[idx0] for c, v in g_first.items()}, len(idx0), rng)
+        next_parts: list[Encoded] = []
+        next_idx: list[np.ndarray] = []
+        next_pos: list[np.ndarray] = []
+        nxt = None
+        if "next" in models and (counts > 1).any():
+            nm = models["next"]
+            lag_cols = [f"lag.{c}" for c in value_cols]
+            nxt = ConditionalCopula(nm, [*pcols, "__pos", *lag_cols])
+            g_next = nxt.encode_given(pfeat)
+            maps: dict[tuple[str, str], np.ndarray] = {}
+            for src_name, src in (("first", models["first"]), ("next", nm)):
+                for c in value_cols:
+                    if c in src.cat_names_ and f"lag.{c}" in nm.cat_names_:
+                        maps[(src_name, c)] = _code_map(src.codec_, c, nm.codec_, f"lag.{c}")
+
+            def values(enc: Encoded, src: str, c: str, at: np.ndarray) -> np.ndarray:
+                if c in enc.numeric_names:
+                    return enc.numeric[at, enc.numeric_names.index(c)]
+                if (src, c) in maps:
+                    return maps[(src, c)][enc.codes[at, enc.categorical_names.index(c)]]
+                return np.full(len(at), np.nan)  # a constant column, or no gap before child 0
+
+            prev, prev_src, prev_idx, k = enc0, "first", idx0, 1
+            while True:
+                idx = prev_idx[counts[prev_idx] > k]
+                if not len(idx):
+                    break
+                at = np.searchsorted(prev_idx, idx)
+                given = {c: v[idx] for c, v in g_next.items() if c.startswith("p.")}
+                for c in value_cols:
+                    given[f"lag.{c}"] = values(prev, prev_src, c, at)
+                given["__pos"] = np.full(len(idx), float(k))
+                prev = nxt.sample_encoded(given, len(idx), rng)
+                prev_src, prev_idx = "next", idx
+                next_parts.append(prev)
+                next_idx.append(idx)
+                next_pos.append(np.full(len(idx), k))
+                k += 1
+        else:
+            counts = np.minimum(counts, 1)
+        f0 = first.decode([enc0], rng)
+        if ci.order_by:
+            f0["__gap"] = np.nan
+        frames, pidx, ppos = [f0[value_cols]], [idx0], [np.zeros(len(idx0), dtype=np.int64)]
+        if next_parts and nxt is not None:
+            frames.append(nxt.decode(next_parts, rng)[value_cols])
+            pidx += next_idx
+            ppos += next_pos
+        out = pd.concat(frames, ignore_index=True)
+        pi_arr, pos_arr = np.concatenate(pidx), np.concatenate(ppos)
+        order = np.lexsort((pos_arr, pi_arr))
+        out = out.iloc[order].reset_index(drop=True)
+        pi_arr, pos_arr = pi_arr[order], pos_arr[order]
+        if ci.order_by:
+            out["__t"] = self._times(r, parent, out, pi_arr, pos_arr)
+        return out, pi_arr
+
+    def _times(
+        self,
+        r: Relationship,
+        parent: pd.DataFrame,
+        out: pd.DataFrame,
+        pidx: np.ndarray,
+        pos: np.ndarray,
+    ) -> np.ndarray:
+        """First child at the parent's ``__first``; gaps rescaled to end at first + span."""
+        ci = self.tables_[r.child]
+        first = parent[f"__first.{r.child}"].to_numpy(dtype=float)
+        span = np.clip(np.nan_to_num(parent[f"__span.{r.child}"].to_numpy(dtype=float)), 0, None)
+        t_max = ci.t_max if ci.t_max is not None else np.inf
+        first = np.where(np.isfinite(first), first, t_max)
+        first = np.minimum(first, t_max)
+        span = np.minimum(span, t_max - first)  # histories are censored at the data's end
+        gap = np.clip(np.nan_to_num(out["__gap"].to_numpy(dtype=float)), 0, None)
+        gap[pos == 0] = 0.0
+        cum = np.zeros(len(gap))
+        if len(gap):
+            csum = np.cumsum(gap)
+            starts = np.flatnonzero(pos == 0)
+            base = np.repeat(csum[starts], np.diff(np.append(starts, len(gap))))
+            cum = csum - base
+        total = np.zeros(len(first))
+        np.maximum.at(total, pidx, cum)
+        n_kids = np.bincount(pidx, minlength=len(first)).astype(float)
+        tot = total[pidx]
+        even = pos / np.maximum(n_kids[pidx] - 1, 1)  # no positive gap drawn: evenly spaced
+        frac = np.where(tot > 0, cum / np.where(tot > 0, tot, 1), even)
+        t = first[pidx] + frac * span[pidx]
+        step = max(int(ci.time_step), 1)
+        return np.round(t / step) * step
+
+    def _finish(self, t: str, df: pd.DataFrame, key: pd.Series | None) -> pd.DataFrame:
+        """Helper columns out; keys and the order column back, in the real column order."""
+        info = self.tables_[t]
+        cols: dict[str, Any] = {}
+        for c in info.columns:
+            if c == info.pk and key is not None:
+                cols[c] = key.to_numpy()
+            elif c == info.fk:
+                cols[c] = df["__parent_key"].to_numpy()
+            elif c == info.order_by:
+                sec = df["__t"].to_numpy(dtype=float)
+                ns = np.where(np.isfinite(sec), sec * 1e9, 0).astype("int64")
+                vals = pd.Series(ns.view("datetime64[ns]"))
+                if info.order_format and not info.dtypes.get(c, "").startswith("datetime"):
+                    vals = vals.dt.strftime(info.order_format)
+                cols[c] = vals.to_numpy()
+            elif c in info.modelled:
+                cols[c] = df[c].to_numpy()
+        return pd.DataFrame(cols)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save to one model file (JSON + NumPy arrays in a zip; never pickle)."""
+        self._check_fitted()
+        arrays: dict[str, np.ndarray] = {}
+        subs: dict[str, Any] = {}
+        models = {"parent": self.parent_model_}
+        for t, ms in self.child_models_.items():
+            for k, m in ms.items():
+                models[f"{t}/{k}"] = m
+        for i, (label, m) in enumerate(models.items()):
+            state, arr = m._state()
+            subs[label] = {
+                "prefix": f"m{i}",
+                "meta": {
+                    "synthesizer": m.name,
+                    "params": m.get_params(),
+                    "schema": m.schema_.to_dict(),
+                    "codec": m.codec_.to_dict(),
+                    "n_training_rows": m.n_training_rows_,
+                    "constraint_plan": None,
+                    "state": state,
+                },
+            }
+            if getattr(m, "plan_", None) is not None:
+                subs[label]["meta"]["constraint_plan"] = m.plan_.to_state()
+            arrays.update({f"m{i}.{k}": v for k, v in arr.items()})
+        meta = {
+            "synthesizer": _KIND,
+            "params": {
+                "parent_synthesizer": self.parent_synthesizer,
+                "orphans": self.orphans,
+                "random_state": self.random_state,
+            },
+            "spec": self.spec_.to_dict(),
+            "root": self.root_,
+            "tables": {t: dataclasses.asdict(i) for t, i in self.tables_.items()},
+            "n_training_rows": self.n_training_rows_,
+            "notes": self.notes_,
+            "models": subs,
+        }
+        return save_bundle(path, meta, arrays)
+
+    @staticmethod
+    def load(path: str | os.PathLike) -> RelationalSynthesizer:
+        """Load a file written by :meth:`save` (never unpickles anything)."""
+        meta, arrays = load_bundle(path)
+        if meta.get("synthesizer") != _KIND:
+            raise ModelFileError(
+                f"{str(path)!r} holds a {meta.get('synthesizer')!r} model, not a relational one; "
+                "load it with synthcust.api.load instead"
+            )
+        try:
+            obj = RelationalSynthesizer(**meta["params"])
+            obj.spec_ = RelationalSpec.from_dict(meta["spec"])
+            obj.relationships = list(obj.spec_.relationships)
+            obj.root_ = meta["root"]
+            obj.tables_ = {t: _TableInfo(**d) for t, d in meta["tables"].items()}
+            obj.n_training_rows_ = dict(meta["n_training_rows"])
+            obj.notes_ = list(meta.get("notes", []))
+            obj.child_models_ = {}
+            for label, sub in meta["models"].items():
+                pre = sub["prefix"] + "."
+                arr = {k[len(pre) :]: v for k, v in arrays.items() if k.startswith(pre)}
+                m = BaseSynthesizer.from_bundle(sub["meta"], arr, f"{path}:{label}")
+                if label == "parent":
+                    obj.parent_model_ = m
+                else:
+                    t, k = label.rsplit("/", 1)
+                    obj.child_models_.setdefault(t, {})[k] = m
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(
+                f"{str(path)!r}: relational model file is corrupt ({e}); re-fit"
+            ) from e
+        return obj
+
+    @property
+    def notes(self) -> list[str]:
+        return list(getattr(self, "notes_", []))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "parent_model_"):
+            raise NotFittedError("RelationalSynthesizer is not fitted; call fit(tables) first")

@@ -155,14 +155,15 @@ def speed_vs_imblearn(quick: bool) -> dict[str, Any]:
     return out
 
 
-def time_study(repeats: int) -> dict[str, Any]:
+def time_study(repeats: int, jobs: int) -> dict[str, Any]:
     df = load("bank")
     load0 = os.getloadavg()
     t0 = time.perf_counter()
-    r = augment_study(df, "y", repeats=repeats)
+    r = augment_study(df, "y", repeats=repeats, n_jobs=jobs)
     secs = time.perf_counter() - t0
     return {
         "repeats": repeats,
+        "jobs": jobs,
         "seconds": secs,
         "methods": list(r.full.index),
         "cpu_count": os.cpu_count(),
@@ -228,7 +229,8 @@ def to_markdown(res: dict[str, Any]) -> str:
     if res.get("time_study"):
         t = res["time_study"]
         lines += [
-            f"## augment-study, {t['repeats']} repeats on Bank: {t['seconds']:.0f} s",
+            f"## augment-study, {t['repeats']} repeats on Bank, {t['jobs']} process(es): "
+            f"{t['seconds']:.0f} s",
             "",
             f"{t['cpu_count']} CPUs shared with other jobs; load average before "
             f"{t['loadavg_before'][0]:.1f}, after {t['loadavg_after'][0]:.1f}.",
@@ -247,6 +249,7 @@ def main() -> None:
     ap.add_argument("--full-datasets", default="bank,credit_default")
     ap.add_argument("--small-datasets", default="bank,adult")
     ap.add_argument("--time-study", type=int, default=0, help="time augment-study with N repeats")
+    ap.add_argument("--jobs", type=int, default=2, help="processes for --time-study")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 seed, subsamples")
     ap.add_argument("--tag", default="")
@@ -274,7 +277,7 @@ def main() -> None:
         res["speed"] = speed_vs_imblearn(a.quick)
     if a.time_study:
         print(f"timing augment-study with {a.time_study} repeats on Bank", flush=True)
-        res["time_study"] = time_study(a.time_study)
+        res["time_study"] = time_study(a.time_study, a.jobs)
     stem = f"oversample_{res['date']}" + (f"_{a.tag}" if a.tag else "")
     a.out_dir.mkdir(exist_ok=True)
     atomic_write_text(a.out_dir / f"{stem}.json", json.dumps(res, indent=1, default=str) + "\n")

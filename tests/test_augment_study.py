@@ -109,6 +109,15 @@ def test_study_tables_and_verdict_shape() -> None:
     assert d["full"][0]["method"] == "none" and d["verdict"] == r.verdict
 
 
+def test_parallel_seeds_give_the_same_figures() -> None:
+    kw = {"methods": ["none", "smote"], "repeats": 2, "small": False, "n_boot": 30}
+    a = augment_study(_data(900), "y", n_jobs=1, **kw)
+    b = augment_study(_data(900), "y", n_jobs=2, **kw)
+    cols = [c for c in a.full.columns if c != "seconds"]
+    pd.testing.assert_frame_equal(a.full[cols], b.full[cols])
+    assert a.notes == b.notes
+
+
 def _table(diff: float, lo: float, hi: float) -> pd.DataFrame:
     row = {"f1": 0.5 + diff, "auc": 0.9, "auc_diff": 0.0, "auc_diff_lower": -0.01}
     row.update(f1_diff=diff, f1_diff_lower=lo, f1_diff_upper=hi, auc_diff_upper=0.01)

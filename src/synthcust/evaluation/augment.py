@@ -378,6 +378,30 @@ class _Runner:
             self.fitted[key] = make()
         return self.fitted[key]
 
+    def prefit(self, method: str, idx: np.ndarray, seed: int) -> None:
+        """Fit (and cache for scope "full") the synthesizer ``method`` uses on rows ``idx``."""
+        X, y = self.d.X.iloc[idx].reset_index(drop=True), self.d.labels[idx]
+        if method.startswith("augment:"):
+            self._synth(method, X, y, seed, "full")
+        elif method in ("generative", "hybrid"):
+            self._gen(X, pd.Series(y), seed, "full")
+
+    def _synth(self, method: str, X: pd.DataFrame, y: np.ndarray, seed: int, scope: str) -> Any:
+        name = method.split(":", 1)[1]
+
+        def fit() -> Any:
+            frame = X.copy()
+            frame["__target__"] = y
+            return _fit_synth(name, self.sp.get(name), seed, frame)
+
+        return self._fitted((method, scope), fit)
+
+    def _gen(self, X: pd.DataFrame, ys: pd.Series, seed: int, scope: str) -> Any:
+        return self._fitted(
+            ("generative", scope),
+            lambda: fit_conditional(X, ys, "copula", self.sp.get("copula"), seed),
+        )
+
     def train_rows(
         self, method: str, idx: np.ndarray, seed: int, scope: str, n_synthetic: int | None
     ) -> tuple[pd.DataFrame, np.ndarray, bool]:
@@ -391,13 +415,7 @@ class _Runner:
         ys = pd.Series(y)
         notes: list[str] = []
         if method.startswith("augment:"):
-            name = method.split(":", 1)[1]
-            frame = X.copy()
-            frame["__target__"] = y
-            model = self._fitted(
-                (method, scope),
-                lambda: _fit_synth(name, self.sp.get(name), seed, frame),
-            )
+            model = self._synth(method, X, y, seed, scope)
             n = n_synthetic or max(1, round(self.augment_k * len(X)))
             syn = model.sample(int(n), random_state=seed)
             ok = syn["__target__"].astype(object).isin(self.classes).to_numpy()
@@ -413,10 +431,7 @@ class _Runner:
         if method in SMOTE_KINDS:
             Xn, yn = smote_rows(X, ys, n_new, lay, method, self.k, 10, rng, notes)
         elif method in ("generative", "hybrid"):
-            gen = self._fitted(
-                ("generative", scope),
-                lambda: fit_conditional(X, ys, "copula", self.sp.get("copula"), seed),
-            )
+            gen = self._gen(X, ys, seed, scope)
             if method == "generative":
                 Xn, yn = generative_rows(X, ys, n_new, "copula", None, rng, notes, fitted=gen)
             else:
@@ -485,6 +500,7 @@ def augment_study(
     synthesizer_params: dict[str, dict[str, Any]] | None = None,
     drop: Sequence[str] = (),
     random_state: int = 0,
+    n_jobs: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> AugmentStudyResult:
     """Run the full-data comparison and the small-data protocol across ``methods``.
@@ -519,6 +535,9 @@ def augment_study(
         Columns to leave out (free text must be dropped: the study refuses it).
     random_state : int
         First seed.
+    n_jobs : int
+        Processes to run seeds in (joblib); every model still uses one thread. Results do not
+        depend on it.
     progress : callable, optional
         Called with a short description of each step.
 
@@ -547,6 +566,8 @@ def augment_study(
                 f"unknown method {m!r}; use {', '.join(DEFAULT_METHODS)}, smotenc, smoten or "
                 "augment:<synthesizer>"
             )
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise DataError(f"n_jobs must be a whole number >= 1, got {n_jobs!r}")
     if repeats < 1 or n_boot < 1:
         raise DataError(f"repeats and n_boot must be >= 1, got {repeats}, {n_boot}")
     if not (full or small):
@@ -577,13 +598,10 @@ def augment_study(
         classes,
         notes,
     )
-    if "smote" in methods and data.cat:
-        label = "SMOTE-NC" if len(data.cat) < data.X.shape[1] else "SMOTE-N"
-        notes.append(f"'smote' ran as {label}: the features include categorical columns")
     how: dict[str, str] = {}
     full_tab = per_full = small_tab = per_small = None
     if full:
-        full_tab, per_full, h = _full(runner, methods, seeds, n_boot, random_state, say)
+        full_tab, per_full, h = _full(runner, methods, seeds, n_boot, random_state, n_jobs, say)
         how["full-data comparison"] = h
     if small:
         if len(data.X) <= n_small:
@@ -593,7 +611,7 @@ def augment_study(
             )
         else:
             small_tab, per_small, h = _small(
-                runner, methods, seeds, n_small, n_fit, n_synthetic, say
+                runner, methods, seeds, n_small, n_fit, n_synthetic, n_jobs, say
             )
             how["small-data protocol"] = h
     verdict = _verdict(full_tab, small_tab, len(seeds), n_fit)
@@ -619,23 +637,22 @@ def _full(
     seeds: list[int],
     n_boot: int,
     random_state: int,
+    n_jobs: int,
     say: Callable[[str], None],
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     d = runner.d
     pos_frame = pd.DataFrame({"pos": np.arange(len(d.X)), "y": d.labels})
     tr, ho = (p["pos"].to_numpy() for p in train_holdout_split(pos_frame, "y", 0.2, 0))
     y_hold = d.labels[ho] == runner.positive
-    probs = np.empty((len(methods), len(seeds), len(ho)))
-    secs = np.zeros((len(methods), len(seeds)))
-    n_rows = np.zeros((len(methods), len(seeds)), dtype=np.int64)
-    for j, s in enumerate(seeds):
-        for i, m in enumerate(methods):
-            say(f"full data: {m}, seed {s}")
-            t0 = time.perf_counter()
-            Xt, yt, bal = runner.train_rows(m, tr, s, "full", None)
-            probs[i, j] = runner.fit_predict(Xt, yt, bal, s, [ho])[0]
-            secs[i, j] = time.perf_counter() - t0
-            n_rows[i, j] = len(yt)
+    for m in methods:  # fit the synthesizers once, here, so parallel seeds share them
+        if m in ("generative", "hybrid") or m.startswith("augment:"):
+            say(f"full data: fitting the synthesizer for {m}")
+            runner.prefit(m, tr, seeds[0])
+    inner = say if n_jobs == 1 else _quiet  # a progress bar does not travel to other processes
+    out = _map(lambda s: _full_seed(runner, methods, tr, ho, s, inner), seeds, n_jobs, runner, say)
+    probs = np.stack([o[0] for o in out], axis=1)  # (methods, seeds, holdout)
+    secs = np.stack([o[1] for o in out], axis=1)
+    n_rows = np.stack([o[2] for o in out], axis=1)
     say("full data: bootstrap")
     S = len(methods) * len(seeds)
     P = probs.reshape(S, len(ho))
@@ -696,6 +713,7 @@ def _small(
     n_small: int,
     n_fit: int,
     n_synthetic: int,
+    n_jobs: int,
     say: Callable[[str], None],
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     d = runner.d
@@ -704,28 +722,16 @@ def _small(
     frac = (n_small - n_fit) / n_small
     recs = []
     n_rest = 0
-    for s in seeds:
-        rng = np.random.default_rng(s)
-        drawn = np.sort(rng.choice(len(d.X), size=n_small, replace=False))
-        pf = pd.DataFrame({"pos": drawn, "y": d.labels[drawn]})
-        fit_pos, hold_pos = (p["pos"].to_numpy() for p in train_holdout_split(pf, "y", frac, s))
-        rest = np.setdiff1d(np.arange(len(d.X)), drawn, assume_unique=True)
-        n_rest = len(rest)
-        runner.fitted = {k: v for k, v in runner.fitted.items() if k[1] == "full"}
-        for m in methods:
-            say(f"small data: {m}, seed {s}")
-            t0 = time.perf_counter()
-            Xt, yt, bal = runner.train_rows(m, fit_pos, s, f"small{s}", n_synthetic)
-            ph, pr = runner.fit_predict(Xt, yt, bal, s, [hold_pos, rest])
-            rec: dict[str, Any] = {"method": m, "seed": s}
-            for where, idx, p in (("holdout", hold_pos, ph), ("rest", rest, pr)):
-                yb = d.labels[idx] == runner.positive
-                auc, _ = bootstrap_auc_f1(yb, p[None], np.ones((1, len(idx))))
-                rec[f"auc_{where}"] = float(auc[0, 0])
-                rec[f"f1_{where}"] = _f1_at(yb, p)
-            rec["train_rows"] = len(yt)
-            rec["seconds"] = time.perf_counter() - t0
-            recs.append(rec)
+    inner = say if n_jobs == 1 else _quiet
+    out = _map(
+        lambda s: _small_seed(runner, methods, s, n_small, frac, n_synthetic, inner),
+        seeds,
+        n_jobs,
+        runner,
+        say,
+    )
+    recs = [r for o in out for r in o]
+    n_rest = len(d.X) - n_small
     per = pd.DataFrame(recs)
     base = per[per["method"] == "none"].set_index("seed")
     rows = {}
@@ -751,6 +757,94 @@ def _small(
         "seeds of method minus none (paired by seed), 95% t-interval over seeds."
     )
     return table, per, how
+
+
+def _full_seed(
+    runner: _Runner,
+    methods: list[str],
+    tr: np.ndarray,
+    ho: np.ndarray,
+    s: int,
+    say: Callable[[str], None],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One seed of the full-data comparison: P(minority) on the holdout per method."""
+    probs = np.empty((len(methods), len(ho)))
+    secs = np.zeros(len(methods))
+    n_rows = np.zeros(len(methods), dtype=np.int64)
+    for i, m in enumerate(methods):
+        say(f"full data: {m}, seed {s}")
+        t0 = time.perf_counter()
+        Xt, yt, bal = runner.train_rows(m, tr, s, "full", None)
+        probs[i] = runner.fit_predict(Xt, yt, bal, s, [ho])[0]
+        secs[i] = time.perf_counter() - t0
+        n_rows[i] = len(yt)
+    return probs, secs, n_rows
+
+
+def _small_seed(
+    runner: _Runner,
+    methods: list[str],
+    s: int,
+    n_small: int,
+    frac: float,
+    n_synthetic: int,
+    say: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """One seed of the small-data protocol: a fresh draw, every method fit on its 960 rows."""
+    d = runner.d
+    rng = np.random.default_rng(s)
+    drawn = np.sort(rng.choice(len(d.X), size=n_small, replace=False))
+    pf = pd.DataFrame({"pos": drawn, "y": d.labels[drawn]})
+    fit_pos, hold_pos = (p["pos"].to_numpy() for p in train_holdout_split(pf, "y", frac, s))
+    rest = np.setdiff1d(np.arange(len(d.X)), drawn, assume_unique=True)
+    runner.fitted = {k: v for k, v in runner.fitted.items() if k[1] == "full"}
+    recs = []
+    for m in methods:
+        say(f"small data: {m}, seed {s}")
+        t0 = time.perf_counter()
+        Xt, yt, bal = runner.train_rows(m, fit_pos, s, f"small{s}", n_synthetic)
+        ph, pr = runner.fit_predict(Xt, yt, bal, s, [hold_pos, rest])
+        rec: dict[str, Any] = {"method": m, "seed": s}
+        for where, idx, p in (("holdout", hold_pos, ph), ("rest", rest, pr)):
+            yb = d.labels[idx] == runner.positive
+            auc, _ = bootstrap_auc_f1(yb, p[None], np.ones((1, len(idx))))
+            rec[f"auc_{where}"] = float(auc[0, 0])
+            rec[f"f1_{where}"] = _f1_at(yb, p)
+        rec["train_rows"] = len(yt)
+        rec["seconds"] = time.perf_counter() - t0
+        recs.append(rec)
+    return recs
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def _with_notes(fn: Callable[[int], Any], runner: _Runner, s: int) -> tuple[Any, list[str]]:
+    return fn(s), list(runner.notes)
+
+
+def _map(
+    fn: Callable[[int], Any],
+    seeds: list[int],
+    n_jobs: int,
+    runner: _Runner,
+    say: Callable[[str], None],
+) -> list[Any]:
+    """``fn`` over seeds, in order; in ``n_jobs`` processes when > 1 (notes merged back)."""
+    if n_jobs == 1 or len(seeds) == 1:
+        return [fn(s) for s in seeds]
+    from joblib import Parallel, delayed
+
+    out = []
+    par = Parallel(n_jobs=n_jobs, return_as="generator")
+    for s, (res, notes) in zip(
+        seeds, par(delayed(_with_notes)(fn, runner, s) for s in seeds), strict=True
+    ):
+        out.append(res)
+        runner.notes.extend(n for n in notes if n not in runner.notes)
+        say(f"seed {s} done")
+    return out
 
 
 def _fmt_ci(m: float, lo: float, hi: float) -> str:
@@ -817,10 +911,17 @@ def _verdict(
             if m == best:
                 continue
             r = d.loc[m]
-            ok = r[f"{col}_lower"] > 0
+            ok, bad = r[f"{col}_lower"] > 0, r[f"{col}_upper"] < 0
             parts.append(
                 f"{m} (BENCHMARKS small-data protocol): AUC "
                 + _fmt_ci(r[col], r[f"{col}_lower"], r[f"{col}_upper"])
-                + (", a reliable gain." if ok else ", no reliable gain.")
+                + (
+                    ", a reliable gain."
+                    if ok
+                    else (", reliably worse: no gain." if bad else ", no reliable gain.")
+                )
             )
+        worse = [m for m in d.index if d.loc[m, f"{col}_upper"] < 0]
+        if worse:
+            parts.append(f"Small data, reliably lower AUC: {', '.join(worse)}.")
     return " ".join(parts) if parts else "Nothing to compare (only 'none' was run)."

@@ -246,3 +246,14 @@ def test_never_chosen_and_collinear(mnl_df):
     df3 = mnl_df.assign(**{f"flat.{a}": 1.0 for a in ALTS})
     with pytest.raises(ModelError, match=r"\['flat'\] never differ"):
         MultinomialLogit().fit(choice_data(df3, detect_spec(df3)))
+
+
+def test_bic_selects_two_classes_and_one_class_equals_mnl():
+    from synthcust.simulation.choice import select_n_classes
+
+    df, _ = simulate_two_classes(h=150, t=10)
+    d = choice_data(df, detect_spec(df))
+    best, table = select_n_classes(d, range(1, 4), n_init=1)
+    assert best.n_classes == 2 and list(table["classes"]) == [1, 2, 3]
+    one = LatentClassLogit(1, n_init=1).fit(d)
+    assert one.loglik_ == pytest.approx(MultinomialLogit().fit(d).loglik_, abs=1e-4)

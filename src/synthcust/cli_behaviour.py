@@ -108,13 +108,22 @@ def _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, hous
     return df, choice_data(df, spec, bad_prices="drop" if drop_bad_prices else "error")
 
 
+def _classes(text: str) -> int | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise SynthcustError(f"--classes must be an integer or 'auto', not {text!r}") from None
+
+
 def _check_outputs(out: Path | None, report: Path | None) -> None:
-    if out is not None and report is not None:
-        if Path(report).with_suffix(".json").resolve() == Path(out).resolve():
-            raise SynthcustError(
-                f"--report {report} writes its figures to {Path(report).with_suffix('.json')}, "
-                f"which is the -o file; give the report another name"
-            )
+    twin = None if report is None else Path(report).with_suffix(".json").resolve()
+    if out is not None and twin == Path(out).resolve():
+        raise SynthcustError(
+            f"--report {report} writes its figures to {twin}, which is the -o file; give the "
+            "report another name"
+        )
 
 
 def _summary_table(model) -> Table:
@@ -141,8 +150,12 @@ def choice_fit(
     persona: PersonaOpt = None,
     base: BaseOpt = None,
     classes: Annotated[
-        int, typer.Option(help="1 = multinomial logit; K >= 2 = latent-class logit (EM).")
-    ] = 1,
+        str,
+        typer.Option(
+            help="1 = multinomial logit; K >= 2 = latent-class logit (EM); 'auto' = K in 2-6 "
+            "with the lowest BIC."
+        ),
+    ] = "1",
     cov_type: Annotated[
         str, typer.Option(help="MNL covariance: 'hessian' or 'cluster' (by household).")
     ] = "hessian",
@@ -158,21 +171,28 @@ def choice_fit(
     """Fit a multinomial logit (or, with --classes K, a latent-class logit) on wide purchase
     data: one row per occasion, price/attribute columns per alternative, a choice column."""
     from synthcust.evaluation.behaviour import model_report, write_page
-    from synthcust.simulation.choice import LatentClassLogit, MultinomialLogit
+    from synthcust.simulation.choice import (
+        LatentClassLogit,
+        MultinomialLogit,
+        select_n_classes,
+    )
 
     _check_outputs(out, report)
     _, d = _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, household,
                  order, persona, base, drop_bad_prices, table, query)  # fmt: skip
-    if classes < 1:
-        raise SynthcustError("--classes must be >= 1")
-    model = (
-        MultinomialLogit(cov_type=cov_type).fit(d)
-        if classes == 1
-        else LatentClassLogit(classes, random_state=seed).fit(d)
-    )
+    k = _classes(classes)
+    if k == "auto":
+        model, ktab = select_n_classes(d, random_state=seed)
+        console.print(ktab.round(2).to_string(index=False))
+    elif k < 1:
+        raise SynthcustError("--classes must be >= 1 or 'auto'")
+    elif k == 1:
+        model = MultinomialLogit(cov_type=cov_type).fit(d)
+    else:
+        model = LatentClassLogit(k, random_state=seed).fit(d)
     model.save(out)
     console.print(_summary_table(model))
-    if classes > 1:
+    if model.n_classes > 1:
         console.print(model.class_table().round(3).to_string())
     if model.spec_.price is not None:
         el = model.elasticities(d, n_draws=min(draws, 50), random_state=seed)
@@ -298,7 +318,9 @@ def validate_behaviour_cmd(
     order: OrderOpt = None,
     persona: PersonaOpt = None,
     base: BaseOpt = None,
-    classes: Annotated[int, typer.Option(help="Latent classes (< 2: none).")] = 3,
+    classes: Annotated[
+        str, typer.Option(help="Latent classes: K (< 2: none) or 'auto' (2-6 by BIC on train).")
+    ] = "3",
     holdout: Annotated[
         float, typer.Option(help="Share of each household's last occasions held out.")
     ] = 0.2,
@@ -320,7 +342,7 @@ def validate_behaviour_cmd(
     _, d = _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, household,
                  order, persona, base, drop_bad_prices, table, query)  # fmt: skip
     cmd = "synthcust " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
-    v = validate_behaviour(d, holdout=holdout, n_classes=classes, bootstrap=bootstrap,
+    v = validate_behaviour(d, holdout=holdout, n_classes=_classes(classes), bootstrap=bootstrap,
                            random_state=seed, command=cmd)  # fmt: skip
     sp = v.split
     t = Table(title=f"Behaviour validation of {data}: {sp['train_occasions']} training / "

@@ -39,6 +39,7 @@ from synthcust.simulation.choice import (
     ChoiceModel,
     LatentClassLogit,
     MultinomialLogit,
+    select_n_classes,
 )
 
 __all__ = [
@@ -228,13 +229,16 @@ def validate_behaviour(
     data: ChoiceData,
     *,
     holdout: float = 0.2,
-    n_classes: int = 3,
+    n_classes: int | str = 3,
     n_init: int = 3,
     bootstrap: int = 1000,
     random_state: int | None = 0,
     command: str | None = None,
 ) -> BehaviourValidation:
     """Run the holdout protocol of the module docstring on ``data``.
+
+    ``n_classes="auto"`` picks the number of latent classes (2-6) by BIC on the training
+    occasions only; the held-out occasions play no part in the choice.
 
     Examples
     --------
@@ -291,8 +295,19 @@ def validate_behaviour(
     results.append(_score("pooled MNL", f"MNL: {utility_all}", m1, test,
                           m1.predict_proba(test), alts))  # fmt: skip
     lc_names = []
-    if n_classes >= 2:
+    if n_classes == "auto":
+        lc, ktab = select_n_classes(train, n_init=n_init, random_state=random_state)
+        n_classes = lc.n_classes
+        info["class_selection"] = ktab.to_dict(orient="records")
+        notes.append(
+            f"{n_classes} latent classes chosen by BIC on the training occasions among "
+            + ", ".join(f"K={r.classes}: {r.bic:.1f}" for r in ktab.itertuples())
+        )
+    elif not isinstance(n_classes, int):
+        raise DataError(f"n_classes must be an integer or 'auto', not {n_classes!r}")
+    elif n_classes >= 2:
         lc = LatentClassLogit(n_classes, n_init=n_init, random_state=random_state).fit(train)
+    if isinstance(n_classes, int) and n_classes >= 2:
         tied = f", membership by {spec.persona}" if spec.persona else ""
         nm = f"latent class ({n_classes})"
         lc_names.append(nm)

@@ -50,6 +50,7 @@ __all__ = [
     "choice_data_from_long",
     "detect_spec",
     "load_model",
+    "select_n_classes",
     "wide_to_long",
 ]
 
@@ -1096,6 +1097,27 @@ class LatentClassLogit(ChoiceModel):
             "posterior": self.posterior_,
             "class_shares": self.class_shares_.tolist(),
         }
+
+
+def select_n_classes(
+    data: ChoiceData,
+    k_range: range | list[int] = range(2, 7),
+    *,
+    n_init: int = 3,
+    random_state: int | None = 0,
+) -> tuple[LatentClassLogit, pd.DataFrame]:
+    """Fit a latent-class logit for every K in ``k_range`` and keep the one with the lowest
+    BIC (``-2 loglik + parameters x log(households)``). Returns the model and the K table."""
+    rows, best = [], None
+    for k in k_range:
+        m = LatentClassLogit(int(k), n_init=n_init, random_state=random_state).fit(data)
+        rows.append({"classes": int(k), "loglik": m.loglik_, "parameters": len(m.theta_),
+                     "bic": m.bic_, "converged": m.converged_})  # fmt: skip
+        if best is None or m.bic_ < best.bic_:
+            best = m
+    if best is None:
+        raise ModelError("k_range is empty")
+    return best, pd.DataFrame(rows)
 
 
 def load_model(path_or_dict: str | os.PathLike[str] | dict[str, Any]) -> ChoiceModel:

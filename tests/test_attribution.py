@@ -109,7 +109,7 @@ def test_more_than_20_channels_switch_to_sampling_with_a_warning():
         s = shapley(load_journeys(df), method="exact", n_permutations=200)
     assert len(s) == 22 and np.isfinite(s).all()
     with pytest.warns(UserWarning, match="sampled"):
-        res = attribute(df, ["shapley"], shapley_method="exact")
+        res = attribute(df, ["shapley"], shapley_method="exact", shapley_permutations=200)
     assert res.notes and "sampled" in res.notes[0]
     # auto: exact up to 12, sampled (and said so) beyond
     with pytest.warns(UserWarning, match="13 channels > 12"):

@@ -655,6 +655,7 @@ def attribute(
     channels: Sequence[str] | None = None,
     half_life: float | None = None,
     shapley_method: str = "auto",
+    shapley_permutations: int = 2000,
     baseline_rate: float = 0.0,
     random_state: int | None = 0,
 ) -> AttributionResult:
@@ -673,8 +674,8 @@ def attribute(
     baseline_rate : float
         Conversion rate of journeys without any channel, for ``shapley`` and ``logistic``
         (default 0: unknown, every conversion is owed to some channel).
-    shapley_method, random_state
-        Passed to :func:`shapley`.
+    shapley_method, shapley_permutations, random_state
+        Passed to :func:`shapley` (``method``, ``n_permutations``, ``random_state``).
     """
     d = load_journeys(data, channels=channels)
     names = [_normalise_model(m) for m in models]
@@ -691,6 +692,7 @@ def attribute(
                 out[name] = shapley(
                     d,
                     method=shapley_method,
+                    n_permutations=shapley_permutations,
                     baseline_rate=baseline_rate,
                     random_state=random_state,
                 ).to_numpy()

@@ -653,4 +653,3 @@ def scenario_table(scenario: str | Scenario) -> pd.DataFrame:
     sc = get_scenario(scenario)
     rows = [asdict(c) for c in sc.channels]
     return pd.DataFrame(rows).set_index("name")
-

@@ -39,8 +39,8 @@ k-means++ start. Then, on the selection sample:
 * ``silhouette``: silhouette of the hard labels on the design matrix (normal scores and
   one-hot/sqrt(2)); k with the highest value.
 * ``stability``: mean adjusted Rand index between the ``n_init`` fits' labels (different
-  subsamples and starts); the largest k whose stability is at least ``stability_threshold``
-  (0.8), else the most stable k.
+  subsamples and starts); among the k whose stability is within ``stability_tolerance``
+  (0.05) of the most stable one, the largest (k = 2 is often trivially stable).
 
 Only k whose smallest persona holds at least ``min_share`` of the customers are candidates
 (when any is). Every figure for every k is kept in ``selection_``. The chosen k is then refitted
@@ -74,9 +74,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
+from scipy import sparse, stats
 from scipy.optimize import linear_sum_assignment
-from scipy.special import log_ndtr, logsumexp, ndtr, ndtri
+from scipy.special import log_ndtr, logsumexp
 from threadpoolctl import threadpool_limits
 
 from synthcust.exceptions import DataError, ModelFileError, NotFittedError
@@ -92,8 +92,7 @@ _LOG2PI = float(np.log(2 * np.pi))
 _VAR_FLOOR = 1e-3  # in normal-score units (the column's variance is about 1)
 _ALPHA = 0.5  # Dirichlet pseudo-count of categorical and missingness probabilities
 _MAX_ATOMS = 4000
-_GRID = 2001
-_BINS = 1000
+_STEPS = 200
 
 
 # ------------------------------------------------------------------------------- columns
@@ -218,7 +217,7 @@ def plan_columns(
         if col is None:
             reason = "not in the schema"
         elif col.pii is not None:
-            reason = f"PII ({col.pii.value}); personas never use personal data"
+            reason = f"PII: {col.pii.value}"
         elif col.kind in (Kind.ID, Kind.TEXT):
             reason = f"an {col.kind.value} column" if col.kind == Kind.ID else "free text"
         elif col.role is not None and col.role.value == "key":
@@ -278,7 +277,7 @@ def plan_columns(
             "boolean or date columns that are not ids or PII"
         )
     if why:
-        notes.insert(0, "left out: " + ", ".join(why))
+        notes.insert(0, "left out (ids, PII and free text are never used): " + ", ".join(why))
     for c in dates:
         notes.append(f"date column {c!r} used as days since 1970-01-01")
     return ColumnPlan(numeric, dates, cats, levels, markers, notes)
@@ -287,36 +286,45 @@ def plan_columns(
 # ------------------------------------------------------------------------------- encoders
 @dataclass
 class _NumEncoder:
-    """Rank-Gauss map of one numeric column, as learned from the training rows (JSON-able)."""
+    """How one numeric column is read, as learned from the training rows (JSON-able).
+
+    Values are Yeo-Johnson transformed (``lam``; 1 = unchanged, used unless the column is
+    skewed) and standardised. A value that occurs more than once (a tie: an integer scale, a
+    point mass such as ``spend == 0``) is an *interval* reaching half-way to its neighbours, and
+    to -inf/+inf at the ends (a Tobit/ordinal-probit reading); other values are points.
+    """
 
     name: str
-    grid_x: np.ndarray  # sorted values
-    grid_z: np.ndarray  # their normal scores (mid-CDF)
-    atoms_x: np.ndarray  # tied values ...
-    atoms_lo: np.ndarray  # ... and the normal-score interval each owns
+    lam: float
+    center: float
+    scale: float
+    atoms_x: np.ndarray  # tied values, sorted ...
+    atoms_lo: np.ndarray  # ... and the interval each owns (standardised units)
     atoms_hi: np.ndarray
     has_missing: bool
 
     @staticmethod
-    def learn(name: str, x: np.ndarray) -> _NumEncoder:
+    def learn(name: str, x: np.ndarray, transform: bool = True) -> _NumEncoder:
         obs = x[np.isfinite(x)]
+        lam = 1.0
+        if transform and len(obs) > 2 and abs(float(stats.skew(obs))) > 0.75:
+            sub = obs if len(obs) <= 5000 else \
+                np.random.default_rng(0).choice(obs, 5000, replace=False)
+            with np.errstate(all="ignore"):
+                lam = float(np.clip(stats.yeojohnson_normmax(sub), -3, 3))
+        t = stats.yeojohnson(obs, lam) if lam != 1.0 else obs
+        center = float(np.mean(t))
+        scale = float(np.std(t)) or 1.0
         vals, counts = np.unique(obs, return_counts=True)
-        cdf_hi = np.cumsum(counts) / len(obs)
-        cdf_lo = cdf_hi - counts / len(obs)
-        mid = ndtri((cdf_lo + cdf_hi) / 2)
+        tv = (_yj(vals, lam) - center) / scale
+        mids = (tv[1:] + tv[:-1]) / 2
+        lo = np.concatenate([[-np.inf], mids])
+        hi = np.concatenate([mids, [np.inf]])
         tied = np.flatnonzero(counts >= 2)
         if len(tied) > _MAX_ATOMS:
             tied = np.sort(tied[np.argsort(-counts[tied], kind="stable")[:_MAX_ATOMS]])
-        idx = np.unique(np.linspace(0, len(vals) - 1, min(len(vals), _GRID)).round().astype(int))
-        return _NumEncoder(
-            name,
-            vals[idx],
-            mid[idx],
-            vals[tied],
-            ndtri(cdf_lo[tied]),
-            ndtri(cdf_hi[tied]),
-            bool(len(obs) < len(x)),
-        )
+        return _NumEncoder(name, lam, center, scale, vals[tied], lo[tied], hi[tied],
+                           bool(len(obs) < len(x)))
 
     def cells(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """``(lo, hi, codes, n_atoms)``: cells (atoms first, then points) and each row's cell.
@@ -328,11 +336,10 @@ class _NumEncoder:
         pos = np.clip(np.searchsorted(self.atoms_x, x), 0, max(na - 1, 0))
         is_atom = ~miss & (na > 0) & (self.atoms_x[pos] == x if na else False)
         pts = ~miss & ~is_atom
-        # single values are read at a resolution of 1/_BINS of the distribution: at most
-        # _BINS cells per column, so EM costs the same for 5,000 or 5,000,000 rows
-        u = ndtr(np.interp(x[pts], self.grid_x, self.grid_z))
-        z = ndtri((np.clip(np.floor(u * _BINS), 0, _BINS - 1) + 0.5) / _BINS)
-        uz, inv = np.unique(z, return_inverse=True)
+        # points are read at a resolution of 1/_STEPS standard deviation (clipped at +-6):
+        # a bounded number of cells per column, so EM costs the same for 5,000 or 5,000,000 rows
+        z = np.clip((_yj(x[pts], self.lam) - self.center) / self.scale, -6, 6)
+        uz, inv = np.unique(np.round(z * _STEPS) / _STEPS, return_inverse=True)
         lo = np.concatenate([self.atoms_lo, uz])
         hi = np.concatenate([self.atoms_hi, uz])
         codes = np.full(len(x), len(lo), dtype=np.int64)
@@ -347,10 +354,17 @@ class _NumEncoder:
     @staticmethod
     def from_dict(d: dict[str, Any]) -> _NumEncoder:
         arr = {k: np.asarray(d[k], dtype=float) for k in _NUM_ARRAYS}
-        return _NumEncoder(name=str(d["name"]), has_missing=bool(d["has_missing"]), **arr)
+        return _NumEncoder(
+            name=str(d["name"]), lam=float(d["lam"]), center=float(d["center"]),
+            scale=float(d["scale"]), has_missing=bool(d["has_missing"]), **arr,
+        )
 
 
-_NUM_ARRAYS = ("grid_x", "grid_z", "atoms_x", "atoms_lo", "atoms_hi")
+def _yj(x: np.ndarray, lam: float) -> np.ndarray:
+    return x if lam == 1.0 else stats.yeojohnson(x, lam)
+
+
+_NUM_ARRAYS = ("atoms_x", "atoms_lo", "atoms_hi")
 
 
 # ------------------------------------------------------------------------------- numerics
@@ -587,8 +601,23 @@ def _trunc_moments(
     return e1, e1 * e1 + sd * sd * v
 
 
-def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25) -> np.ndarray:
-    """Labels of k-means (k-means++ start, Lloyd steps): the EM's starting partition."""
+def _kmeans(
+    x: np.ndarray, k: int, rng: np.random.Generator, n_init: int = 4
+) -> np.ndarray:
+    """Labels of the best of ``n_init`` k-means runs: the EM's starting partition."""
+    best, best_in = None, np.inf
+    for _ in range(n_init):
+        lab, inertia = _kmeans_once(x, k, rng)
+        if inertia < best_in:
+            best, best_in = lab, inertia
+    assert best is not None
+    return best
+
+
+def _kmeans_once(
+    x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25
+) -> tuple[np.ndarray, float]:
+    """k-means++ start and Lloyd steps; (labels, inertia)."""
     n = len(x)
     sq = (x * x).sum(axis=1)
     centers = [x[rng.integers(n)]]
@@ -610,7 +639,8 @@ def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25) ->
         sums = np.asarray(_onehot(lab, k).T @ x)
         filled = counts > 0
         cen[filled] = sums[filled] / counts[filled, None]
-    return lab
+    dist = sq[:, None] - 2 * x @ cen.T + (cen * cen).sum(axis=1)
+    return lab, float(dist[np.arange(n), lab].sum())
 
 
 # ------------------------------------------------------------------------------- public
@@ -662,7 +692,7 @@ class PersonaSegmenter:
     n_init: fits per k (different subsamples and starts).
     selection_rows: rows of the sample on which k is chosen (the final fit uses all rows).
     min_share: smallest persona share for a k to be a candidate.
-    stability_threshold: see ``criterion="stability"``.
+    stability_tolerance: see ``criterion="stability"``.
     max_levels: categorical levels kept per column (the rest pooled as ``(other)``).
     max_iter, tol: EM limits (relative log-likelihood change).
     random_state: seed of subsamples and starts.
@@ -680,7 +710,7 @@ class PersonaSegmenter:
         n_init: int = 4,
         selection_rows: int = 4000,
         min_share: float = 0.02,
-        stability_threshold: float = 0.8,
+        stability_tolerance: float = 0.05,
         max_levels: int = 30,
         max_iter: int = 300,
         tol: float = 1e-6,
@@ -695,7 +725,7 @@ class PersonaSegmenter:
         self.n_init = n_init
         self.selection_rows = selection_rows
         self.min_share = min_share
-        self.stability_threshold = stability_threshold
+        self.stability_tolerance = stability_tolerance
         self.max_levels = max_levels
         self.max_iter = max_iter
         self.tol = tol
@@ -726,7 +756,8 @@ class PersonaSegmenter:
             max_levels=self.max_levels,
         )
         clean = plan.clean(df)
-        encs = [_NumEncoder.learn(c, clean[c].to_numpy(dtype=float)) for c in plan.numeric]
+        encs = [_NumEncoder.learn(c, clean[c].to_numpy(dtype=float), c not in plan.dates)
+                for c in plan.numeric]
         self.plan_, self.encoders_ = plan, encs
         self.notes_ = list(plan.notes)
         data = self._data(clean)
@@ -909,10 +940,9 @@ class PersonaSegmenter:
             return min(ok, key=lambda d: d.icl).k
         if c == "silhouette":
             return max(ok, key=lambda d: np.nan_to_num(d.silhouette, nan=-2)).k
-        stable = [d for d in ok if d.stability >= self.stability_threshold]
-        if stable:
-            return max(d.k for d in stable)
-        return max(ok, key=lambda d: np.nan_to_num(d.stability, nan=-2)).k
+        best = max(np.nan_to_num(d.stability, nan=-2) for d in ok)
+        return max(d.k for d in ok if np.nan_to_num(d.stability, nan=-2)
+                   >= best - self.stability_tolerance)
 
     # -- using ---------------------------------------------------------------------------
     def _check(self) -> None:
@@ -956,7 +986,7 @@ class PersonaSegmenter:
             "params": {
                 "k": self.k, "k_range": list(self.k_range), "criterion": self.criterion,
                 "n_init": self.n_init, "selection_rows": self.selection_rows,
-                "min_share": self.min_share, "stability_threshold": self.stability_threshold,
+                "min_share": self.min_share, "stability_tolerance": self.stability_tolerance,
                 "max_levels": self.max_levels, "max_iter": self.max_iter, "tol": self.tol,
                 "random_state": self.random_state,
             },

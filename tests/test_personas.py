@@ -1,0 +1,290 @@
+"""Personas: planted segments are recovered, labels are stable, cards name the planted traits,
+members are synthetic, bad input fails clearly, and the CLI works end to end."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from conftest import shared_data
+from synthcust import cli
+from synthcust.exceptions import ConditionError, DataError, ModelFileError, NotFittedError
+from synthcust.personas import (
+    PersonaSegmenter,
+    add_members,
+    align_labels,
+    describe_personas,
+    fit_persona_model,
+    load_persona_model,
+    sample_persona,
+)
+
+
+def planted(n: int = 1500, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Three planted segments over mixed columns with missing values, an id and an e-mail.
+
+    seg 0 (50%): young, low spend, mostly app; seg 1 (30%): older, high spend, mostly store;
+    seg 2 (20%): middle-aged, most have no spend recorded (missing), mostly web, churn a lot.
+    """
+    rng = np.random.default_rng(seed)
+    z = rng.choice(3, n, p=[0.5, 0.3, 0.2])
+    age = np.round(np.array([26.0, 58.0, 42.0])[z] + rng.normal(0, 4, n))
+    spend = np.exp(np.array([3.0, 5.5, 4.2])[z] + rng.normal(0, 0.35, n))
+    spend[(z == 2) & (rng.random(n) < 0.8)] = np.nan
+    spend[rng.random(n) < 0.03] = np.nan
+    visits = rng.poisson(np.array([9.0, 3.0, 1.0])[z])
+    chan_p = np.array([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [0.15, 0.7, 0.15]])[z]
+    channel = np.array(["app", "web", "store"])[(chan_p.cumsum(1) > rng.random((n, 1))).argmax(1)]
+    churned = rng.random(n) < np.array([0.1, 0.05, 0.6])[z]
+    df = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:06d}" for i in range(n)],
+            "email": [f"user{i}@example.com" for i in range(n)],
+            "age": age,
+            "spend": spend,
+            "visits": visits,
+            "channel": channel,
+            "churned": churned,
+        }
+    )
+    return df, z
+
+
+@pytest.fixture(scope="module")
+def data():
+    return planted()
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    df, _ = data
+    return PersonaSegmenter(k_range=(2, 5), n_init=3, random_state=0).fit(df)
+
+
+def test_recovers_planted_segments_and_k(data, fitted):
+    _, z = data
+    assert fitted.k_ == 3, fitted.selection_frame()
+    assert adjusted_rand_score(z, fitted.labels_) > 0.8
+    assert "customer_id" not in fitted.columns_ and "email" not in fitted.columns_
+    assert any("email (PII: email)" in n for n in fitted.notes_)
+    # new rows from the same world get the right persona too
+    new, z_new = planted(600, seed=1)
+    assert adjusted_rand_score(z_new, fitted.predict(new)) > 0.8
+    proba = fitted.predict_proba(new)
+    assert list(proba.columns) == ["P1", "P2", "P3"]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("criterion", ["icl", "stability", "silhouette"])
+def test_criteria(data, criterion):
+    df, _ = data
+    seg = PersonaSegmenter(k_range=(2, 5), n_init=3, criterion=criterion, random_state=0)
+    sel = seg.fit(df).selection_frame()
+    assert sel["k"].tolist() == [2, 3, 4, 5]
+    if criterion == "silhouette":  # a distance criterion: k=2 and 3 are close on this data
+        assert seg.k_ == sel.loc[sel["silhouette"].idxmax(), "k"]
+    else:
+        assert seg.k_ == 3, sel
+        if criterion == "stability":
+            assert sel.set_index("k").loc[3, "stability"] > 0.9
+
+
+def test_labels_are_stable_across_seeds(data, fitted):
+    df, _ = data
+    other = PersonaSegmenter(k=3, n_init=3, random_state=7).fit(df)
+    # same ids for the same people without any alignment (personas ordered by size)
+    assert (other.labels_ == fitted.labels_).mean() > 0.97
+    assert other.personas_ == ["P1", "P2", "P3"]
+    sizes = pd.Series(other.labels_).value_counts()
+    assert sizes["P1"] >= sizes["P2"] >= sizes["P3"]
+    # aligning to a reference keeps ids even when the order would differ
+    mapping = align_labels(np.array([2, 2, 0, 1]), np.array(["b", "b", "a", "c"]))
+    assert mapping == {0: "a", 1: "c", 2: "b"}
+    ref_aligned = PersonaSegmenter(k=3, n_init=3, random_state=3).fit(df, reference=fitted)
+    assert (ref_aligned.labels_ == fitted.labels_).mean() > 0.97
+
+
+def test_json_round_trip(tmp_path, data, fitted):
+    df, _ = data
+    p = fitted.save(tmp_path / "seg.json")
+    json.loads(p.read_text())  # plain JSON, nothing pickled
+    back = PersonaSegmenter.load(p)
+    assert (back.predict(df) == fitted.predict(df)).all()
+    np.testing.assert_allclose(back.predict_proba(df), fitted.predict_proba(df), atol=1e-9)
+    (tmp_path / "bad.json").write_text('{"format": "something else"}')
+    with pytest.raises(ModelFileError, match="not a synthcust persona model"):
+        PersonaSegmenter.load(tmp_path / "bad.json")
+    with pytest.raises(NotFittedError):
+        PersonaSegmenter().predict(df)
+
+
+def test_cards_list_the_planted_traits(data, fitted):
+    df, _ = data
+    cards = describe_personas(df, fitted)
+    assert [c.id for c in cards.cards] == fitted.personas_
+    assert sum(c.size for c in cards.cards) == len(df)
+    old = max(cards.cards, key=lambda c: c.typical["age"])
+    top = [t for t in old.traits if t.distinguishing][:4]
+    cols = {(t.column, t.level) for t in top}
+    assert ("age", None) in cols or ("spend", None) in cols
+    age = next(t for t in old.traits if t.column == "age" and t.kind == "numeric")
+    assert age.effect > 1 and age.p_value < 1e-10 and age.test.startswith("Welch")
+    store = next(t for t in old.traits if t.column == "channel" and t.level == "store")
+    assert store.distinguishing and store.lift > 2
+    # the no-spend segment: missing spend is its trait, and names come from the traits
+    lapsed = max(cards.cards, key=lambda c: next(
+        t.persona_value for t in c.traits if t.column == "spend" and t.kind == "missing"))
+    miss = next(t for t in lapsed.traits if t.column == "spend" and t.kind == "missing")
+    assert miss.distinguishing and miss.persona_value > 0.6
+    assert "older" in old.name.lower() and "store" in old.name
+    assert len({c.name for c in cards.cards}) == 3
+    assert old.description.startswith(f"{old.share:.0%} of customers")
+    json.dumps(cards.to_dict())  # JSON-able
+
+
+def test_members_are_synthetic_and_sampling_is_exact(tmp_path, data, fitted):
+    df, _ = data
+    cards = describe_personas(df, fitted)
+    model = fit_persona_model(df, fitted, names={c.id: c.name for c in cards.cards},
+                              random_state=0)
+    add_members(cards, model, 4, real=df, random_state=0)
+    real_rows = set(map(tuple, df[fitted.columns_].astype(str).to_numpy()))
+    for c in cards.cards:
+        m = c.members
+        assert len(m) == 4 and (m["persona"] == c.id).all()
+        assert m["name"].str.contains(" ").all()  # a fake full name
+        assert not set(m["name"]) & set(df["email"])
+        assert not set(map(tuple, m[fitted.columns_].astype(str).to_numpy())) & real_rows
+    path = model.save(tmp_path / "p.synthcust")
+    back = load_persona_model(path)
+    old = max(cards.cards, key=lambda c: c.typical["age"])
+    s = sample_persona(back, 300, old.name, random_state=1)  # by name
+    assert (s["persona"] == old.id).all()
+    # the synthetic members of the persona look like it: older than the population
+    assert s["age"].median() > df["age"].median() + 8
+    with pytest.raises(ConditionError, match="unknown persona 'P9'; the personas are: P1"):
+        sample_persona(back, 5, "P9")
+    with pytest.raises(DataError, match="positive"):
+        sample_persona(back, 0, "P1")
+
+
+def test_bad_input_is_clear(data):
+    df, _ = data
+    small = df.head(12)
+    with pytest.raises(DataError, match=r"k=5 personas need at least 25 rows"):
+        PersonaSegmenter(k=5).fit(small)
+    with pytest.raises(DataError, match="k >= 2"):
+        PersonaSegmenter(k=1).fit(df)
+    with pytest.raises(DataError, match="no usable columns for personas"):
+        PersonaSegmenter(k=2).fit(df[["customer_id", "email"]])
+    bad = df.assign(empty=np.nan)
+    with pytest.raises(DataError, match=r"'empty'.*entirely missing"):
+        PersonaSegmenter(k=2, columns=["age", "empty"]).fit(bad)
+    seg = PersonaSegmenter(k=2, random_state=0).fit(bad.head(300))
+    assert "empty" not in seg.columns_ and any("empty (entirely missing)" in n for n in seg.notes_)
+    with pytest.raises(DataError, match="PII"):
+        PersonaSegmenter(k=2, columns=["age", "email"]).fit(df)
+    with pytest.raises(DataError, match=r"unknown column 'agee'.*did you mean 'age'"):
+        PersonaSegmenter(k=2, columns=["agee"]).fit(df)
+    with pytest.raises(DataError, match="unknown criterion"):
+        PersonaSegmenter(criterion="aic").fit(df)
+    with pytest.raises(DataError, match="not in the table"):
+        PersonaSegmenter(k=2, random_state=0).fit(df.head(200)).predict(df[["age"]])
+
+
+def test_demo_world_premium_shoppers_are_found():
+    from synthcust.demo import simulate_customers
+
+    df = simulate_customers(3000, random_state=0, with_pii=False, include_latent=True)
+    truth = df.pop("true_persona").astype(str).to_numpy()
+    seg = PersonaSegmenter(k=5, n_init=2, random_state=0).fit(
+        df.drop(columns=["true_churn_probability"])
+    )
+    cards = describe_personas(df, seg, seg.labels_)
+    big = max(cards.cards, key=lambda c: c.typical["avg_order_value"] or 0)
+    share = (truth[seg.labels_ == big.id] == "premium_shopper").mean()
+    assert share > 0.8, (big.name, share)
+    assert "price-insensitive" in big.name.lower() or "big-basket" in big.name.lower()
+
+
+# --------------------------------------------------------------------------- CLI
+def run(args, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["synthcust", *map(str, args)])
+    cli._STATE["debug"] = False
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as e:
+        code = e.code or 0
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_end_to_end(tmp_path, capsys, monkeypatch, data):
+    df, _ = data
+    src = tmp_path / "customers.csv"
+    df.head(900).to_csv(src, index=False)
+    out = tmp_path / "personas"
+    code, text, err = run(["personas", "segment", src, "-o", out, "--max-k", "4",
+                           "--members", "2", "--seed", "0"], capsys, monkeypatch)
+    assert code == 0, err
+    for f in ("personas.html", "personas.json", "segmenter.json", "personas.synthcust",
+              "labels.csv"):
+        assert (out / f).exists(), f
+    cards = json.loads((out / "personas.json").read_text())
+    assert cards["k"] == 3 and len(cards["personas"]) == 3
+    assert all(len(p["members"]) == 2 for p in cards["personas"])
+    html = (out / "personas.html").read_text()
+    assert html.count("<svg") >= 4 and "<script" not in html
+    labels = pd.read_csv(out / "labels.csv")
+    assert list(labels.columns) == ["customer_id", "persona", "persona_name"]
+    assert "@example.com" not in html  # no real e-mail reaches the cards
+    assert "P1" in text and "chosen by bic" in text
+    name = cards["personas"][1]["name"]
+    code, text, err = run(["personas", "sample", out / "personas.synthcust", "--persona", name,
+                           "-n", "20", "-o", tmp_path / "p2.csv", "--seed", "1",
+                           "--consistent"],
+                          capsys, monkeypatch)
+    assert code == 0, err
+    s = pd.read_csv(tmp_path / "p2.csv")
+    assert len(s) == 20 and (s["persona"] == "P2").all() and "name" in s.columns
+    code, _, err = run(["personas", "sample", out / "personas.synthcust", "--persona", "P7",
+                        "-n", "5", "-o", tmp_path / "x.csv"], capsys, monkeypatch)
+    assert code == 1 and "unknown persona 'P7'; the personas are: P1" in err
+    code, _, err = run(["personas", "predict", out / "segmenter.json", tmp_path / "p2.csv",
+                        "-o", tmp_path / "lab.csv"], capsys, monkeypatch)
+    assert code == 0, err
+    assert (pd.read_csv(tmp_path / "lab.csv")["persona"] == "P2").all()  # --consistent
+    # the copula reproduces each persona only in part (measured, shown on the cards)
+    assert all(0.3 < p["synthetic_agreement"] <= 1 for p in cards["personas"])
+    code, _, err = run(["personas", "segment", src, "-o", tmp_path / "o2", "--k", "500"],
+                       capsys, monkeypatch)
+    assert code == 1 and "k=500" in err
+    code, out_, _ = run(["personas", "--help"], capsys, monkeypatch)
+    assert code == 0 and "segment" in out_ and "sample" in out_
+
+
+# --------------------------------------------------------------------------- real data
+@pytest.mark.shared_data
+def test_bank_marketing_personas_within_a_minute():
+    """45,211 real bank clients x 16 columns: fit, cards and labels in well under 60 s."""
+    df = pd.read_csv(shared_data("bank", "bank_full.csv.gz"))
+    t = time.perf_counter()
+    seg = PersonaSegmenter(k_range=(2, 6), n_init=3, random_state=0).fit(df)
+    cards = describe_personas(df, seg, seg.labels_)
+    elapsed = time.perf_counter() - t
+    assert elapsed < 60, elapsed
+    assert 2 <= seg.k_ <= 6 and len(seg.columns_) == 17
+    # 'unknown' is read as missing: it is never a category level
+    assert all("unknown" not in lv for lv in seg.plan_.levels.values())
+    assert all(any(t.distinguishing for t in c.traits) for c in cards.cards)
+    # the personas differ in what matters to the bank: term-deposit uptake
+    yes = [next(t.persona_value for t in c.traits if t.column == "y" and t.level == "yes")
+           for c in cards.cards]
+    assert max(yes) > 2 * min(yes)

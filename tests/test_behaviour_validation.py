@@ -56,6 +56,8 @@ def test_latent_class_beats_pooled_on_heterogeneous_panel(tmp_path):
     assert lc.loglik_per_occasion > pooled.loglik_per_occasion
     assert any(line.startswith("latent class (2) BEATS the pooled MNL") for line in v.verdict)
     assert v.split["test_occasions"] == 400  # 2 of 10 per household
+    # sampling noise of shares on 400 occasions: a few points, never zero
+    assert all(1 < s.share_noise_pts < 10 for s in v.scores)
     html, js = write_behaviour_report(v, tmp_path / "v.html")
     page = html.read_text()
     assert "<svg" in page and "BEATS" in page

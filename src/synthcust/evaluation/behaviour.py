@@ -95,6 +95,7 @@ class ModelScore:
     n_params: int
     train_loglik: float
     bic: float
+    share_noise_pts: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -133,6 +134,7 @@ class BehaviourValidation:
         """One row per model: the headline figures."""
         return pd.DataFrame([{
             "model": s.name, "max |share diff| (pts)": s.max_abs_share_diff_pts,
+            "sampling noise, 95% (pts)": s.share_noise_pts,
             "hit rate": s.hit_rate, "loglik / occasion": s.loglik_per_occasion,
             "parameters": s.n_params, "BIC (train)": s.bic,
         } for s in self.scores])  # fmt: skip
@@ -159,7 +161,8 @@ class BehaviourValidation:
         svg = plots._svg(fig)
         rows = "".join(
             f"<tr><td>{e(s.name)}</td><td>{e(s.description)}</td>"
-            f"<td class='n'>{s.max_abs_share_diff_pts:.2f}</td><td class='n'>{s.hit_rate:.3f}</td>"
+            f"<td class='n'>{s.max_abs_share_diff_pts:.2f}</td>"
+            f"<td class='n'>{s.share_noise_pts:.2f}</td><td class='n'>{s.hit_rate:.3f}</td>"
             f"<td class='n'>{s.loglik_per_occasion:.4f}</td><td class='n'>{s.n_params}</td></tr>"
             for s in self.scores
         )
@@ -184,6 +187,7 @@ class BehaviourValidation:
             f"<p>{e(split_txt)}.</p>",
             "<ul>" + "".join(f"<li>{e(v)}</li>" for v in self.verdict) + "</ul>",
             "<table><tr><th>model</th><th>utility</th><th>max |share diff| (points)</th>"
+            "<th>same, 95% sampling noise of an exactly right model</th>"
             "<th>hit rate</th><th>loglik / occasion</th><th>parameters</th></tr>"
             + rows + "</table>",
             f"<div class='grid'>{svg}</div>",
@@ -198,8 +202,20 @@ class BehaviourValidation:
         return "\n".join(parts)
 
 
+def _share_noise(P: np.ndarray, reps: int, rng: np.random.Generator) -> float:
+    """95th percentile of the max abs share difference (points) between the predicted shares
+    and shares of choices drawn from the predictions themselves: how far a model that were
+    exactly right would still land from the actual shares on a holdout of this size."""
+    u = rng.random((reps, len(P), 1))
+    draws = (P.cumsum(1)[None] < u).sum(2).clip(max=P.shape[1] - 1)  # (reps, n)
+    J = P.shape[1]
+    counts = np.stack([np.bincount(r, minlength=J) for r in draws]) / len(P)
+    return float(100 * np.quantile(np.abs(counts - P.mean(0)).max(1), 0.95))
+
+
 def _score(name: str, desc: str, model: ChoiceModel, test: ChoiceData, P: np.ndarray,
-           alts: list[str]) -> tuple[ModelScore, np.ndarray, np.ndarray]:  # fmt: skip
+           alts: list[str], rng: np.random.Generator) -> tuple[ModelScore, np.ndarray,
+                                                               np.ndarray]:  # fmt: skip
     actual = np.bincount(test.y, minlength=len(alts)) / test.n
     pred = P.mean(0)
     lp = np.log(np.clip(P[np.arange(test.n), test.y], 1e-300, None))
@@ -207,7 +223,7 @@ def _score(name: str, desc: str, model: ChoiceModel, test: ChoiceData, P: np.nda
     s = ModelScore(
         name, desc, dict(zip(alts, pred.tolist(), strict=True)),
         float(100 * np.abs(pred - actual).max()), float(hit.mean()), float(lp.mean()),
-        len(model.theta_), float(model.loglik_), float(model.bic_),
+        len(model.theta_), float(model.loglik_), float(model.bic_), _share_noise(P, 400, rng),
     )  # fmt: skip
     return s, lp, hit
 
@@ -288,12 +304,13 @@ def validate_behaviour(
         [*spec.attribute_names, *(f"{c} x alternative" for c in spec.covariates)]
     )
     results: list[tuple[ModelScore, np.ndarray, np.ndarray]] = []
+    rng = np.random.default_rng(random_state)
     m0 = MultinomialLogit().fit(base_train)
     results.append(_score("baseline", f"MNL: constants + {spec.price}", m0, base_test,
-                          m0.predict_proba(base_test), alts))  # fmt: skip
+                          m0.predict_proba(base_test), alts, rng))  # fmt: skip
     m1 = MultinomialLogit().fit(train)
     results.append(_score("pooled MNL", f"MNL: {utility_all}", m1, test,
-                          m1.predict_proba(test), alts))  # fmt: skip
+                          m1.predict_proba(test), alts, rng))  # fmt: skip
     lc_names = []
     if n_classes == "auto":
         lc, ktab = select_n_classes(train, n_init=n_init, random_state=random_state)
@@ -313,13 +330,12 @@ def validate_behaviour(
         lc_names.append(nm)
         results.append(_score(nm, f"{n_classes} household classes{tied}: {utility_all}; "
                               "household posterior", lc, test,
-                              lc.predict_proba(test, posterior=True), alts))  # fmt: skip
+                              lc.predict_proba(test, posterior=True), alts, rng))  # fmt: skip
         results.append(_score(f"{nm}, prior only", "same model, class probabilities from the "
                               "membership model only (a new customer)", lc, test,
-                              lc.predict_proba(test, posterior=False), alts))  # fmt: skip
+                              lc.predict_proba(test, posterior=False), alts, rng))  # fmt: skip
         notes += [f"latent class: {n}" for n in lc.notes_ if n not in notes]
     units = test.household if test.household is not None else np.arange(test.n)
-    rng = np.random.default_rng(random_state)
     by = {s.name: (s, lp, hit) for s, lp, hit in results}
     comparisons = []
     for a, b in [("pooled MNL", "baseline"), *[(n, "pooled MNL") for n in lc_names],
@@ -348,7 +364,9 @@ def _verdict(scores: list[ModelScore], comps: list[dict[str, Any]], lc: list[str
         ok = s.max_abs_share_diff_pts <= SHARE_GOAL_PTS
         out.append(
             f"{s.name}: predicted holdout shares within {s.max_abs_share_diff_pts:.2f} points "
-            f"of actual ({'meets' if ok else 'MISSES'} the {SHARE_GOAL_PTS:g}-point goal); "
+            f"of actual ({'meets' if ok else 'MISSES'} the {SHARE_GOAL_PTS:g}-point goal; a "
+            f"model that were exactly right would land within {s.share_noise_pts:.2f} points "
+            "95% of the time on a holdout this size); "
             f"hit rate {s.hit_rate:.3f} vs baseline {base.hit_rate:.3f}"
             + ("" if s is base else (" (above)" if s.hit_rate > base.hit_rate
                                      else " (NOT above the baseline)"))

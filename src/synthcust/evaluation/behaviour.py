@@ -149,8 +149,10 @@ class BehaviourValidation:
         fig, ax = plt.subplots(figsize=(6.4, 2.8))
         width = 0.8 / (len(self.scores) + 1)
         x = np.arange(len(alts))
-        ax.bar(x, [100 * self.actual_shares[a] for a in alts], width, label="actual (holdout)",
-               color=plots.REAL)  # fmt: skip
+        act = np.array([self.actual_shares[a] for a in alts])
+        n_test = self.split["test_occasions"]
+        ax.bar(x, 100 * act, width, label="actual (holdout, 95% band)", color=plots.REAL,
+               yerr=196 * np.sqrt(act * (1 - act) / n_test), capsize=2)  # fmt: skip
         colors = [plots.HOLD, plots.SYNTH, "#2e9d58", "#8e5bb5", "#c44e52"]
         for i, s in enumerate(self.scores):
             ax.bar(x + (i + 1) * width, [100 * s.predicted_shares[a] for a in alts], width,

@@ -168,7 +168,7 @@ class ScenarioResult:
                    label="scenario", color=plots.SYNTH, capsize=2)  # fmt: skip
             ax.set_xticks(x, sub["alternative"], fontsize=7)
             ax.set_ylabel("share (%)")
-            ax.set_title(f"{g}", fontsize=8)
+            ax.set_title(f"{g}", fontsize=8, loc="right")
             plots._legend(ax)
             parts.append(plots._svg(fig))
         parts.append(_frame_html(self.shares.round(4)))

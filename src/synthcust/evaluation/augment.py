@@ -191,6 +191,9 @@ class AugmentStudyResult:
             f"<h1>augment-study: target {html.escape(self.target)!s} "
             f"(minority class {html.escape(self.positive)})</h1>"
             f"<p><b>Verdict.</b> {html.escape(self.verdict)}</p>{self.plot_svg()}"
+            "<p>Each line: a method's mean change vs no oversampling ('none') with its 95% CI. "
+            "Blue: a reliable gain (CI above 0); orange: reliably worse (CI below 0); grey: the "
+            "CI includes 0 (no reliable difference).</p>"
             + table(self.full, "Full-data comparison (real holdout)")
             + table(self.small, "Small-data protocol (real held-out and never-drawn rows)")
             + f"<h2>How these figures were measured</h2>{how}"

@@ -108,6 +108,33 @@ def bench_mnl(name: str, repeats: int) -> dict[str, Any]:
     return out
 
 
+def bench_calibration(reps: int) -> dict[str, Any]:
+    """z-scores (estimate - truth) / s.e. of our MNL over ``reps`` simulated data sets."""
+    truth = {"asc:b": 0.5, "asc:c": -0.4, "price": -1.2, "disp": 0.8}
+    zs = []
+    for seed in range(reps):
+        rng = np.random.default_rng(seed)
+        n = 4000
+        price = rng.uniform(1, 3, (n, 3))
+        disp = (rng.random((n, 3)) < 0.25).astype(int)
+        V = np.array([0.0, 0.5, -0.4]) - 1.2 * price + 0.8 * disp
+        y = (V + rng.gumbel(size=V.shape)).argmax(1)
+        df = pd.DataFrame({f"price.{a}": price[:, j] for j, a in enumerate("abc")})
+        for j, a in enumerate("abc"):
+            df[f"disp.{a}"] = disp[:, j]
+        df["choice"] = np.array(list("abc"))[y]
+        s = MultinomialLogit().fit(choice_data(df, detect_spec(df))).summary()
+        zs.append([(s.loc[k, "estimate"] - v) / s.loc[k, "std_err"] for k, v in truth.items()])
+    z = np.array(zs)
+    return {
+        "reps": reps,
+        "parameters": list(truth),
+        "z_mean": z.mean(0).tolist(),
+        "z_sd": z.std(0).tolist(),
+        "coverage_95": (np.abs(z) < 1.96).mean(0).tolist(),
+    }
+
+
 def bench_scenario(n: int, draws: int) -> dict[str, Any]:
     df = pd.read_csv(DATA / "catsup.csv")
     d = choice_data(df, detect_spec(df))
@@ -180,9 +207,18 @@ def to_markdown(res: dict[str, Any]) -> str:
                          f"{xse:.4f} |")  # fmt: skip
         lines.append(f"| log-likelihood | {r['ours']['loglik']:.3f} | | "
                      f"{x['loglik'] if x else float('nan'):.3f} | |")  # fmt: skip
+        if r.get("max_abs_estimate_diff") is not None:
+            lines.append(f"| max abs estimate difference | {r['max_abs_estimate_diff']:.2e} | | | |")
         lines.append(f"| seconds (median) | {r['ours']['seconds']:.4f} | | "
                      f"{x['seconds'] if x else float('nan'):.4f} | |")  # fmt: skip
         lines.append("")
+    c = res["calibration"]
+    lines += [f"## MNL calibration: {c['reps']} simulated data sets (n = 4000)", "",
+              "| parameter | mean z | sd z | 95% coverage |", "|---|---|---|---|"]  # fmt: skip
+    for i, p in enumerate(c["parameters"]):
+        lines.append(f"| {p} | {c['z_mean'][i]:+.3f} | {c['z_sd'][i]:.3f} | "
+                     f"{c['coverage_95'][i]:.3f} |")  # fmt: skip
+    lines.append("")
     s = res["scenario"]
     lines += [f"## Scenario: {s['customers']:,} customers, {s['scenario']}", "",
               "| model | point (s) | with draws (s) | draws | heinz32 share change (pts) | "
@@ -199,11 +235,12 @@ def to_markdown(res: dict[str, Any]) -> str:
         lines += [f"### {name}", "", f"`{v['command']}` ({v['seconds']:.1f} s; "
                   f"{v['split']['train_occasions']} train / {v['split']['test_occasions']} "
                   "held-out occasions)", "",
-                  "| model | max abs share diff (pts) | hit rate | loglik / occasion |",
-                  "|---|---|---|---|"]  # fmt: skip
+                  "| model | max abs share diff (pts) | noise 95% (pts) | hit rate | "
+                  "loglik / occasion |", "|---|---|---|---|---|"]  # fmt: skip
         for sc in v["scores"]:
             lines.append(f"| {sc['name']} | {sc['max_abs_share_diff_pts']:.2f} | "
-                         f"{sc['hit_rate']:.3f} | {sc['loglik_per_occasion']:.4f} |")  # fmt: skip
+                         f"{sc['share_noise_pts']:.2f} | {sc['hit_rate']:.3f} | "
+                         f"{sc['loglik_per_occasion']:.4f} |")  # fmt: skip
         lines += [""] + [f"- {x}" for x in v["verdict"]] + [""]
     return "\n".join(lines) + "\n"
 
@@ -220,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     repeats = 2 if a.quick else 5
     res: dict[str, Any] = {"date": _dt.date.today().isoformat()}
     res["mnl"] = [bench_mnl(n, repeats) for n in ("cracker", "catsup")]
+    res["calibration"] = bench_calibration(20 if a.quick else 60)
     res["scenario"] = bench_scenario(100_000 if a.quick else 1_000_000, 100)
     res["validation"] = bench_validation()
     stem = f"choice_{res['date']}{'_' + a.tag if a.tag else ''}"

@@ -129,12 +129,34 @@ class JourneyData:
         return np.bitwise_or.reduceat(bits, self.offsets[:-1])
 
     def to_path_table(self) -> pd.DataFrame:
-        """``path, total_conversions, total_null`` (one row per distinct path)."""
-        names = np.asarray(self.channels, dtype=object)[self.codes]
-        s = pd.Series(names).groupby(self.journey_of_touch).agg(" > ".join)
-        df = pd.DataFrame({"path": s.to_numpy(), "c": self.conversions, "n": self.nulls})
-        g = df.groupby("path", sort=True)[["c", "n"]].sum().reset_index()
-        return g.rename(columns={"c": "total_conversions", "n": "total_null"})
+        """``path, total_conversions, total_null`` (one row per distinct path, sorted).
+
+        Journeys are grouped by two 64-bit polynomial hashes of their channel sequence
+        (vectorised; a collision needs ~2^64 journeys), and strings are built only for the
+        distinct paths.
+        """
+        L = self.lengths
+        pos = self.position
+        sym = self.codes.astype(np.uint64) + np.uint64(1)
+        keys = []
+        for prime in (1_000_003, 998_244_353):
+            pw = np.cumprod(np.full(int(L.max()), prime, dtype=np.uint64))
+            keys.append(np.add.reduceat(sym * pw[pos], self.offsets[:-1]))
+        key = np.stack([*keys, L.astype(np.uint64)], axis=1)
+        _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        inv = inv.ravel()
+        names = np.asarray(self.channels, dtype=object)
+        paths = [
+            " > ".join(names[self.codes[self.offsets[j] : self.offsets[j + 1]]]) for j in first
+        ]
+        out = pd.DataFrame(
+            {
+                "path": paths,
+                "total_conversions": np.bincount(inv, weights=self.conversions),
+                "total_null": np.bincount(inv, weights=self.nulls),
+            }
+        )
+        return out.sort_values("path", ignore_index=True)
 
 
 def _pick(df: pd.DataFrame, names: Sequence[str]) -> str | None:

@@ -399,18 +399,10 @@ class JourneySimulation:
 
     def path_table(self) -> pd.DataFrame:
         """Aggregate the touched users into ``path, total_conversions, total_null``."""
-        t = self.touches
-        paths = t.groupby("user_id", sort=False)["channel"].agg(" > ".join)
-        conv = t.groupby("user_id", sort=False)["converted"].first()
-        df = pd.DataFrame({"path": paths.to_numpy(), "c": conv.to_numpy().astype(int)})
-        out = df.groupby("path", sort=True)["c"].agg(["sum", "count"]).reset_index()
-        return pd.DataFrame(
-            {
-                "path": out["path"],
-                "total_conversions": out["sum"].astype(int),
-                "total_null": (out["count"] - out["sum"]).astype(int),
-            }
-        )
+        from synthcust.simulation.attribution import from_log
+
+        out = from_log(self.touches).to_path_table()
+        return out.astype({"total_conversions": np.int64, "total_null": np.int64})
 
     @property
     def untouched_conversion_rate(self) -> float:

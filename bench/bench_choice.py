@@ -208,7 +208,8 @@ def to_markdown(res: dict[str, Any]) -> str:
         lines.append(f"| log-likelihood | {r['ours']['loglik']:.3f} | | "
                      f"{x['loglik'] if x else float('nan'):.3f} | |")  # fmt: skip
         if r.get("max_abs_estimate_diff") is not None:
-            lines.append(f"| max abs estimate difference | {r['max_abs_estimate_diff']:.2e} | | | |")
+            d = r["max_abs_estimate_diff"]
+            lines.append(f"| max abs estimate difference | {d:.2e} | | | |")
         lines.append(f"| seconds (median) | {r['ours']['seconds']:.4f} | | "
                      f"{x['seconds'] if x else float('nan'):.4f} | |")  # fmt: skip
         lines.append("")

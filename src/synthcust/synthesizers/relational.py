@@ -5,7 +5,9 @@ The method (no model per parent row, unlike SDV's HMA):
 1. **Per-parent aggregates.** For every relationship ``parent <- child`` the child rows are
    summarised per parent and joined onto the parent table as ordinary columns: the number of
    children ``__n.<child>``, when the child has an order column (a datetime) the first
-   timestamp ``__first.<child>`` and the span ``__span.<child>`` (last - first, seconds), and
+   timestamp ``__first.<child>`` and the reach ``__reach.<child>`` (the share of the time
+   from the first child to the end of the data that the parent's children span, in [0, 1]:
+   a parametrisation that keeps every synthetic history inside the observation window), and
    the mean of up to :data:`MAX_MEANS` numeric child columns ``__mean.<child>.<col>``.
    Aggregates are computed bottom-up, so an order carries ``__n.lines`` and a customer carries
    the mean of it.
@@ -21,8 +23,9 @@ The method (no model per parent row, unlike SDV's HMA):
    probability integral transform used at fit time), for all parents at once, step by step over
    child position: ``max(children per parent)`` vectorised steps, no Python loop per parent.
 4. **Times.** A child's timestamp is its parent's ``__first`` plus the cumulated gaps, rescaled
-   so that the last child lands at ``__first + __span`` (the parent's sampled recency), and
-   censored at the last timestamp of the training data, as real histories are.
+   so that the last child lands at ``first + reach * (t_end - first)`` (the parent's sampled
+   recency), ``t_end`` being the last timestamp of the training data: synthetic histories are
+   censored where the real ones are.
 5. **Keys.** New synthetic keys for every table (numbering continues after the real maximum,
    so a synthetic key never equals a real one); every child points to an existing synthetic
    parent by construction.
@@ -706,17 +709,18 @@ class RelationalSynthesizer:
                 first = keyvals.map(g["__t"].min()).to_numpy(dtype=float)
                 last = keyvals.map(g["__t"].max()).to_numpy(dtype=float)
                 frame[f"__first.{r.child}"] = first
-                frame[f"__span.{r.child}"] = last - first
+                room = np.maximum(float(ci.t_max) - first, 1.0)  # type: ignore[arg-type]
+                frame[f"__reach.{r.child}"] = np.clip((last - first) / room, 0.0, 1.0)
                 cols += [
                     Column(f"__first.{r.child}", Kind.NUMERIC),
-                    Column(f"__span.{r.child}", Kind.NUMERIC),
+                    Column(f"__reach.{r.child}", Kind.NUMERIC, lower=0.0, upper=1.0),
                 ]
             num = [
                 c
                 for c in ci.features
                 if pd.api.types.is_numeric_dtype(child[c].dtype)
                 and not pd.api.types.is_bool_dtype(child[c].dtype)
-                and not c.startswith(("__first.", "__span."))
+                and not c.startswith(("__first.", "__reach."))
             ][:MAX_MEANS]
             means[r.child] = num
             if num:
@@ -917,14 +921,13 @@ class RelationalSynthesizer:
         pidx: np.ndarray,
         pos: np.ndarray,
     ) -> np.ndarray:
-        """First child at the parent's ``__first``; gaps rescaled to end at first + span."""
+        """First child at the parent's ``__first``; gaps rescaled to end at the sampled reach."""
         ci = self.tables_[r.child]
         first = parent[f"__first.{r.child}"].to_numpy(dtype=float)
-        span = np.clip(np.nan_to_num(parent[f"__span.{r.child}"].to_numpy(dtype=float)), 0, None)
-        t_max = ci.t_max if ci.t_max is not None else np.inf
-        first = np.where(np.isfinite(first), first, t_max)
-        first = np.minimum(first, t_max)
-        span = np.minimum(span, t_max - first)  # histories are censored at the data's end
+        reach = np.clip(np.nan_to_num(parent[f"__reach.{r.child}"].to_numpy(dtype=float)), 0, 1)
+        t_max = float(ci.t_max)  # type: ignore[arg-type]
+        first = np.minimum(np.where(np.isfinite(first), first, t_max), t_max)
+        span = reach * (t_max - first)  # histories end inside the data's window
         gap = np.clip(np.nan_to_num(out["__gap"].to_numpy(dtype=float)), 0, None)
         gap[pos == 0] = 0.0
         cum = np.zeros(len(gap))

@@ -65,7 +65,7 @@ def dask_client(
             n_workers=workers,
             threads_per_worker=1,
             processes=processes,
-            dashboard_address=None,
+            dashboard_address=":0",  # no fixed port: never clashes with a running one
             silence_logs=logging.ERROR,
         )
         client = distributed.Client(cluster, timeout=timeout)

@@ -100,6 +100,16 @@ def test_multiclass_every_class_below_the_ratio_is_raised() -> None:
     assert after["mid"] == max(want, counts["mid"])
 
 
+def test_category_and_integer_targets_keep_their_dtype() -> None:
+    df = _small_frame(10, 90)
+    df["y"] = pd.Categorical(df["y"], categories=["M", "m", "never"])
+    out = rebalance(df, "y", "smote", 1.0, random_state=0)
+    assert out["y"].dtype == df["y"].dtype and (out["y"] == "m").sum() == 90
+    df["y"] = (df["y"] == "m").astype(np.int64)
+    out = rebalance(df, "y", "generative", 0.5, random_state=0)
+    assert out["y"].dtype == np.int64 and out["y"].value_counts().tolist() == [90, 45]
+
+
 def test_smoten_all_categorical_and_refused_with_numbers() -> None:
     rng = np.random.default_rng(3)
     n = 300

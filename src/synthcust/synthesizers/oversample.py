@@ -120,6 +120,8 @@ def check_target(y: Any, name: str = "target") -> pd.Series:
     synthcust.exceptions.DataError: target 'target' looks continuous ...
     """
     y = pd.Series(y).reset_index(drop=True)
+    if isinstance(y.dtype, pd.CategoricalDtype):  # a declared but absent class is not a class
+        y = y.cat.remove_unused_categories()
     label = str(y.name) if y.name is not None else name
     if len(y) == 0:
         raise DataError(f"target {label!r} is empty; there is nothing to rebalance")

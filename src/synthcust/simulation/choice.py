@@ -622,9 +622,7 @@ class ChoiceModel:
         if not hasattr(self, "theta_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted; call fit(data) first")
 
-    @property
-    def n_classes(self) -> int:
-        return 1
+    n_classes: int = 1
 
     def _class_rows(self, theta: np.ndarray) -> np.ndarray:
         return theta[None, :]
@@ -902,13 +900,9 @@ class LatentClassLogit(ChoiceModel):
     def __init__(self, n_classes: int = 2, *, n_init: int = 3, max_iter: int = 300,
                  tol: float = 1e-7, random_state: int | None = 0):  # fmt: skip
         super().__init__(max_iter=max_iter, tol=tol)
-        self.n_classes_param = n_classes
+        self.n_classes = n_classes
         self.n_init = n_init
         self.random_state = random_state
-
-    @property
-    def n_classes(self) -> int:
-        return int(self.n_classes_param)
 
     # membership design -----------------------------------------------------
     def _membership_matrix(self, data: ChoiceData, fit: bool) -> np.ndarray:
@@ -962,9 +956,9 @@ class LatentClassLogit(ChoiceModel):
 
     def fit(self, data: ChoiceData) -> LatentClassLogit:
         """Estimate by EM; returns ``self``."""
-        C = self.n_classes
+        C = int(self.n_classes)
         if C < 1:
-            raise ModelError("n_classes must be >= 1")
+            raise ModelError(f"n_classes must be >= 1, not {self.n_classes}")
         self._precheck(data)
         D = _design(data)
         names = _param_names(data.spec)

@@ -41,6 +41,25 @@ def _write_json(path: Path, obj: dict) -> None:
     atomic_write_text(path, json.dumps(obj, indent=1, default=str))
 
 
+_SHORT = {
+    "first_touch": "first",
+    "last_touch": "last",
+    "linear": "lin",
+    "time_decay": "decay",
+    "position": "U",
+    "shapley": "shap",
+    "logistic": "logit",
+}
+
+
+def _short(model: str) -> str:
+    return _SHORT.get(model, model.replace("markov_", "mk"))
+
+
+def _legend(models) -> str:
+    return ", ".join(f"{_short(m)}={m}" for m in models if _short(m) != m)
+
+
 @journeys_app.command("scenarios")
 def scenarios_cmd(
     show: Annotated[
@@ -186,10 +205,10 @@ def run_cmd(
     for note in res.notes:
         err_console.print(f"[yellow]note[/yellow]: {note}")
     sh = res.shares
-    t = Table(title="Credit shares")
-    t.add_column("channel")
+    t = Table(title="Credit shares", caption=_legend(sh.columns), box=None)
+    t.add_column("channel", no_wrap=True)
     for m in sh.columns:
-        t.add_column(m, justify="right")
+        t.add_column(_short(m), justify="right", no_wrap=True)
     for ch_, row in sh.iterrows():
         t.add_row(str(ch_), *[f"{v:.3f}" for v in row])
     console.print(t)
@@ -233,12 +252,17 @@ def evaluate_cmd(
             progress=lambda done, total: prog.update(task, completed=done, total=total),
         )
     tab = lab.table()
-    t = Table(title=f"Attribution vs truth ({seeds} seeds x {users:,} users; mean ± sd)")
-    for c in tab.columns:
-        t.add_column(c)
-    for r in tab.itertuples(index=False):
-        t.add_row(*[str(v) for v in r])
-    console.print(t)
+    console.print(
+        f"Attribution vs truth: {seeds} seeds x {users:,} users, mean ± sd over seeds; MAE of "
+        "credit shares, Kendall tau, budget regret, conversions lost per 10k users"
+    )
+    for sc, sub in tab.groupby("scenario", sort=False):
+        t = Table(title=str(sc), box=None, title_justify="left")
+        for head in ("model", "MAE", "tau", "regret", "lost/10k"):
+            t.add_column(head, no_wrap=True)
+        for r in sub.drop(columns="scenario").itertuples(index=False):
+            t.add_row(*[str(v) for v in r])
+        console.print(t)
     if report:
         p = lab.write(report)
         console.print(f"report -> {p} (and {p.with_suffix('.json').name})")

@@ -21,9 +21,10 @@ summaries that are merged by addition:
    correction and the nearest-correlation repair of the in-memory fit follow.
 
 The result is an ordinary :class:`~synthcust.synthesizers.copula.GaussianCopulaSynthesizer`
-(sample, condition, save, load). Difference from the in-memory fit: categories are ordered by
-frequency (no optimal-scaling rounds, which would need one more pass each), and the codec's
-formats (datetime units, dtypes) come from the first partition.
+(sample, condition, save, load). Categories are ordered by optimal scaling as in the in-memory
+fit, from mergeable sums (latent moments and per-category latent sums), one more pass per round
+(``scaling_iterations``, default 1; the in-memory default is 2). The codec's formats (datetime
+units, dtypes) come from the first partition.
 """
 
 from __future__ import annotations
@@ -196,6 +197,49 @@ def _moments(
     return M.T @ M, Z0.T @ M, (Z0 * Z0).T @ M, Z0.T @ Z0
 
 
+def _scaling_sums(load: Callable, item: Any, model_d: dict, seed: int) -> dict[str, Any]:
+    """Optimal-scaling pass on one partition: latent moments and per-category latent sums."""
+    m = _model_from(model_d)
+    enc = m.codec_.encode(load(item))
+    Z = np.nan_to_num(_latents(m, enc, np.random.default_rng(seed)))
+    per_cat = []
+    for q in range(len(m.cat_names_)):
+        k = m.n_cats_[q]
+        c = np.where(enc.codes[:, q] < 0, k, enc.codes[:, q])
+        cnt = np.bincount(c, minlength=k + 1).astype(float)
+        sums = np.column_stack(
+            [np.bincount(c, weights=Z[:, j], minlength=k + 1) for j in range(Z.shape[1])]
+        )
+        per_cat.append((cnt, sums))
+    return {"n": len(Z), "s1": Z.sum(axis=0), "s2": Z.T @ Z, "cat": per_cat}
+
+
+def _discriminant_order_from_sums(
+    cnt: np.ndarray, sums: np.ndarray, s1: np.ndarray, s2: np.ndarray, n: int, skip: int
+) -> np.ndarray:
+    """The in-memory fit's ``_discriminant_order`` computed from merged sums.
+
+    Categories are ordered along the first linear discriminant of the other latents
+    (between-category over total covariance), each scoring its mean's projection on it.
+    """
+    others = np.array([j for j in range(len(s1)) if j != skip], dtype=np.int64)
+    k = len(cnt)
+    if len(others) == 0:
+        return np.arange(k)
+    means = sums[:, others] / np.maximum(cnt, 1)[:, None]
+    mu = s1[others] / n
+    p = cnt / n
+    dm = means - mu
+    B = (dm * p[:, None]).T @ dm
+    S = s2[np.ix_(others, others)] / n - np.outer(mu, mu) + 1e-6 * np.eye(len(others))
+    L = np.linalg.cholesky(S)
+    Li = np.linalg.inv(L)
+    _, v = np.linalg.eigh(Li @ B @ Li.T)
+    scores = dm @ (Li.T @ v[:, -1])
+    scores[cnt == 0] = 0.0
+    return np.argsort(scores, kind="stable")
+
+
 def _latents(m: GaussianCopulaSynthesizer, enc: Any, rng: np.random.Generator) -> np.ndarray:
     X, C = enc.numeric, enc.codes
     n = len(X) if X.shape[0] else len(C)
@@ -246,6 +290,7 @@ def fit_copula_partitioned(
     workers: int = 2,
     random_state: int = 0,
     points: int = SKETCH_POINTS,
+    scaling_iterations: int = 1,
     timeout: float = 10.0,
     processes: bool = True,
 ) -> GaussianCopulaSynthesizer:
@@ -259,6 +304,8 @@ def fit_copula_partitioned(
     scheduler, workers, timeout, processes: where to run (see :mod:`synthcust.scale.cluster`).
     random_state: seed of the model and of each partition's jitter (``[seed, i]``).
     points: quantile-summary size per partition and numeric column (rank error ~1/points).
+    scaling_iterations: rounds of optimal scaling of categories (one more pass each; 0 =
+        order categories by frequency).
 
     Examples
     --------
@@ -293,7 +340,20 @@ def fit_copula_partitioned(
         codec_d = codec.to_dict()
         s1 = run_tasks(_summarise, [(load, it, codec_d, points) for it in items], client)
         n_total = int(sum(s["n"] for s in s1))
-        model = _assemble(codec, schema, s1, n_total, random_state)
+        model, counts = _assemble(codec, schema, s1, n_total, random_state)
+        off = len(model.num_names_)
+        for it in range(scaling_iterations if model.cat_names_ else 0):
+            md = _model_dict(model)
+            args = [(load, x, md, _seed(random_state + 1 + it, i)) for i, x in enumerate(items)]
+            ss = run_tasks(_scaling_sums, args, client)
+            s1_, s2_ = sum(r["s1"] for r in ss), sum(r["s2"] for r in ss)
+            for q in range(len(model.cat_names_)):
+                cnt = sum(r["cat"][q][0] for r in ss)
+                sums = sum(r["cat"][q][1] for r in ss)
+                order = _discriminant_order_from_sums(cnt, sums, s1_, s2_, n_total, off + q)
+                model.cat_order_[q] = order
+                model.cat_marg_[q] = CategoricalMarginal(counts[q][order])
+        model.scaling_iterations = scaling_iterations
         md = _model_dict(model)
         args = [(load, it, md, _seed(random_state, i)) for i, it in enumerate(items)]
         s2 = run_tasks(_moments, args, client)
@@ -310,8 +370,11 @@ def _seed(random_state: int, i: int) -> int:
 
 def _assemble(
     codec: TableCodec, schema: Schema, s1: list[dict], n_total: int, random_state: int
-) -> GaussianCopulaSynthesizer:
-    """Merged marginals and categories -> a copula with everything but its correlation."""
+) -> tuple[GaussianCopulaSynthesizer, list[np.ndarray]]:
+    """Merged marginals and categories -> a copula with everything but its correlation.
+
+    Also returns each categorical column's counts per code (missing last), for re-ordering.
+    """
     m = GaussianCopulaSynthesizer(random_state=random_state, scaling_iterations=0)
     m.schema_, m.codec_, m.plan_, m.n_training_rows_ = schema, codec, None, n_total
     m.num_names_ = [s.name for s in codec.specs_ if s.kind in ("numeric", "datetime")]
@@ -336,6 +399,7 @@ def _assemble(
     m.miss_p_ = np.asarray(miss, dtype=float)
     m.miss_idx_ = np.flatnonzero(m.miss_p_ > 0)
     m.cat_order_, m.cat_marg_, m.n_cats_ = [], [], []
+    all_counts: list[np.ndarray] = []
     for name in m.cat_names_:
         counts: dict[Any, int] = {}
         n_miss = 0
@@ -364,9 +428,10 @@ def _assemble(
         m.n_cats_.append(k)
         m.cat_order_.append(order)
         m.cat_marg_.append(CategoricalMarginal(full[order]))
+        all_counts.append(full)
     d = len(m.num_names_) + len(m.cat_names_) + len(m.miss_idx_)
     m.corr_ = np.eye(d)  # placeholder until pass 2 measures the dependence
-    return m
+    return m, all_counts
 
 
 def _corr(m: GaussianCopulaSynthesizer, N, A, Q, XY) -> np.ndarray:

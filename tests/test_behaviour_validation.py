@@ -106,6 +106,12 @@ def test_cli_validate_behaviour(tmp_path, capsys, monkeypatch):
     assert code == 0, err
     assert "hit rate" in out and "dropped 1 occasion" in out
     assert "<svg" in (tmp_path / "r.html").read_text()
+    df.loc[3, "price.b"] = np.nan  # b not on offer at that occasion
+    df.loc[3, "choice"] = "a"
+    df.to_csv(p, index=False)
+    code, out, err = run(["validate-behaviour", p, "--missing-price-unavailable", "--classes",
+                          "0", "--bootstrap", "20"], capsys, monkeypatch)  # fmt: skip
+    assert code == 0, err
     for cmd in (["choice", "fit"], ["scenario"], ["validate-behaviour"]):
         code, out, _ = run([*cmd, "--help"], capsys, monkeypatch)
         assert code == 0 and "Usage" in out

@@ -257,3 +257,17 @@ def test_bic_selects_two_classes_and_one_class_equals_mnl():
     assert best.n_classes == 2 and list(table["classes"]) == [1, 2, 3]
     one = LatentClassLogit(1, n_init=1).fit(d)
     assert one.loglik_ == pytest.approx(MultinomialLogit().fit(d).loglik_, abs=1e-4)
+
+
+def test_missing_price_as_unavailable(mnl_df):
+    df = mnl_df.copy()
+    unchosen = df.index[df["choice"] != "c"][:300]
+    df.loc[unchosen, ["price.c", "disp.c"]] = np.nan
+    d = choice_data(df, detect_spec(df), bad_prices="unavailable")
+    assert (~d.avail[:, 2]).sum() == 300 and d.avail[:, :2].all()
+    m = MultinomialLogit().fit(d)
+    assert m.summary().loc["price", "ci_low"] < TRUE["price"] < m.summary().loc["price", "ci_high"]
+    assert np.all(m.predict_proba(d)[~d.avail] == 0)
+    df.loc[df.index[df["choice"] == "c"][0], "price.c"] = np.nan
+    with pytest.raises(DataError, match="chosen alternative has no price"):
+        choice_data(df, detect_spec(df), bad_prices="unavailable")

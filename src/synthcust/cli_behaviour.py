@@ -77,6 +77,13 @@ BadOpt = Annotated[
         "--drop-bad-prices", help="Drop occasions with a price <= 0 or missing (else an error)."
     ),
 ]
+UnavailOpt = Annotated[
+    bool,
+    typer.Option(
+        "--missing-price-unavailable",
+        help="A missing price means the alternative was not on offer at that occasion.",
+    ),
+]
 TableOpt = Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL).")]
 QueryOpt = Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL).")]
 
@@ -86,7 +93,7 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, household, order,
-          persona, base, drop_bad_prices, table, query):  # fmt: skip
+          persona, base, drop_bad_prices, table, query, unavailable=False):  # fmt: skip
     from synthcust.simulation.choice import choice_data, detect_spec
 
     df = _read(data, table, query)
@@ -105,7 +112,10 @@ def _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, hous
         persona=persona,
         base=base,
     )
-    return df, choice_data(df, spec, bad_prices="drop" if drop_bad_prices else "error")
+    if unavailable and drop_bad_prices:
+        raise SynthcustError("choose one of --drop-bad-prices and --missing-price-unavailable")
+    mode = "unavailable" if unavailable else "drop" if drop_bad_prices else "error"
+    return df, choice_data(df, spec, bad_prices=mode)
 
 
 def _classes(text: str) -> int | str:
@@ -165,6 +175,7 @@ def choice_fit(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the EM starts and the draws.")] = 0,
     drop_bad_prices: BadOpt = False,
+    missing_price_unavailable: UnavailOpt = False,
     table: TableOpt = None,
     query: QueryOpt = None,
 ) -> None:
@@ -179,7 +190,8 @@ def choice_fit(
 
     _check_outputs(out, report)
     _, d = _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, household,
-                 order, persona, base, drop_bad_prices, table, query)  # fmt: skip
+                 order, persona, base, drop_bad_prices, table, query,
+                 missing_price_unavailable)  # fmt: skip
     k = _classes(classes)
     if k == "auto":
         model, ktab = select_n_classes(d, random_state=seed)
@@ -330,6 +342,7 @@ def validate_behaviour_cmd(
         Path | None, typer.Option(help="HTML report with share plots (JSON beside).")
     ] = None,
     drop_bad_prices: BadOpt = False,
+    missing_price_unavailable: UnavailOpt = False,
     table: TableOpt = None,
     query: QueryOpt = None,
 ) -> None:
@@ -340,7 +353,8 @@ def validate_behaviour_cmd(
     from synthcust.evaluation.behaviour import validate_behaviour, write_behaviour_report
 
     _, d = _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, household,
-                 order, persona, base, drop_bad_prices, table, query)  # fmt: skip
+                 order, persona, base, drop_bad_prices, table, query,
+                 missing_price_unavailable)  # fmt: skip
     cmd = "synthcust " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
     v = validate_behaviour(d, holdout=holdout, n_classes=_classes(classes), bootstrap=bootstrap,
                            random_state=seed, command=cmd)  # fmt: skip

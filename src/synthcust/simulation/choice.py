@@ -268,13 +268,17 @@ def choice_data(
 ) -> ChoiceData:
     """Read a wide table into :class:`ChoiceData`, checking it.
 
-    Prices must be > 0 and every attribute present; ``bad_prices="drop"`` drops occasions with
+    Prices must be > 0 and every attribute present; ``bad_prices="unavailable"`` reads a
+    missing price as "not on the shelf at that occasion" (its other attributes may be missing
+    too; a chosen alternative must have a price), ``bad_prices="drop"`` drops occasions with
     a price <= 0 or missing (and says how many) instead of raising. ``fill`` maps an attribute
     name to per-alternative values used where the table has no column for it (a synthetic
     population simulated at reference levels).
     """
-    if bad_prices not in ("error", "drop"):
-        raise DataError(f"bad_prices must be 'error' or 'drop', not {bad_prices!r}")
+    if bad_prices not in ("error", "drop", "unavailable"):
+        raise DataError(
+            f"bad_prices must be 'error', 'drop' or 'unavailable', not {bad_prices!r}"
+        )
     alts = list(spec.alternatives)
     if len(alts) < 2:
         raise DataError(f"a choice needs at least two alternatives; the spec has {alts}")
@@ -301,9 +305,18 @@ def choice_data(
         X[:, :, p] = np.column_stack([_numeric(df, c) for c in cols])
     rows = df.index.to_numpy()
     keep = np.ones(n, dtype=bool)
+    avail = np.ones((n, len(alts)), dtype=bool)
     if spec.price is not None:
         pi = spec.attribute_names.index(spec.price)
-        bad = ~(X[:, :, pi] > 0)
+        if bad_prices == "unavailable":
+            avail = ~np.isnan(X[:, :, pi])
+            X[~avail] = 0.0  # never used: unavailable alternatives get utility -inf
+            if (avail.sum(1) < 2).any():
+                r0 = rows[np.nonzero(avail.sum(1) < 2)[0][0]]
+                raise DataError(
+                    f"row {_py(r0)!r} has fewer than two alternatives with a price: no choice"
+                )
+        bad = avail & ~(X[:, :, pi] > 0)
         if bad.any():
             r, j = np.nonzero(bad)
             if bad_prices == "error":
@@ -366,9 +379,13 @@ def choice_data(
             raise DataError(f"persona column {spec.persona!r} is not in the data")
         persona = df[spec.persona].astype(str).to_numpy()
     M = np.column_stack([_numeric(df, c) for c in spec.membership]) if spec.membership else None
-    data = ChoiceData(
-        spec, X, y, np.ones((n, len(alts)), dtype=bool), Z, hh, persona, M, rows, notes
-    )
+    if (y >= 0).any() and not avail[np.arange(n)[y >= 0], y[y >= 0]].all():
+        bad_r = rows[np.nonzero((y >= 0) & ~avail[np.arange(n), y.clip(0)])[0][0]]
+        raise DataError(
+            f"row {_py(bad_r)!r}: the chosen alternative has no price (unavailable); fix the "
+            "price or the choice"
+        )
+    data = ChoiceData(spec, X, y, avail, Z, hh, persona, M, rows, notes)
     if spec.order is not None:
         if spec.order not in df.columns:
             raise DataError(f"order column {spec.order!r} is not in the data")

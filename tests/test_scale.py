@@ -28,7 +28,10 @@ def table() -> pd.DataFrame:
     n = 3000
     age = rng.integers(18, 80, n)
     plan = rng.choice(["basic", "pro", "team"], n, p=[0.6, 0.3, 0.1])
-    spend = np.where(rng.random(n) < 0.3, 0.0, np.round(rng.lognormal(3 + 0.02 * age, 0.4), 2))
+    lift = 0.8 * (plan == "pro") + 1.6 * (plan == "team")
+    spend = np.where(
+        rng.random(n) < 0.3, 0.0, np.round(rng.lognormal(3 + 0.02 * age + lift, 0.4), 2)
+    )
     income = rng.normal(30_000 + 500 * age, 5000)
     income[rng.random(n) < 0.05] = np.nan
     return pd.DataFrame({"age": age, "plan": plan, "spend": spend, "income": income})
@@ -139,8 +142,11 @@ def test_partitioned_copula_fit_matches_in_memory_fit(table, tmp_path):
     part = fit_copula_partitioned(tmp_path, random_state=0)
     mem = GaussianCopulaSynthesizer(random_state=0, scaling_iterations=1).fit(table)
     assert part.n_training_rows_ == 3000
-    # optimal scaling from merged sums orders the categories as the in-memory fit does
-    assert [list(o) for o in part.cat_order_] == [list(o) for o in mem.cat_order_]
+    # optimal scaling from merged sums orders the categories as the in-memory fit does (up to
+    # the direction of the axis; code 3 = "missing" never occurs here): basic, pro, team
+    a = [c for c in part.cat_order_[0] if c != 3]
+    b = [c for c in mem.cat_order_[0] if c != 3]
+    assert a in ([0, 1, 2], [2, 1, 0]) and b in ([0, 1, 2], [2, 1, 0])
     # same model up to the random jitter of discrete values (amplified by the jitter
     # correction for the rare missingness indicator): numeric-numeric correlations agree closely
     diff = np.abs(part.corr_ - mem.corr_)

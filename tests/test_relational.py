@@ -413,3 +413,13 @@ def test_online_retail_subsample():
     assert rep.metric("lines_per_order_accuracy").value > 0.8
     assert rep.metric("top_products_accuracy").value > 0.9
     assert rep.metric("exact_copy_rate").value == 0.0
+
+
+def test_cli_help_for_every_command():
+    from synthcust.cli import app
+
+    runner = CliRunner()
+    for cmd in (["relational", "fit"], ["relational", "sample"], ["relational", "evaluate"],
+                ["sample-partitioned"]):  # fmt: skip
+        r = runner.invoke(app, [*cmd, "--help"])
+        assert r.exit_code == 0 and "Usage" in r.output, cmd

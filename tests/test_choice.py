@@ -271,3 +271,10 @@ def test_missing_price_as_unavailable(mnl_df):
     df.loc[df.index[df["choice"] == "c"][0], "price.c"] = np.nan
     with pytest.raises(DataError, match="chosen alternative has no price"):
         choice_data(df, detect_spec(df), bad_prices="unavailable")
+
+
+def test_persona_must_be_constant_within_household():
+    df, _ = simulate_two_classes(h=30, t=5, persona=True)
+    df.loc[1, "persona"] = "loyal" if df.loc[0, "persona"] == "bargain" else "bargain"
+    with pytest.raises(DataError, match="household 0 has more than one value"):
+        LatentClassLogit(2, n_init=1).fit(choice_data(df, detect_spec(df, persona="persona")))

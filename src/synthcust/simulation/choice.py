@@ -997,6 +997,13 @@ class LatentClassLogit(ChoiceModel):
         Wn = self._membership_matrix(data, fit=True)
         first = np.unique(hh, return_index=True)[1]
         W = Wn[first]
+        varies = np.abs(Wn - W[hh]).max(1) > 0
+        if varies.any() and data.household is not None:
+            raise DataError(
+                f"household {_py(data.household[np.nonzero(varies)[0][0]])!r} has more than one "
+                "value of its persona/membership columns; they must be household traits (one "
+                "value per household)"
+            )
         R = W.shape[1]
         Dm = np.zeros((H, C, R * (C - 1)))
         for c in range(1, C):

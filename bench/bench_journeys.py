@@ -7,7 +7,9 @@ and with the ground truth (every channel subset re-simulated with the same rando
 adds the 2^C value table). Wall-clock seconds from ``time.perf_counter``, best of ``--repeat``;
 peak resident memory from ``resource.getrusage`` (the whole process, so an upper bound).
 Threads: whatever NumPy/BLAS use by default; the run records ``os.cpu_count()`` and
-``os.sched_getaffinity``.
+``os.sched_getaffinity``. Unless ``--no-attribution``, it then times ``load_journeys`` (checks
+and indexing), ``path_table`` and each attribution model on the 1M-user touch log of
+``upper_funnel_display``.
 
 Usage::
 
@@ -31,7 +33,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from synthcust.simulation.attribution import attribute, load_journeys  # noqa: E402
 from synthcust.simulation.journeys import SCENARIOS, simulate  # noqa: E402
+
+ATTR_MODELS = ["last_touch", "time_decay", "position", "markov_1", "markov_2", "markov_3",
+               "shapley", "logistic"]  # fmt: skip
+
+
+def run_attribution(users: int, scenario: str) -> list[dict]:
+    """Time reading the simulated touch log and each attribution model on it."""
+    sim = simulate(scenario, users, random_state=0, ground_truth=False)
+    rows = []
+    t0 = time.perf_counter()
+    d = load_journeys(sim.touches)
+    rows.append({"step": "load_journeys (validate + index the log)",
+                 "seconds": round(time.perf_counter() - t0, 2)})  # fmt: skip
+    t0 = time.perf_counter()
+    sim.path_table()
+    rows.append({"step": "path_table", "seconds": round(time.perf_counter() - t0, 2)})
+    for m in ATTR_MODELS:
+        t0 = time.perf_counter()
+        attribute(d, [m])
+        rows.append({"step": m, "seconds": round(time.perf_counter() - t0, 2)})
+    for r in rows:
+        print(f"{r['step']:45s} {r['seconds']:6.2f}s", flush=True)
+    return [{**r, "touch_rows": len(sim.touches), "scenario": scenario} for r in rows]
 
 
 def run(users: int, scenarios: list[str], repeat: int) -> list[dict]:
@@ -70,9 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="only the 'independent' scenario")
     ap.add_argument("--out-dir", type=Path, default=ROOT / "bench" / "results")
     ap.add_argument("--tag", default="")
+    ap.add_argument(
+        "--no-attribution", action="store_true", help="skip timing the models on the 1M log"
+    )
     a = ap.parse_args(argv)
     scen = ["independent"] if a.quick else list(SCENARIOS)
     rows = run(a.users, scen, a.repeat)
+    attr = [] if a.no_attribution else run_attribution(a.users, "upper_funnel_display")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     env = {
         "cpu_count": os.cpu_count(),
@@ -82,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     stamp = _dt.date.today().isoformat() + (f"_{a.tag}" if a.tag else "")
     a.out_dir.mkdir(parents=True, exist_ok=True)
-    (a.out_dir / f"journeys_{stamp}.json").write_text(json.dumps({"env": env, "rows": rows}))
+    out = {"env": env, "rows": rows, "attribution": attr}
+    (a.out_dir / f"journeys_{stamp}.json").write_text(json.dumps(out))
     md = [
         f"# Journey simulator speed ({a.users:,} users)",
         "",
@@ -98,6 +129,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{r['conversions']:,} | {r['users_per_second']:,} |"
         for r in rows
     ]
+    if attr:
+        md += [
+            "",
+            f"## Attribution on the simulated log ({attr[0]['scenario']}, {a.users:,} users, "
+            f"{attr[0]['touch_rows']:,} touches)",
+            "",
+            "| step | seconds |",
+            "|---|---|",
+        ]
+        md += [f"| {r['step']} | {r['seconds']} |" for r in attr]
     (a.out_dir / f"journeys_{stamp}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     return 0

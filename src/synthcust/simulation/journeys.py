@@ -472,7 +472,8 @@ def _simulate_chunk(
     tu, tt, tk = np.concatenate(users), np.concatenate(times), np.concatenate(comps)
     K = C + L
     day = np.minimum(tt.astype(np.int64), D - 1)
-    counts = np.bincount((tu * K + tk) * D + day, minlength=m * K * D).reshape(m, K, D)
+    # layout (component, day, user): every per-day and per-channel slice is contiguous
+    counts = np.bincount((tk * D + day) * m + tu, minlength=K * D * m).reshape(K, D, m)
     counts = counts.astype(np.float32)
     lam = np.array(
         [0.5 ** (1 / ch.half_life_days) for ch in chans]
@@ -480,8 +481,11 @@ def _simulate_chunk(
         dtype=np.float32,
     )
     adstock = np.zeros_like(counts)  # exposures strictly before day d, decayed
+    lam_k = lam[:, None]
     for d in range(1, D):
-        adstock[:, :, d] = adstock[:, :, d - 1] * lam + counts[:, :, d - 1]
+        np.multiply(adstock[:, d - 1], lam_k, out=adstock[:, d])
+        adstock[:, d] += counts[:, d - 1]
+    del counts
 
     # per channel: its saturated daily effect for every on/off combination of its sources
     src_links = {
@@ -489,10 +493,10 @@ def _simulate_chunk(
     }
 
     def sat_of(ci: int, src_on: int) -> np.ndarray:  # src_on: bitmask over src_links[ci]
-        a = adstock[:, ci, :].copy()
+        a = adstock[ci].copy()
         for j, li in enumerate(src_links[ci]):
             if src_on >> j & 1:
-                a += adstock[:, C + li, :]
+                a += adstock[C + li]
         return _sat(a, chans[ci].saturation)
 
     def src_bits(links: list[int], v: int) -> tuple[int, int]:  # channel bits: sources on, off
@@ -507,7 +511,7 @@ def _simulate_chunk(
         for v in range(1 << len(links)):
             s = sat_of(ci, v)
             on, off = src_bits(links, v)
-            h = (ch.effect * resp_u[:, ci : ci + 1]) * s
+            h = s * (ch.effect * resp_u[:, ci]).astype(np.float32)[None, :]
             terms.append((h, (1 << ci) | on, on, off))
     for syn in sc.synergy:
         a, b = idx[syn.a], idx[syn.b]
@@ -519,31 +523,35 @@ def _simulate_chunk(
                 on_b, off_b = src_bits(lb, vb)
                 if (on_a | on_b) & (off_a | off_b):
                     continue  # contradictory source states
-                h = syn.strength * np.sqrt(sat_of(a, va) * sat_of(b, vb))
+                h = np.float32(syn.strength) * np.sqrt(sat_of(a, va) * sat_of(b, vb))
                 terms.append((h, (1 << a) | (1 << b) | on_a | on_b, on_a | on_b, off_a | off_b))
 
+    # whether a user converts in a world S only needs the end-of-window cumulative hazard:
+    # baseline * D + the window totals of the terms active in S (one small matrix product)
     full = (1 << C) - 1
-    hazard = np.repeat(base[:, None], D, axis=1).astype(np.float64)
+    tot = np.stack([h.sum(axis=0, dtype=np.float64) for h, *_ in terms])  # (J, m)
+    masks = np.arange(1 << C) if truth else np.array([full])
+    coef = np.array(
+        [((masks & need) == need) & ((masks & off) == 0) for _, need, _, off in terms],
+        dtype=np.float64,
+    )  # (J, n_masks)
+    H = coef.T @ tot + base[None, :] * D  # (n_masks, m)
+    reached = thresh[None, :] <= H
+    values = reached.sum(axis=1).astype(np.float64) if truth else None
+    converted = reached[-1]  # the observed world: every channel on (the last mask)
+
+    # conversion time in the observed world: first day the cumulative hazard passes thresh
+    hazard = np.broadcast_to(base[None, :], (D, m)).astype(np.float64)
     for h, need, _, off in terms:
         if (need & full) == need and not (off & full):
             hazard += h
-    cum = np.cumsum(hazard, axis=1)
-    converted = cum[:, -1] >= thresh
-    dconv = np.argmax(cum >= thresh[:, None], axis=1)
-    prev = np.where(dconv > 0, cum[np.arange(m), np.maximum(dconv - 1, 0)], 0.0)
-    hday = hazard[np.arange(m), dconv]
-    conv_time = np.where(converted, dconv + (thresh - prev) / np.maximum(hday, 1e-300), np.nan)
-
-    values = None
-    if truth:  # value of every subset: only end-of-window cumulative hazards are needed
-        tot = np.stack([h.sum(axis=1) for h, *_ in terms])  # (J, m)
-        masks = np.arange(1 << C)
-        coef = np.array(
-            [((masks & need) == need) & ((masks & off) == 0) for _, need, _, off in terms],
-            dtype=np.float64,
-        )  # (J, 2^C)
-        H = coef.T @ tot + base[None, :] * D  # (2^C, m)
-        values = (thresh[None, :] <= H).sum(axis=1).astype(np.float64)
+    cum = np.cumsum(hazard, axis=0)
+    cols = np.arange(m)
+    crossed = cum >= thresh[None, :]
+    dconv = np.where(crossed.any(axis=0), np.argmax(crossed, axis=0), D - 1)  # rounding guard
+    prev = np.where(dconv > 0, cum[np.maximum(dconv - 1, 0), cols], 0.0)
+    frac = np.clip((thresh - prev) / np.maximum(hazard[dconv, cols], 1e-300), 0.0, 1.0)
+    conv_time = np.where(converted, dconv + frac, np.nan)
 
     # harvest touches just before a conversion that was going to happen anyway
     hu, ht, hk = [], [], []

@@ -158,13 +158,15 @@ def speed_vs_imblearn(quick: bool) -> dict[str, Any]:
 def time_study(repeats: int, jobs: int) -> dict[str, Any]:
     df = load("bank")
     load0 = os.getloadavg()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     r = augment_study(df, "y", repeats=repeats, n_jobs=jobs)
     secs = time.perf_counter() - t0
+    cpu = time.process_time() - c0  # this process only: meaningful with jobs=1
     return {
         "repeats": repeats,
         "jobs": jobs,
         "seconds": secs,
+        "cpu_seconds_main_process": cpu,
         "methods": list(r.full.index),
         "cpu_count": os.cpu_count(),
         "loadavg_before": load0,
@@ -232,6 +234,8 @@ def to_markdown(res: dict[str, Any]) -> str:
             f"## augment-study, {t['repeats']} repeats on Bank, {t['jobs']} process(es): "
             f"{t['seconds']:.0f} s",
             "",
+            f"CPU time of the main process {t['cpu_seconds_main_process']:.0f} s (all of the work "
+            "when jobs=1). "
             f"{t['cpu_count']} CPUs shared with other jobs; load average before "
             f"{t['loadavg_before'][0]:.1f}, after {t['loadavg_after'][0]:.1f}.",
             "",

@@ -24,6 +24,7 @@ import argparse
 import json
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--max-rows", type=int, default=10_000_000)
     ap.add_argument("--throughput-rows", type=int, default=2_000_000)
     ap.add_argument("--partition-rows", type=int, default=500_000)
+    ap.add_argument("--sizes", default="", help="comma-separated row counts (overrides)")
+    ap.add_argument("--no-throughput", action="store_true", help="skip the 1 vs 2 workers run")
     ap.add_argument("--tag", default="")
     args = ap.parse_args(argv)
     from synthcust.synthesizers import GaussianCopulaSynthesizer
@@ -99,13 +102,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         model = GaussianCopulaSynthesizer(random_state=0).fit(training_table())
         path = model.save(tmp / "model.synthcust")
-        thr = [run(path, args.throughput_rows, w, args.partition_rows, tmp) for w in (1, 2)]
+        thr = (
+            []
+            if args.no_throughput
+            else [run(path, args.throughput_rows, w, args.partition_rows, tmp) for w in (1, 2)]
+        )
         sizes = [s for s in (1_000_000, 3_000_000, 10_000_000, 30_000_000, 100_000_000)
                  if s <= args.max_rows]  # fmt: skip
+        if args.sizes:
+            sizes = [int(float(x)) for x in args.sizes.split(",")]
         curve = [run(path, s, 2, args.partition_rows, tmp) for s in sizes]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    speedup = thr[1]["rows_per_s"] / thr[0]["rows_per_s"]
+    speedup = thr[1]["rows_per_s"] / thr[0]["rows_per_s"] if thr else float("nan")
     results = {"throughput": thr, "speedup_2_vs_1": round(speedup, 2), "curve": curve,
                "config": vars(args)}  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
@@ -116,8 +125,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     lines = [
         "# Partitioned sampling on Dask (LocalCluster, worker processes, 1 thread each)",
         "",
-        f"Command: `python bench/bench_scale.py --max-rows {args.max_rows} "
-        f"--partition-rows {args.partition_rows}`",
+        f"Command: `python bench/bench_scale.py {' '.join(sys.argv[1:])}`",
         "",
         "| rows | workers | seconds (all) | cluster start s | rows/s (after start) | "
         "worker peak RSS MB | driver RSS growth MB | Parquet MB |",

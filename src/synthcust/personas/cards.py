@@ -372,12 +372,19 @@ _LEXICON: tuple[tuple[str, str, str], ...] = (
     (r"days_?since|recency|last_", "lapsed", "recently active"),
     (r"signup|joined|first_|created|registration", "new", "long-standing"),
     (r"tenure|seniority|member_?since", "long-standing", "new"),
-    (r"orders|frequency|purchases|visits|transactions|sessions|count|campaign", "frequent",
+    (r"previous|contacts|calls|campaign", "often-contacted", "rarely-contacted"),
+    (r"orders|frequency|purchases|visits|transactions|sessions|count", "frequent",
      "infrequent"),
     (r"satisf|rating|score|nps|review", "satisfied", "dissatisfied"),
     (r"household|family|children|kids|dependents", "large-household", "small-household"),
     (r"duration|minutes|seconds|time_spent", "long-engagement", "short-engagement"),
 )
+# categorical columns whose levels read well as an adjective ("app customers")
+_BARE_LEVEL = re.compile(
+    r"channel|region|city|country|state|segment|tier|plan|gender|sex|device|platform|"
+    r"source|category|brand|membership|marital|job|occupation|education|language", re.I
+)
+_ADJ_END = ("ed", "ive", "in", "on", "er")  # booleans that read as adjectives: churned, active
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f"}
 
@@ -399,13 +406,16 @@ def _phrase(t: Trait) -> tuple[str, str] | None:
     if not t.higher or t.level is None:
         return None  # names say what a persona is, not what it is not
     lev = t.level.strip().lower()
-    if lev in _TRUE:
-        return "adj", _words(t.column)
-    if lev in _FALSE:
-        return "adj", f"non-{_words(t.column)}"
+    w = _words(t.column)
+    if lev in _TRUE or lev in _FALSE:
+        if w.endswith(_ADJ_END):
+            return "adj", w if lev in _TRUE else f"non-{w}"
+        return "suffix", f"with {w}" if lev in _TRUE else f"without {w}"
     if t.level.startswith("("):
         return None
-    return "noun", t.level.strip()
+    if _BARE_LEVEL.search(t.column):
+        return "noun", t.level.strip()
+    return "suffix", f"{w}: {t.level.strip()}"
 
 
 def _name_cards(cards: list[PersonaCard], top: int) -> None:
@@ -413,6 +423,7 @@ def _name_cards(cards: list[PersonaCard], top: int) -> None:
     for c in cards:
         adjs: list[str] = []
         noun: str | None = None
+        suffix: str | None = None
         for t in c.traits:
             if not t.distinguishing:
                 break
@@ -422,16 +433,20 @@ def _name_cards(cards: list[PersonaCard], top: int) -> None:
             kind, text = ph
             if kind == "adj" and len(adjs) < 2 and text not in adjs:
                 adjs.append(text)
-            elif kind == "noun" and noun is None:
+            elif kind == "noun" and noun is None and suffix is None:
                 noun = text
-            if len(adjs) == 2 and noun is not None:
+            elif kind == "suffix" and suffix is None and noun is None:
+                suffix = text
+            if len(adjs) == 2 and (noun or suffix):
                 break
-        if not adjs and noun is None:
+        if not adjs and noun is None and suffix is None:
             name = "Typical customers"
         else:
             head = ", ".join(adjs)
             name = " ".join(x for x in (head, noun, "customers") if x)
             name = name[0].upper() + name[1:]
+            if suffix:
+                name += f" ({suffix})" if ":" in suffix else f" {suffix}"
         names[name] = names.get(name, 0) + 1
         c.name = name
         dist = [t for t in c.traits if t.distinguishing][:top]

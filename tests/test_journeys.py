@@ -175,3 +175,19 @@ def test_shapley_from_values_matches_hand_computation():
     masks = np.arange(32)
     v = ((masks[:, None] >> np.arange(5)) & 1) @ w
     np.testing.assert_allclose(shapley_from_values(v), w)
+
+
+def test_cli_lists_and_shows_scenarios():
+    import json
+
+    from typer.testing import CliRunner
+
+    from synthcust.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["journeys", "scenarios"])
+    assert r.exit_code == 0 and "search_harvests" in r.output
+    r = runner.invoke(app, ["journeys", "scenarios", "--show", "upper_funnel_display"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["upstream"][0]["source"] == "display" and d["upstream"][0]["target"] == "search"

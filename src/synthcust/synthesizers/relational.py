@@ -498,7 +498,8 @@ class _KeyStyle:
         k = np.arange(self.start, self.start + n, dtype=np.int64)
         if self.integer:
             return pd.Series(k)
-        return pd.Series([f"{self.prefix}{v:0{self.width}d}" for v in k.tolist()], dtype=object)
+        digits = np.char.zfill(k.astype(str), self.width)
+        return pd.Series(np.char.add(self.prefix, digits).astype(object))
 
 
 @dataclass

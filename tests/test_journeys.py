@@ -191,3 +191,36 @@ def test_cli_lists_and_shows_scenarios():
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
     assert d["upstream"][0]["source"] == "display" and d["upstream"][0]["target"] == "search"
+
+
+def test_scenario_json_round_trip_and_custom_scenario_cli(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from synthcust.cli import app
+
+    for name in SCENARIOS:
+        sc = get_scenario(name)
+        assert Scenario.from_dict(json.loads(json.dumps(sc.to_dict()))) == sc
+    d = get_scenario("independent").to_dict()
+    d["name"] = "ours"
+    d["channels"] = d["channels"][:2]
+    p = tmp_path / "ours.json"
+    p.write_text(json.dumps(d))
+    r = CliRunner().invoke(app, ["journeys", "simulate", "-s", str(p), "-n", "2000",
+                                 "-o", str(tmp_path / "log.csv")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    truth = json.loads((tmp_path / "log.truth.json").read_text())
+    assert truth["scenario"]["name"] == "ours" and truth["channels"] == ["display", "social"]
+    with pytest.raises(DataError, match="unexpected keyword argument 'colour'"):
+        Scenario.from_dict({**d, "channels": [{"name": "a", "reach": 0.3, "colour": 1}]})
+
+
+def test_lab_accepts_custom_scenarios():
+    from synthcust.simulation.attribution_lab import evaluate
+
+    sc = Scenario("mine", "two channels", channels=(Channel("a", 0.4), Channel("b", 0.3, 2, 0.03)))
+    lab = evaluate([sc], seeds=1, n_users=3_000, models=["last_touch"])
+    assert lab.runs["scenario"].unique().tolist() == ["mine"]
+    assert "two channels" in lab.to_html()

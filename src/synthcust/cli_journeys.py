@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli import _progress, _read, app, console, err_console
+from synthcust.cli import _load_json, _progress, _read, app, console, err_console
 from synthcust.exceptions import SynthcustError
 
 journeys_app = typer.Typer(
@@ -33,6 +33,15 @@ def _split(s: str | None) -> list[str] | None:
     if not items:
         raise SynthcustError(f"empty list {s!r}; write comma-separated names")
     return items
+
+
+def _scenario(arg: str):
+    """A scenario name, or a JSON file of scenario parameters (``scenarios --show`` output)."""
+    from synthcust.simulation.journeys import Scenario, get_scenario
+
+    if arg.lower().endswith(".json"):
+        return Scenario.from_dict(_load_json(Path(arg), "scenario"))
+    return get_scenario(arg)
 
 
 def _write_json(path: Path, obj: dict) -> None:
@@ -86,7 +95,13 @@ def scenarios_cmd(
 def simulate_cmd(
     out: Annotated[Path, typer.Option("-o", "--out", help="Touch log (or path table) to write.")],
     scenario: Annotated[
-        str, typer.Option("--scenario", "-s", help="Scenario name (see `journeys scenarios`).")
+        str,
+        typer.Option(
+            "--scenario",
+            "-s",
+            help="Scenario name (see `journeys scenarios`) or a scenario JSON file "
+            "(edit the output of `journeys scenarios --show NAME`).",
+        ),
     ] = "independent",
     users: Annotated[int, typer.Option("--users", "-n", help="Users to simulate.")] = 100_000,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
@@ -102,12 +117,13 @@ def simulate_cmd(
     from synthcust.io import write_table
     from synthcust.simulation.journeys import simulate
 
-    sim = simulate(scenario, users, random_state=seed)
+    sc = _scenario(scenario)
+    sim = simulate(sc, users, random_state=seed)
     df = sim.path_table() if paths else sim.touches
     p = write_table(df, out)
     tp = truth or p.with_name(p.name.split(".")[0] + ".truth.json")
     _write_json(tp, {"scenario": sim.scenario.to_dict(), "seed": seed, **sim.truth.to_dict()})
-    t = Table(title=f"{scenario}: ground truth ({users:,} users)")
+    t = Table(title=f"{sc.name}: ground truth ({users:,} users)")
     for c in ("channel", "removal effect", "Shapley", "true share"):
         t.add_column(c)
     tr = sim.truth
@@ -226,7 +242,8 @@ def run_cmd(
 @attribution_app.command("evaluate")
 def evaluate_cmd(
     scenarios: Annotated[
-        str | None, typer.Option(help="Comma-separated scenarios (default: all).")
+        str | None,
+        typer.Option(help="Comma-separated scenario names or JSON files (default: all named)."),
     ] = None,
     seeds: Annotated[int, typer.Option(help="Seeds per scenario.")] = 5,
     users: Annotated[int, typer.Option("--users", "-n", help="Users per simulation.")] = 50_000,
@@ -240,7 +257,8 @@ def evaluate_cmd(
     """Score every attribution model against the simulator's truth (the attribution lab)."""
     from synthcust.simulation.attribution_lab import LAB_MODELS, evaluate
 
-    scen = _split(scenarios)
+    names = _split(scenarios)
+    scen = [_scenario(s) for s in names] if names else None
     n_runs = (len(scen) if scen else 5) * seeds
     with _progress() as prog:
         task = prog.add_task("simulating and scoring", total=n_runs)

@@ -40,7 +40,7 @@ import json
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,7 @@ import pandas as pd
 
 from synthcust.exceptions import DataError
 from synthcust.simulation.attribution import DEFAULT_MODELS, attribute, load_journeys, shapley
-from synthcust.simulation.journeys import SCENARIOS, get_scenario, simulate
+from synthcust.simulation.journeys import SCENARIOS, Scenario, get_scenario, simulate
 
 __all__ = ["LAB_MODELS", "LabResult", "budget_regret", "evaluate", "score_shares"]
 
@@ -92,6 +92,10 @@ class LabResult:
     shares: pd.DataFrame
     n_users: int
     seeds: list[int]
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+
+    def _scenario(self, name: str) -> Scenario:
+        return self.scenarios.get(name) or get_scenario(name)
 
     def summary(self) -> pd.DataFrame:
         """Mean and standard deviation over seeds per scenario and model."""
@@ -125,7 +129,7 @@ class LabResult:
             "summary": json.loads(self.summary().to_json(orient="records")),
             "runs": json.loads(self.runs.to_json(orient="records")),
             "shares": json.loads(self.shares.to_json(orient="records")),
-            "scenarios": {s: get_scenario(s).to_dict() for s in self.runs["scenario"].unique()},
+            "scenarios": {s: self._scenario(s).to_dict() for s in self.runs["scenario"].unique()},
         }
 
     def figures(self) -> dict[str, str]:
@@ -188,7 +192,7 @@ class LabResult:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in tab.columns)
         scen = list(dict.fromkeys(self.runs["scenario"]))
         desc = "".join(
-            f"<li><b>{html.escape(s)}</b>: {html.escape(get_scenario(s).description)}</li>"
+            f"<li><b>{html.escape(s)}</b>: {html.escape(self._scenario(s).description)}</li>"
             for s in scen
         )
         share_figs = "".join(
@@ -222,7 +226,7 @@ only the observed touch log and is scored against the simulator's true Shapley s
 
 
 def evaluate(
-    scenarios: Sequence[str] | None = None,
+    scenarios: Sequence[str | Scenario] | None = None,
     seeds: int | Sequence[int] = 5,
     n_users: int = 50_000,
     models: Sequence[str] = LAB_MODELS,
@@ -232,8 +236,8 @@ def evaluate(
 
     Parameters
     ----------
-    scenarios : sequence of str, optional
-        Scenario names (default: all of :data:`SCENARIOS`).
+    scenarios : sequence of str or Scenario, optional
+        Scenario names or your own :class:`Scenario` objects (default: all named scenarios).
     seeds : int or sequence of int
         Number of seeds (0..N-1) or the seeds themselves.
     n_users : int
@@ -244,18 +248,20 @@ def evaluate(
     progress : callable, optional
         Called as ``progress(done, total)`` after each run.
     """
-    scen = list(scenarios or SCENARIOS)
-    for s in scen:
-        get_scenario(s)
+    objs = [get_scenario(s) for s in (scenarios or list(SCENARIOS))]
+    names = [o.name for o in objs]
+    if len(set(names)) != len(names):
+        raise DataError(f"scenario names repeat: {names}; give each scenario its own name")
+    scen = dict(zip(names, objs, strict=True))
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list:
         raise DataError("need at least one seed")
     core = [m for m in models if m != "shapley_nobase"]
     runs, shares = [], []
     total, done = len(scen) * len(seed_list), 0
-    for sc in scen:
+    for sc, obj in scen.items():
         for seed in seed_list:
-            sim = simulate(sc, n_users, random_state=seed)
+            sim = simulate(obj, n_users, random_state=seed)
             truth = sim.truth.shares
             d = load_journeys(sim.touches)
             b = sim.untouched_conversion_rate
@@ -287,4 +293,4 @@ def evaluate(
             done += 1
             if progress is not None:
                 progress(done, total)
-    return LabResult(pd.DataFrame(runs), pd.DataFrame(shares), n_users, seed_list)
+    return LabResult(pd.DataFrame(runs), pd.DataFrame(shares), n_users, seed_list, scen)

@@ -169,8 +169,40 @@ class Scenario:
         return tuple(c.name for c in self.channels)
 
     def to_dict(self) -> dict:
-        """JSON-ready parameters (what the docs and ``--describe`` show)."""
+        """JSON-ready parameters (what ``synthcust journeys scenarios --show`` prints)."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Scenario:
+        """A scenario from :meth:`to_dict` output (e.g. an edited ``--show`` JSON), validated."""
+        parts = {
+            "channels": Channel,
+            "personas": Persona,
+            "upstream": Upstream,
+            "synergy": Synergy,
+            "harvest": Harvest,
+        }
+        if not isinstance(d, dict):
+            raise DataError("a scenario must be a JSON object (see `journeys scenarios --show`)")
+        kw = dict(d)
+        try:
+            for key, kind in parts.items():
+                if key in kw:
+                    items = []
+                    for item in kw[key]:
+                        item = dict(item)
+                        if "timing" in item:
+                            item["timing"] = tuple(item["timing"])
+                        items.append(kind(**item))
+                    kw[key] = tuple(items)
+            sc = cls(**kw)
+        except TypeError as e:
+            raise DataError(
+                f"scenario {d.get('name', '?')!r}: {e}; compare with the fields printed by "
+                "`synthcust journeys scenarios --show independent`"
+            ) from e
+        sc.validate()
+        return sc
 
     def validate(self) -> None:
         """Raise :class:`DataError` naming the first inconsistent parameter."""

@@ -261,3 +261,28 @@ def test_cli_errors_are_one_line(tmp_path):
     cmd = [str(exe), "journeys", "simulate", "-s", "nope", "-o", str(tmp_path / "o.csv")]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 1 and "unknown scenario 'nope'" in r.stderr
+
+
+def test_bench_scripts_smoke(tmp_path):
+    """The benchmarks run end to end; a missing ChannelAttribution is said, not hidden."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run(
+        [sys.executable, str(root / "bench" / "bench_attribution.py"), "--quick",
+         "--peer-python", str(tmp_path / "no-such-python"), "--out-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    md = next(tmp_path.glob("attribution_*.md")).read_text()
+    assert "Peer not run" in md and "not installed" in md
+    r = subprocess.run(
+        [sys.executable, str(root / "bench" / "bench_journeys.py"), "--quick", "--users", "20000",
+         "--no-attribution", "--out-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    js = json.loads(next(tmp_path.glob("journeys_*.json")).read_text())
+    assert js["rows"][0]["users"] == 20000 and js["rows"][0]["touch_rows"] > 0

@@ -158,7 +158,7 @@ def _summary(cards, title: str) -> None:
                  ("share", "right"), ("top traits", "left"), ("synthetic agreement", "right")):
         tab.add_column(c, justify=j)
     for c in cards.cards:
-        top = [t.sentence() for t in c.traits if t.distinguishing][:2]
+        top = [t.sentence() for t in c.highlights(2)]
         agree = "-" if c.agreement is None else f"{c.agreement:.0%}"
         tab.add_row(c.id, c.name, f"{c.size:,}", f"{c.share:.1%}", "\n".join(top) or "-", agree)
     console.print(tab)

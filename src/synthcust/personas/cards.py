@@ -121,6 +121,12 @@ class PersonaCard:
     members: pd.DataFrame | None = None
     agreement: float | None = None  # share of conditional draws assigned back to the persona
 
+    def highlights(self, n: int = 3) -> list[Trait]:
+        """The top ``n`` distinguishing traits, leaving out "less often missing than usual"."""
+        keep = [t for t in self.traits if t.distinguishing
+                and not (t.kind == "missing" and t.effect < 0)]
+        return keep[:n]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -449,11 +455,11 @@ def _name_cards(cards: list[PersonaCard], top: int) -> None:
                 name += f" ({suffix})" if ":" in suffix else f" {suffix}"
         names[name] = names.get(name, 0) + 1
         c.name = name
-        dist = [t for t in c.traits if t.distinguishing][:top]
+        dist = c.highlights(3)
         lead = f"{c.share:.0%} of customers ({c.size:,})."
         if dist:
             c.description = lead + " Compared with everyone: " + "; ".join(
-                t.sentence() for t in dist[:3]) + "."
+                t.sentence() for t in dist) + "."
         else:
             c.description = lead + " No trait sets them clearly apart from the population."
     for c in cards:

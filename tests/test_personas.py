@@ -198,6 +198,31 @@ def test_bad_input_is_clear(data):
         PersonaSegmenter(k=2, random_state=0).fit(df.head(200)).predict(df[["age"]])
 
 
+def test_tables_of_one_type_and_dates_as_text(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 400
+    z = rng.integers(0, 2, n)
+    cats = pd.DataFrame({
+        "plan": np.where(z, rng.choice(["a", "b"], n, p=[0.9, 0.1]),
+                         rng.choice(["a", "b"], n, p=[0.1, 0.9])),
+        "active": z.astype(bool),
+    })
+    seg = PersonaSegmenter(k_range=(2, 4), random_state=0).fit(cats)
+    assert seg.k_ == 2 and adjusted_rand_score(z, seg.labels_) > 0.8
+    nums = pd.DataFrame({"x": rng.normal(4 * z, 1), "y": rng.poisson(2 + 6 * z).astype(float)})
+    nums.loc[::7, "x"] = np.nan
+    seg = PersonaSegmenter(k_range=(2, 4), random_state=0).fit(nums)
+    assert seg.k_ == 2 and adjusted_rand_score(z, seg.labels_) > 0.8
+    day = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 300, n) + 500 * z, "D")
+    dates = pd.DataFrame({"signup": pd.Series(day).dt.strftime("%d/%m/%Y")})  # day first
+    seg = PersonaSegmenter(k=2, random_state=0).fit(dates)
+    assert seg.plan_.dates == ["signup"] and adjusted_rand_score(z, seg.labels_) > 0.9
+    back = PersonaSegmenter.load(seg.save(tmp_path / "d.json"))  # strict JSON, dates re-read
+    assert (back.predict(dates) == seg.labels_).all()
+    card = describe_personas(dates, seg).cards
+    assert {c.typical["signup"][:4] for c in card} <= {"2020", "2021", "2022"}
+
+
 def test_demo_world_premium_shoppers_are_found():
     from synthcust.demo import simulate_customers
 

@@ -169,7 +169,8 @@ class PersonaCards:
             "columns": self.columns,
             "k": self.k,
             "chosen_by": self.chosen_by,
-            "selection": self.selection.to_dict("records"),
+            "selection": [{k: _jsonable(v) for k, v in r.items()}
+                          for r in self.selection.to_dict("records")],
             "notes": self.notes,
             "method": {
                 "traits": f"one persona vs the rest; distinguishing = p < {ALPHA} after Bonferroni "
@@ -192,6 +193,17 @@ def _jsonable(v: Any) -> Any:
     if v is pd.NaT or (not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v)):
         return None
     return v
+
+
+def _strict(obj: Any) -> Any:
+    """``obj`` with every non-finite float as None (strict JSON)."""
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return float(obj) if np.isfinite(obj) else None
+    return obj
 
 
 def _show(v: Any, is_date: bool = False) -> str:
@@ -848,6 +860,7 @@ def write_cards(cards: PersonaCards, outdir: str | os.PathLike) -> tuple[Path, P
 
     d = Path(outdir)
     html_path, json_path = d / "personas.html", d / "personas.json"
-    atomic_write_text(json_path, json.dumps(cards.to_dict(), indent=1, default=str) + "\n")
+    data = _strict(cards.to_dict())
+    atomic_write_text(json_path, json.dumps(data, indent=1, default=str, allow_nan=False) + "\n")
     atomic_write_text(html_path, render_html(cards, json_path.name))
     return html_path, json_path

@@ -114,6 +114,7 @@ class ColumnPlan:
     levels: dict[str, list[str]]
     markers: dict[str, list[str]]
     notes: list[str]
+    formats: dict[str, str] = dataclasses.field(default_factory=dict)  # dates read from text
 
     @property
     def used(self) -> list[str]:
@@ -140,7 +141,7 @@ class ColumnPlan:
             if self.markers.get(c):
                 s = s.mask(s.astype(str).str.strip().str.lower().isin(self.markers[c]))
             if c in self.dates:
-                t = pd.to_datetime(s, errors="coerce")
+                t = _to_datetime(s, self.formats.get(c))
                 out[c] = t if keep_dates else _days(t)
             elif c in self.numeric:
                 out[c] = pd.to_numeric(s, errors="coerce").astype(float)
@@ -170,7 +171,16 @@ class ColumnPlan:
             list(d["numeric"]), list(d["dates"]), list(d["categorical"]),
             {k: list(v) for k, v in d["levels"].items()},
             {k: list(v) for k, v in d["markers"].items()}, list(d.get("notes", [])),
+            {k: str(v) for k, v in (d.get("formats") or {}).items()},
         )
+
+
+def _to_datetime(s: pd.Series, fmt: str | None) -> pd.Series:
+    """Datetimes of ``s``; text parsed with the schema's format, unparseable values missing."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s
+    return pd.to_datetime(s, errors="coerce", format=fmt) if fmt else \
+        pd.to_datetime(s, errors="coerce", format="mixed")
 
 
 def _days(t: pd.Series) -> pd.Series:
@@ -215,6 +225,7 @@ def plan_columns(
     numeric, dates, cats, notes, why = [], [], [], [], []
     levels: dict[str, list[str]] = {}
     markers: dict[str, list[str]] = {}
+    formats: dict[str, str] = {}
     for name in names:
         col = schema[name] if name in schema else None  # noqa: SIM401 (Schema has no get)
         reason = None
@@ -237,7 +248,7 @@ def plan_columns(
                 reason = "constant (one value)"
         if reason is None and col.kind in (Kind.NUMERIC, Kind.DATETIME):
             vals = (
-                _days(pd.to_datetime(s, errors="coerce", format=col.datetime_format))
+                _days(_to_datetime(s, col.datetime_format))
                 if col.kind == Kind.DATETIME
                 else pd.to_numeric(s, errors="coerce")
             )
@@ -247,6 +258,8 @@ def plan_columns(
                 numeric.append(name)
                 if col.kind == Kind.DATETIME:
                     dates.append(name)
+                    if col.datetime_format:
+                        formats[name] = col.datetime_format
         elif reason is None:
             text = s.dropna().astype(str)
             vc = text.value_counts()
@@ -284,7 +297,7 @@ def plan_columns(
         notes.insert(0, "left out (ids, PII and free text are never used): " + ", ".join(why))
     for c in dates:
         notes.append(f"date column {c!r} used as days since 1970-01-01")
-    return ColumnPlan(numeric, dates, cats, levels, markers, notes)
+    return ColumnPlan(numeric, dates, cats, levels, markers, notes, formats)
 
 
 # ------------------------------------------------------------------------------- encoders
@@ -353,12 +366,15 @@ class _NumEncoder:
         return lo, hi, codes, len(used)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
+        d = asdict(self)  # open interval ends (+-inf) as +-1e300: strict JSON has no infinity
+        return {k: (np.clip(v, -1e300, 1e300).tolist() if isinstance(v, np.ndarray) else v)
+                for k, v in d.items()}
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> _NumEncoder:
         arr = {k: np.asarray(d[k], dtype=float) for k in _NUM_ARRAYS}
+        for k in ("atoms_lo", "atoms_hi"):
+            arr[k][np.abs(arr[k]) >= 1e300] *= np.inf
         return _NumEncoder(
             name=str(d["name"]), lam=float(d["lam"]), center=float(d["center"]),
             scale=float(d["scale"]), has_missing=bool(d["has_missing"]), **arr,
@@ -723,6 +739,11 @@ def align_labels(labels: np.ndarray, reference: np.ndarray) -> dict[Any, Any]:
     return out
 
 
+def _no_nan(d: dict[str, Any]) -> dict[str, Any]:
+    """NaN as None, so the JSON is strict (no NaN tokens)."""
+    return {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in d.items()}
+
+
 class PersonaSegmenter:
     """Latent-class personas for a mixed-type customer table (see the module docstring).
 
@@ -1042,7 +1063,7 @@ class PersonaSegmenter:
             "loglik": self.loglik_,
             "n_rows": self.n_rows_,
             "notes": self.notes_,
-            "selection": [asdict(d) for d in self.selection_],
+            "selection": [_no_nan(asdict(d)) for d in self.selection_],
             "plan": self.plan_.to_dict(),
             "encoders": [e.to_dict() for e in self.encoders_],
             "model": self.params_.to_dict(),
@@ -1075,7 +1096,10 @@ class PersonaSegmenter:
             seg.loglik_ = float(d["loglik"])
             seg.n_rows_ = int(d["n_rows"])
             seg.notes_ = list(d.get("notes", []))
-            seg.selection_ = [KDiagnostics(**s) for s in d["selection"]]
+            seg.selection_ = [
+                KDiagnostics(**{k: np.nan if v is None else v for k, v in s.items()})
+                for s in d["selection"]
+            ]
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(
                 f"{where or 'persona model'} is incomplete or corrupt ({e}); refit it"
@@ -1087,7 +1111,7 @@ class PersonaSegmenter:
         from synthcust.io.atomic import atomic_write_text
 
         p = Path(path)
-        atomic_write_text(p, json.dumps(self.to_dict(), allow_nan=True) + "\n")
+        atomic_write_text(p, json.dumps(self.to_dict(), allow_nan=False) + "\n")
         return p
 
     @staticmethod

@@ -924,6 +924,7 @@ def privacy_curve(
 # sub-commands kept in their own modules; importing one registers its commands on ``app``
 from synthcust import (  # noqa: E402, F401
     cli_behaviour,
+    cli_experiments,
     cli_journeys,
     cli_oversample,
     cli_personas,

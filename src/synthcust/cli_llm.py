@@ -104,6 +104,8 @@ def augment_text_cmd(
     max_attempts: Annotated[int | None, typer.Option(help="Generations at most (4 n).")] = None,
     report: Annotated[Path | None, typer.Option(help="Write the run report (JSON) here.")]
     = None,
+    embedder: Annotated[str, typer.Option(
+        help="Text features: auto (MiniLM when installed), minilm or tfidf.")] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not cache replies.")] = False,
 ) -> None:
@@ -111,10 +113,15 @@ def augment_text_cmd(
     classifier and for near-duplicates; reports acceptance rate and diversity."""
     from synthcust.augment.text import augment_text, read_seed_lines
     from synthcust.io.atomic import atomic_write_text
+    from synthcust.personas.knowledge import MiniLMEmbedder, TfidfEmbedder, default_embedder
 
+    if embedder not in ("auto", "minilm", "tfidf"):
+        raise SynthcustError(f"unknown --embedder {embedder!r}; use auto, minilm or tfidf")
+    emb = {"auto": lambda: default_embedder() or TfidfEmbedder(), "minilm": MiniLMEmbedder,
+           "tfidf": TfidfEmbedder}[embedder]()
     lines = read_seed_lines(seed_file)
     neg = read_seed_lines(negatives) if negatives is not None else None
-    res = augment_text(lines, n, _backend(backend, not no_cache), negatives=neg,
+    res = augment_text(lines, n, _backend(backend, not no_cache), negatives=neg, embedder=emb,
                        threshold=threshold, dup_threshold=dup_threshold,
                        max_attempts=max_attempts, random_state=seed)
     atomic_write_text(out, "".join(f"{t}\n" for t in res.accepted))

@@ -136,7 +136,9 @@ def segment(
     for n in cards.notes:
         console.print(f"[yellow]note[/yellow]: {n}", highlight=False)
     console.print(
-        f"k = {cards.k} chosen by {cards.chosen_by}; cards in {html_path} (figures in "
+        f"k = {cards.k} " + ("(fixed)" if cards.chosen_by == "given" else
+                             f"chosen by {cards.chosen_by}")
+        + f"; cards in {html_path} (figures in "
         f"{json_path.name}); models segmenter.json and personas.synthcust; labels.csv",
         highlight=False,
     )

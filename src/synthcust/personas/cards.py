@@ -123,9 +123,12 @@ class PersonaCard:
 
     def highlights(self, n: int = 3) -> list[Trait]:
         """The top ``n`` distinguishing traits, leaving out "less often missing than usual"."""
-        keep = [t for t in self.traits if t.distinguishing
-                and not (t.kind == "missing" and t.effect < 0)]
-        return keep[:n]
+        return [t for t in self.shown_traits() if not (t.kind == "missing" and t.effect < 0)][:n]
+
+    def shown_traits(self) -> list[Trait]:
+        """Distinguishing traits by |effect|, "less often missing than usual" ones last."""
+        dist = [t for t in self.traits if t.distinguishing]
+        return sorted(dist, key=lambda t: t.kind == "missing" and t.effect < 0)  # stable
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -693,7 +696,7 @@ def _sizes_svg(cards: PersonaCards) -> str:
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.2, 0.35 * len(cards.cards) + 0.8))
-    labels = [f"{c.id} {c.name}"[:48] for c in cards.cards][::-1]
+    labels = [f"{c.id} {c.name}"[:64] for c in cards.cards][::-1]
     shares = [c.share for c in cards.cards][::-1]
     colors = [_PALETTE[i % len(_PALETTE)] for i in range(len(cards.cards))][::-1]
     ax.barh(labels, shares, color=colors)
@@ -716,6 +719,7 @@ def _selection_svg(cards: PersonaCards) -> str | None:
     ax.plot(sel["k"], sel["icl"], "s--", color="#8a8a8a", label="ICL")
     ax.axvline(cards.k, color="#d1343a", linewidth=1, label=f"chosen k = {cards.k}")
     ax.set_xlabel("number of personas k")
+    ax.set_xticks(sel["k"].tolist())
     ax2 = ax.twinx()
     ax2.plot(sel["k"], sel["stability"], "^:", color="#2e9d58", label="stability (ARI)")
     ax2.plot(sel["k"], sel["silhouette"], "v:", color="#e07b39", label="silhouette")
@@ -731,7 +735,7 @@ def _selection_svg(cards: PersonaCards) -> str | None:
 def _traits_svg(card: PersonaCard, color: str, top: int) -> str | None:
     from synthcust.evaluation.report.plots import _plt, _svg
 
-    ts = [t for t in card.traits if t.distinguishing][:top]
+    ts = card.shown_traits()[:top]
     if not ts:
         return None
     plt = _plt()
@@ -749,7 +753,7 @@ def _traits_svg(card: PersonaCard, color: str, top: int) -> str | None:
 
 def _trait_table(card: PersonaCard, top: int) -> str:
     rows = []
-    for t in [t for t in card.traits if t.distinguishing][:top]:
+    for t in card.shown_traits()[:top]:
         if t.kind == "numeric":
             what = _e(t.column)
             pv = f"median {_show(t.persona_median, t.is_date)} · mean " \
@@ -810,8 +814,10 @@ def render_html(cards: PersonaCards, json_name: str | None = None, top: int = 6)
         "margin:16px 0;box-shadow:0 1px 2px rgba(0,0,0,.06);border-left:6px solid}"
         "</style></head><body><main>",
         "<h1>Customer personas</h1>",
-        f"<p class='meta'>{cards.n_rows:,} customers · {cards.k} personas (k chosen by "
-        f"{_e(cards.chosen_by)}) · columns: {_e(', '.join(cards.columns))}</p>",
+        f"<p class='meta'>{cards.n_rows:,} customers · {cards.k} personas ("
+        + ("k fixed by the user" if cards.chosen_by == "given" else
+           f"k chosen by {_e(cards.chosen_by)}")
+        + f") · columns: {_e(', '.join(cards.columns))}</p>",
         "<p>Each persona is a latent class of a mixture model over the columns above. Traits "
         f"compare the persona with everyone else: {_e(method['traits'])}; numeric columns: "
         f"{_e(method['numeric'])}; categories: {_e(method['levels'])}. Names and descriptions "

@@ -369,6 +369,17 @@ def sample(
     max_exact_copies: Annotated[float, typer.Option(help="Gate: max exact-copy rate.")] = 0.0,
     max_dcr_share: Annotated[float, typer.Option(help="Gate: max DCR share.")] = 0.55,
     max_mia_auc: Annotated[float, typer.Option(help="Gate: max membership-inference AUC.")] = 0.6,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            help="Sample in partitions on Dask: 'local' (a local cluster), 'sync', or a "
+            "scheduler address (tcp://host:8786). OUT becomes a folder of Parquet files."
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="With --dask local: worker processes.")] = 2,
+    partition_rows: Annotated[
+        int, typer.Option(help="With --dask: rows per partition (and per task).")
+    ] = 1_000_000,
 ) -> None:
     """Draw N synthetic customers from MODEL and write them to OUT (optionally gated)."""
     from synthcust import api
@@ -384,6 +395,10 @@ def sample(
             "saw) to measure privacy risk"
         )
     conds = dict(parse_condition_text(c) for c in condition or [])
+    if dask is not None:
+        refused = {"--gate": gate, "--segment": segment, "--where": where}
+        _sample_on_dask(model_path, n, out, conds, seed, dask, workers, partition_rows, refused)
+        return
     with _progress() as prog:
         t = prog.add_task("loading model", total=3)
         model = api.load(model_path)
@@ -401,6 +416,47 @@ def sample(
         write_table(df, out, table=table if str(out).endswith((".duckdb", ".ddb")) else None)
         prog.update(t, advance=1, description="done")
     console.print(f"{len(df):,} synthetic customers written to {out}")
+
+
+def _sample_on_dask(
+    model_path: Path,
+    n: int,
+    out: Path,
+    conds: dict,
+    seed: int | None,
+    scheduler: str,
+    workers: int,
+    partition_rows: int,
+    refused: dict[str, Any],
+) -> None:
+    """``sample --dask``: partitioned sampling (see :mod:`synthcust.scale`)."""
+    for flag, value in refused.items():
+        if value:
+            raise SynthcustError(
+                f"{flag} is not supported with --dask; sample without --dask, or use --condition"
+            )
+    try:
+        from synthcust.scale import sample_partitioned
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise SynthcustError(
+            f"--dask needs Dask: pip install 'synthcust[scale]' ({e})"
+        ) from e
+    with _progress() as prog:
+        t = prog.add_task(f"sampling {n:,} rows on Dask ({scheduler})", total=None)
+
+        def advance(done: int, total: int) -> None:
+            prog.update(t, completed=done, total=total)
+
+        res = sample_partitioned(
+            str(model_path), n, out, scheduler=scheduler, workers=workers,
+            partition_rows=partition_rows, seed=0 if seed is None else seed,
+            conditions=conds or None, progress=advance,
+        )  # fmt: skip
+    console.print(
+        f"{res.rows:,} synthetic customers written to {res.path} ({res.partitions} Parquet "
+        f"partitions, {res.rows_per_second:,.0f} rows/s, worker peak "
+        f"{res.worker_peak_rss_mb:,.0f} MB)"
+    )
 
 
 # --------------------------------------------------------------------------- evaluate

@@ -145,7 +145,10 @@ class CategoricalMarginal:
 
     def __init__(self, probs: np.ndarray):
         probs = np.asarray(probs, dtype=float)
-        self.probs = probs / probs.sum()
+        total = probs.sum()
+        # already normalised (a fit, or a saved model): keep the exact values, so a reloaded
+        # model draws the very same categories for the same seed
+        self.probs = probs if abs(total - 1.0) < 1e-12 else probs / total
         self.cum = np.cumsum(self.probs)
         self.cum[-1] = 1.0
 

@@ -375,7 +375,7 @@ def test_cli_sample_partitioned(real, tmp_path):
 
     p = GaussianCopulaSynthesizer(random_state=0).fit(real["customers"]).save(tmp_path / "c.m")
     r = CliRunner().invoke(
-        app, ["sample-partitioned", str(p), "-n", "900", "-o", str(tmp_path / "o"),
+        app, ["sample", str(p), "-n", "900", "-o", str(tmp_path / "o"),
               "--dask", "sync", "--partition-rows", "400"],
     )  # fmt: skip
     assert r.exit_code == 0, r.output
@@ -419,7 +419,6 @@ def test_cli_help_for_every_command():
     from synthcust.cli import app
 
     runner = CliRunner()
-    for cmd in (["relational", "fit"], ["relational", "sample"], ["relational", "evaluate"],
-                ["sample-partitioned"]):  # fmt: skip
+    for cmd in (["relational", "fit"], ["relational", "sample"], ["relational", "evaluate"]):
         r = runner.invoke(app, [*cmd, "--help"])
         assert r.exit_code == 0 and "Usage" in r.output, cmd

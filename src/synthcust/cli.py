@@ -450,7 +450,7 @@ def _sample_on_dask(
         res = sample_partitioned(
             str(model_path), n, out, scheduler=scheduler, workers=workers,
             partition_rows=partition_rows, seed=0 if seed is None else seed,
-            conditions=conds or None, progress=advance,
+            conditions=conds or None, progress=advance, overwrite=True,
         )  # fmt: skip
     console.print(
         f"{res.rows:,} synthetic customers written to {res.path} ({res.partitions} Parquet "

@@ -1,4 +1,4 @@
-"""``synthcust relational ...`` (customers -> orders -> lines) and ``synthcust sample-partitioned``.
+"""``synthcust relational ...`` (customers -> orders -> lines).
 
 Registered on :data:`synthcust.cli.app` on import. All logic lives in
 :mod:`synthcust.synthesizers.relational`, :mod:`synthcust.evaluation.relational` and
@@ -179,40 +179,3 @@ def relational_evaluate(
             val = "-" if m.value is None else f"{m.value:.3f}"
             console.print(f"{m.label}: {val}{ref}")
     console.print(f"report written to {html} and {js}")
-
-
-@app.command("sample-partitioned")
-def sample_partitioned_cmd(
-    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="Model file from `fit`.")],
-    n: Annotated[int, typer.Option("-n", help="Number of synthetic rows.")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder of Parquet parts.")],
-    dask: Annotated[
-        str, typer.Option(help="'local' (start a local cluster), 'sync', or tcp://HOST:PORT.")
-    ] = "local",
-    workers: Annotated[int, typer.Option(help="Workers of a local cluster.")] = 2,
-    partition_rows: Annotated[int, typer.Option(help="Rows per partition.")] = 1_000_000,
-    seed: Annotated[int, typer.Option(help="Base seed (partition i uses [seed, i]).")] = 0,
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for a remote scheduler.")] = 10,
-) -> None:
-    """Sample N rows on Dask into partitioned Parquet (same files whatever the workers)."""
-    from synthcust.scale import sample_partitioned
-
-    with _progress() as prog:
-        task = prog.add_task(f"sampling {n:,} rows", total=max(1, -(-n // partition_rows)))
-        res = sample_partitioned(
-            str(model_path),
-            n,
-            out,
-            scheduler=dask,
-            workers=workers,
-            partition_rows=partition_rows,
-            seed=seed,
-            overwrite=overwrite,
-            timeout=timeout,
-            progress=lambda done, total: prog.update(task, completed=done),
-        )
-    console.print(
-        f"{res.rows:,} rows in {res.partitions} partitions written to {res.path} "
-        f"({res.rows_per_second:,.0f} rows/s, worker peak RSS {res.worker_peak_rss_mb:,.0f} MB)"
-    )

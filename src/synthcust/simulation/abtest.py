@@ -1,0 +1,647 @@
+"""Virtual A/B(/n) tests on a (synthetic) population, driven by a fitted choice model.
+
+A *variant* is a set of attribute changes in the scenario engine's change language
+(``price.heinz32=-10%``, ``disp.hunts32=1``, ``feat.hunts32=+1``; see
+:func:`synthcust.simulation.scenarios.parse_change`); the first variant is the control (often
+``"A:"``, no change). :func:`run_abtest` returns, per variant and per persona:
+
+* **conversion**: the expected share of customers who choose the focal alternative, or who buy
+  at all (1 - P(no-purchase option)) when the model has an outside option,
+* **intervals** that combine parameter uncertainty (draws from the multivariate normal around
+  the estimate, as in the scenario engine) and sampling of the population (a Poisson(1)
+  bootstrap weight per customer and draw): the percentile interval of the conversion and of
+  the lift against the control, and the share of draws in which the variant beats the control,
+* **power analysis**: the customers per arm a real two-sided two-proportion z-test would need to
+  detect the simulated difference (Fleiss' formula without continuity correction,
+  ``n = (z_{1-a/2} sqrt(2 pbar qbar) + z_{1-b} sqrt(p1 q1 + p2 q2))^2 / (p1 - p2)^2``,
+  ``pbar = (p1 + p2) / 2``), at the point estimate and at the interval end closest to zero,
+* an **extrapolation flag**: where a variant moves an attribute outside the range the model saw
+  for that alternative in its training data, the result is reported as an extrapolation, not a
+  confident number.
+
+Every result carries what it rests on (the model, its fit, its provenance and validation if
+recorded) so the report can say which figures rest on unvalidated assumptions.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+
+from synthcust.exceptions import DataError
+from synthcust.simulation.choice import (
+    ChoiceModel,
+    ChoiceSpec,
+    LatentClassLogit,
+    _coef_arrays,
+    _softmax,
+    choice_data,
+    load_model,
+)
+from synthcust.simulation.scenarios import _apply, _batch_utilities, parse_change
+
+__all__ = [
+    "ABTestResult",
+    "Variant",
+    "attribute_ranges",
+    "parse_variant",
+    "required_sample_size",
+    "run_abtest",
+]
+
+OUTSIDE_NAMES = ("none", "no_purchase", "nopurchase", "no-purchase", "outside", "no_buy", "nobuy")
+
+
+# --------------------------------------------------------------------------- variants
+@dataclass(frozen=True)
+class Variant:
+    """A named set of changes: ``(attribute, alternative) -> change`` (see ``parse_change``)."""
+
+    name: str
+    changes: tuple[tuple[str, str, str], ...] = ()
+
+    def describe(self) -> str:
+        return "; ".join(f"{at} of {a} {c}" for at, a, c in self.changes) or "no change"
+
+
+def _resolve_key(key: str, spec: ChoiceSpec) -> tuple[str, str]:
+    """``price.heinz32`` or a wide column name (``SalePriceCH``) -> (attribute, alternative)."""
+    cols = {spec.column(at, a): (at, a) for at in spec.attribute_names for a in spec.alternatives}
+    if key in cols:
+        return cols[key]
+    if "." in key:
+        at, a = key.split(".", 1)
+        if at in spec.attribute_names and a in spec.alternatives:
+            return at, a
+        if at not in spec.attribute_names:
+            raise DataError(
+                f"variant change {key!r}: unknown attribute {at!r}; the model's attributes are "
+                f"{spec.attribute_names}"
+            )
+        raise DataError(
+            f"variant change {key!r}: unknown alternative {a!r}; the model's alternatives are "
+            f"{list(spec.alternatives)}"
+        )
+    raise DataError(
+        f"variant change {key!r}: write ATTRIBUTE.ALTERNATIVE=CHANGE (e.g. "
+        f"{spec.attribute_names[0]}.{spec.alternatives[0]}=-10%) or a column of the model "
+        f"({', '.join(list(cols)[:4])}, ...)"
+    )
+
+
+def parse_variant(text: str | Variant, spec: ChoiceSpec) -> Variant:
+    """``"B:price.heinz32=-10%,disp.hunts32=1"`` -> :class:`Variant` (``"A:"`` = no change).
+
+    Changes are separated by ``,`` or ``;``; each is ``ATTRIBUTE.ALTERNATIVE=CHANGE`` (or the
+    model's wide column name) with a change ``+10%``, ``-0.3``, ``=2.99``, ``*1.1`` or a bare
+    new value (``disp.hunts32=1``).
+    """
+    if isinstance(text, Variant):
+        for at, a, c in text.changes:
+            _resolve_key(f"{at}.{a}", spec)
+            parse_change(c)
+        return text
+    if ":" not in text:
+        raise DataError(f"cannot read variant {text!r}; write NAME:CHANGES (e.g. 'A:' or "
+                        "'B:price.heinz32=-10%')")  # fmt: skip
+    name, rest = (s.strip() for s in text.split(":", 1))
+    if not name:
+        raise DataError(f"variant {text!r} has no name before ':'")
+    changes: dict[tuple[str, str], str] = {}
+    for part in filter(None, (p.strip() for p in re.split(r"[,;]", rest))):
+        if "=" not in part:
+            raise DataError(f"cannot read {part!r} in variant {name!r}; write ATTR.ALT=CHANGE")
+        k, v = (x.strip() for x in part.split("=", 1))
+        at, a = _resolve_key(k, spec)
+        if not v:
+            raise DataError(f"{k!r} in variant {name!r} has no change after '='")
+        if v[0] not in "+-*=" and not v[0].isdigit() and v[0] != ".":
+            raise DataError(f"cannot read the change {v!r} of {k!r} in variant {name!r}")
+        parse_change(v if v[:1] in "+-*=" else "=" + v)
+        if (at, a) in changes:
+            raise DataError(f"variant {name!r} changes {at} of {a} twice")
+        changes[(at, a)] = v if v[:1] in "+-*=" else "=" + v
+    return Variant(name, tuple((at, a, c) for (at, a), c in changes.items()))
+
+
+# --------------------------------------------------------------------------- power
+def required_sample_size(p1: float, p2: float, *, alpha: float = 0.05, power: float = 0.8,
+                         two_sided: bool = True) -> float:  # fmt: skip
+    """Customers per arm for a two-proportion z-test to detect ``p1`` vs ``p2``.
+
+    Fleiss (1981) without continuity correction:
+    ``n = (z_{1-a/2} sqrt(2 pbar qbar) + z_{1-b} sqrt(p1 q1 + p2 q2))^2 / (p1 - p2)^2``
+    (``z_{1-a}`` when one-sided). Returns ``inf`` when ``p1 == p2``.
+
+    >>> int(math.ceil(required_sample_size(0.10, 0.15)))  # the textbook 686 per group
+    686
+    """
+    for nm, v in (("p1", p1), ("p2", p2)):
+        if not 0 <= v <= 1:
+            raise DataError(f"{nm}={v} is not a probability in [0, 1]")
+    if not (0 < alpha < 1 and 0 < power < 1):
+        raise DataError(f"alpha ({alpha}) and power ({power}) must be in (0, 1)")
+    d = abs(p1 - p2)
+    if d == 0:
+        return math.inf
+    za = stats.norm.ppf(1 - alpha / 2 if two_sided else 1 - alpha)
+    zb = stats.norm.ppf(power)
+    pb = (p1 + p2) / 2
+    num = za * math.sqrt(2 * pb * (1 - pb)) + zb * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
+    return num**2 / d**2
+
+
+# --------------------------------------------------------------------------- ranges
+def attribute_ranges(model: ChoiceModel, training: pd.DataFrame) -> dict[str, dict[str, list]]:
+    """Observed ``[min, max]`` of every attribute per alternative in ``training`` (the data the
+    model was fitted on; only occasions where the alternative was available count)."""
+    spec = model.spec_
+    data = choice_data(training, replace(spec, order=None), require_choice=False,
+                       bad_prices="unavailable")  # fmt: skip
+    out: dict[str, dict[str, list]] = {}
+    for p, at in enumerate(spec.attribute_names):
+        out[at] = {}
+        for j, a in enumerate(spec.alternatives):
+            v = data.X[data.avail[:, j], j, p]
+            v = v[np.isfinite(v)]
+            out[at][a] = [float(v.min()), float(v.max())] if len(v) else [math.nan, math.nan]
+    return out
+
+
+# --------------------------------------------------------------------------- result
+@dataclass
+class ABTestResult:
+    """Conversion per variant and group, lift against the control, power, extrapolation."""
+
+    variants: list[Variant]
+    outcome: str
+    conversion: pd.DataFrame
+    lift: pd.DataFrame
+    extrapolation: pd.DataFrame
+    rests_on: dict[str, Any]
+    n_customers: int
+    n_draws: int
+    level: float
+    alpha: float
+    power: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> list[str]:
+        """Variants whose result is an extrapolation."""
+        if self.extrapolation.empty:
+            return []
+        return sorted(set(self.extrapolation.loc[self.extrapolation["flag"], "variant"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        def recs(df: pd.DataFrame) -> list[dict[str, Any]]:
+            return json.loads(df.to_json(orient="records"))
+
+        return {
+            "kind": "abtest",
+            "outcome": self.outcome,
+            "variants": [{"name": v.name, "changes": v.describe()} for v in self.variants],
+            "n_customers": self.n_customers,
+            "n_draws": self.n_draws,
+            "level": self.level,
+            "alpha": self.alpha,
+            "power": self.power,
+            "conversion": recs(self.conversion),
+            "lift": recs(self.lift),
+            "extrapolation": recs(self.extrapolation),
+            "extrapolated_variants": self.flagged,
+            "rests_on": self.rests_on,
+            "notes": list(self.notes),
+        }
+
+    def plot_svg(self) -> str:
+        """Conversion per group and variant with intervals; extrapolations hatched."""
+        from synthcust.evaluation.report import plots
+
+        plt = plots._plt()
+        conv = self.conversion
+        groups = list(dict.fromkeys(conv["group"]))
+        names = [v.name for v in self.variants]
+        fig, ax = plt.subplots(figsize=(min(2.0 + 1.1 * len(groups) * len(names) / 2, 9), 2.8))
+        width = 0.8 / len(names)
+        colors = [plots.HOLD, plots.SYNTH, plots.REAL, "#2e9d58", "#8e44ad", "#c0392b"]
+        x = np.arange(len(groups))
+        flagged = set(self.flagged)
+        for i, nm in enumerate(names):
+            sub = conv[conv["variant"] == nm].set_index("group").loc[groups]
+            err = 100 * np.vstack([sub["conversion"] - sub["low"], sub["high"] - sub["conversion"]])
+            ax.bar(x + (i - (len(names) - 1) / 2) * width, 100 * sub["conversion"], width,
+                   yerr=np.clip(err, 0, None), capsize=2, color=colors[i % len(colors)],
+                   hatch="//" if nm in flagged else None,
+                   label=nm + (" (extrapolation)" if nm in flagged else ""))  # fmt: skip
+        ax.set_xticks(x, groups, fontsize=7, rotation=20 if len(groups) > 4 else 0)
+        ax.set_ylabel("conversion (%)")
+        ax.set_title(self.outcome, fontsize=8, loc="right")
+        plots._legend(ax)
+        return plots._svg(fig)
+
+    def to_html(self) -> str:
+        """An HTML section: what it rests on, plot, conversion, lift and power tables."""
+        e = html.escape
+        lvl = round(self.level * 100)
+        parts = [
+            "<h2>Virtual A/B test</h2>",
+            f"<p class='meta'>Outcome: {e(self.outcome)} · {self.n_customers:,} simulated "
+            f"customers · {lvl}% intervals from {self.n_draws} parameter draws combined with a "
+            "bootstrap of the customers</p>",
+            "<ul>"
+            + "".join(f"<li><b>{e(v.name)}</b>: {e(v.describe())}</li>" for v in self.variants)
+            + "</ul>",
+            _rests_on_html(self.rests_on),
+        ]
+        if self.flagged:
+            parts.append(
+                "<div class='gate bad'>Extrapolation: variant(s) "
+                f"{e(', '.join(self.flagged))} move an attribute outside the range the model "
+                "saw in its training data. Their figures are the model's guess beyond its "
+                "evidence, not a confident prediction; test them for real before relying on "
+                "them.</div>"
+            )
+        parts.append(f"<div class='grid'>{self.plot_svg()}</div>")
+        conv = self.conversion.copy()
+        conv["status"] = np.where(conv["variant"].isin(self.flagged), "EXTRAPOLATION", "")
+        parts.append("<h3>Conversion</h3>" + _table(conv))
+        lift = self.lift.copy()
+        lift["status"] = np.where(lift["variant"].isin(self.flagged), "EXTRAPOLATION", "")
+        parts.append(
+            "<h3>Lift against the control and the sample size a real test needs</h3>"
+            f"<p class='method'>n per arm: customers per arm for a two-sided two-proportion "
+            f"z-test at alpha={self.alpha}, power={self.power} to detect the simulated "
+            "difference (Fleiss, no continuity correction: n = (z<sub>1-a/2</sub> sqrt(2 p q) + "
+            "z<sub>1-b</sub> sqrt(p1 q1 + p2 q2))<sup>2</sup> / (p1 - p2)<sup>2</sup>); "
+            "n_conservative uses the interval end closest to zero (empty when the interval "
+            "includes no difference: the simulation cannot promise any detectable effect). "
+            "p_better: share of draws in which the variant converts more than the control.</p>"
+            + _table(lift)
+        )
+        if not self.extrapolation.empty:
+            parts.append("<h3>Attribute ranges (training data vs variant)</h3>"
+                         + _table(self.extrapolation))  # fmt: skip
+        if self.notes:
+            parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in self.notes) + "</ul>")
+        return "\n".join(parts)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else ""
+    if isinstance(v, float | np.floating):
+        if not np.isfinite(v):
+            return "" if np.isnan(v) else "inf"
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+    return str(v)
+
+
+def _cell(v: Any) -> str:
+    num = isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_)
+    return f"<td class='{'n' if num else ''}'>{html.escape(_fmt(v))}</td>"
+
+
+def _table(df: pd.DataFrame, max_rows: int = 80) -> str:
+    """A small HTML table in the report's style."""
+    d = df.head(max_rows)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in d.columns)
+    body = "".join(
+        "<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in d.itertuples(index=False)
+    )
+    more = f"<p class='meta'>first {max_rows} of {len(df)} rows</p>" if len(df) > max_rows else ""
+    return f"<table><tr>{head}</tr>{body}</table>{more}"
+
+
+def _rests_on_html(r: dict[str, Any]) -> str:
+    e = html.escape
+    def show(v: Any) -> str:
+        return json.dumps(v, default=str) if isinstance(v, dict | list) else str(v)
+
+    rows = "".join(
+        f"<tr><td>{e(str(k))}</td><td>{e(show(v))}</td></tr>"
+        for k, v in r.items()
+        if k != "assumptions"
+    )
+    out = f"<details open><summary>What this rests on</summary><table>{rows}</table></details>"
+    if r.get("assumptions"):
+        items = "".join(f"<li>{e(a)}</li>" for a in r["assumptions"])
+        out += f"<div class='gate bad'>Unvalidated assumptions:<ul>{items}</ul></div>"
+    return out
+
+
+def model_rests_on(model: ChoiceModel, raw: dict[str, Any] | None, source: str | None) -> dict:
+    """What a simulation rests on: the model, its fit, provenance and validation if recorded."""
+    raw = raw or {}
+    prov = raw.get("provenance") if isinstance(raw.get("provenance"), dict) else None
+    out: dict[str, Any] = {
+        "model": f"{type(model).__name__} ({model.n_classes} class"
+        f"{'es' if model.n_classes > 1 else ''})",
+        "model_file": source or "(in memory)",
+        "fitted_on": f"{model.n_obs_:,} occasions, {getattr(model, 'n_units_', '?')} units; "
+        f"alternatives {list(model.spec_.alternatives)}, attributes {model.spec_.attribute_names}",
+        "fit": f"log-likelihood {model.loglik_:.1f}, converged={model.converged_}, "
+        f"standard errors: {model.cov_type_}",
+    }
+    assumptions: list[str] = []
+    if prov:
+        out["provenance"] = prov
+    validation = (prov or {}).get("validation") or raw.get("validation")
+    if validation:
+        out["validation"] = validation
+    else:
+        out["validation"] = "none recorded"
+        assumptions.append(
+            "the choice model's predictions were not validated against held-out purchases "
+            "(no validation in its provenance; run `synthcust validate-behaviour` on its data)"
+        )
+    if not prov:
+        assumptions.append("the model file records no provenance (training data unknown)")
+    out["assumptions"] = assumptions
+    return out
+
+
+# --------------------------------------------------------------------------- simulation
+def _load(model: ChoiceModel | str | Path | dict) -> tuple[ChoiceModel, dict | None, str | None]:
+    if isinstance(model, ChoiceModel):
+        model._check_fitted()
+        return model, getattr(model, "provenance_raw_", None), None
+    if isinstance(model, dict):
+        return load_model(model), model, None
+    m = load_model(model)
+    raw = json.loads(Path(model).read_text(encoding="utf-8"))
+    return m, raw, str(model)
+
+
+def run_abtest(
+    model: ChoiceModel | str | Path | dict,
+    population: pd.DataFrame,
+    variants: list[str | Variant],
+    *,
+    focal: str | None = None,
+    outside: str | None = None,
+    persona: str | None = None,
+    training: pd.DataFrame | None = None,
+    ranges: dict[str, dict[str, list]] | None = None,
+    extrapolation_tolerance: float = 0.05,
+    n_draws: int = 200,
+    level: float = 0.95,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    uncertainty_rows: int = 50_000,
+    random_state: int | None = 0,
+) -> ABTestResult:
+    """Simulate an A/B(/n) test of ``variants`` (the first is the control) over ``population``.
+
+    ``focal`` names the alternative whose choice is the conversion; ``outside`` the no-purchase
+    alternative (conversion = any purchase). Default: an alternative named like ``none``/
+    ``no_purchase`` is the outside option; otherwise the single alternative the variants change
+    is the focal one. ``ranges`` (``{attribute: {alternative: [min, max]}}``) are the training
+    ranges; taken from the model file's ``attribute_ranges`` when present, else computed from
+    ``training``; without either the extrapolation check cannot run and the result says so.
+    A variant is flagged as an extrapolation when more than ``extrapolation_tolerance`` of the
+    customers get a changed attribute outside its training range for that alternative.
+
+    Examples
+    --------
+    >>> from synthcust.simulation.choice import MultinomialLogit, choice_data, detect_spec
+    >>> rng = np.random.default_rng(1)
+    >>> pr = rng.uniform(1, 2, (600, 2))
+    >>> y = (np.array([0, 0.3]) - 2 * pr + rng.gumbel(size=pr.shape)).argmax(1)
+    >>> df = pd.DataFrame(pr, columns=["price.a", "price.b"])
+    >>> df["choice"] = np.array(["a", "b"])[y]
+    >>> m = MultinomialLogit().fit(choice_data(df, detect_spec(df)))
+    >>> r = run_abtest(m, df, ["A:", "B:price.a=-10%"], training=df, n_draws=50)
+    >>> c = r.conversion.set_index("variant")["conversion"]
+    >>> bool(c["B"] > c["A"])
+    True
+    """
+    m, raw, source = _load(model)
+    spec = m.spec_
+    alts = list(spec.alternatives)
+    if len(variants) < 2:
+        raise DataError("an A/B test needs at least two variants (e.g. 'A:' and 'B:price.x=-5%')")
+    vs = [parse_variant(v, spec) for v in variants]
+    names = [v.name for v in vs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise DataError(f"variant name(s) {dup} used twice; give every variant its own name")
+    if not 0 < level < 1:
+        raise DataError(f"level must be in (0, 1), not {level}")
+    if persona is not None and persona not in population.columns:
+        raise DataError(f"persona column {persona!r} is not in the population "
+                        f"(columns: {list(population.columns)[:12]})")  # fmt: skip
+    if spec.persona is not None and spec.persona not in population.columns:
+        raise DataError(f"the model ties classes to persona column {spec.persona!r}; the "
+                        "population needs that column")  # fmt: skip
+    # ---- outcome
+    if outside is None and focal is None:
+        cand = [a for a in alts if a.lower() in OUTSIDE_NAMES]
+        if cand:
+            outside = cand[0]
+        else:
+            changed = sorted({a for v in vs for _, a, _ in v.changes})
+            if len(changed) != 1:
+                raise DataError(
+                    "say what conversion is: focal=ALTERNATIVE (its choice converts) or "
+                    f"outside=NO_PURCHASE_ALTERNATIVE; the variants change {changed or 'nothing'}"
+                    f" and the model's alternatives are {alts}"
+                )
+            focal = changed[0]
+    for nm, a in (("focal", focal), ("outside", outside)):
+        if a is not None and a not in alts:
+            raise DataError(f"{nm} alternative {a!r} is not in the model's alternatives {alts}")
+    if focal is not None and outside is not None:
+        raise DataError("give focal or outside, not both")
+    outcome = (f"purchase (any alternative but {outside!r})" if outside is not None
+               else f"choice of {focal!r}")  # fmt: skip
+    # ---- data
+    notes: list[str] = []
+    attrs = spec.attribute_names
+    fill = {a: m.reference_levels_[:, p] for p, a in enumerate(attrs)}
+    pop = population
+    missing_cov = [c for c in spec.covariates if c not in population.columns]
+    if missing_cov:
+        pop = population.assign(**{c: m.covariate_means_[spec.covariates.index(c)]
+                                   for c in missing_cov})  # fmt: skip
+        notes.append(f"covariates {missing_cov} not in the population: set to the training mean "
+                     "(an assumption)")  # fmt: skip
+    data = choice_data(pop, replace(spec, order=None), require_choice=False, fill=fill)
+    notes += data.notes
+    N, J, _ = data.X.shape
+    Xs = []
+    for v in vs:
+        X = data.X.copy()
+        for at, a, ch in v.changes:
+            p, j = attrs.index(at), alts.index(a)
+            X[:, j, p] = _apply(X[:, j, p], ch, at)
+        if spec.price is not None:
+            pi = attrs.index(spec.price)
+            bad = data.avail & ~(X[:, :, pi] > 0)
+            if bad.any():
+                j = int(np.nonzero(bad)[1][0])
+                raise DataError(f"variant {v.name!r} makes the price of {alts[j]!r} <= 0; check "
+                                "the change")  # fmt: skip
+        Xs.append(X)
+    for i in range(len(vs)):
+        for k in range(i):
+            if np.array_equal(Xs[i], Xs[k]):
+                raise DataError(
+                    f"variants {vs[k].name!r} ({vs[k].describe()}) and {vs[i].name!r} "
+                    f"({vs[i].describe()}) are identical on this population; an A/B test "
+                    "compares different variants"
+                )
+    # ---- extrapolation
+    if ranges is None and raw and isinstance(raw.get("attribute_ranges"), dict):
+        ranges = raw["attribute_ranges"]
+        range_src = "the model file"
+    elif ranges is None and training is not None:
+        ranges = attribute_ranges(m, training)
+        range_src = "the training data passed in"
+    else:
+        range_src = "given" if ranges is not None else ""
+    ex_rows = []
+    for v, X in zip(vs, Xs, strict=True):
+        for at, a, ch in v.changes:
+            p, j = attrs.index(at), alts.index(a)
+            vals = X[data.avail[:, j], j, p]
+            row: dict[str, Any] = {"variant": v.name, "attribute": at, "alternative": a,
+                                   "change": ch, "variant_min": float(vals.min()),
+                                   "variant_max": float(vals.max())}  # fmt: skip
+            if ranges is None:
+                row.update(train_min=np.nan, train_max=np.nan, share_outside=np.nan, flag=False)
+            else:
+                try:
+                    lo, hi = (float(x) for x in ranges[at][a])
+                except (KeyError, TypeError, ValueError) as e:
+                    raise DataError(f"the attribute ranges lack {at} of {a}") from e
+                tol = 1e-9 * max(1.0, abs(hi))
+                out = (vals < lo - tol) | (vals > hi + tol)
+                share = float(out.mean()) if len(vals) else 0.0
+                row.update(train_min=lo, train_max=hi, share_outside=share,
+                           flag=bool(share > extrapolation_tolerance))  # fmt: skip
+            ex_rows.append(row)
+    ex = pd.DataFrame(ex_rows, columns=["variant", "attribute", "alternative", "change",
+                                        "variant_min", "variant_max", "train_min", "train_max",
+                                        "share_outside", "flag"])  # fmt: skip
+    # ---- groups
+    groups = ["all"]
+    codes = np.zeros(N, dtype=np.int64)
+    if persona is not None:
+        cats = pd.Categorical(population[persona].astype(str))
+        groups += [str(c) for c in cats.categories]
+        codes = cats.codes.astype(np.int64) + 1
+    Gn = len(groups)
+    pos = np.arange(N)
+    has = codes > 0
+    Mg = sparse.csr_matrix(
+        (np.ones(N + int(has.sum())), (np.concatenate([np.zeros(N, np.int64), codes[has]]),
+                                       np.concatenate([pos, pos[has]]))), shape=(Gn, N),
+    ).tocsc()  # fmt: skip
+    C = m.n_classes
+    V_n = len(vs)
+    jf = alts.index(focal) if focal is not None else alts.index(outside)  # type: ignore[arg-type]
+    rng = np.random.default_rng(random_state)
+
+    def evaluate(thetas: np.ndarray, idx: np.ndarray, boot: bool) -> tuple[np.ndarray, ...]:
+        """Weighted conversion sums (R, V, G) and weight totals (R, G) over customers idx."""
+        R = len(thetas)
+        co = [_coef_arrays(spec, m._class_rows(t)) for t in thetas]
+        asc, beta, Gm = (np.stack([c[i] for c in co]) for i in range(3))
+        S = np.zeros((R, V_n, Gn))
+        T = np.zeros((R, Gn))
+        step = max(1, int(1e7 // (R * C * J)))
+        for start in range(0, len(idx), step):
+            ix = idx[start : start + step]
+            n = len(ix)
+            sub = data.take(ix)
+            Mc = Mg[:, ix]
+            W = rng.poisson(1.0, (R, n)).astype(float) if boot else np.ones((R, n))
+            if C > 1:
+                w = np.stack([m._class_weights(sub, t, posterior=False) for t in thetas])
+                w = w.transpose(0, 2, 1)[:, :, None, :]
+            for k, X in enumerate(Xs):
+                Vu = _batch_utilities(asc, beta, Gm, X[ix], sub.Z, data.avail[ix])
+                Pc = _softmax(Vu, axis=2)
+                Pr = Pc[:, 0] if C == 1 else (w * Pc).sum(1)  # (R, J, n)
+                conv = Pr[:, jf] if focal is not None else 1.0 - Pr[:, jf]
+                S[:, k] += (Mc @ (conv * W).T).T
+            T += (Mc @ W.T).T
+        return S, T
+
+    S0, T0 = evaluate(m.theta_[None, :], pos, boot=False)
+    point = S0[0] / np.maximum(T0[0], 1)[None, :]  # (V, G)
+    if n_draws > 0:
+        rows = pos
+        if uncertainty_rows < N:
+            rows = np.sort(rng.choice(N, uncertainty_rows, replace=False))
+            notes.append(f"intervals computed on a random {uncertainty_rows:,} of {N:,} customers")
+        Sd, Td = evaluate(m._draws(n_draws, rng), rows, boot=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            draws = Sd / np.where(Td > 0, Td, np.nan)[:, None, :]  # (R, V, G)
+    else:
+        draws = np.full((1, V_n, Gn), np.nan)
+    lo_q, hi_q = 0.5 - level / 2, 0.5 + level / 2
+    flagged = set(ex.loc[ex["flag"], "variant"]) if len(ex) else set()
+    counts = np.asarray(Mg.sum(1)).ravel().astype(int)
+    conv_rows, lift_rows = [], []
+    for k, v in enumerate(vs):
+        for g, gname in enumerate(groups):
+            d = draws[:, k, g]
+            conv_rows.append({
+                "variant": v.name, "group": gname, "customers": int(counts[g]),
+                "conversion": point[k, g], "low": np.nanquantile(d, lo_q) if n_draws else np.nan,
+                "high": np.nanquantile(d, hi_q) if n_draws else np.nan,
+                "extrapolation": v.name in flagged,
+            })  # fmt: skip
+            if k == 0:
+                continue
+            diff = draws[:, k, g] - draws[:, 0, g]
+            p1, p2 = point[0, g], point[k, g]
+            dlo, dhi = (np.nanquantile(diff, [lo_q, hi_q]) if n_draws else (np.nan, np.nan))
+            n_pt = required_sample_size(p1, p2, alpha=alpha, power=power)
+            if np.isfinite(dlo) and (dlo > 0 or dhi < 0):
+                dmin = dlo if dlo > 0 else dhi
+                n_cons = required_sample_size(p1, float(np.clip(p1 + dmin, 0, 1)),
+                                              alpha=alpha, power=power)  # fmt: skip
+            else:
+                n_cons = math.nan
+            lift_rows.append({
+                "variant": v.name, "control": vs[0].name, "group": gname,
+                "diff_pts": 100 * (p2 - p1), "diff_low": 100 * dlo, "diff_high": 100 * dhi,
+                "relative_lift_pct": 100 * (p2 - p1) / p1 if p1 > 0 else np.nan,
+                "p_better": float(np.nanmean(diff > 0)) if n_draws else np.nan,
+                "n_per_arm": math.ceil(n_pt) if np.isfinite(n_pt) else math.inf,
+                "n_conservative": math.ceil(n_cons) if np.isfinite(n_cons) else np.nan,
+                "extrapolation": v.name in flagged,
+            })  # fmt: skip
+    rests = model_rests_on(m, raw, source)
+    if ranges is None:
+        rests["assumptions"].append(
+            "the model's training ranges are unknown (no attribute_ranges in the model file and "
+            "no training data given): extrapolation was NOT checked"
+        )
+    else:
+        rests["training_ranges_from"] = range_src
+    if missing_cov:
+        rests["assumptions"].append(f"covariates {missing_cov} set to their training means")
+    if isinstance(m, LatentClassLogit):
+        notes.append(
+            "latent classes: each customer's class probabilities are the membership model's "
+            "prior (persona-driven when the model ties classes to personas)"
+        )
+    notes.append(
+        "the intervals cover the model's parameter uncertainty and the sampling of this "
+        "population; they do not cover a wrong model (see validation above)"
+    )
+    return ABTestResult(vs, outcome, pd.DataFrame(conv_rows), pd.DataFrame(lift_rows), ex, rests,
+                        N, n_draws, level, alpha, power, notes)  # fmt: skip

@@ -44,6 +44,8 @@ from synthcust.personas.knowledge import KnowledgeIndex, TfidfEmbedder, default_
 __all__ = [
     "AGREE_ANCHORS",
     "PURCHASE_ANCHORS",
+    "RECOMMEND_ANCHORS",
+    "SATISFACTION_ANCHORS",
     "PPIResult",
     "PanelResult",
     "Question",
@@ -65,6 +67,10 @@ PURCHASE_ANCHORS: list[list[str]] = [
 AGREE_ANCHORS: list[list[str]] = [
     ["I strongly disagree.", "I disagree.", "I neither agree nor disagree.", "I agree.",
      "I strongly agree."],
+]
+RECOMMEND_ANCHORS: list[list[str]] = [
+    ["I would not recommend it to a friend.", "I would recommend it to a friend."],
+    ["No, I don't recommend it.", "Yes, I recommend it."],
 ]
 SATISFACTION_ANCHORS: list[list[str]] = [
     ["I hated it, it was terrible and I'm returning it.",
@@ -327,6 +333,18 @@ class SyntheticPanel:
             f"<<<record id={h.id}>>>\n{t[:400]}\n<<<end record>>>"
             for h, t in zip(hits, texts, strict=True))
 
+    def rate(self, texts: Sequence[str], question: Question) -> np.ndarray:
+        """SSR pmfs (len(texts), points) of free-text answers on ``question``'s scale."""
+        anchors = question.anchors
+        assert anchors is not None
+        flat = [a for s in anchors for a in s]
+        if isinstance(self.embedder, TfidfEmbedder) and not self.embedder._fitted:
+            self.embedder.fit(flat + list(texts))
+        va = self.embedder.encode(flat).reshape(len(anchors), question.points, -1)
+        vr = self.embedder.encode([str(t).strip() or "no answer" for t in texts])
+        sim = np.einsum("nd,skd->nsk", vr, va)
+        return ssr_pmf(sim, temperature=self.ssr_temperature)
+
     def ask(self, question: Question, *, concept: str | None = None,
             respondents: pd.DataFrame | None = None) -> PanelResult:
         """Every respondent answers ``question`` (about ``concept`` when given)."""
@@ -360,15 +378,7 @@ class SyntheticPanel:
                                              max_tokens=self.max_tokens,
                                              temperature=self.temperature).strip()
         if len(todo):
-            anchors = question.anchors
-            assert anchors is not None
-            flat = [a for s in anchors for a in s]
-            if isinstance(self.embedder, TfidfEmbedder) and not self.embedder._fitted:
-                self.embedder.fit(flat + [str(t) for t in texts[todo]])
-            va = self.embedder.encode(flat).reshape(len(anchors), k, -1)
-            vr = self.embedder.encode([str(t) or "no answer" for t in texts[todo]])
-            sim = np.einsum("nd,skd->nsk", vr, va)
-            pmf[todo] = ssr_pmf(sim, temperature=self.ssr_temperature)
+            pmf[todo] = self.rate([str(t) for t in texts[todo]], question)
         rng = np.random.default_rng(self.seed)
         u = rng.random(n)[:, None]
         rating = 1 + (u > np.cumsum(pmf, axis=1)).sum(axis=1)

@@ -9,7 +9,8 @@ ratio synthetic share / real share, and flags:
   ``max_rel_halfwidth`` (the share is known only to within +-50% by default),
 * ``missing in synthetic`` (a real group the synthesizer never produces), ``not in real``
   (an invented combination), ``under``/``over`` (ratio outside ``ratio_band`` for a group big
-  enough to judge), ``synthetic too small`` (fewer than ``min_n`` synthetic rows: a design
+  enough to judge, and the shares differ by a two-proportion z-test at ``1 - level``),
+  ``synthetic too small`` (fewer than ``min_n`` synthetic rows: a design
   check on the synthetic data would rest on a handful of rows).
 
 Numeric columns with many values are cut into quintiles of the real data; missing values form
@@ -194,7 +195,8 @@ class CoverageReport:
             f"{self.min_n} real rows or when the 95% Wilson interval of its real share is wider "
             f"than +-{100 * self.max_rel_halfwidth:.0f}% of the share: its real share is not "
             "known well enough to judge the synthetic one. <b>under</b>/<b>over</b>: synthetic "
-            f"share / real share outside [{lo}, {hi}] for a group that is not too small. "
+            f"share / real share outside [{lo}, {hi}] for a group that is not too small, the "
+            "shares differing by a two-proportion z-test (p < 0.05). "
             "Shares are of all rows; groups by several columns are their combinations.</p>",
             _rests_on_html(self.rests_on),
             "<h3>Summary</h3>" + _table(self.summary()),
@@ -222,9 +224,9 @@ def coverage(
 ) -> CoverageReport:
     """Coverage of every subgroup of ``by`` (and their combinations up to ``max_order``).
 
-    >>> real = pd.DataFrame({"region": ["n"] * 90 + ["s"] * 10})
-    >>> syn = pd.DataFrame({"region": ["n"] * 99 + ["s"] * 1})
-    >>> r = coverage(real, syn, ["region"], min_n=5)
+    >>> real = pd.DataFrame({"region": ["n"] * 900 + ["s"] * 100})
+    >>> syn = pd.DataFrame({"region": ["n"] * 990 + ["s"] * 10})
+    >>> r = coverage(real, syn, ["region"])
     >>> r.table.set_index("group").loc["region=s", "flags"]
     'under, synthetic too small'
     """
@@ -275,13 +277,19 @@ def coverage(
         t["ratio"] = t["synthetic_share"] / t["real_share"].where(t["real_n"] > 0)
         relhw = (hi - lo) / 2 / t["real_share"].where(t["real_n"] > 0)
     t["rel_halfwidth"] = relhw
+    pooled = (t["real_n"] + t["synthetic_n"]) / (nr + ns)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / nr + 1 / ns))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (t["synthetic_share"] - t["real_share"]) / se
+    t["p_value"] = np.where(se > 0, 2 * stats.norm.sf(np.abs(z)), 1.0)
+    sig = t["p_value"] < 1 - level
     small = (t["real_n"] < min_n) | (relhw > max_rel_halfwidth)
     flags = [
         ("too small", small & (t["real_n"] > 0)),
         ("missing in synthetic", (t["real_n"] > 0) & (t["synthetic_n"] == 0)),
         ("not in real", (t["real_n"] == 0) & (t["synthetic_n"] > 0)),
-        ("under", ~small & (t["synthetic_n"] > 0) & (t["ratio"] < ratio_band[0])),
-        ("over", ~small & (t["ratio"] > ratio_band[1])),
+        ("under", ~small & sig & (t["synthetic_n"] > 0) & (t["ratio"] < ratio_band[0])),
+        ("over", ~small & sig & (t["ratio"] > ratio_band[1])),
         ("synthetic too small", (t["synthetic_n"] > 0) & (t["synthetic_n"] < min_n)),
     ]
     lab = np.full(len(t), "", dtype=object)
@@ -290,7 +298,8 @@ def coverage(
         lab[m] = np.where(lab[m] == "", name, lab[m] + ", " + name)
     t["flags"] = lab
     t = t[["order", "columns", "group", "real_n", "real_share", "real_low", "real_high",
-           "rel_halfwidth", "synthetic_n", "synthetic_share", "ratio", "flags"]]  # fmt: skip
+           "rel_halfwidth", "synthetic_n", "synthetic_share", "ratio", "p_value",
+           "flags"]]  # fmt: skip
     t = t.sort_values(["order", "columns", "real_n"], ascending=[True, True, False])
     rests = {
         "real": f"{nr:,} rows",

@@ -1,0 +1,69 @@
+"""``synthcust serve``: the HTTP service and web page (needs the ``service`` extra)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from synthcust.cli import app, console
+from synthcust.exceptions import SynthcustError
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (loopback by default; 0.0.0.0 = everyone).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workspace: Annotated[
+        str | None,
+        typer.Option(help="Workspace file, folder or postgresql:// URL (default ~/.synthcust)."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder for uploads, models, reports (default: beside the workspace)."),
+    ] = None,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest accepted upload, in MB.")] = 200.0,
+    rate: Annotated[float, typer.Option(help="Requests per second allowed per token.")] = 50.0,
+    burst: Annotated[int, typer.Option(help="Requests at once allowed per token.")] = 400,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(help="Origin allowed to call the API from a browser (repeatable; default "
+                     "none: CORS off)."),
+    ] = None,
+) -> None:
+    """Serve the API (/api/, OpenAPI at /openapi.json) and the web page (/).
+
+    On the first start an API token is generated and printed once; only its hash is stored
+    (service_token.json beside the workspace). Send it as 'Authorization: Bearer TOKEN'.
+    """
+    try:
+        import uvicorn
+
+        from synthcust.service import create_app
+    except ImportError as e:
+        raise SynthcustError(
+            f"the service needs {e.name}: pip install 'synthcust[service]'"
+        ) from None
+    if max_upload_mb <= 0:
+        raise SynthcustError(f"--max-upload-mb must be positive, got {max_upload_mb}")
+    application = create_app(
+        workspace, data_dir, None, max_upload_mb, rate=rate, burst=burst,
+        cors_origins=list(cors_origin or []) or None,
+    )  # fmt: skip
+    st = application.state
+    if st.new_token:
+        console.print(
+            "API token (shown only now; only its hash is stored):\n"
+            f"  [bold]{st.new_token}[/bold]\n"
+            "Paste it into the web page, or send 'Authorization: Bearer <token>'.",
+            highlight=False,
+        )
+    if st.recovered_jobs:
+        console.print(f"{st.recovered_jobs} job(s) left running by a previous server were "
+                      "marked failed", highlight=False)  # fmt: skip
+    console.print(f"synthcust serving on http://{host}:{port}/ (OpenAPI: /openapi.json)",
+                  highlight=False)  # fmt: skip
+    uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -1,0 +1,234 @@
+"""The FastAPI application: :func:`create_app` wires state, security, errors, routes and page.
+
+* JSON API under ``/api/`` (OpenAPI at ``/openapi.json``), every route behind a bearer token
+  and a per-token rate limit (:mod:`synthcust.service.auth`);
+* errors are JSON ``{"error": message}``: library errors (``SynthcustError``) say what to fix;
+  anything unexpected is logged on the server and answered with a short message, never a
+  stack trace;
+* CORS is off unless ``cors_origins`` is given;
+* the web page is served from package data at ``/`` (no CDN, works offline).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from synthcust.exceptions import SynthcustError
+from synthcust.service.auth import RateLimiter, TokenCheck, load_or_create_token
+from synthcust.service.state import ServiceState
+from synthcust.service.uploads import UploadError
+from synthcust.store.jobs import JobConflict, UnknownJob
+from synthcust.store.workspace import Workspace
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("synthcust.service")
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; frame-src 'self'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")  # fmt: skip
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+class SecurityMiddleware:
+    """Pure ASGI: token check and rate limit on ``/api/``; security headers everywhere.
+
+    (Pure ASGI rather than ``BaseHTTPMiddleware`` so request bodies stream through untouched.)
+    """
+
+    def __init__(self, app: Any, check: TokenCheck, limiter: RateLimiter):
+        self.app = app
+        self.check = check
+        self.limiter = limiter
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                h = list(message.get("headers", []))
+                h += [(b"x-content-type-options", b"nosniff"),
+                      (b"referrer-policy", b"no-referrer"),
+                      (b"content-security-policy", CSP.encode()),
+                      (b"x-frame-options", b"DENY")]  # fmt: skip
+                message["headers"] = h
+            await send(message)
+
+        path: str = scope.get("path", "")
+        if path.startswith("/api/") and scope.get("method") != "OPTIONS":
+            auth = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
+            scheme, _, token = auth.partition(" ")
+            if scheme.lower() != "bearer" or not self.check.verify(token.strip()):
+                resp = _error(401, "missing or invalid API token: send the header "
+                                   "'Authorization: Bearer <token>' printed by `synthcust "
+                                   "serve` at its first start",
+                              {"WWW-Authenticate": "Bearer"})  # fmt: skip
+                return await resp(scope, receive, send_with_headers)
+            wait = self.limiter.take(self.check.digest + ":" + token.strip()[:8])
+            if wait > 0:
+                resp = _error(429, "too many requests; slow down",
+                              {"Retry-After": RateLimiter.retry_after(wait)})  # fmt: skip
+                return await resp(scope, receive, send_with_headers)
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(
+    workspace: Workspace | str | Path | None = None,
+    data_dir: str | Path | None = None,
+    token: str | None = None,
+    max_upload_mb: float = 200.0,
+    *,
+    rate: float = 50.0,
+    burst: int = 400,
+    cors_origins: list[str] | None = None,
+    llm_backend: Any = None,
+    workers: int = 2,
+) -> FastAPI:
+    """Build the synthcust HTTP service.
+
+    Parameters
+    ----------
+    workspace: a :class:`Workspace`, its location, or None for the default one. Jobs and
+        uploaded datasets are stored in it (tables ``service_jobs``, ``service_datasets``).
+    data_dir: folder for uploaded files, models and reports (default: ``service-data``
+        beside the workspace file).
+    token: the API token to accept. ``None``: the token whose hash is stored in the
+        workspace folder (``service_token.json``); on first start one is generated, its hash
+        stored, and the plain token left in ``app.state.new_token`` for the caller to print
+        once.
+    max_upload_mb: largest accepted upload.
+    rate, burst: per-token token bucket (requests per second, requests at once).
+    cors_origins: origins allowed to call the API from a browser; None (default): CORS off.
+    llm_backend: an :class:`~synthcust.llm.LLMBackend` for interviews (default: picked by
+        :func:`synthcust.llm.get_backend` when the offline model or an HTTP server is set).
+
+    >>> import tempfile
+    >>> app = create_app(tempfile.mkdtemp(), token="secret")
+    >>> app.title
+    'synthcust'
+    """
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    if data_dir is None:
+        loc = Path(ws.location)
+        data_dir = (loc.parent if loc.suffix else Path.cwd()) / "service-data"
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    new_token = None
+    if token is None:
+        folder = Path(ws.location).parent if ws.backend == "sqlite" else data_dir
+        check, new_token = load_or_create_token(folder)
+    else:
+        check = TokenCheck.for_token(token)
+    state = ServiceState(ws, data_dir, int(max_upload_mb * 2**20), llm_backend, workers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="synthcust",
+        version=_version(),
+        description="Synthetic customers: upload, review the schema and PII, fit, sample, "
+        "evaluate, personas, price scenarios and persona interviews. Every /api/ route needs "
+        "`Authorization: Bearer <token>`. Real rows are never returned: only synthetic data "
+        "and aggregates.",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.service = state
+    app.state.new_token = new_token
+    app.state.recovered_jobs = state.recovered
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
+        return _error(e.status_code, str(e.detail), getattr(e, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in e.errors()[:5]:
+            loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
+            parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+        return _error(422, "invalid request: " + "; ".join(parts))
+
+    @app.exception_handler(UploadError)
+    async def _upload(request: Request, e: UploadError) -> JSONResponse:
+        return _error(e.status, e.message)
+
+    @app.exception_handler(UnknownJob)
+    async def _unknown(request: Request, e: UnknownJob) -> JSONResponse:
+        return _error(404, str(e))
+
+    @app.exception_handler(JobConflict)
+    async def _conflict(request: Request, e: JobConflict) -> JSONResponse:
+        return _error(409, str(e))
+
+    from synthcust.service.interview import InterviewUnavailable
+
+    @app.exception_handler(InterviewUnavailable)
+    async def _no_llm(request: Request, e: InterviewUnavailable) -> JSONResponse:
+        return _error(503, str(e))
+
+    @app.exception_handler(SynthcustError)
+    async def _library(request: Request, e: SynthcustError) -> JSONResponse:
+        return _error(400, str(e))
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, e: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(500, f"internal error ({type(e).__name__}); see the server log")
+
+    from synthcust.service.routes import router
+
+    app.include_router(router)
+
+    static = resources.files("synthcust.service") / "static"
+
+    @app.get("/", include_in_schema=False)
+    def index() -> Response:
+        return Response((static / "index.html").read_bytes(), media_type="text/html")
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static_file(name: str) -> Response:
+        files = {"app.js": "text/javascript", "style.css": "text/css"}
+        if name not in files:  # a fixed list: no name from the URL becomes a path
+            return _error(404, f"no static file {name!r}")
+        return Response((static / name).read_bytes(), media_type=files[name])
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    if cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
+                           allow_methods=["GET", "POST", "PUT"],
+                           allow_headers=["Authorization", "Content-Type"])  # fmt: skip
+    app.add_middleware(SecurityMiddleware, check=check, limiter=RateLimiter(rate, burst))
+    return app
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("synthcust")
+    except Exception:  # not installed (running from a source tree)
+        return "0"

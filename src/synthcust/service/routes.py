@@ -1,0 +1,293 @@
+"""The ``/api/`` routes: thin translations of HTTP to library calls (see ``state.py``).
+
+Nothing here returns real rows: datasets are described by their schema, PII findings and
+counts; models answer with synthetic rows; reports, personas and scenarios with aggregates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from synthcust.exceptions import DataError, SynthcustError
+from synthcust.service.state import ServiceState, rows_json
+from synthcust.service.uploads import Upload, UploadError, receive_upload
+
+router = APIRouter(prefix="/api")
+
+IdPath = Annotated[str, Path(pattern=r"^[a-z][0-9a-f]{16}$", description="a generated id")]
+ModelPath = Annotated[int, Path(ge=1, le=2**62, description="a model id")]
+
+
+def _state(request: Request) -> ServiceState:
+    return request.app.state.service
+
+
+def _job_out(job: Any) -> dict[str, Any]:
+    d = job.to_dict()
+    d.pop("key", None)
+    return d
+
+
+# ---------------------------------------------------------------------------- request bodies
+class SchemaIn(BaseModel):
+    schema_: dict[str, Any] = Field(alias="schema", description="a schema dict (Schema.to_dict)")
+
+
+class FitIn(BaseModel):
+    dataset: str = Field(pattern=r"^d[0-9a-f]{16}$")
+    synthesizer: str = Field("copula", max_length=40)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class SampleIn(BaseModel):
+    n: int = Field(100, ge=1, le=100_000)
+    seed: int | None = Field(None, ge=0, le=2**31 - 1)
+    conditions: dict[str, str | float | int | bool] = Field(default_factory=dict)
+    format: str = Field("json", pattern="^(json|csv)$")
+
+
+class EvaluateIn(BaseModel):
+    target: str | None = Field(None, max_length=200)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class PersonasIn(BaseModel):
+    k: int | None = Field(None, ge=2, le=12)
+    max_k: int = Field(6, ge=2, le=12)
+    members: int = Field(3, ge=0, le=20)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class ScenarioIn(BaseModel):
+    choice: str = Field("choice", min_length=1, max_length=200)
+    price_prefix: str = Field("price.", min_length=1, max_length=200)
+    price: dict[str, float] = Field(
+        default_factory=dict, description="alternative -> price change in percent (-90..+300)"
+    )
+    n: int = Field(2000, ge=50, le=50_000, description="synthetic customers simulated")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class InterviewIn(BaseModel):
+    persona: str = Field(min_length=1, max_length=200)
+    question: str = Field(min_length=1, max_length=2000)
+
+
+# ---------------------------------------------------------------------------- datasets
+@router.get("/datasets", summary="List uploaded datasets (metadata only)")
+def list_datasets(request: Request) -> dict[str, Any]:
+    return {"datasets": [e.public() for e in _state(request).store.datasets()]}
+
+
+_UPLOAD_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"}},
+        }}},
+    }
+}  # fmt: skip
+
+
+@router.post("/datasets", status_code=201, openapi_extra=_UPLOAD_DOC,
+             summary="Upload a CSV/TSV/Parquet file (multipart field 'file')")  # fmt: skip
+async def upload_dataset(request: Request) -> dict[str, Any]:
+    st = _state(request)
+    try:
+        up = await receive_upload(request, st.data_dir / "uploads", st.max_upload_bytes)
+    except ClientDisconnect:  # the client left: nothing was kept, nobody reads the answer
+        return Response(status_code=400)  # type: ignore[return-value]
+    try:
+        entry = await run_in_threadpool(_ingest, st, up)
+    finally:
+        up.path.unlink(missing_ok=True)
+    return entry.public()
+
+
+def _ingest(st: ServiceState, up: Upload) -> Any:
+    from synthcust.io import read_table
+    from synthcust.schema.infer import infer_schema
+
+    tmp = up.path.with_name(up.path.stem + up.extension)  # readers pick the format by suffix
+    up.path.replace(tmp)
+    try:
+        try:
+            df = read_table(tmp)
+        except SynthcustError as e:
+            raise UploadError(400, f"{up.filename!r} could not be read: {e}") from None
+        except Exception as e:  # parser errors the reader did not translate
+            raise UploadError(400, f"{up.filename!r} could not be read: "
+                                   f"{type(e).__name__}: {e}") from None  # fmt: skip
+        if len(df) < 2:
+            raise UploadError(400, f"{up.filename!r} has {len(df)} data row(s); a model needs "
+                                   "at least 2")  # fmt: skip
+        schema = infer_schema(df)
+        pii = {c.name: {"kind": str(c.pii), "evidence": c.note} for c in schema if c.pii}
+        tmp.replace(up.path)
+        return st.save_upload_entry(up, df, schema, pii)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@router.get("/datasets/{dataset_id}", summary="One dataset's metadata")
+def get_dataset(request: Request, dataset_id: IdPath) -> dict[str, Any]:
+    return _state(request).store.dataset(dataset_id).public()
+
+
+@router.get("/datasets/{dataset_id}/schema", summary="The schema and PII findings to review")
+def get_schema(request: Request, dataset_id: IdPath) -> dict[str, Any]:
+    e = _state(request).store.dataset(dataset_id)
+    return {"dataset": e.id, "schema": e.schema, "pii": e.pii,
+            "policies": ["drop", "hash", "fake", "generalise", "redact", "keep"]}  # fmt: skip
+
+
+@router.put("/datasets/{dataset_id}/schema", summary="Replace the schema (checked on the data)")
+def put_schema(request: Request, dataset_id: IdPath, body: SchemaIn) -> dict[str, Any]:
+    from synthcust.schema import Schema
+    from synthcust.schema.validate import validate
+
+    st = _state(request)
+    st.store.dataset(dataset_id)
+    try:
+        schema = Schema.from_dict(body.schema_)
+    except (KeyError, TypeError, ValueError) as e:
+        raise DataError(f"the schema cannot be read: {e}") from None
+    errors = [str(p) for p in validate(st.frame(dataset_id), schema) if p.severity == "error"]
+    if errors:
+        raise DataError("the schema does not fit the data: " + "; ".join(errors[:10]))
+    st.store.set_schema(dataset_id, schema.to_dict())
+    return get_schema(request, dataset_id)
+
+
+@router.post("/datasets/{dataset_id}/personas", status_code=202,
+             summary="Find personas (background job; result: cards)")  # fmt: skip
+def start_personas(request: Request, dataset_id: IdPath, body: PersonasIn) -> dict[str, Any]:
+    st = _state(request)
+    st.store.dataset(dataset_id)
+    params = {"dataset": dataset_id, **body.model_dump()}
+    return _job_out(st.submit("personas", f"personas:{dataset_id}", params, st.personas_job))
+
+
+# ---------------------------------------------------------------------------- fits and jobs
+@router.post("/fits", status_code=202, summary="Fit a synthesizer (background job)")
+def start_fit(request: Request, body: FitIn) -> dict[str, Any]:
+    from synthcust import api
+
+    st = _state(request)
+    st.store.dataset(body.dataset)
+    if body.synthesizer not in api.available_synthesizers():
+        raise DataError(f"unknown synthesizer {body.synthesizer!r}; available: "
+                        f"{', '.join(api.available_synthesizers())}")  # fmt: skip
+    job = st.submit("fit", f"fit:{body.dataset}", body.model_dump(), st.fit_job)
+    return _job_out(job)
+
+
+@router.get("/jobs", summary="Recent jobs, newest first")
+def list_jobs(request: Request) -> dict[str, Any]:
+    return {"jobs": [_job_out(j) for j in _state(request).store.list()]}
+
+
+@router.get("/jobs/{job_id}", summary="A job's status, progress and result")
+def get_job(request: Request, job_id: IdPath) -> dict[str, Any]:
+    return _job_out(_state(request).store.get(job_id))
+
+
+@router.get("/jobs/{job_id}/events", summary="Server-sent events until the job ends",
+            response_class=StreamingResponse)  # fmt: skip
+async def job_events(request: Request, job_id: IdPath) -> StreamingResponse:
+    st = _state(request)
+    await run_in_threadpool(st.store.get, job_id)  # 404 before the stream starts
+
+    async def events() -> Any:
+        last = None
+        while True:
+            job = await run_in_threadpool(st.store.get, job_id)
+            d = _job_out(job)
+            now = (d["status"], d["progress"], d["message"])
+            if now != last:
+                last = now
+                yield f"event: job\ndata: {json.dumps(d, default=str)}\n\n"
+            if d["status"] in ("done", "failed") or await request.is_disconnected():
+                return
+            await asyncio.sleep(0.5)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+@router.get("/jobs/{job_id}/report.html", summary="The evaluation report of an evaluate job",
+            response_class=Response)  # fmt: skip
+def job_report(request: Request, job_id: IdPath) -> Response:
+    st = _state(request)
+    job = st.store.get(job_id)
+    path = st.data_dir / "reports" / f"{job.id}.html"
+    if job.kind != "evaluate" or job.status != "done" or not path.exists():
+        raise DataError(f"job {job_id} has no report (it is a {job.kind} job, {job.status})")
+    return Response(path.read_bytes(), media_type="text/html")
+
+
+# ---------------------------------------------------------------------------- models
+@router.get("/models", summary="Fitted models")
+def list_models(request: Request) -> dict[str, Any]:
+    st = _state(request)
+    out = [{"id": m.id, "synthesizer": m.synthesizer, "dataset": m.params.get("service_dataset"),
+            "created": m.created, "train_rows": m.params.get("train_rows")}
+           for m in st.ws.models() if m.params.get("service_dataset")]  # fmt: skip
+    return {"models": out}
+
+
+@router.post("/models/{model_id}/sample", summary="Synthetic rows (JSON or CSV)")
+def sample(request: Request, model_id: ModelPath, body: SampleIn) -> Response:
+    st = _state(request)
+    model = st.model(model_id)
+    df = model.sample(body.n, conditions=body.conditions or None, random_state=body.seed)
+    if body.format == "csv":
+        return Response(df.to_csv(index=False), media_type="text/csv")
+    text = f'{{"model_id": {model_id}, "n": {len(df)}, "rows": {rows_json(df)}}}'
+    return Response(text, media_type="application/json")
+
+
+@router.post("/models/{model_id}/evaluate", status_code=202,
+             summary="Evaluate against the held-out real rows (job; report HTML + JSON)")
+def start_evaluate(request: Request, model_id: ModelPath, body: EvaluateIn) -> dict[str, Any]:
+    st = _state(request)
+    st.model_record(model_id)
+    params = {"model_id": model_id, **body.model_dump()}
+    return _job_out(st.submit("evaluate", f"evaluate:{model_id}", params, st.evaluate_job))
+
+
+@router.post("/models/{model_id}/scenario",
+             summary="Price what-if: shares per alternative over synthetic customers")
+def scenario(request: Request, model_id: ModelPath, body: ScenarioIn) -> dict[str, Any]:
+    from synthcust.service.scenario import run_scenario
+
+    return run_scenario(_state(request), model_id, body)
+
+
+# ---------------------------------------------------------------------------- interviews
+@router.get("/interview/status", summary="Whether persona interviews are available")
+def interview_status(request: Request) -> dict[str, Any]:
+    from synthcust.service.interview import availability
+
+    ok, why = availability(_state(request))
+    return {"available": ok, "reason": why}
+
+
+@router.post("/personas/{job_id}/interview", summary="Ask a persona (from a personas job)")
+def interview(request: Request, job_id: IdPath, body: InterviewIn) -> dict[str, Any]:
+    from synthcust.service.interview import ask
+
+    return ask(_state(request), job_id, body.persona, body.question)
+
+
+__all__ = ["router"]
+_ = UploadError

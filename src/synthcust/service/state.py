@@ -1,0 +1,229 @@
+"""What the service holds between requests: workspace, job store, data folder, caches, runner.
+
+Every piece of logic here is a call into the library (:mod:`synthcust.api`, ``schema``,
+``privacy``, ``evaluation``, ``personas``, ``simulation``); this module only keeps files under
+generated names, caches loaded frames and models, and runs long work as jobs whose state lives
+in the workspace store (:class:`synthcust.store.jobs.JobStore`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synthcust.exceptions import SynthcustError
+from synthcust.store.jobs import DatasetEntry, Job, JobStore, UnknownJob, new_id
+from synthcust.store.workspace import Workspace
+
+log = logging.getLogger("synthcust.service")
+
+#: rows of the real data kept out of every fit, to evaluate against (never used to train)
+HOLDOUT = 0.2
+
+
+class _LRU:
+    """A small thread-safe least-recently-used cache."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._d: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._d:
+                self._d.move_to_end(key)
+                return self._d[key]
+        value = make()
+        with self._lock:
+            self._d[key] = value
+            while len(self._d) > self.size:
+                self._d.popitem(last=False)
+        return value
+
+    def drop(self, key: Any) -> None:
+        with self._lock:
+            self._d.pop(key, None)
+
+
+class ServiceState:
+    """Shared state of one service instance (see :func:`synthcust.service.create_app`)."""
+
+    def __init__(self, workspace: Workspace, data_dir: Path, max_upload_bytes: int,
+                 llm_backend: Any = None, workers: int = 2):  # fmt: skip
+        self.ws = workspace
+        self.store = JobStore(workspace)
+        self.recovered = self.store.recover()
+        self.data_dir = Path(data_dir)
+        for sub in ("uploads", "models", "reports"):
+            (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+        self.max_upload_bytes = int(max_upload_bytes)
+        self.llm_backend = llm_backend
+        self.frames = _LRU(4)
+        self.models = _LRU(8)
+        self.choice_models = _LRU(8)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="synthcust-job")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------------ datasets
+    def dataset_path(self, entry: DatasetEntry) -> Path:
+        return self.data_dir / "uploads" / entry.file  # entry.file is a generated name
+
+    def frame(self, dataset_id: str) -> pd.DataFrame:
+        """The real data of a dataset (kept in the server; never sent to a client)."""
+        from synthcust.io import read_table
+
+        entry = self.store.dataset(dataset_id)
+        return self.frames.get(dataset_id, lambda: read_table(self.dataset_path(entry)))
+
+    def split(self, dataset_id: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Train and holdout rows (80/20, by ``seed``): fits see only train."""
+        from synthcust.evaluation.splits import train_holdout_split
+
+        return train_holdout_split(self.frame(dataset_id), holdout=HOLDOUT, random_state=seed)
+
+    # ------------------------------------------------------------------ models
+    def model_record(self, model_id: int) -> Any:
+        for m in self.ws.models():
+            if m.id == int(model_id) and m.params.get("service_dataset"):
+                return m
+        raise UnknownJob(f"no model {model_id!r}")
+
+    def model(self, model_id: int) -> Any:
+        from synthcust import api
+
+        rec = self.model_record(model_id)
+        return self.models.get(int(model_id), lambda: api.load(rec.path))
+
+    # ------------------------------------------------------------------ jobs
+    def submit(self, kind: str, key: str | None, params: dict[str, Any],
+               work: Callable[[Job, Callable[[float, str], None]], Any]) -> Job:  # fmt: skip
+        """Record a job (409 on a clash via JobConflict) and run ``work`` in the pool."""
+        job = self.store.create(kind, key=key, params=params)
+        self.pool.submit(self._run, job, work)
+        return job
+
+    def _run(self, job: Job, work: Callable) -> None:
+        def progress(p: float, message: str) -> None:
+            self.store.update(job.id, progress=p, message=message)
+
+        try:
+            self.store.update(job.id, status="running", progress=0.01, message="starting")
+            result = work(job, progress)
+            self.store.update(job.id, status="done", progress=1.0, message="done", result=result)
+        except SynthcustError as e:
+            self.store.update(job.id, status="failed", error=str(e), message="failed")
+        except Exception as e:  # a bug: log it, show a short message, never a traceback
+            log.error("job %s (%s) failed:\n%s", job.id, job.kind, traceback.format_exc())
+            self.store.update(job.id, status="failed", message="failed",
+                              error=f"internal error ({type(e).__name__}); see the server log")
+
+    # ------------------------------------------------------------------ job bodies
+    def fit_job(self, job: Job, progress: Callable[[float, str], None]) -> dict[str, Any]:
+        from synthcust import api
+        from synthcust.schema import Schema
+
+        p = job.params
+        ds = p["dataset"]
+        progress(0.1, "reading the data")
+        train, holdout = self.split(ds, int(p["seed"]))
+        schema = Schema.from_dict(self.store.dataset(ds).schema)
+        progress(0.25, f"fitting the {p['synthesizer']} synthesizer on {len(train):,} rows")
+        model = api.fit(train, schema=schema, synthesizer=p["synthesizer"],
+                        random_state=int(p["seed"]))  # fmt: skip
+        progress(0.9, "saving the model")
+        path = self.data_dir / "models" / f"{new_id('m')}.synthcust"
+        model.save(path)
+        entry = self.store.dataset(ds)
+        mid = self.ws.add_model(
+            entry.fingerprint, p["synthesizer"], path,
+            params={"service_dataset": ds, "seed": int(p["seed"]), "holdout": HOLDOUT,
+                    "train_rows": len(train), "job": job.id},
+        )  # fmt: skip
+        acts = {} if model.pii is None else model.pii.actions
+        handled = {k: a.policy.value for k, a in acts.items()}
+        return {"model_id": mid, "dataset": ds, "synthesizer": p["synthesizer"],
+                "train_rows": len(train), "holdout_rows": len(holdout),
+                "columns": model.column_order, "pii_handled": handled,
+                "notes": list(model.notes)}  # fmt: skip
+
+    def evaluate_job(self, job: Job, progress: Callable[[float, str], None]) -> dict[str, Any]:
+        from synthcust.evaluation import evaluate
+        from synthcust.evaluation.report.html import write_report
+
+        mid = int(job.params["model_id"])
+        rec = self.model_record(mid)
+        model = self.model(mid)
+        progress(0.1, "sampling synthetic customers")
+        train, holdout = self.split(rec.params["service_dataset"], int(rec.params["seed"]))
+        cols = [c for c in model.learned_columns if c in train.columns]
+        synth = model.sample(len(train), random_state=int(job.params.get("seed", 0)))
+        progress(0.3, "measuring fidelity, detection, privacy and utility")
+        report = evaluate(train[cols], synth[cols], holdout[cols],
+                          target=job.params.get("target") or None,
+                          progress=lambda s: progress(0.5, s))  # fmt: skip
+        progress(0.9, "writing the report")
+        _, json_path = write_report(report, self.data_dir / "reports" / f"{job.id}.html")
+        return {"model_id": mid, "report": json.loads(json_path.read_text()),
+                "html": f"/api/jobs/{job.id}/report.html"}  # fmt: skip
+
+    def personas_job(self, job: Job, progress: Callable[[float, str], None]) -> dict[str, Any]:
+        from synthcust.personas import (
+            PersonaSegmenter,
+            add_members,
+            describe_personas,
+            fit_persona_model,
+        )
+        from synthcust.schema import Schema
+
+        p = job.params
+        ds = p["dataset"]
+        progress(0.1, "reading the data")
+        df = self.frame(ds)
+        schema = Schema.from_dict(self.store.dataset(ds).schema)
+        progress(0.2, "choosing the number of personas and fitting them")
+        k = p.get("k")
+        seg = PersonaSegmenter(k=k, k_range=(2, int(p.get("max_k", 6))), schema=schema,
+                               random_state=int(p.get("seed", 0))).fit(df)  # fmt: skip
+        progress(0.6, "describing the personas")
+        cards = describe_personas(df, seg, seg.labels_)
+        names = {c.id: c.name for c in cards.cards}
+        progress(0.7, "drawing synthetic members of each persona")
+        pm = fit_persona_model(df, seg, seg.labels_, names=names, random_state=0)
+        add_members(cards, pm, int(p.get("members", 3)), real=df, random_state=0)
+        return {"dataset": ds, "cards": cards.to_dict()}
+
+    def save_upload_entry(self, upload: Any, df: pd.DataFrame, schema: Any, pii: dict) -> Any:
+        """Register an uploaded, parsed file (catalog + service table) under a new id."""
+        did = new_id("d")
+        final = self.data_dir / "uploads" / f"{did}{upload.extension}"
+        upload.path.replace(final)
+        try:
+            rec = self.ws.register_dataset(df, name=upload.filename, schema=schema)
+            entry = DatasetEntry(
+                id=did, name=upload.filename, file=final.name, format=upload.format,
+                size=upload.size, n_rows=len(df), n_cols=df.shape[1],
+                fingerprint=rec.fingerprint, schema=schema.to_dict(), pii=pii,
+                created=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            )  # fmt: skip
+            return self.store.add_dataset(entry)
+        except BaseException:
+            final.unlink(missing_ok=True)
+            raise
+
+
+def rows_json(df: pd.DataFrame) -> str:
+    """Rows as a JSON array (pandas' vectorised writer; NaN -> null, dates -> ISO 8601)."""
+    return df.to_json(orient="records", date_format="iso", default_handler=str)

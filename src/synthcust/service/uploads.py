@@ -1,0 +1,172 @@
+"""Streaming multipart upload: the body goes to disk chunk by chunk, with size and type limits.
+
+The request body is never held in memory: each chunk the client sends is fed to a streaming
+multipart parser (``python-multipart``) whose data callback appends to a temporary file under
+the service's data folder. The limit is enforced while reading (an oversized upload is cut off
+with 413 as soon as it passes the limit, and up front from ``Content-Length``). The client's
+file name is only shown to users: the file on disk gets a generated name, so no uploaded name
+can become a path. Any failure -- a limit, a bad type, a client that disconnects mid-upload --
+deletes the temporary file, and nothing is registered.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+__all__ = ["FORMATS", "Upload", "UploadError", "receive_upload"]
+
+#: extension -> (format, accepted part content types; "" = the client sent none)
+FORMATS: dict[str, tuple[str, frozenset[str]]] = {
+    ".csv": ("csv", frozenset({"text/csv", "text/plain", "application/csv", "",
+                               "application/vnd.ms-excel", "application/octet-stream"})),
+    ".tsv": ("csv", frozenset({"text/tab-separated-values", "text/plain", "text/csv", "",
+                               "application/octet-stream"})),
+    ".parquet": ("parquet", frozenset({"application/vnd.apache.parquet", "application/x-parquet",
+                                       "application/octet-stream", ""})),
+}  # fmt: skip
+_SLACK = 64 * 1024  # multipart headers and boundaries around the file
+
+
+class UploadError(Exception):
+    """An upload refused with an HTTP status (413, 415, 400)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Upload:
+    path: Path  # the temporary file (generated name) holding the bytes
+    filename: str  # the client's name, for display only
+    extension: str
+    format: str
+    size: int
+
+
+def display_name(name: str) -> str:
+    """The client's file name reduced to a harmless label (no folders, no control chars)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable())[:200].strip()
+    return base or "upload"
+
+
+async def receive_upload(request: Request, folder: Path, max_bytes: int) -> Upload:
+    """Stream the ``file`` field of a multipart request into ``folder``; see the module docs."""
+    ctype, opts = parse_options_header(request.headers.get("content-type", ""))
+    if ctype != b"multipart/form-data" or b"boundary" not in opts:
+        raise UploadError(415, "send the file as multipart/form-data with a 'file' field")
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > max_bytes + _SLACK:
+        raise UploadError(413, f"the upload is larger than the limit of {_mb(max_bytes)}")
+    tmp = Path(folder) / f".upload-{secrets.token_hex(8)}.part"
+    st: dict = {"headers": {}, "field": b"", "value": b"", "in_file": False, "size": 0,
+                "filename": None, "ext": None, "error": None, "parts": 0}  # fmt: skip
+    fh = open(tmp, "wb")  # noqa: SIM115 - closed in finally
+
+    def on_part_begin() -> None:
+        st["headers"], st["in_file"] = {}, False
+        st["parts"] += 1
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        st["field"] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        st["value"] += data[start:end]
+
+    def on_header_end() -> None:
+        st["headers"][st["field"].decode("latin-1").lower()] = st["value"]
+        st["field"], st["value"] = b"", b""
+
+    def on_headers_finished() -> None:
+        _, disp = parse_options_header(st["headers"].get("content-disposition", b""))
+        if disp.get(b"name") != b"file" or b"filename" not in disp:
+            return
+        if st["filename"] is not None:
+            st["error"] = UploadError(400, "send one file per upload")
+            return
+        name = disp[b"filename"].decode("utf-8", "replace")
+        ext = os.path.splitext(name.lower())[1]
+        st["filename"], st["ext"] = display_name(name), ext
+        if ext not in FORMATS:
+            st["error"] = UploadError(
+                415, f"{display_name(name)!r}: only {', '.join(FORMATS)} files can be uploaded"
+            )
+            return
+        part_type = parse_options_header(st["headers"].get("content-type", b""))[0].decode()
+        if part_type not in FORMATS[ext][1]:
+            st["error"] = UploadError(
+                415, f"{display_name(name)!r} was sent as {part_type!r}, which is not a "
+                f"{FORMATS[ext][0]} content type",
+            )  # fmt: skip
+            return
+        st["in_file"] = True
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if not st["in_file"] or st["error"] is not None:
+            return
+        st["size"] += end - start
+        if st["size"] > max_bytes:
+            st["error"] = UploadError(413, f"the upload is larger than the limit of "
+                                           f"{_mb(max_bytes)}")  # fmt: skip
+            return
+        fh.write(data[start:end])
+
+    def on_part_end() -> None:
+        st["in_file"] = False
+
+    parser = MultipartParser(opts[b"boundary"], {
+        "on_part_begin": on_part_begin, "on_header_field": on_header_field,
+        "on_header_value": on_header_value, "on_header_end": on_header_end,
+        "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
+        "on_part_end": on_part_end,
+    })  # fmt: skip
+    ok = False
+    try:
+        total = 0
+        async for chunk in request.stream():  # ClientDisconnect propagates: nothing is kept
+            total += len(chunk)
+            if total > max_bytes + _SLACK:
+                raise UploadError(413, f"the upload is larger than the limit of {_mb(max_bytes)}")
+            try:
+                parser.write(chunk)
+            except Exception as e:  # the parser's own errors: a malformed body
+                raise UploadError(400, f"malformed multipart body: {e}") from None
+            if st["error"] is not None:
+                raise st["error"]
+        parser.finalize()
+        if st["filename"] is None:
+            raise UploadError(400, "no file in the upload: send it in a field named 'file'")
+        fh.close()
+        _check_magic(tmp, st["ext"], st["filename"])
+        ok = True
+        fmt = FORMATS[st["ext"]][0]
+        return Upload(tmp, st["filename"], st["ext"], fmt, st["size"])
+    finally:
+        fh.close()
+        if not ok:
+            tmp.unlink(missing_ok=True)
+
+
+def _check_magic(path: Path, ext: str, name: str) -> None:
+    """The bytes must match the extension: Parquet starts with PAR1, CSV is text."""
+    with open(path, "rb") as f:
+        head = f.read(65536)
+    if not head:
+        raise UploadError(400, f"{name!r} is empty")
+    if ext == ".parquet":
+        if not head.startswith(b"PAR1"):
+            raise UploadError(415, f"{name!r} is not a Parquet file (no PAR1 header)")
+    elif b"\x00" in head or head.startswith(b"PAR1"):
+        raise UploadError(415, f"{name!r} is not a text CSV file (it holds binary bytes)")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:g} MB"

@@ -22,7 +22,7 @@ from synthcust.service.uploads import Upload, UploadError, receive_upload
 
 router = APIRouter(prefix="/api")
 
-IdPath = Annotated[str, Path(pattern=r"^[a-z][0-9a-f]{16}$", description="a generated id")]
+IdPath = Annotated[str, Path(max_length=64, description="a generated id")]
 ModelPath = Annotated[int, Path(ge=1, le=2**62, description="a model id")]
 
 
@@ -42,7 +42,7 @@ class SchemaIn(BaseModel):
 
 
 class FitIn(BaseModel):
-    dataset: str = Field(pattern=r"^d[0-9a-f]{16}$")
+    dataset: str = Field(min_length=1, max_length=64, description="a dataset id")
     synthesizer: str = Field("copula", max_length=40)
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
@@ -122,11 +122,11 @@ def _ingest(st: ServiceState, up: Upload) -> Any:
     try:
         try:
             df = read_table(tmp)
-        except SynthcustError as e:
-            raise UploadError(400, f"{up.filename!r} could not be read: {e}") from None
-        except Exception as e:  # parser errors the reader did not translate
-            raise UploadError(400, f"{up.filename!r} could not be read: "
-                                   f"{type(e).__name__}: {e}") from None  # fmt: skip
+        except Exception as e:  # the reader's errors, and parser errors it did not translate
+            what = "" if isinstance(e, SynthcustError) else f"{type(e).__name__}: "
+            msg = (what + str(e)).replace(str(tmp), up.filename)  # never show server paths
+            msg = msg.replace(tmp.name, up.filename)
+            raise UploadError(400, f"{up.filename!r} could not be read: {msg}") from None
         if len(df) < 2:
             raise UploadError(400, f"{up.filename!r} has {len(df)} data row(s); a model needs "
                                    "at least 2")  # fmt: skip

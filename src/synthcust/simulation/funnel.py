@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from synthcust.exceptions import DataError
 
@@ -192,6 +192,9 @@ class FunnelModel:
     prior: str = ""
     rests_on: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    hyper: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+    x: np.ndarray | None = None
+    n: np.ndarray | None = None
 
     @property
     def mean(self) -> np.ndarray:
@@ -199,16 +202,27 @@ class FunnelModel:
         return self.a / (self.a + self.b)
 
     def draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """(n, groups, steps - 1) draws of the step-through probabilities."""
+        """(n, groups, steps - 1) draws of the step-through probabilities (for the
+        hierarchical prior: a prior grid point per draw and step, then the Beta posterior)."""
         if self.given:
             return np.broadcast_to(self.mean, (n, *self.a.shape)).copy()
-        return rng.beta(self.a, self.b, size=(n, *self.a.shape))
+        if self.hyper is None or self.x is None or self.n is None:
+            return rng.beta(self.a, self.b, size=(n, *self.a.shape))
+        out = np.empty((n, *self.a.shape))
+        for k, (A, B, w) in enumerate(self.hyper):
+            i = rng.choice(len(w), size=n, p=w)
+            out[:, :, k] = rng.beta(A[i][:, None] + self.x[None, :, k],
+                                    B[i][:, None] + (self.n - self.x)[None, :, k])  # fmt: skip
+        return out
 
     def step_table(self, level: float = 0.95) -> pd.DataFrame:
         """Step-through probability per group and step: mean and equal-tailed interval."""
         lo, hi = 0.5 - level / 2, 0.5 + level / 2
         if self.given:
             low = high = self.mean
+        elif self.hyper is not None:
+            d = self.draws(4000, np.random.default_rng(0))
+            low, high = np.quantile(d, lo, axis=0), np.quantile(d, hi, axis=0)
         else:
             low = stats.beta.ppf(lo, self.a, self.b)
             high = stats.beta.ppf(hi, self.a, self.b)
@@ -415,24 +429,27 @@ class FunnelResult:
 
 
 # --------------------------------------------------------------------------- fitting
-def _eb_prior(x: np.ndarray, n: np.ndarray) -> tuple[float, float]:
-    """Beta(a, b) maximising the Beta-Binomial marginal likelihood of ``x`` of ``n`` across
-    groups; prior strength a + b bounded to [2, 10,000]."""
-    keep = n > 0
-    x, n = x[keep], n[keep]
-    pooled = (x.sum() + 0.5) / (n.sum() + 1)
+def _hier_prior(x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hierarchical Beta-Binomial prior of one step across groups, on a grid.
 
-    def nll(t: np.ndarray) -> float:
-        mu = 1 / (1 + np.exp(-t[0]))
-        kap = np.exp(t[1])
-        return -float(stats.betabinom.logpmf(x, n, mu * kap, (1 - mu) * kap).sum())
+    ``p_g ~ Beta(mu kappa, (1 - mu) kappa)``; hyperprior uniform on ``mu`` and on
+    ``kappa^(-1/2)`` (Gelman et al., BDA3 ch. 5); the grid (60 x 60 in logit mu x log kappa)
+    carries the posterior weights ``p(mu, kappa | x) ~ prior * prod_g B(a + x_g, b + n_g - x_g)
+    / B(a, b)``. Returns the grid's (a, b) and weights.
+    """
+    from scipy.special import betaln, expit
 
-    t0 = np.array([np.log(pooled / (1 - pooled)), np.log(20.0)])
-    res = optimize.minimize(nll, t0, method="L-BFGS-B",
-                            bounds=[(-12, 12), (np.log(2.0), np.log(1e4))])  # fmt: skip
-    mu = 1 / (1 + np.exp(-res.x[0]))
-    kap = float(np.exp(res.x[1]))
-    return mu * kap, (1 - mu) * kap
+    lm = np.linspace(-7, 7, 60)
+    lk = np.linspace(np.log(0.5), np.log(1e5), 60)
+    LM, LK = (v.ravel() for v in np.meshgrid(lm, lk))
+    mu, kap = expit(LM), np.exp(LK)
+    A, B = mu * kap, (1 - mu) * kap
+    ll = (betaln(A[:, None] + x[None], B[:, None] + (n - x)[None])
+          - betaln(A, B)[:, None]).sum(1)  # fmt: skip
+    # grid is uniform in logit(mu), log(kappa): Jacobians mu (1 - mu) and kappa^(-1/2)
+    lp = ll + np.log(mu * (1 - mu)) - 0.5 * LK
+    w = np.exp(lp - lp.max())
+    return A, B, w / w.sum()
 
 
 def fit_funnel(
@@ -452,8 +469,8 @@ def fit_funnel(
     ``events`` has one row per session x step reached (or per event); ``session`` and ``step``
     name its columns, ``persona`` the group column (one value per session), ``timestamp`` an
     optional event time used to count sessions whose steps happened out of order (reported,
-    not dropped). ``prior``: ``"eb"`` (empirical Bayes across personas; needs >= 3 personas,
-    else uniform), ``"uniform"`` (Beta(1, 1)) or ``"jeffreys"`` (Beta(1/2, 1/2)).
+    not dropped). ``prior``: ``"eb"`` (hierarchical Beta-Binomial across personas; needs >= 3
+    personas, else uniform), ``"uniform"`` (Beta(1, 1)) or ``"jeffreys"`` (Beta(1/2, 1/2)).
     ``unknown="error"`` refuses step values that are not funnel steps; ``"ignore"`` drops those
     rows (other event types) and says how many.
     """
@@ -470,8 +487,8 @@ def fit_funnel(
     ev = events
     if ev[session].isna().any():
         raise DataError(f"{int(ev[session].isna().sum())} rows have no {session!r}")
-    st = pd.Categorical(ev[step].astype(str), categories=order)
-    unk = st.isna()
+    st = ev[step].astype(str).map({s: i for i, s in enumerate(order)})
+    unk = st.isna().to_numpy()
     if unk.any():
         vals = ev.loc[unk, step].astype(str).value_counts()
         if unknown == "error":
@@ -485,7 +502,7 @@ def fit_funnel(
         st = st[~unk]
     if len(ev) == 0:
         raise DataError("no funnel events to fit on")
-    code = np.asarray(st.codes, dtype=np.int64)
+    code = st.to_numpy(dtype=np.int64)
     sess = pd.factorize(ev[session])[0]
     S = int(sess.max()) + 1
     furthest = np.full(S, -1, dtype=np.int64)
@@ -526,13 +543,24 @@ def fit_funnel(
     n = at_least[:, :-1].astype(float)
     x = at_least[:, 1:].astype(float)
     if prior == "eb" and G < 3:
-        notes.append(f"empirical-Bayes prior needs >= 3 personas ({G} here): uniform prior used")
+        notes.append(f"the hierarchical prior needs >= 3 personas ({G} here): uniform prior used")
         prior = "uniform"
+    hyper = None
     if prior == "eb":
-        ab = np.array([_eb_prior(x[:, k], n[:, k]) for k in range(K - 1)])
-        a0, b0 = ab[:, 0][None, :], ab[:, 1][None, :]
-        desc = "empirical Bayes (Beta-Binomial across personas, per step): " + ", ".join(
-            f"{order[k + 1]} Beta({ab[k, 0]:.2f}, {ab[k, 1]:.2f})" for k in range(K - 1)
+        hyper = [_hier_prior(x[:, k], n[:, k]) for k in range(K - 1)]
+        # moment-matched Beta of each group's posterior mixture (mean and variance)
+        a0 = np.empty((G, K - 1))
+        b0 = np.empty((G, K - 1))
+        for k, (A, B, w) in enumerate(hyper):
+            pa, pb = A[:, None] + x[None, :, k], B[:, None] + (n - x)[None, :, k]
+            m1 = (w[:, None] * pa / (pa + pb)).sum(0)
+            m2 = (w[:, None] * pa * (pa + 1) / ((pa + pb) * (pa + pb + 1))).sum(0)
+            v = np.maximum(m2 - m1**2, 1e-12)
+            c = np.maximum(m1 * (1 - m1) / v - 1, 1e-6)
+            a0[:, k], b0[:, k] = m1 * c - x[:, k], (1 - m1) * c - (n - x)[:, k]
+        desc = (
+            "hierarchical Beta-Binomial across personas per step (uniform on mu and "
+            "kappa^-1/2, grid posterior): small personas borrow strength from the others"
         )
     else:
         v = 1.0 if prior == "uniform" else 0.5
@@ -556,7 +584,7 @@ def fit_funnel(
         ],
     }
     return FunnelModel(order, groups, a0 + x, b0 + n - x, sizes / sizes.sum(), False, counts,
-                       desc, rests, notes)  # fmt: skip
+                       desc, rests, notes, hyper, x, n)  # fmt: skip
 
 
 def funnel_from_probabilities(

@@ -36,7 +36,9 @@ log = logging.getLogger("synthcust.service")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data:; frame-src 'self'; object-src 'none'; base-uri 'none'; "
-       "form-action 'self'; frame-ancestors 'none'")  # fmt: skip
+       "form-action 'self'")  # fmt: skip
+# (no frame-ancestors: the sandboxed report iframe inherits the policy and would be blocked;
+# X-Frame-Options: DENY keeps other sites from framing the page)
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

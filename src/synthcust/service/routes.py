@@ -126,7 +126,9 @@ def _ingest(st: ServiceState, up: Upload) -> Any:
             what = "" if isinstance(e, SynthcustError) else f"{type(e).__name__}: "
             msg = (what + str(e)).replace(str(tmp), up.filename)  # never show server paths
             msg = msg.replace(tmp.name, up.filename)
-            raise UploadError(400, f"{up.filename!r} could not be read: {msg}") from None
+            if up.filename not in msg:
+                msg = f"{up.filename}: {msg}"
+            raise UploadError(400, msg) from None
         if len(df) < 2:
             raise UploadError(400, f"{up.filename!r} has {len(df)} data row(s); a model needs "
                                    "at least 2")  # fmt: skip

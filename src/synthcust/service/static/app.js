@@ -117,7 +117,8 @@ $("upload-form").addEventListener("submit", async (ev) => {
     await selectDataset(d.id);
   } catch (e) {
     say("upload-status", "");
-    say("upload-error", `${f.name}: ${e.message}`, true);
+    say("upload-error", e.message.includes(f.name) ? e.message : `${f.name}: ${e.message}`,
+        true);
   } finally {
     $("upload-btn").disabled = false;
   }
@@ -268,11 +269,13 @@ function renderCard(p) {
     el("p", { class: "share", text: `${(100 * p.share).toFixed(1)}% of customers` }),
     el("p", { text: p.description }));
   if (p.members && p.members.length) {
-    const cols = Object.keys(p.members[0]).slice(0, 6);
-    card.append(el("table", {}, el("caption", { text: "Synthetic members" }),
+    const cols = Object.keys(p.members[0]).slice(0, 4);
+    const fmt = (v) => v == null ? "" : typeof v === "number" && !Number.isInteger(v)
+      ? v.toPrecision(3) : String(v);
+    card.append(el("div", { class: "scroll" }, el("table", {},
+      el("caption", { text: "Synthetic members (first columns)" }),
       el("tr", {}, ...cols.map((c) => el("th", { scope: "col", text: c }))),
-      ...p.members.map((m) => el("tr", {}, ...cols.map((c) => el("td",
-        { text: m[c] == null ? "" : String(m[c]) }))))));
+      ...p.members.map((m) => el("tr", {}, ...cols.map((c) => el("td", { text: fmt(m[c]) })))))));
   }
   return card;
 }

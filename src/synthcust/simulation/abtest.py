@@ -374,7 +374,8 @@ def model_rests_on(model: ChoiceModel, raw: dict[str, Any] | None, source: str |
 def _load(model: ChoiceModel | str | Path | dict) -> tuple[ChoiceModel, dict | None, str | None]:
     if isinstance(model, ChoiceModel):
         model._check_fitted()
-        return model, getattr(model, "provenance_raw_", None), None
+        # its JSON form carries attribute_ranges / provenance when the model records them
+        return model, model.to_dict(), None
     if isinstance(model, dict):
         return load_model(model), model, None
     m = load_model(model)

@@ -159,10 +159,10 @@ class CoverageReport:
         floor = 0.5 / max(self.n_synth, 1)
         x = t["real_share"].clip(lower=0.5 / self.n_real)
         y = t["synthetic_share"].clip(lower=floor)
-        small = t["flags"].str.contains("too small", regex=False) & ~t["flags"].str.contains(
-            "synthetic too small", regex=False
-        )
-        bad = t["flags"].str.contains("under|over|missing in synthetic|not in real")
+        fl = t["flags"].str.split(", ")
+        small = fl.apply(lambda x: "too small" in x)
+        bad = fl.apply(lambda x: bool({"under", "over", "missing in synthetic",
+                                       "not in real"} & set(x)))  # fmt: skip
         ok = ~small & ~bad
         ax.scatter(x[ok], y[ok], s=10, color=plots.REAL, label="ok", alpha=0.8)
         ax.scatter(x[small], y[small], s=10, color=plots.HOLD, label="too small to speak for")

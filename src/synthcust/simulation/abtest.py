@@ -231,7 +231,9 @@ class ABTestResult:
         conv = self.conversion
         groups = list(dict.fromkeys(conv["group"]))
         names = [v.name for v in self.variants]
-        fig, ax = plt.subplots(figsize=(min(2.0 + 1.1 * len(groups) * len(names) / 2, 9), 2.8))
+        w = min(2.0 + 1.1 * len(groups) * len(names) / 2, 7)
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(w + 3.2, 2.8),
+                                      gridspec_kw={"width_ratios": [w, 3.2]})  # fmt: skip
         width = 0.8 / len(names)
         colors = [plots.HOLD, plots.SYNTH, plots.REAL, "#2e9d58", "#8e44ad", "#c0392b"]
         x = np.arange(len(groups))
@@ -247,6 +249,18 @@ class ABTestResult:
         ax.set_ylabel("conversion (%)")
         ax.set_title(self.outcome, fontsize=8, loc="right")
         plots._legend(ax)
+        # lift against the control, points, with intervals
+        lift = self.lift
+        y = np.arange(len(lift))[::-1]
+        err = np.vstack([lift["diff_pts"] - lift["diff_low"], lift["diff_high"] - lift["diff_pts"]])
+        cols = ["#d1343a" if v in flagged else plots.REAL for v in lift["variant"]]
+        ax2.errorbar(lift["diff_pts"], y, xerr=np.clip(np.nan_to_num(err), 0, None), fmt="none",
+                     ecolor="#555", capsize=2)  # fmt: skip
+        ax2.scatter(lift["diff_pts"], y, c=cols, s=14, zorder=3)
+        ax2.axvline(0, color="#999", lw=0.8)
+        ax2.set_yticks(y, [f"{v} · {g}" for v, g in zip(lift["variant"], lift["group"],
+                                                         strict=True)], fontsize=6.5)  # fmt: skip
+        ax2.set_xlabel(f"lift vs {self.variants[0].name} (pts)")
         return plots._svg(fig)
 
     def to_html(self) -> str:

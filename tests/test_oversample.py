@@ -253,3 +253,37 @@ def test_cli_rebalance_writes_the_table(tmp_path) -> None:  # type: ignore[no-un
         app, ["rebalance", str(src), "--target", "y", "--ratio", "0.05", "-o", str(dst)]
     )
     assert bad.exit_code != 0 and "not above the current ratio" in str(bad.exception)
+
+
+def test_generative_per_class_keeps_the_minority_s_own_dependence() -> None:
+    """A minority whose columns move together while the majority's move apart: one model per
+    class reproduces the minority's correlation; one joint copula of the table cannot."""
+    from synthcust.synthesizers.oversample import GenerativeOversampler
+
+    rng = np.random.default_rng(11)
+    n_min, n_maj = 300, 1500
+    a = rng.normal(size=n_min)
+    b = rng.normal(size=n_maj)
+    X = pd.DataFrame(
+        {
+            "x": np.r_[a, b],
+            "z": np.r_[a + 0.3 * rng.normal(size=n_min), -b + 0.3 * rng.normal(size=n_maj)],
+        }
+    )
+    y = pd.Series(["m"] * n_min + ["M"] * n_maj, name="y")
+    corr = {}
+    for per_class in (True, False):
+        Xr, yr = GenerativeOversampler(per_class=per_class, random_state=0).fit_resample(X, y)
+        new = Xr.iloc[len(X):][np.asarray(yr)[len(X):] == "m"]
+        assert len(new) == n_maj - n_min
+        corr[per_class] = new["x"].corr(new["z"])
+    real = X.iloc[:n_min]["x"].corr(X.iloc[:n_min]["z"])
+    assert abs(corr[True] - real) < 0.1 < abs(corr[False] - real)
+
+
+def test_augment_study_names_unknown_synthesizers() -> None:
+    from synthcust.evaluation.augment import augment_study
+
+    df = _small_frame(30)
+    with pytest.raises(DataError, match="unknown synthesizer 'nope'"):
+        augment_study(df, "y", methods=["generative:nope"], repeats=1, small=False)

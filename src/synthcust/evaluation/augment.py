@@ -65,7 +65,7 @@ from synthcust.synthesizers.oversample import (
     SMOTE_KINDS,
     _layout,
     check_target,
-    fit_conditional,
+    fit_per_class,
     generative_rows,
     smote_rows,
     target_counts,
@@ -386,8 +386,8 @@ class _Runner:
         X, y = self.d.X.iloc[idx].reset_index(drop=True), self.d.labels[idx]
         if method.startswith("augment:"):
             self._synth(method, X, y, seed, "full")
-        elif method in ("generative", "hybrid"):
-            self._gen(X, pd.Series(y), seed, "full")
+        elif method.split(":")[0] in ("generative", "hybrid"):
+            self._gen(method, X, pd.Series(y), seed, "full")
 
     def _synth(self, method: str, X: pd.DataFrame, y: np.ndarray, seed: int, scope: str) -> Any:
         name = method.split(":", 1)[1]
@@ -399,10 +399,15 @@ class _Runner:
 
         return self._fitted((method, scope), fit)
 
-    def _gen(self, X: pd.DataFrame, ys: pd.Series, seed: int, scope: str) -> Any:
+    def _gen(self, method: str, X: pd.DataFrame, ys: pd.Series, seed: int, scope: str) -> Any:
+        """One synthesizer per raised class (``generative[:NAME]`` / ``hybrid[:NAME]``; the
+        copula by default), shared by the generative and hybrid methods of the same NAME."""
+        name = method.split(":", 1)[1] if ":" in method else "copula"
+        want, counts = target_counts(ys, self.ratio), ys.value_counts()
+        raised = [c for c in want if want[c] > counts[c]]
         return self._fitted(
-            ("generative", scope),
-            lambda: fit_conditional(X, ys, "copula", self.sp.get("copula"), seed),
+            (f"generative:{name}", scope),
+            lambda: fit_per_class(X, ys, raised, name, self.sp.get(name), seed),
         )
 
     def train_rows(
@@ -433,9 +438,9 @@ class _Runner:
         lay = self.d.layout
         if method in SMOTE_KINDS:
             Xn, yn = smote_rows(X, ys, n_new, lay, method, self.k, 10, rng, notes)
-        elif method in ("generative", "hybrid"):
-            gen = self._gen(X, ys, seed, scope)
-            if method == "generative":
+        elif method.split(":")[0] in ("generative", "hybrid"):
+            gen = self._gen(method, X, ys, seed, scope)
+            if method.split(":")[0] == "generative":
                 Xn, yn = generative_rows(X, ys, n_new, "copula", None, rng, notes, fitted=gen)
             else:
                 half = {c: n // 2 for c, n in n_new.items() if n // 2 > 0}
@@ -563,11 +568,21 @@ def augment_study(
     methods = list(dict.fromkeys(methods))
     if "none" not in methods:
         methods.insert(0, "none")
+    from synthcust.synthesizers import REGISTRY
+
     for m in methods:
-        if m not in (*DEFAULT_METHODS, *SMOTE_KINDS) and not m.startswith("augment:"):
+        head, _, synth = m.partition(":")
+        if synth and head in ("augment", "generative", "hybrid") and synth not in REGISTRY:
             raise DataError(
-                f"unknown method {m!r}; use {', '.join(DEFAULT_METHODS)}, smotenc, smoten or "
-                "augment:<synthesizer>"
+                f"unknown synthesizer {synth!r} in method {m!r}; available: "
+                f"{', '.join(sorted(REGISTRY))}"
+            )
+        if m not in (*DEFAULT_METHODS, *SMOTE_KINDS) and not (
+            synth and head in ("augment", "generative", "hybrid")
+        ):
+            raise DataError(
+                f"unknown method {m!r}; use {', '.join(DEFAULT_METHODS)}, smotenc, smoten, "
+                "augment:<synthesizer>, generative:<synthesizer> or hybrid:<synthesizer>"
             )
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise DataError(f"n_jobs must be a whole number >= 1, got {n_jobs!r}")
@@ -648,7 +663,7 @@ def _full(
     tr, ho = (p["pos"].to_numpy() for p in train_holdout_split(pos_frame, "y", 0.2, 0))
     y_hold = d.labels[ho] == runner.positive
     for m in methods:  # fit the synthesizers once, here, so parallel seeds share them
-        if m in ("generative", "hybrid") or m.startswith("augment:"):
+        if m.split(":")[0] in ("generative", "hybrid") or m.startswith("augment:"):
             say(f"full data: fitting the synthesizer for {m}")
             runner.prefit(m, tr, seeds[0])
     inner = say if n_jobs == 1 else _quiet  # a progress bar does not travel to other processes

@@ -411,3 +411,20 @@ def test_cli_serve_has_help():
 
     r = CliRunner().invoke(app, ["serve", "--help"])
     assert r.exit_code == 0 and "--port" in r.output and "127.0.0.1" in r.output
+
+
+def test_partial_upload_left_by_a_killed_server_is_removed_on_start(tmp_path):
+    up = tmp_path / "data" / "uploads"
+    up.mkdir(parents=True)
+    (up / ".upload-0123456789abcdef.part").write_bytes(b"a,b\n1,")
+    app = create_app(tmp_path / "ws", tmp_path / "data", TOKEN)
+    assert list(up.iterdir()) == []
+    assert app.state.service.store.datasets() == []
+
+
+def test_openapi_declares_bearer_auth(client):
+    spec = client.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert spec["paths"]["/api/datasets"]["post"]["security"] == [{"bearer": []}]
+    body = spec["paths"]["/api/datasets"]["post"]["requestBody"]["content"]
+    assert "multipart/form-data" in body

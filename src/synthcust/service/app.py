@@ -154,6 +154,25 @@ def create_app(
         redoc_url=None,
     )
     app.state.service = state
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            spec = get_openapi(title=app.title, version=app.version,
+                               description=app.description, routes=app.routes)  # fmt: skip
+            spec.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "the token printed by `synthcust serve`"}
+            }  # fmt: skip
+            for path, ops in spec.get("paths", {}).items():
+                if path.startswith("/api/"):
+                    for op in ops.values():
+                        op["security"] = [{"bearer": []}]
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.state.new_token = new_token
     app.state.recovered_jobs = state.recovered
 

@@ -67,6 +67,8 @@ class ServiceState:
         self.data_dir = Path(data_dir)
         for sub in ("uploads", "models", "reports"):
             (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+        for part in (self.data_dir / "uploads").glob(".upload-*"):
+            part.unlink(missing_ok=True)  # left by a server killed mid-upload: never registered
         self.max_upload_bytes = int(max_upload_bytes)
         self.llm_backend = llm_backend
         self.frames = _LRU(4)
@@ -171,9 +173,14 @@ class ServiceState:
         cols = [c for c in model.learned_columns if c in train.columns]
         synth = model.sample(len(train), random_state=int(job.params.get("seed", 0)))
         progress(0.3, "measuring fidelity, detection, privacy and utility")
+        steps = [0]
+
+        def step(message: str) -> None:  # the number of steps varies: approach 0.9 smoothly
+            steps[0] += 1
+            progress(0.3 + 0.6 * (1 - 0.75 ** steps[0]), message)
+
         report = evaluate(train[cols], synth[cols], holdout[cols],
-                          target=job.params.get("target") or None,
-                          progress=lambda s: progress(0.5, s))  # fmt: skip
+                          target=job.params.get("target") or None, progress=step)  # fmt: skip
         progress(0.9, "writing the report")
         _, json_path = write_report(report, self.data_dir / "reports" / f"{job.id}.html")
         return {"model_id": mid, "report": json.loads(json_path.read_text()),

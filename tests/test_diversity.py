@@ -110,6 +110,18 @@ def test_cli_diversity(tmp_path):
     assert "<svg" in (tmp_path / "d.html").read_text()
     d = json.loads((tmp_path / "d.json").read_text())
     assert d["by"] == ["region", "age_band"] and d["groups"]
+    import synthcust.api as sc
+
+    sc.fit(real, synthesizer="copula", random_state=0).save(tmp_path / "m.synth")
+    r = CliRunner().invoke(app, [
+        "diversity", str(tmp_path / "real.csv"), str(tmp_path / "syn.csv"), "--by", "region",
+        "--panel-model", str(tmp_path / "m.synth"), "--panel-out", str(tmp_path / "p.csv"),
+        "--panel-size", "300", "--panel-min", "50", "-o", str(tmp_path / "d2.json"),
+    ])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    p = pd.read_csv(tmp_path / "p.csv")
+    assert p["region"].value_counts().min() >= 50 and "weight" in p
+    assert json.loads((tmp_path / "d2.json").read_text())["panel"]["cells"]
     bad = CliRunner().invoke(app, ["diversity", str(tmp_path / "real.csv"),
                                    str(tmp_path / "syn.csv"), "--by", "nope"])  # fmt: skip
     assert bad.exit_code != 0 and "nope" in str(bad.exception)

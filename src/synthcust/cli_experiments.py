@@ -212,15 +212,30 @@ def diversity_cmd(
         typer.Option(help="Relative half-width of the real share's 95% interval above which a "
                      "group is too small to speak for."),
     ] = 0.5,
+    panel_model: Annotated[
+        Path | None,
+        typer.Option(help="Fitted synthcust model: also draw a panel over-sampling the --by "
+                     "cells by conditional sampling, with design weights."),
+    ] = None,
+    panel_size: Annotated[int, typer.Option(help="Panel rows before lifting small cells.")] = 1000,
+    panel_min: Annotated[
+        int | None, typer.Option(help="Rows per cell at least (default: --min-n).")
+    ] = None,
+    panel_out: Annotated[
+        Path | None, typer.Option(help="Where to write the panel (CSV/Parquet; column weight).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the panel draws.")] = 0,
     out: OutOpt = None,
     report: ReportOpt = None,
     table: TableOpt = None,
 ) -> None:
     """Coverage of demographic subgroups (and combinations) in real vs synthetic data, with
-    groups too small to speak for, missing, invented, under- or over-represented."""
+    groups too small to speak for, missing, invented, under- or over-represented; optionally
+    a synthetic panel over-sampling small groups, weighted back to the real population."""
     from synthcust.evaluation.diversity import coverage
 
-    r = coverage(_read(real, table, None), _read(synth, table, None), by, max_order=max_order,
+    real_df = _read(real, table, None)
+    r = coverage(real_df, _read(synth, table, None), by, max_order=max_order,
                  min_n=min_n, max_rel_halfwidth=max_rel_halfwidth)
     s = r.summary()
     t = Table(title=f"Subgroups of {', '.join(r.by)}: {r.n_real:,} real, {r.n_synth:,} synthetic")
@@ -240,4 +255,23 @@ def diversity_cmd(
         console.print(t)
     for n in r.notes:
         console.print(f"[yellow]note[/yellow]: {n}")
-    _outputs(out, report, r.to_dict(), "Diversity", r.to_html())
+    payload, body = r.to_dict(), r.to_html()
+    if panel_model is not None:
+        from synthcust.api import load
+        from synthcust.evaluation.diversity import oversampled_panel
+        from synthcust.evaluation.report.html import _table
+        from synthcust.io import write_table
+
+        if panel_out is None:
+            raise SynthcustError("--panel-model needs --panel-out FILE for the panel")
+        cols = [c.strip() for c in by.split(",") if c.strip()]
+        pnl = oversampled_panel(load(panel_model), panel_size, cols, population=real_df,
+                                min_per_group=panel_min or min_n, random_state=seed)
+        write_table(pnl.frame, panel_out)
+        console.print(f"panel of {len(pnl.frame):,} rows written to {panel_out} (design weights "
+                      f"in column {pnl.weight!r}; Kish effective n {pnl.effective_n:,.0f})")
+        payload["panel"] = pnl.to_dict()
+        body += ("<h3>Over-sampled panel</h3><p class='method'>Design weight = population "
+                 "share of the cell / panel share of the cell; weighted estimates return to the "
+                 "real population.</p>" + _table(pnl.cells.round(4)))
+    _outputs(out, report, payload, "Diversity", body)

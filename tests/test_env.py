@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import warnings
 
-import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
-from gymnasium.utils.env_checker import check_env
 
-from synthcust.exceptions import DataError
-from synthcust.simulation.choice import LatentClassLogit, MultinomialLogit, choice_data, detect_spec
-from synthcust.simulation.env import (
+gym = pytest.importorskip("gymnasium", reason="the pricing environment needs gymnasium")
+
+from gymnasium.utils.env_checker import check_env  # noqa: E402
+
+from synthcust.exceptions import DataError  # noqa: E402
+from synthcust.simulation.choice import (  # noqa: E402
+    LatentClassLogit,
+    MultinomialLogit,
+    choice_data,
+    detect_spec,
+)
+from synthcust.simulation.env import (  # noqa: E402
     ENV_ID,
     ConstantPolicy,
     EpsilonGreedyPricing,

@@ -157,3 +157,31 @@ def test_cli_abtest(fitted, tmp_path):
     payload = json.loads((tmp_path / "ab.json").read_text())
     assert payload["extrapolated_variants"] == ["B"]
     assert {r["group"] for r in payload["conversion"]} == {"all", "loyal", "thrifty"}
+
+
+def test_latent_class_personas_and_separated_membership():
+    from synthcust.simulation.choice import LatentClassLogit
+
+    rng = np.random.default_rng(4)
+    hh = 300
+    persona = rng.choice(["thrifty", "loyal"], hh)
+    df = pd.DataFrame({"id": np.repeat(np.arange(hh), 8)})
+    n = len(df)
+    df["persona"] = persona[df["id"]]
+    df["price.none"] = 1.0
+    df["price.a"] = rng.uniform(1, 3, n)
+    b = np.where(df["persona"] == "thrifty", -3.0, -0.5)
+    V = np.column_stack([np.zeros(n), 1.0 + b * df["price.a"]])
+    df["choice"] = np.array(["none", "a"])[(V + rng.gumbel(size=V.shape)).argmax(1)]
+    spec = detect_spec(df, persona="persona")
+    m = LatentClassLogit(2, n_init=1, random_state=0).fit(choice_data(df, spec))
+    with np.errstate(all="ignore"):
+        r = run_abtest(m, df, ["A:", "B:price.a=-3%"], persona="persona", n_draws=60)
+    c = r.conversion.set_index(["variant", "group"])
+    # the personas convert very differently (their classes have different price response)
+    assert c.loc[("A", "loyal"), "conversion"] > 5 * c.loc[("A", "thrifty"), "conversion"]
+    # persona perfectly decides the class: the membership s.e. explode; the draws hold them
+    # at the estimate (and say so) instead of flipping classes into [0, 1] intervals
+    assert any("held at their estimate" in n_ for n_ in r.notes)
+    assert (c["high"] - c["low"]).max() < 0.1
+    assert (r.lift["diff_low"] > 0).all()

@@ -385,6 +385,23 @@ def model_rests_on(model: ChoiceModel, raw: dict[str, Any] | None, source: str |
 
 
 # --------------------------------------------------------------------------- simulation
+def _parameter_draws(m: ChoiceModel, n: int, rng: np.random.Generator
+                     ) -> tuple[np.ndarray, list[str]]:  # fmt: skip
+    """Draws from the estimate's normal; parameters with a standard error > 1000 (not
+    identified, e.g. separated latent-class membership) stay at the estimate and the others
+    are drawn from their marginal normal (else those draws would flip classes at random)."""
+    se = np.sqrt(np.clip(np.diag(m.cov_), 0, None))
+    bad = ~np.isfinite(se) | (se > 1e3)
+    if not bad.any():
+        return m._draws(n, rng), []
+    out = np.repeat(m.theta_[None, :], n, axis=0)
+    ok = ~bad
+    if ok.any():
+        C = m.cov_[np.ix_(ok, ok)]
+        out[:, ok] = rng.multivariate_normal(m.theta_[ok], (C + C.T) / 2, size=n, method="eigh")
+    return out, [m.names_[i] for i in np.nonzero(bad)[0]]
+
+
 def _load(model: ChoiceModel | str | Path | dict) -> tuple[ChoiceModel, dict | None, str | None]:
     if isinstance(model, ChoiceModel):
         model._check_fitted()
@@ -600,7 +617,14 @@ def run_abtest(
         if uncertainty_rows < N:
             rows = np.sort(rng.choice(N, uncertainty_rows, replace=False))
             notes.append(f"intervals computed on a random {uncertainty_rows:,} of {N:,} customers")
-        Sd, Td = evaluate(m._draws(n_draws, rng), rows, boot=True)
+        thetas, degenerate = _parameter_draws(m, n_draws, rng)
+        if degenerate:
+            notes.append(
+                f"parameter(s) {degenerate} have standard errors > 1000 (typically latent-class "
+                "membership under separation: a persona decides the class); they are held at "
+                "their estimate in the draws, so the intervals are conditional on them"
+            )
+        Sd, Td = evaluate(thetas, rows, boot=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             draws = Sd / np.where(Td > 0, Td, np.nan)[:, None, :]  # (R, V, G)
     else:

@@ -306,6 +306,13 @@ def test_full_flow_fit_sample_evaluate_scenario_personas_interview(tmp_path):
         r = client.post(f"/api/models/{mid}/scenario", json={"price": {"zz": 5}}, headers=H)
         assert r.status_code == 400 and "zz" in r.json()["error"]
 
+        ab = client.post(f"/api/models/{mid}/abtest", headers=H,
+                         json={"variants": ["A:", "B:price.a=-20%"], "focal": "a"})  # fmt: skip
+        assert ab.status_code == 200, ab.text
+        conv = {r["variant"]: r["conversion"] for r in ab.json()["conversion"]}
+        assert conv["B"] > conv["A"]  # cheaper 'a' converts more
+        assert "rests_on" not in ab.json()
+
         ej = client.post(f"/api/models/{mid}/evaluate", json={}, headers=H).json()
         pj = client.post(f"/api/datasets/{did}/personas", json={"k": 2, "members": 2},
                          headers=H).json()  # fmt: skip

@@ -117,6 +117,10 @@ def test_main_flow_in_chromium(site, shots, tmp_path):
         assert scen_w < base_w  # a dearer 'a' loses share
         page.screenshot(path=shots / "06-scenario.png", full_page=True)
 
+        page.get_by_label("Variant B changes").fill("price.a=-20%")
+        page.get_by_role("button", name="Run A/B test").click()
+        expect(page.locator("#ab-table")).to_contain_text("P(better)", timeout=T)
+
         page.get_by_role("button", name="Ask").click()
         expect(page.locator(".answer").first).to_contain_text("Price matters most", timeout=T)
         page.screenshot(path=shots / "07-interview.png", full_page=True)

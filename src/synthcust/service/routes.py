@@ -76,6 +76,18 @@ class ScenarioIn(BaseModel):
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
 
+class ABTestIn(BaseModel):
+    choice: str = Field("choice", min_length=1, max_length=200)
+    price_prefix: str = Field("price.", min_length=1, max_length=200)
+    variants: list[Annotated[str, Field(max_length=500)]] = Field(
+        min_length=2, max_length=6,
+        description="the first is the control: e.g. ['A:', 'B:price.a=-10%']",
+    )
+    focal: str | None = Field(None, max_length=200, description="alternative that converts")
+    n: int = Field(2000, ge=50, le=50_000, description="synthetic customers simulated")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
 class InterviewIn(BaseModel):
     persona: str = Field(min_length=1, max_length=200)
     question: str = Field(min_length=1, max_length=2000)
@@ -273,6 +285,14 @@ def scenario(request: Request, model_id: ModelPath, body: ScenarioIn) -> dict[st
     from synthcust.service.scenario import run_scenario
 
     return run_scenario(_state(request), model_id, body)
+
+
+@router.post("/models/{model_id}/abtest",
+             summary="Virtual A/B test: conversion per variant over synthetic customers")
+def abtest(request: Request, model_id: ModelPath, body: ABTestIn) -> dict[str, Any]:
+    from synthcust.service.scenario import run_abtest_route
+
+    return run_abtest_route(_state(request), model_id, body)
 
 
 # ---------------------------------------------------------------------------- interviews

@@ -9,22 +9,28 @@ from typing import Any
 from synthcust.exceptions import DataError
 
 
-def run_scenario(st: Any, model_id: int, body: Any) -> dict[str, Any]:
-    """Fit (once, cached) a multinomial logit on the model's real training rows and simulate
-    ``body.price`` (percent change per alternative) over ``body.n`` synthetic customers."""
+def _choice_model(st: Any, model_id: int, choice: str, price_prefix: str) -> Any:
+    """A multinomial logit on the real training rows of the model's dataset (cached)."""
     from synthcust.simulation.choice import MultinomialLogit, choice_data, detect_spec
-    from synthcust.simulation.scenarios import Scenario, simulate
 
     rec = st.model_record(model_id)
     ds, seed = rec.params["service_dataset"], int(rec.params["seed"])
 
     def make() -> Any:
         train, _ = st.split(ds, seed)
-        spec = detect_spec(train, body.choice, price_prefix=body.price_prefix,
-                           attr_prefixes=[], household=None)  # fmt: skip
+        spec = detect_spec(train, choice, price_prefix=price_prefix, attr_prefixes=[],
+                           household=None)  # fmt: skip
         return MultinomialLogit().fit(choice_data(train, spec, bad_prices="drop"))
 
-    choice = st.choice_models.get((ds, seed, body.choice, body.price_prefix), make)
+    return st.choice_models.get((ds, seed, choice, price_prefix), make)
+
+
+def run_scenario(st: Any, model_id: int, body: Any) -> dict[str, Any]:
+    """Fit (once, cached) a multinomial logit on the model's real training rows and simulate
+    ``body.price`` (percent change per alternative) over ``body.n`` synthetic customers."""
+    from synthcust.simulation.scenarios import Scenario, simulate
+
+    choice = _choice_model(st, model_id, body.choice, body.price_prefix)
     alts = [str(a) for a in choice.spec_.alternatives]
     unknown = sorted(set(body.price) - set(alts))
     if unknown:
@@ -52,3 +58,23 @@ def run_scenario(st: Any, model_id: int, body: Any) -> dict[str, Any]:
         "method": "multinomial logit fitted on the real training rows; shares are averaged "
         "choice probabilities over synthetic customers; intervals from 100 parameter draws",
     }
+
+
+def run_abtest_route(st: Any, model_id: int, body: Any) -> dict[str, Any]:
+    """A virtual A/B(/n) test (:func:`synthcust.simulation.abtest.run_abtest`) over synthetic
+    customers: conversion per variant with intervals, lift, power and extrapolation flags."""
+    from synthcust.simulation.abtest import run_abtest
+
+    choice = _choice_model(st, model_id, body.choice, body.price_prefix)
+    rec = st.model_record(model_id)
+    train, _ = st.split(rec.params["service_dataset"], int(rec.params["seed"]))
+    pop = st.model(model_id).sample(body.n, random_state=body.seed)
+    res = run_abtest(choice, pop, list(body.variants), focal=body.focal, training=train,
+                     n_draws=100, random_state=body.seed)  # fmt: skip
+    d = res.to_dict()
+    d.pop("rests_on", None)  # server-side details (model provenance), not needed by clients
+    d["model_id"] = model_id
+    d["method"] = ("multinomial logit fitted on the real training rows, simulated over "
+                   f"{body.n:,} synthetic customers; intervals from 100 parameter draws with a "
+                   "Poisson bootstrap of the customers")  # fmt: skip
+    return d

@@ -308,6 +308,33 @@ $("scenario-form").addEventListener("submit", async (ev) => {
     });
     return el("div", { class: "slider" }, label, input);
   }));
+  $("ab-focal").replaceChildren(...res.alternatives.map((a) => el("option", { value: a, text: a })));
+  if (!$("ab-b").value) $("ab-b").value = `${$("price-prefix").value}${res.alternatives[0]}=-10%`;
+  $("ab-form").hidden = false;
+});
+
+$("ab-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  say("ab-error", "");
+  try {
+    const r = await api("POST", `/api/models/${S.get("model")}/abtest`, {
+      choice: $("choice-col").value, price_prefix: $("price-prefix").value,
+      variants: ["A:", "B:" + $("ab-b").value], focal: $("ab-focal").value });
+    const pct = (v) => (100 * v).toFixed(1) + "%";
+    const lift = Object.fromEntries(r.lift.map((l) => [l.variant, l]));
+    const rows = r.conversion.filter((c) => c.group === "all").map((c) => el("tr", {},
+      el("th", { scope: "row", text: c.variant }), el("td", { text: pct(c.conversion) }),
+      el("td", { text: `${pct(c.low)} to ${pct(c.high)}` }),
+      el("td", { text: lift[c.variant] ? `${lift[c.variant].diff_pts.toFixed(2)} pts, ` +
+        `P(better) ${lift[c.variant].p_better.toFixed(2)}, ` +
+        `${lift[c.variant].n_per_arm.toLocaleString()} per arm for a real test` : "control" }),
+      el("td", { text: c.extrapolation ? "yes: outside the prices the model saw" : "no" })));
+    $("ab-result").replaceChildren(el("table", { id: "ab-table" },
+      el("caption", { text: `Conversion to ${r.conversion.length ? $("ab-focal").value : ""}: ` +
+        r.method }),
+      el("tr", {}, ...["Variant", "Conversion", "95% interval", "Against A", "Extrapolation"]
+        .map((h) => el("th", { scope: "col", text: h }))), ...rows));
+  } catch (e) { say("ab-error", e.message, true); }
 });
 
 function currentPrices() {
@@ -383,11 +410,11 @@ $("interview-form").addEventListener("submit", async (ev) => {
   try {
     const a = await api("POST", `/api/personas/${S.get("personasjob")}/interview`,
       { persona: $("persona-select").value, question: q });
-    const note = a.thin_evidence ? " (thin evidence: the persona is unsure)" : "";
     $("answers").prepend(el("div", { class: "answer" },
       el("p", {}, el("strong", { text: "Q: " }), q),
-      el("p", {}, el("strong", { text: "A: " }), a.answer + note),
-      el("p", { class: "share", text: "Evidence: " + (a.citations || []).join(", ") })));
+      el("p", {}, el("strong", { text: "A: " }), a.answer),
+      el("p", { class: "share", text: "Evidence records: " +
+        ((a.citations || []).join(", ") || "none matched the question") })));
   } catch (e) { say("interview-status", e.message, true); }
 });
 

@@ -125,6 +125,12 @@ def test_cli_funnel(tmp_path):
     assert "<svg" in (tmp_path / "f.html").read_text()
     d = json.loads((tmp_path / "f.json").read_text())
     assert d["changes"] == {"cart": "odds*1.2"} and len(d["completion"]) == 4
+    (tmp_path / "p.json").write_text(json.dumps({"product": 0.5, "cart": 0.4, "checkout": 0.5}))
+    g = CliRunner().invoke(app, ["funnel", "--given", str(tmp_path / "p.json"), "--steps",
+                                 ",".join(STEPS), "-o", str(tmp_path / "g.json")])  # fmt: skip
+    assert g.exit_code == 0, g.output
+    comp = json.loads((tmp_path / "g.json").read_text())["completion"][0]["completion"]
+    assert comp == pytest.approx(0.1)
     bad = CliRunner().invoke(app, ["funnel", str(tmp_path / "ev.csv"), "--steps",
                                    "landing>product,product>landing"])  # fmt: skip
     assert bad.exit_code != 0 and "cycle" in str(bad.exception)

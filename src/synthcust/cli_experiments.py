@@ -132,14 +132,15 @@ def abtest_cmd(
 
 @app.command("funnel")
 def funnel_cmd(
-    events: Annotated[
-        str, typer.Argument(metavar="EVENTS", help="One row per session x step (or per event).")
-    ],
     steps: Annotated[
         str,
         typer.Option(help="Ordered steps 'landing,product,cart,checkout' or edges "
                      "'landing>product,product>cart'."),
     ],
+    events: Annotated[
+        str | None,
+        typer.Argument(metavar="[EVENTS]", help="One row per session x step (or per event)."),
+    ] = None,
     session: Annotated[str, typer.Option(help="Session id column.")] = "session",
     step: Annotated[str, typer.Option(help="Step (event name) column.")] = "step",
     persona: Annotated[str | None, typer.Option(help="Persona column (per session).")] = None,
@@ -155,6 +156,11 @@ def funnel_cmd(
     ignore_unknown: Annotated[
         bool, typer.Option("--ignore-unknown", help="Drop events that are not funnel steps.")
     ] = False,
+    given: Annotated[
+        Path | None,
+        typer.Option(help="JSON of given step-through probabilities instead of EVENTS: "
+                     '{"product": 0.6, ...} or {"persona": {"product": 0.6, ...}, ...}.'),
+    ] = None,
     draws: Annotated[int, typer.Option(help="Posterior draws for the intervals.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the draws.")] = 0,
     out: OutOpt = None,
@@ -163,18 +169,26 @@ def funnel_cmd(
 ) -> None:
     """Fit a funnel's step-through probabilities per persona (Beta-Binomial posteriors), show
     where each persona is lost, and what a change to a step would do."""
-    from synthcust.simulation.funnel import fit_funnel
+    from synthcust.cli import _load_json
+    from synthcust.simulation.funnel import fit_funnel, funnel_from_probabilities
 
-    df = _read(events, table, None)
+    if (events is None) == (given is None):
+        raise SynthcustError("give EVENTS (session data to fit on) or --given PROBS.json")
     changes: dict[str, str] = {}
     for item in change or []:
         if "=" not in item:
             raise SynthcustError(f"cannot read --change {item!r}; write STEP=odds*1.2")
         k, v = item.split("=", 1)
         changes[k.strip()] = v.strip()
-    fm = fit_funnel(df, steps, session=session, step=step, persona=persona, timestamp=timestamp,
-                    prior=prior, unknown="ignore" if ignore_unknown else "error",
-                    source=str(events))
+    if given is not None:
+        probs = _load_json(given, "probabilities")
+        if not isinstance(probs, dict):
+            raise SynthcustError(f"{given} must hold a JSON object of step probabilities")
+        fm = funnel_from_probabilities(probs, steps)
+    else:
+        fm = fit_funnel(_read(events, table, None), steps, session=session, step=step,
+                        persona=persona, timestamp=timestamp, prior=prior,
+                        unknown="ignore" if ignore_unknown else "error", source=str(events))
     res = fm.what_if(changes, n_draws=draws, random_state=seed)
     t = Table(title=f"Funnel {' -> '.join(fm.steps)}: completion per group")
     cols = ["group", "completion %", "interval", "most lost at"]

@@ -543,7 +543,9 @@ def fit_funnel(
     n = at_least[:, :-1].astype(float)
     x = at_least[:, 1:].astype(float)
     if prior == "eb" and G < 3:
-        notes.append(f"the hierarchical prior needs >= 3 personas ({G} here): uniform prior used")
+        if persona is not None:
+            notes.append(f"the hierarchical prior needs >= 3 personas ({G} here): uniform "
+                         "prior used")  # fmt: skip
         prior = "uniform"
     hyper = None
     if prior == "eb":

@@ -121,6 +121,26 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path):
         assert "too many requests" in r.json()["error"]
 
 
+def test_token_guessing_is_slowed_down(client):
+    codes = [client.get("/api/jobs", headers={"Authorization": f"Bearer guess{i}"}).status_code
+             for i in range(35)]  # fmt: skip
+    assert codes[:30] == [401] * 30 and set(codes[30:]) == {429}
+
+
+def test_too_many_parallel_uploads_is_503(client, app):
+    st = app.state.service
+    held = 0
+    while st.upload_slots.acquire(blocking=False):
+        held += 1
+    try:
+        r = upload(client, csv_bytes(customers(20)))
+        assert r.status_code == 503 and "too many uploads" in r.json()["error"]
+    finally:
+        for _ in range(held):
+            st.upload_slots.release()
+    assert upload(client, csv_bytes(customers(20))).status_code == 201
+
+
 def test_cors_is_off_by_default(client):
     r = client.get("/api/jobs", headers={**H, "Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in r.headers

@@ -55,6 +55,8 @@ class SecurityMiddleware:
         self.app = app
         self.check = check
         self.limiter = limiter
+        # failed attempts per client address: slows down token guessing (and noisy clients)
+        self.failures = RateLimiter(rate=1.0, burst=30)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -75,6 +77,12 @@ class SecurityMiddleware:
             auth = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
             scheme, _, token = auth.partition(" ")
             if scheme.lower() != "bearer" or not self.check.verify(token.strip()):
+                client = scope.get("client") or ("?", 0)
+                wait = self.failures.take(f"fail:{client[0]}")
+                if wait > 0:
+                    resp = _error(429, "too many requests with a missing or invalid token",
+                                  {"Retry-After": RateLimiter.retry_after(wait)})  # fmt: skip
+                    return await resp(scope, receive, send_with_headers)
                 resp = _error(401, "missing or invalid API token: send the header "
                                    "'Authorization: Bearer <token>' printed by `synthcust "
                                    "serve` at its first start",

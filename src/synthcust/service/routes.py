@@ -114,10 +114,14 @@ _UPLOAD_DOC = {
              summary="Upload a CSV/TSV/Parquet file (multipart field 'file')")  # fmt: skip
 async def upload_dataset(request: Request) -> dict[str, Any]:
     st = _state(request)
+    if not st.upload_slots.acquire(blocking=False):
+        raise UploadError(503, "too many uploads at once; retry in a few seconds")
     try:
         up = await receive_upload(request, st.data_dir / "uploads", st.max_upload_bytes)
     except ClientDisconnect:  # the client left: nothing was kept, nobody reads the answer
         return Response(status_code=400)  # type: ignore[return-value]
+    finally:
+        st.upload_slots.release()
     try:
         entry = await run_in_threadpool(_ingest, st, up)
     finally:

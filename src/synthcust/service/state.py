@@ -29,6 +29,8 @@ log = logging.getLogger("synthcust.service")
 
 #: rows of the real data kept out of every fit, to evaluate against (never used to train)
 HOLDOUT = 0.2
+#: uploads streamed at the same time; more are answered 503 with Retry-After
+MAX_PARALLEL_UPLOADS = 4
 
 
 class _LRU:
@@ -70,6 +72,7 @@ class ServiceState:
         for part in (self.data_dir / "uploads").glob(".upload-*"):
             part.unlink(missing_ok=True)  # left by a server killed mid-upload: never registered
         self.max_upload_bytes = int(max_upload_bytes)
+        self.upload_slots = threading.BoundedSemaphore(MAX_PARALLEL_UPLOADS)
         self.llm_backend = llm_backend
         self.frames = _LRU(4)
         self.models = _LRU(8)

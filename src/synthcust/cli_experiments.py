@@ -83,6 +83,11 @@ def abtest_cmd(
         typer.Option(help="Share of customers outside the training range that makes a variant "
                      "an extrapolation."),
     ] = 0.05,
+    drop_bad_prices: Annotated[
+        bool,
+        typer.Option("--drop-bad-prices", help="Drop population rows with a price <= 0 or "
+                     "missing (else an error)."),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the draws.")] = 0,
     out: OutOpt = None,
     report: ReportOpt = None,
@@ -97,7 +102,7 @@ def abtest_cmd(
     res = run_abtest(
         model_file, pop, list(variant), focal=focal, outside=outside, persona=persona,
         training=train, extrapolation_tolerance=tolerance, n_draws=draws, alpha=alpha,
-        power=power, random_state=seed,
+        power=power, random_state=seed, bad_prices="drop" if drop_bad_prices else "error",
     )
     flagged = set(res.flagged)
     t = Table(title=f"A/B test: {res.outcome} ({res.n_customers:,} customers)")

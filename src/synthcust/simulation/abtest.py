@@ -166,7 +166,7 @@ def attribute_ranges(model: ChoiceModel, training: pd.DataFrame) -> dict[str, di
     model was fitted on; only occasions where the alternative was available count)."""
     spec = model.spec_
     data = choice_data(training, replace(spec, order=None), require_choice=False,
-                       bad_prices="unavailable")  # fmt: skip
+                       bad_prices="drop")  # fmt: skip
     out: dict[str, dict[str, list]] = {}
     for p, at in enumerate(spec.attribute_names):
         out[at] = {}
@@ -430,6 +430,7 @@ def run_abtest(
     alpha: float = 0.05,
     power: float = 0.8,
     uncertainty_rows: int = 50_000,
+    bad_prices: str = "error",
     random_state: int | None = 0,
 ) -> ABTestResult:
     """Simulate an A/B(/n) test of ``variants`` (the first is the control) over ``population``.
@@ -442,6 +443,8 @@ def run_abtest(
     ``training``; without either the extrapolation check cannot run and the result says so.
     A variant is flagged as an extrapolation when more than ``extrapolation_tolerance`` of the
     customers get a changed attribute outside its training range for that alternative.
+    ``bad_prices`` (``"error"``, ``"drop"``, ``"unavailable"``) treats population rows with a
+    price <= 0 or missing as in :func:`synthcust.simulation.choice.choice_data`.
 
     Examples
     --------
@@ -507,8 +510,12 @@ def run_abtest(
                                    for c in missing_cov})  # fmt: skip
         notes.append(f"covariates {missing_cov} not in the population: set to the training mean "
                      "(an assumption)")  # fmt: skip
-    data = choice_data(pop, replace(spec, order=None), require_choice=False, fill=fill)
+    pop = pop.reset_index(drop=True)  # row labels = positions (dropped rows map back)
+    data = choice_data(pop, replace(spec, order=None), require_choice=False, fill=fill,
+                       bad_prices=bad_prices)  # fmt: skip
     notes += data.notes
+    if data.n < len(pop):
+        population = population.iloc[np.asarray(data.rows, dtype=np.int64)]
     N, J, _ = data.X.shape
     Xs = []
     for v in vs:

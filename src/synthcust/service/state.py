@@ -8,12 +8,14 @@ in the workspace store (:class:`synthcust.store.jobs.JobStore`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
+import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +58,29 @@ class _LRU:
     def drop(self, key: Any) -> None:
         with self._lock:
             self._d.pop(key, None)
+
+
+@contextlib.contextmanager
+def _elapsed(report: Callable[[float], None], every: float = 2.0) -> Iterator[None]:
+    """Call ``report(seconds)`` every ``every`` s while the block runs.
+
+    The synthesizers have no progress callback, so a fit reports honest elapsed time rather
+    than an invented percentage.
+    """
+    stop = threading.Event()
+    t0 = time.monotonic()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            report(time.monotonic() - t0)
+
+    th = threading.Thread(target=loop, daemon=True)
+    th.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        th.join()
 
 
 class ServiceState:
@@ -145,9 +170,11 @@ class ServiceState:
         progress(0.1, "reading the data")
         train, holdout = self.split(ds, int(p["seed"]))
         schema = Schema.from_dict(self.store.dataset(ds).schema)
-        progress(0.25, f"fitting the {p['synthesizer']} synthesizer on {len(train):,} rows")
-        model = api.fit(train, schema=schema, synthesizer=p["synthesizer"],
-                        random_state=int(p["seed"]))  # fmt: skip
+        what = f"fitting the {p['synthesizer']} synthesizer on {len(train):,} rows"
+        progress(0.25, what)
+        with _elapsed(lambda s: progress(0.25, f"{what} ({s:.0f} s so far)")):
+            model = api.fit(train, schema=schema, synthesizer=p["synthesizer"],
+                            random_state=int(p["seed"]))  # fmt: skip
         progress(0.9, "saving the model")
         path = self.data_dir / "models" / f"{new_id('m')}.synthcust"
         model.save(path)

@@ -455,3 +455,60 @@ def test_openapi_declares_bearer_auth(client):
     assert spec["paths"]["/api/datasets"]["post"]["security"] == [{"bearer": []}]
     body = spec["paths"]["/api/datasets"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in body
+
+
+_SLOW_SERVER = """
+import sys, time, uvicorn
+from synthcust.service import create_app
+from synthcust.service.state import ServiceState
+
+def slow_fit(self, job, progress):
+    progress(0.3, "fitting (slowed down by the test)")
+    time.sleep(120)
+
+ServiceState.fit_job = slow_fit
+app = create_app(sys.argv[1], sys.argv[2], sys.argv[3])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[4]), log_level="error")
+"""
+
+
+def test_server_killed_mid_fit_marks_the_job_failed_on_restart(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_SERVER, str(tmp_path / "ws"),
+                             str(tmp_path / "d"), TOKEN, str(port)])  # fmt: skip
+    try:
+        end = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None and time.monotonic() < end, "server did not start"
+            try:
+                httpx.get(url + "/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        did = httpx.post(url + "/api/datasets", headers=H, files={
+            "file": ("c.csv", csv_bytes(customers(50)), "text/csv")}).json()["id"]
+        jid = httpx.post(url + "/api/fits", headers=H, json={"dataset": did}).json()["id"]
+        while httpx.get(f"{url}/api/jobs/{jid}", headers=H).json()["progress"] < 0.3:
+            assert time.monotonic() < end
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)  # the server dies mid-fit
+        proc.wait(10)
+    app = create_app(tmp_path / "ws", tmp_path / "d", TOKEN)
+    with TestClient(app) as c:
+        job = c.get(f"/api/jobs/{jid}", headers=H).json()
+        assert job["status"] == "failed" and "server stopped" in job["error"]
+        # the dataset survived, and a new fit may start (the dead one no longer blocks it)
+        assert [d["id"] for d in c.get("/api/datasets", headers=H).json()["datasets"]] == [did]
+        new = c.post("/api/fits", json={"dataset": did}, headers=H)
+        assert new.status_code == 202
+        assert wait(c, new.json()["id"])["status"] == "done"

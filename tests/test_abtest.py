@@ -88,8 +88,11 @@ def test_extrapolation_flag(fitted, tmp_path):
     assert ex.loc["C", "share_outside"] == 1.0 and ex.loc["B", "share_outside"] < 0.05
     assert r.conversion.set_index("variant").loc["C", "extrapolation"].all()
     assert "Extrapolation" in r.to_html()
-    # without ranges the check cannot run: the result says so instead of staying silent
-    r2 = run_abtest(m, df, ["A:", "C:price.a=*0.5"], n_draws=0)
+    # a fitted model records its ranges: the check runs without the training data
+    assert run_abtest(m, df, ["A:", "C:price.a=*0.5"], n_draws=0).flagged == ["C"]
+    # without ranges (an older model file) the check cannot run, and the result says so
+    old = {k: v for k, v in m.to_dict().items() if k != "attribute_ranges"}
+    r2 = run_abtest(old, df, ["A:", "C:price.a=*0.5"], n_draws=0)
     assert r2.flagged == [] and any("NOT checked" in a for a in r2.rests_on["assumptions"])
     # ranges recorded in the model file are used (and a display never seen on is flagged)
     d = m.to_dict()
@@ -185,3 +188,26 @@ def test_latent_class_personas_and_separated_membership():
     assert any("held at their estimate" in n_ for n_ in r.notes)
     assert (c["high"] - c["low"]).max() < 0.1
     assert (r.lift["diff_low"] > 0).all()
+
+
+def test_model_file_carries_attribute_ranges_and_provenance(tmp_path) -> None:
+    """A fitted choice model records what it saw vary, so an A/B check needs no training data."""
+    from synthcust.simulation.choice import (
+        MultinomialLogit,
+        choice_data,
+        detect_spec,
+        load_model,
+    )
+
+    rng = np.random.default_rng(0)
+    n = 600
+    price = rng.uniform(1, 3, (n, 2))
+    y = (np.array([0.0, 0.3]) - 1.2 * price + rng.gumbel(size=(n, 2))).argmax(1)
+    df = pd.DataFrame(price, columns=["price.a", "price.b"])
+    df["choice"] = np.array(["a", "b"])[y]
+    m = MultinomialLogit().fit(choice_data(df, detect_spec(df)))
+    m.provenance = {"data": "test"}
+    back = load_model(json.loads(json.dumps(m.to_dict())))
+    lo, hi = back.attribute_ranges_["price"]["a"]
+    assert lo == pytest.approx(price[:, 0].min()) and hi == pytest.approx(price[:, 0].max())
+    assert back.provenance == {"data": "test"}

@@ -202,6 +202,12 @@ def choice_fit(
         model = MultinomialLogit(cov_type=cov_type).fit(d)
     else:
         model = LatentClassLogit(k, random_state=seed).fit(d)
+    import datetime as _dt
+
+    model.provenance = {
+        "data": str(data), "occasions": int(d.n), "command": "synthcust choice fit",
+        "fitted_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }  # fmt: skip
     model.save(out)
     console.print(_summary_table(model))
     if model.n_classes > 1:

@@ -558,6 +558,9 @@ def run_abtest(
                                    "variant_max": float(vals.max())}  # fmt: skip
             if ranges is None:
                 row.update(train_min=np.nan, train_max=np.nan, share_outside=np.nan, flag=False)
+            elif isinstance(ranges.get(at), dict) and a in ranges[at] and ranges[at][a] is None:
+                # the model never saw this alternative available: anything is extrapolation
+                row.update(train_min=np.nan, train_max=np.nan, share_outside=1.0, flag=True)
             else:
                 try:
                     lo, hi = (float(x) for x in ranges[at][a])

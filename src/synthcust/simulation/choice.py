@@ -801,7 +801,10 @@ class ChoiceModel:
             "reference_levels": self.reference_levels_.tolist(),
             "covariate_means": self.covariate_means_.tolist(),
             "notes": list(self.notes_),
+            "attribute_ranges": getattr(self, "attribute_ranges_", None),
         }  # fmt: skip
+        if getattr(self, "provenance", None):
+            d["provenance"] = dict(self.provenance)
         d.update(self._extra_dict())
         return d
 
@@ -817,6 +820,7 @@ class ChoiceModel:
     def _set_common(self, data: ChoiceData) -> None:
         self.spec_ = data.spec
         self.n_obs_ = data.n
+        self.attribute_ranges_ = _attribute_ranges(data)
         self.reference_levels_ = data.X.mean(0)
         self.covariate_means_ = data.Z.mean(0) if data.Z.shape[1] else np.zeros(0)
         self.notes_ = list(data.notes)
@@ -1138,6 +1142,22 @@ def select_n_classes(
     return best, pd.DataFrame(rows)
 
 
+def _attribute_ranges(data: ChoiceData) -> dict[str, dict[str, list[float] | None]]:
+    """Observed ``[min, max]`` of every attribute per alternative over the occasions where the
+    alternative was available (``None``: never available); what the model has seen vary."""
+    out: dict[str, dict[str, list[float] | None]] = {}
+    X, avail = data.X, data.avail
+    for p, at in enumerate(data.spec.attribute_names):
+        v = np.where(avail & np.isfinite(X[:, :, p]), X[:, :, p], np.nan)
+        seen = ~np.isnan(v).all(0)
+        lo, hi = np.nanmin(np.where(seen, v, 0.0), 0), np.nanmax(np.where(seen, v, 0.0), 0)
+        out[at] = {
+            a: ([float(lo[j]), float(hi[j])] if seen[j] else None)
+            for j, a in enumerate(data.spec.alternatives)
+        }
+    return out
+
+
 def load_model(path_or_dict: str | os.PathLike[str] | dict[str, Any]) -> ChoiceModel:
     """Load a model saved by :meth:`ChoiceModel.save` (JSON)."""
     if isinstance(path_or_dict, dict):
@@ -1176,6 +1196,10 @@ def load_model(path_or_dict: str | os.PathLike[str] | dict[str, Any]) -> ChoiceM
         m.reference_levels_ = np.asarray(d["reference_levels"], dtype=float)
         m.covariate_means_ = np.asarray(d["covariate_means"], dtype=float)
         m.notes_ = list(d.get("notes", []))
+        if d.get("attribute_ranges") is not None:
+            m.attribute_ranges_ = d["attribute_ranges"]
+        if isinstance(d.get("provenance"), dict):
+            m.provenance = dict(d["provenance"])
         m.B_ = m._class_rows(m.theta_)
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"choice model file is corrupt ({type(e).__name__}: {e})") from e

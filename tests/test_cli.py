@@ -264,8 +264,9 @@ def test_sample_on_dask_is_partitioned_and_repeatable(tmp_path, capsys, monkeypa
     outs = []
     for i, sched in enumerate(["sync", "sync"]):
         out = tmp_path / f"out{i}.parquet"
-        code, text, err = run(["sample", model, "-n", 5000, "-o", out, "--dask", sched,
-                               "--partition-rows", 2000, "--seed", 4], capsys, monkeypatch)  # fmt: skip
+        args = ["sample", model, "-n", 5000, "-o", out, "--dask", sched,
+                "--partition-rows", 2000, "--seed", 4]  # fmt: skip
+        code, text, err = run(args, capsys, monkeypatch)
         assert code == 0, text + err
         assert "3 Parquet" in " ".join(text.split())
         outs.append(pd.read_parquet(out))

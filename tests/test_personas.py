@@ -288,7 +288,7 @@ def test_cli_end_to_end(tmp_path, capsys, monkeypatch, data):
     assert (pd.read_csv(tmp_path / "lab.csv")["persona"] == "P2").all()  # --consistent
     # the copula reproduces each persona only in part (measured, shown on the cards)
     assert all(0.3 < p["synthetic_agreement"] <= 1 for p in cards["personas"])
-    code, _, err = run(["personas", "segment", src, "-o", tmp_path / "o2", "--k", "500"],
+    code, _, err = run(["personas", src, "-o", tmp_path / "o2", "--k", "500"],
                        capsys, monkeypatch)
     assert code == 1 and "k=500" in err
     code, out_, _ = run(["personas", "--help"], capsys, monkeypatch)

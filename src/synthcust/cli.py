@@ -985,6 +985,7 @@ from synthcust import (  # noqa: E402, F401
     cli_oversample,
     cli_personas,
     cli_relational,
+    cli_service,
 )
 
 

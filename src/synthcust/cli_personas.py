@@ -26,8 +26,20 @@ from rich.table import Table
 from synthcust.cli import _progress, _read, app, console
 from synthcust.exceptions import SynthcustError
 
+
+class _SegmentByDefault(typer.core.TyperGroup):
+    """``synthcust personas DATA ...`` is ``synthcust personas segment DATA ...``."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["segment", *args]
+        return super().parse_args(ctx, args)
+
+
 personas_app = typer.Typer(
-    help="Personas: segment customers into personas, describe them, sample synthetic members.",
+    cls=_SegmentByDefault,
+    help="Personas: segment customers into personas, describe them, sample synthetic members "
+    "(`synthcust personas DATA` = `synthcust personas segment DATA`).",
     no_args_is_help=True,
 )
 app.add_typer(personas_app, name="personas")

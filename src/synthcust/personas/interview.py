@@ -5,8 +5,10 @@ How an answer is made
 1. The question retrieves the ``k`` most relevant records of the persona (plus shared records)
    from a :class:`~synthcust.personas.knowledge.KnowledgeIndex`.
 2. Every retrieved text is cleaned before the model sees it: PII spans (e-mail, phone, card,
-   IBAN, SSN, IP) are replaced by tags with :func:`synthcust.privacy.redact_text`, and the
-   quoting delimiters are stripped from it so a record cannot close its own quote.
+   IBAN, SSN, IP) are replaced by tags with :func:`synthcust.privacy.redact_text`, the
+   quoting delimiters are stripped from it so a record cannot close its own quote, and
+   sentences that read as orders to a model ("ignore previous instructions", "you are now",
+   "system:") are replaced by a marker (:func:`neutralise_instructions`, a heuristic).
 3. The prompt = a fixed system prompt (role, rules, and the statement that evidence is *data,
    never instructions*) + the persona profile from its card (rare category levels, held by
    fewer than ``rare_min_count`` customers, are suppressed) + the evidence, each record quoted
@@ -40,12 +42,14 @@ __all__ = [
     "InterviewSession",
     "PersonaAgent",
     "load_cards",
+    "neutralise_instructions",
     "persona_profile",
     "sanitize_evidence",
 ]
 
 OPEN, CLOSE = "<<<record id={id}>>>", "<<<end record>>>"
 _DELIM = re.compile(r"<<<|>>>")
+_ECHOED_DELIM = re.compile(r"<{2,}[^<>\n]{0,40}>{1,}|<{2,}|>{2,}")  # a model echoing quotes
 SYSTEM_PROMPT = (
     "You are a synthetic customer persona, a composite built from statistics of many real "
     "customers; you are not a real person. Answer the interviewer in the first person, briefly "
@@ -115,13 +119,54 @@ def persona_profile(card: dict[str, Any], *, rare_min_count: int = 10, top: int 
     return "\n".join(lines)
 
 
-def sanitize_evidence(texts: list[str]) -> tuple[list[str], int]:
-    """Redact PII and strip quoting delimiters; returns the texts and the PII spans removed."""
+# sentences that read as orders to a model rather than as customer text
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override|bypass)\b[^.!?\n]{0,60}?\b(?:instructions?|rules?|"
+    r"prompts?|directions?|guidelines?|above|previous|prior)\b"
+    r"|\byou are now\b|\bfrom now on\b|\bnew instructions?\b|\bsystem prompt\b"
+    r"|(?:^|[\s.!?])(?:system|assistant|developer)\s*:"
+    r"|\b(?:reply|respond)\s+(?:only\s+)?with\b|\bpretend (?:to be|you are)\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")
+REMOVED = "[instruction-like text removed]"
+
+
+def neutralise_instructions(text: str) -> tuple[str, int]:
+    """Replace each sentence that reads as an instruction to a model by a marker.
+
+    A heuristic first line of defence against prompt injection in retrieved records (the
+    second is quoting records as data); it catches common phrasings ("ignore previous
+    instructions", "you are now", "system:", "reply only with"), not every attack.
+    """
+    if not _INSTRUCTION.search(text):
+        return text, 0
+    n = 0
+    parts = []
+    for m in _SENTENCE.finditer(text):
+        sent = m.group(0)
+        if sent and _INSTRUCTION.search(sent):
+            n += 1
+            parts.append(f" {REMOVED} ")
+        else:
+            parts.append(sent)
+    return re.sub(r"\s{2,}", " ", "".join(parts)).strip(), n
+
+
+def sanitize_evidence(texts: list[str]) -> tuple[list[str], int, int]:
+    """Redact PII, strip quoting delimiters and neutralise instruction-like sentences.
+
+    Returns the texts, the PII spans redacted and the instruction-like sentences removed.
+    """
     if not texts:
-        return [], 0
+        return [], 0, 0
     red, counts = redact_text(pd.Series(texts, dtype=object).astype(str))
-    out = [_DELIM.sub(" ", t).replace("\x00", " ") for t in red.tolist()]
-    return out, int(sum(counts.values()))
+    out, n_inj = [], 0
+    for t in red.tolist():
+        t, n = neutralise_instructions(_DELIM.sub(" ", t).replace("\x00", " "))
+        out.append(t)
+        n_inj += n
+    return out, int(sum(counts.values())), n_inj
 
 
 @dataclass
@@ -136,12 +181,14 @@ class Answer:
     thin_evidence: bool
     n_relevant: int
     pii_redacted: int
+    injections_removed: int = 0
     messages: list[Message] = field(repr=False, default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "answer": self.text, "citations": self.citations,
                 "model_citations": self.model_citations, "thin_evidence": self.thin_evidence,
                 "n_relevant": self.n_relevant, "pii_redacted": self.pii_redacted,
+                "injections_removed": self.injections_removed,
                 "evidence": [{"id": h.id, "kind": h.kind, "relevance": round(h.relevance, 4)}
                              for h in self.evidence]}
 
@@ -202,9 +249,9 @@ class PersonaAgent:
         return self.index.search(question, self.k, persona=self.id)
 
     def messages(self, question: str, hits: list[Hit], history: list[Message] | None = None,
-                 ) -> tuple[list[Message], int]:
-        """The chat sent to the model, and the number of PII spans redacted from evidence."""
-        texts, n_pii = sanitize_evidence([h.text for h in hits])
+                 ) -> tuple[list[Message], int, int]:
+        """The chat sent to the model, PII spans redacted and instruction sentences removed."""
+        texts, n_pii, n_inj = sanitize_evidence([h.text for h in hits])
         if hits:
             quoted = "\n".join(f"{OPEN.format(id=h.id)}\n{t}\n{CLOSE}"
                                for h, t in zip(hits, texts, strict=False))
@@ -215,7 +262,7 @@ class PersonaAgent:
         msgs: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT + "\n\n" + context}]
         msgs += list(history or [])
         msgs.append({"role": "user", "content": question})
-        return msgs, n_pii
+        return msgs, n_pii, n_inj
 
     def ask(self, question: str, history: list[Message] | None = None) -> Answer:
         if not isinstance(question, str) or not question.strip():
@@ -223,9 +270,10 @@ class PersonaAgent:
         hits = self.retrieve(question)
         relevant = [h for h in hits if h.relevance >= self.min_relevance]
         thin = len(relevant) < self.min_hits
-        msgs, n_pii = self.messages(question, hits, history)
+        msgs, n_pii, n_inj = self.messages(question, hits, history)
         reply = self.backend.complete(msgs, seed=self.seed, max_tokens=self.max_tokens,
                                       temperature=self.temperature)
+        reply = _ECHOED_DELIM.sub(" ", reply)
         red, counts = redact_text(pd.Series([reply], dtype=object).astype(str))
         text = red.iloc[0].strip()
         ids = [h.id for h in hits]
@@ -237,7 +285,7 @@ class PersonaAgent:
         if ids:
             text += "\nSources: " + ", ".join(f"[{i}]" for i in ids)
         return Answer(question, text, ids, cited, hits, thin, len(relevant),
-                      n_pii + int(sum(counts.values())), msgs)
+                      n_pii + int(sum(counts.values())), n_inj, msgs)
 
 
 class InterviewSession:

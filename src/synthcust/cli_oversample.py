@@ -116,13 +116,16 @@ def augment_study_cmd(
         str | None,
         typer.Option(
             help="Comma-separated: none, class_weight, smote, smotenc, smoten, borderline, "
-            "adasyn, generative, hybrid, augment:<synthesizer> (default: all but smotenc/smoten, "
-            "augment:copula)."
+            "adasyn, generative, hybrid, generative:<synthesizer>, hybrid:<synthesizer>, "
+            "augment:<synthesizer> (default: all but smotenc/smoten, augment:copula)."
         ),
     ] = None,
     synthesizers: Annotated[
         str | None,
-        typer.Option(help="Extra synthesizers to augment with, e.g. ctgan,tvae (slow on CPU)."),
+        typer.Option(
+            help="Extra synthesizers to augment and oversample with (augment:NAME and "
+            "generative:NAME), e.g. autoregressive,ctgan (slow on CPU)."
+        ),
     ] = None,
     full: Annotated[bool, typer.Option(help="Run the full-data comparison.")] = True,
     small: Annotated[bool, typer.Option(help="Run the small-data protocol (960 rows).")] = True,
@@ -159,7 +162,8 @@ def augment_study_cmd(
             raise SynthcustError(f"cannot write {p}: its directory does not exist")
     df = _read(data, table, query)
     ms = _split_list(methods) or list(DEFAULT_METHODS)
-    ms += [f"augment:{s}" for s in _split_list(synthesizers) if f"augment:{s}" not in ms]
+    for name in _split_list(synthesizers):
+        ms += [m for m in (f"augment:{name}", f"generative:{name}") if m not in ms]
     pos: object = positive
     if positive is not None and target in df.columns and df[target].dtype.kind in "iuf":
         try:

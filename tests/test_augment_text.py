@@ -39,6 +39,7 @@ NEW = [
     "Slow mornings deserve linen that breathes and softens with time.",  # repeat
     "",
     "Gently made wool for quiet walks and slow Sundays.",
+    "Slow linen, call us on (915) 268-3047 for quiet mornings.",  # invented phone number
 ]
 
 
@@ -58,7 +59,7 @@ def test_augment_filters_off_brand_and_duplicates():
     res = augment_text(SEED, 4, fb, embedder=TfidfEmbedder(), max_attempts=len(NEW))
     assert res.generated == len(NEW)
     assert res.rejected["off_brand"] >= 1 and res.rejected["duplicate"] >= 2
-    assert res.rejected["empty"] == 1
+    assert res.rejected["empty"] == 1 and res.rejected["pii"] == 1
     assert len(res.accepted) == len(set(res.accepted)) >= 2
     assert not set(res.accepted) & set(SEED)
     assert "Buy now and save big on all our products!" not in res.accepted

@@ -10,9 +10,11 @@ Pipeline
    logistic regression, calibrated with Platt scaling (``CalibratedClassifierCV``, sigmoid).
    Its precision and ROC AUC on a stratified held-out 25% are reported; it is then refitted on
    everything. A candidate is kept when P(on-brand) >= ``threshold``.
-3. **Near-duplicates.** A candidate whose cosine similarity to any seed line or any already
+3. **PII.** A candidate holding an e-mail, phone, card, IBAN, SSN or IP (small models invent
+   contact details) is dropped.
+4. **Near-duplicates.** A candidate whose cosine similarity to any seed line or any already
    accepted line is >= ``dup_threshold`` is dropped.
-4. **Report.** Acceptance rate (accepted / generated), reasons for rejection, distinct-1/2
+5. **Report.** Acceptance rate (accepted / generated), reasons for rejection, distinct-1/2
    (unique n-grams / all n-grams over the accepted lines) and embedding spread (mean pairwise
    cosine distance of the accepted lines; seed's for comparison).
 
@@ -30,10 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from synthcust.exceptions import DataError, ReadError
 from synthcust.llm.base import LLMBackend
 from synthcust.personas.knowledge import TfidfEmbedder, default_embedder
+from synthcust.privacy import redact_text
 
 __all__ = [
     "GENERIC_COPY",
@@ -256,7 +260,7 @@ def augment_text(
     seed_vec = np.asarray(embedder.encode(lines), dtype=float)
     kept_vec: list[np.ndarray] = []
     accepted: list[str] = []
-    rejected = {"empty": 0, "off_brand": 0, "duplicate": 0}
+    rejected = {"empty": 0, "pii": 0, "off_brand": 0, "duplicate": 0}
     cands: list[dict[str, Any]] = []
     for a in range(attempts):
         if len(accepted) >= n:
@@ -277,6 +281,11 @@ def augment_text(
         if len(cand) < 3:
             rejected["empty"] += 1
             rec["status"] = "empty"
+            cands.append(rec)
+            continue
+        if redact_text(pd.Series([cand], dtype=object).astype(str))[1]:
+            rejected["pii"] += 1  # a model can invent e-mails and phone numbers
+            rec["status"] = "pii"
             cands.append(rec)
             continue
         p = float(clf.predict_proba([cand])[0])

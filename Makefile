@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch for the neural synthesizers: the CPU build first, so pip never pulls a CUDA one
 	$(PY) -m pip install --quiet 'torch==2.13.0'
-	$(PY) -m pip install --quiet -e '.[dev,deep,scale,service]'
+	$(PY) -m pip install --quiet -e '.[dev,deep,scale,service,llm]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -982,6 +983,7 @@ from synthcust import (  # noqa: E402, F401
     cli_behaviour,
     cli_experiments,
     cli_journeys,
+    cli_llm,
     cli_oversample,
     cli_personas,
     cli_relational,
@@ -999,7 +1001,7 @@ def main() -> None:
     except SynthcustError as e:
         if _STATE["debug"]:
             raise
-        err_console.print(f"[red]error[/red]: {e}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error[/red]: {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except (typer.Exit, SystemExit) as e:
         code = getattr(e, "exit_code", getattr(e, "code", 0))

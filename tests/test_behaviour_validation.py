@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from _cli import run
 from conftest import shared_data
-from synthcust import cli
 from synthcust.evaluation.behaviour import (
     holdout_split,
     validate_behaviour,
@@ -81,16 +80,6 @@ def test_no_household_column_holds_out_the_last_occasions():
     assert any("persona-awareness untested" in x for x in v.verdict)
 
 
-def run(args, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["synthcust", *map(str, args)])
-    cli._STATE["debug"] = False
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_validate_behaviour(tmp_path, capsys, monkeypatch):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from synthcust import cli
+from _cli import run
 from synthcust.constraints import FixedCombinations, Identity, Inequality, UniqueKey
 from synthcust.constraints.discover import check_constraints, suggest_constraints
 from synthcust.constraints.plan import ConstraintPlan
@@ -156,16 +155,6 @@ def test_integer_id_key_and_missing_values():
 
 
 # --------------------------------------------------------------------------- CLI
-def run(args, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["synthcust", *map(str, args)])
-    cli._STATE["debug"] = False
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_suggest_accept_and_check(tmp_path, capsys, monkeypatch):

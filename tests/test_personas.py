@@ -4,7 +4,6 @@ members are synthetic, bad input fails clearly, and the CLI works end to end."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 import numpy as np
@@ -12,8 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from _cli import run
 from conftest import shared_data
-from synthcust import cli
 from synthcust.exceptions import ConditionError, DataError, ModelFileError, NotFittedError
 from synthcust.personas import (
     PersonaSegmenter,
@@ -239,16 +238,6 @@ def test_demo_world_premium_shoppers_are_found():
 
 
 # --------------------------------------------------------------------------- CLI
-def run(args, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["synthcust", *map(str, args)])
-    cli._STATE["debug"] = False
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_end_to_end(tmp_path, capsys, monkeypatch, data):

@@ -4,13 +4,12 @@ front when the budget or the input is wrong, and written as a self-contained pag
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from synthcust import cli
+from _cli import run
 from synthcust.evaluation.privacy_curve import (
     parse_epsilons,
     privacy_curve,
@@ -179,16 +178,6 @@ def test_report_is_self_contained_html_with_svg_and_json(charged_curve, tmp_path
     assert not list(tmp_path.glob("*.tmp*"))  # written atomically: no leftovers
 
 
-def run(args, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["synthcust", *map(str, args)])
-    cli._STATE["debug"] = False
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_privacy_curve(data, tmp_path, capsys, monkeypatch):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from synthcust import cli
+from _cli import run
 from synthcust.exceptions import DataError
 from synthcust.simulation.choice import (
     LatentClassLogit,
@@ -137,16 +136,6 @@ def test_scenario_bad_input(df, model):
         simulate(model, df, Scenario(), persona="segment")
 
 
-def run(args, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["synthcust", *map(str, args)])
-    cli._STATE["debug"] = False
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_fit_and_scenario(tmp_path, df, capsys, monkeypatch):

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _cli import run
 from synthcust import cli
 from synthcust.exceptions import DataError, SynthcustError
 from synthcust.store import (
@@ -428,16 +429,6 @@ def test_postgresql_without_driver_or_server_is_a_clear_error():
 
 
 # --------------------------------------------------------------------------- CLI
-def run(args, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["synthcust", *map(str, args)])
-    cli._STATE["debug"] = False
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_ledger_command(tmp_path, capsys, monkeypatch):

@@ -1,0 +1,20 @@
+"""Run the ``synthcust`` command line in-process, as a user would, for the tests."""
+
+from __future__ import annotations
+
+import sys
+
+from synthcust import cli
+
+
+def run(args, capsys, monkeypatch) -> tuple[int, str, str]:
+    """``synthcust *args`` through :func:`synthcust.cli.main`: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["synthcust", *map(str, args)])
+    cli._STATE["debug"] = False
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as e:
+        code = e.code or 0
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthcust._threads import AST_LOCK
 from synthcust.exceptions import SegmentError
 from synthcust.synthesizers.conditions import Range
 
@@ -50,7 +51,8 @@ def parse_rule(rule: str, name: str = "segment") -> dict[str, Any]:
     if not isinstance(rule, str) or not rule.strip():
         raise SegmentError(f"segment {name!r}: the rule is empty")
     try:
-        tree = ast.parse(rule.strip(), mode="eval")
+        with AST_LOCK:
+            tree = ast.parse(rule.strip(), mode="eval")
     except SyntaxError as e:
         raise SegmentError(
             f"segment {name!r}: cannot read rule {rule!r} ({e.msg} at column {e.offset}); "
@@ -112,7 +114,8 @@ def _node(node: ast.AST, name: str, rule: str) -> dict[str, _Constraint]:
 
 def _literal(node: ast.AST, name: str) -> Any:
     try:
-        return ast.literal_eval(node)
+        with AST_LOCK:
+            return ast.literal_eval(node)
     except (ValueError, SyntaxError) as e:
         raise SegmentError(
             f"segment {name!r}: {ast.unparse(node)!r} is not a literal value "

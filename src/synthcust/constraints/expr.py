@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthcust._threads import AST_LOCK
 from synthcust.exceptions import SchemaError
 
 _BACKTICK = re.compile(r"`([^`]+)`")
@@ -56,7 +57,8 @@ def parse(text: str, what: str = "expression", predicate: bool = False) -> Expr:
 
     src = _BACKTICK.sub(sub, text.strip())
     try:
-        tree = ast.parse(src, mode="eval").body
+        with AST_LOCK:
+            tree = ast.parse(src, mode="eval").body
     except SyntaxError as e:
         raise SchemaError(
             f"{what} {text!r} is not valid: {e.msg}; write e.g. 'PriceMM - DiscMM' or "

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from synthcust._threads import AST_LOCK
 from synthcust.exceptions import ModelFileError
 
 FORMAT = "synthcust-model"
@@ -70,8 +71,8 @@ def load_bundle(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.n
             f"up to {FORMAT_VERSION}); upgrade synthcust to load it"
         )
     try:
-        with np.load(io.BytesIO(arrays_raw), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        with AST_LOCK, np.load(io.BytesIO(arrays_raw), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}  # headers parsed by ast.literal_eval
     except (ValueError, OSError, zipfile.BadZipFile) as e:
         raise ModelFileError(f"{str(p)!r}: the model's arrays are corrupt ({e}); re-fit") from e
     return header, arrays

@@ -71,8 +71,12 @@ def test_one_point_per_epsilon_and_more_epsilon_is_more_faithful(charged_curve):
     assert len(result.points) == 2 and result.reference is not None
     for p in [*result.points, result.reference]:
         assert 0 < p.accuracy <= 1
-        assert p.tstr_auc is not None and 0 <= p.tstr_auc <= 1
     tiny, large = result.points
+    # at epsilon 0.05 the noise (fresh OS entropy, so it differs per run) may leave one class of
+    # the target in the synthetic rows: then there is no TSTR AUC, and None says so honestly
+    for p in (large, result.reference):
+        assert p.tstr_auc is not None and 0 <= p.tstr_auc <= 1
+    assert tiny.tstr_auc is None or 0 <= tiny.tstr_auc <= 1
     # at epsilon 0.05 the noise (sigma in the hundreds of rows per cell) swamps 1,600 rows;
     # at 8 the marginals are nearly exact
     assert large.accuracy > tiny.accuracy + 0.1, (tiny.accuracy, large.accuracy)

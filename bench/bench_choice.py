@@ -38,7 +38,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthcust.evaluation.behaviour import validate_behaviour
 from synthcust.simulation.choice import (
     LatentClassLogit,
     MultinomialLogit,
@@ -47,6 +46,7 @@ from synthcust.simulation.choice import (
     wide_to_long,
 )
 from synthcust.simulation.scenarios import Scenario, simulate
+from synthcust.simulation.validation import validate_behaviour
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "choice"
@@ -175,7 +175,7 @@ def bench_mixed(name: str, bad: str) -> dict[str, Any] | None:
         from xlogit import MixedLogit
     except ImportError:
         return None
-    from synthcust.evaluation.behaviour import holdout_split
+    from synthcust.simulation.validation import holdout_split
 
     df = pd.read_csv(DATA / f"{name}.csv")
     spec = detect_spec(df)

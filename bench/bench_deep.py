@@ -193,7 +193,7 @@ def figures(rep: Any) -> dict[str, Any]:
 
 def run_dataset(name: str, args: argparse.Namespace) -> dict[str, Any]:
     from synthcust.evaluation.evaluate import evaluate
-    from synthcust.evaluation.report import write_report
+    from synthcust.reporting import write_report
 
     ds = DATASETS[name]
     df = load(name, args.data_dir)

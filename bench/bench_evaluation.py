@@ -256,7 +256,7 @@ def _pair_diffs(ours: dict[str, float], theirs: dict[str, tuple[float, str]]) ->
 
 def bench_dataset(name: str, libs: list[str], args: argparse.Namespace) -> dict[str, Any]:
     from synthcust.evaluation.evaluate import evaluate
-    from synthcust.evaluation.report import write_report
+    from synthcust.reporting import write_report
 
     ds = bc.DATASETS[name]
     df = bc.load_dataset(name, args.data_dir)

@@ -42,8 +42,8 @@ ROOT = HERE.parent
 DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 
-from synthcust.evaluation.augment import DEFAULT_METHODS, augment_study  # noqa: E402
 from synthcust.io.atomic import atomic_write_text  # noqa: E402
+from synthcust.studies.augment import DEFAULT_METHODS, augment_study  # noqa: E402
 
 AR_SECONDS = 120  # training-time cap of an autoregressive fit in the benchmark
 TARGETS = {"bank": "y", "credit_default": "default_payment_next_month", "adult": "income"}
@@ -135,7 +135,7 @@ def speed_vs_imblearn(quick: bool) -> dict[str, Any]:
     from imblearn.over_sampling import SMOTENC
 
     from synthcust.evaluation.splits import train_holdout_split
-    from synthcust.synthesizers.oversample import rebalance
+    from synthcust.synthesizers.oversampling.oversample import rebalance
 
     df = load("bank")
     if quick:

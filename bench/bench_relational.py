@@ -106,7 +106,7 @@ def split_customers(
 
 
 def spec_for(tables: dict[str, pd.DataFrame]):
-    from synthcust.synthesizers.relational import RelationalSpec, Relationship
+    from synthcust.synthesizers.multi_table.relational import RelationalSpec, Relationship
 
     rels = [Relationship("customers", "invoices", "CustomerID", "CustomerID")]
     pks = {"customers": "CustomerID", "invoices": "InvoiceNo"}
@@ -117,7 +117,7 @@ def spec_for(tables: dict[str, pd.DataFrame]):
 
 # ---------------------------------------------------------------------------- one run each
 def _run_synthcust(train: dict[str, pd.DataFrame], n: int, seed: int) -> dict[str, Any]:
-    from synthcust.synthesizers.relational import RelationalSynthesizer
+    from synthcust.synthesizers.multi_table.relational import RelationalSynthesizer
 
     spec = spec_for(train)
     m = RelationalSynthesizer(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from synthcust import cli
+from synthcust.cli import core as cli
 
 
 def run(args, capsys, monkeypatch) -> tuple[int, str, str]:

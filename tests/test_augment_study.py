@@ -11,9 +11,9 @@ import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 from typer.testing import CliRunner
 
-from synthcust.evaluation import augment
-from synthcust.evaluation.augment import _verdict, augment_study, bootstrap_auc_f1
 from synthcust.exceptions import DataError
+from synthcust.studies import augment
+from synthcust.studies.augment import _verdict, augment_study, bootstrap_auc_f1
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

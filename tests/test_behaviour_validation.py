@@ -11,13 +11,13 @@ import pytest
 
 from _cli import run
 from conftest import shared_data
-from synthcust.evaluation.behaviour import (
+from synthcust.exceptions import DataError
+from synthcust.simulation.choice import choice_data, detect_spec
+from synthcust.simulation.validation import (
     holdout_split,
     validate_behaviour,
     write_behaviour_report,
 )
-from synthcust.exceptions import DataError
-from synthcust.simulation.choice import choice_data, detect_spec
 from test_choice import simulate_mnl, simulate_two_classes
 
 

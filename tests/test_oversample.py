@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from synthcust.evaluation.modeling import one_thread
 from synthcust.exceptions import DataError
-from synthcust.synthesizers.oversample import (
+from synthcust.synthesizers.oversampling.oversample import (
     METHODS,
     GenerativeOversampler,
     SMOTEOversampler,
@@ -258,7 +258,7 @@ def test_cli_rebalance_writes_the_table(tmp_path) -> None:  # type: ignore[no-un
 def test_generative_per_class_keeps_the_minority_s_own_dependence() -> None:
     """A minority whose columns move together while the majority's move apart: one model per
     class reproduces the minority's correlation; one joint copula of the table cannot."""
-    from synthcust.synthesizers.oversample import GenerativeOversampler
+    from synthcust.synthesizers.oversampling.oversample import GenerativeOversampler
 
     rng = np.random.default_rng(11)
     n_min, n_maj = 300, 1500
@@ -282,7 +282,7 @@ def test_generative_per_class_keeps_the_minority_s_own_dependence() -> None:
 
 
 def test_augment_study_names_unknown_synthesizers() -> None:
-    from synthcust.evaluation.augment import augment_study
+    from synthcust.studies.augment import augment_study
 
     df = _small_frame(30)
     with pytest.raises(DataError, match="unknown synthesizer 'nope'"):

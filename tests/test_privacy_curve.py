@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 
 from _cli import run
-from synthcust.evaluation.privacy_curve import (
+from synthcust.evaluation.splits import train_holdout_split
+from synthcust.exceptions import SynthcustError
+from synthcust.store import BudgetError, Workspace, fingerprint_frame
+from synthcust.studies.privacy_curve import (
     parse_epsilons,
     privacy_curve,
     write_curve_report,
 )
-from synthcust.evaluation.splits import train_holdout_split
-from synthcust.exceptions import SynthcustError
-from synthcust.store import BudgetError, Workspace, fingerprint_frame
 
 BOUNDS = {"age": (18, 90), "spend": (0, 1000)}
 

@@ -20,8 +20,8 @@ from synthcust.evaluation.relational import (
     write_relational_report,
 )
 from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFittedError
-from synthcust.synthesizers import relational as rel_mod
-from synthcust.synthesizers.relational import (
+from synthcust.synthesizers.multi_table import relational as rel_mod
+from synthcust.synthesizers.multi_table.relational import (
     RelationalSpec,
     RelationalSynthesizer,
     Relationship,

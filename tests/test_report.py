@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from synthcust.evaluation.evaluate import evaluate
-from synthcust.evaluation.report import render_html, scorecard_table, write_report
+from synthcust.reporting import render_html, scorecard_table, write_report
 
 
 def _world(n: int, seed: int) -> pd.DataFrame:

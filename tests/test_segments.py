@@ -6,7 +6,7 @@ import pytest
 
 from synthcust import api
 from synthcust.exceptions import SegmentError
-from synthcust.segments import Segment, parse_rule, segment_mask
+from synthcust.rules.segments import Segment, parse_rule, segment_mask
 from synthcust.synthesizers import Range
 
 

@@ -433,7 +433,7 @@ def test_disconnect_mid_upload_registers_nothing(server, app):
 def test_cli_serve_has_help():
     from typer.testing import CliRunner
 
-    import synthcust.cli_service  # noqa: F401 - registers `serve`
+    import synthcust.cli.service  # noqa: F401 - registers `serve`
     from synthcust.cli import app
 
     r = CliRunner().invoke(app, ["serve", "--help"])

@@ -193,7 +193,7 @@ def test_real_data_breaking_its_own_rule_sets_the_ceiling():
 
 def test_report_renders_the_section(real, tmp_path):
     from synthcust.evaluation.evaluate import evaluate
-    from synthcust.evaluation.report import render_html, scorecard_table, write_report
+    from synthcust.reporting import render_html, scorecard_table, write_report
 
     train = real.iloc[:150]
     synth = train.copy()

@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthcust._utils.persist import load_bundle
 from synthcust.exceptions import ConditionError, ModelFileError, SchemaError, SegmentError
+from synthcust.rules.segments import Segment, check_segment, load_segments
 from synthcust.schema.infer import infer_column, infer_schema
 from synthcust.schema.model import Schema
 from synthcust.schema.validate import validate
-from synthcust.segments import Segment, check_segment, load_segments
 from synthcust.synthesizers import REGISTRY, BaseSynthesizer
 from synthcust.synthesizers.base import check_frame
-from synthcust.synthesizers.persist import load_bundle
 
 __all__ = ["SynthModel", "available_synthesizers", "default_synthesizer", "fit", "load"]
 

@@ -30,8 +30,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from synthcust.constraints.expr import Expr, parse
 from synthcust.exceptions import SchemaError
+from synthcust.rules.expr import Expr, parse
 
 
 def _as_bool(r: Any, n: int) -> np.ndarray:

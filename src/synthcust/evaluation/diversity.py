@@ -151,7 +151,7 @@ class CoverageReport:
     def plot_svg(self) -> str:
         """Real vs synthetic share of every group (log-log; identity line; ratio band shaded);
         groups too small to speak for in grey, under/over-represented or missing in red."""
-        from synthcust.evaluation.report import plots
+        from synthcust.reporting import plots
 
         plt = plots._plt()
         t = self.table

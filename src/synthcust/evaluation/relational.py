@@ -1,8 +1,8 @@
 """Relational evaluation: do synthetic customers have realistic purchase histories?
 
 Pure functions of real tables (train, and a holdout of customers the synthesizer never saw)
-and synthetic tables, described by a :class:`~synthcust.synthesizers.relational.RelationalSpec`
-(root = customers, its child = orders, the order's child = order lines). Every figure is
+and synthetic tables, described by a
+:class:`~synthcust.synthesizers.multi_table.relational.RelationalSpec` (root = customers, its child = orders, the order's child = order lines). Every figure is
 computed for synthetic vs real train, and, when a holdout is given, for real holdout vs real
 train as the reference (what two samples of real customers agree on).
 
@@ -41,7 +41,7 @@ import pandas as pd
 
 from synthcust.evaluation.results import Metric, SectionResult, _jsonable
 from synthcust.exceptions import DataError
-from synthcust.synthesizers.relational import RelationalSpec, _seconds, check_spec
+from synthcust.synthesizers.multi_table.relational import RelationalSpec, _seconds, check_spec
 
 __all__ = [
     "RelationalReport",
@@ -257,7 +257,7 @@ def evaluate_relational(
 
     Examples
     --------
-    >>> from synthcust.synthesizers.relational import Relationship, RelationalSpec
+    >>> from synthcust.synthesizers.multi_table.relational import Relationship, RelationalSpec
     >>> rng = np.random.default_rng(0)
     >>> def tables(seed):
     ...     r = np.random.default_rng(seed)
@@ -597,7 +597,7 @@ _TITLES = {
 
 
 def _svgs(name: str, sec: SectionResult) -> list[str]:
-    from synthcust.evaluation.report import plots
+    from synthcust.reporting import plots
 
     def dist(title: str, d: Any) -> str | None:
         if not isinstance(d, dict):
@@ -630,7 +630,7 @@ def _svgs(name: str, sec: SectionResult) -> list[str]:
 
 
 def _means_svg(col: str, d: dict[str, Any]) -> str | None:
-    from synthcust.evaluation.report import plots
+    from synthcust.reporting import plots
 
     plt = plots._plt()
     labels = [str(x) for x in d.get("labels", [])]
@@ -655,7 +655,7 @@ def _means_svg(col: str, d: dict[str, Any]) -> str | None:
 
 def render_relational_html(report: RelationalReport, json_name: str | None = None) -> str:
     """The relational report as one self-contained HTML page (inline CSS and SVG)."""
-    from synthcust.evaluation.report.html import _CSS, _e, _metric_rows, _table
+    from synthcust.reporting.html import _CSS, _e, _metric_rows, _table
 
     meta = report.meta
     sizes = "; ".join(

@@ -527,7 +527,7 @@ class PersonaModel:
 def load_persona_model(path: str | os.PathLike) -> PersonaModel:
     """Load a :class:`PersonaModel` written by :meth:`PersonaModel.save`."""
     from synthcust import api
-    from synthcust.synthesizers.persist import load_bundle
+    from synthcust._utils.persist import load_bundle
 
     meta, _ = load_bundle(path)
     info = meta.get("personas")
@@ -692,7 +692,7 @@ def _e(x: Any) -> str:
 
 
 def _sizes_svg(cards: PersonaCards) -> str:
-    from synthcust.evaluation.report.plots import _plt, _svg
+    from synthcust.reporting.plots import _plt, _svg
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.2, 0.35 * len(cards.cards) + 0.8))
@@ -708,7 +708,7 @@ def _sizes_svg(cards: PersonaCards) -> str:
 
 
 def _selection_svg(cards: PersonaCards) -> str | None:
-    from synthcust.evaluation.report.plots import _plt, _svg
+    from synthcust.reporting.plots import _plt, _svg
 
     sel = cards.selection
     if len(sel) < 2:
@@ -733,7 +733,7 @@ def _selection_svg(cards: PersonaCards) -> str | None:
 
 
 def _traits_svg(card: PersonaCard, color: str, top: int) -> str | None:
-    from synthcust.evaluation.report.plots import _plt, _svg
+    from synthcust.reporting.plots import _plt, _svg
 
     ts = card.shown_traits()[:top]
     if not ts:
@@ -803,7 +803,7 @@ def _members_table(m: pd.DataFrame | None) -> str:
 
 def render_html(cards: PersonaCards, json_name: str | None = None, top: int = 6) -> str:
     """The persona cards as one self-contained HTML page (inline CSS and SVG)."""
-    from synthcust.evaluation.report.html import _CSS
+    from synthcust.reporting.html import _CSS
 
     method = cards.to_dict()["method"]
     parts = [

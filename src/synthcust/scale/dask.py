@@ -76,7 +76,7 @@ def _rss_mb() -> float:
 @lru_cache(maxsize=4)
 def _load_model(path: str, mtime: float) -> Any:
     """A model file, loaded once per worker process (``mtime`` invalidates the cache)."""
-    from synthcust.synthesizers.persist import load_bundle
+    from synthcust._utils.persist import load_bundle
 
     meta, _ = load_bundle(path)
     if "column_order" in meta:

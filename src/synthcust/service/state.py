@@ -193,7 +193,7 @@ class ServiceState:
 
     def evaluate_job(self, job: Job, progress: Callable[[float, str], None]) -> dict[str, Any]:
         from synthcust.evaluation import evaluate
-        from synthcust.evaluation.report.html import write_report
+        from synthcust.reporting.html import write_report
 
         mid = int(job.params["model_id"])
         rec = self.model_record(mid)

@@ -225,7 +225,7 @@ class ABTestResult:
 
     def plot_svg(self) -> str:
         """Conversion per group and variant with intervals; extrapolations hatched."""
-        from synthcust.evaluation.report import plots
+        from synthcust.reporting import plots
 
         plt = plots._plt()
         conv = self.conversion

@@ -134,7 +134,7 @@ class LabResult:
 
     def figures(self) -> dict[str, str]:
         """Inline SVG plots: score per model and scenario, and true vs credited shares."""
-        from synthcust.evaluation.report.plots import _plt, _svg
+        from synthcust.reporting.plots import _plt, _svg
 
         plt = _plt()
         s = self.summary()

@@ -375,7 +375,7 @@ class FunnelResult:
     def plot_svg(self) -> str:
         """Stacked bars per group: share of entering sessions lost at each step, and completed
         (before, and after the change when there is one)."""
-        from synthcust.evaluation.report import plots
+        from synthcust.reporting import plots
 
         plt = plots._plt()
         groups = list(dict.fromkeys(self.table["group"]))

@@ -150,7 +150,7 @@ class ScenarioResult:
 
     def to_html(self) -> str:
         """An HTML section (bars of base vs scenario shares per group, tables)."""
-        from synthcust.evaluation.report import plots
+        from synthcust.reporting import plots
 
         esc = html.escape
         parts = [

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
+from synthcust._utils.persist import load_bundle, save_bundle
 from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFittedError
 from synthcust.schema.model import Schema
 from synthcust.synthesizers.conditions import (
@@ -24,7 +25,6 @@ from synthcust.synthesizers.conditions import (
     NumericCondition,
     compile_conditions,
 )
-from synthcust.synthesizers.persist import load_bundle, save_bundle
 from synthcust.transform.codec import Encoded, TableCodec
 
 REGISTRY: dict[str, type[BaseSynthesizer]] = {}

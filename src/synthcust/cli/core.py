@@ -385,7 +385,7 @@ def sample(
     """Draw N synthetic customers from MODEL and write them to OUT (optionally gated)."""
     from synthcust import api
     from synthcust.io import write_table
-    from synthcust.segments import Segment
+    from synthcust.rules.segments import Segment
     from synthcust.synthesizers.conditions import parse_condition_text
 
     if n <= 0:
@@ -501,7 +501,7 @@ def evaluate(
     """Measure SYNTHETIC against REAL (and --holdout): validity, fidelity, detection, utility,
     privacy."""
     from synthcust.evaluation.evaluate import evaluate as run_evaluation
-    from synthcust.evaluation.report import scorecard_table, write_report
+    from synthcust.reporting import scorecard_table, write_report
     from synthcust.schema import Schema
 
     with _progress() as prog:
@@ -698,7 +698,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the demo world and the model.")] = 0,
 ) -> None:
     """Simulate a retailer's customers, remove their PII, learn them and write synthetic ones."""
-    from synthcust.demo.run import run_demo
+    from synthcust.workflows.demo import run_demo
 
     run_demo(out, rows=rows, n=n, seed=seed, console=console, progress=_progress())
 
@@ -890,15 +890,15 @@ def privacy_curve(
     private rows belong to), before it reads them; the whole curve is refused up front when the
     sum of the epsilons exceeds the budget left. The report itself is not differentially private.
     """
-    from synthcust.evaluation.privacy_curve import (
+    from synthcust.evaluation.splits import train_holdout_split
+    from synthcust.schema import Schema
+    from synthcust.store import Workspace, fingerprint_frame
+    from synthcust.studies.privacy_curve import (
         MECHANISM,
         parse_epsilons,
         write_curve_report,
     )
-    from synthcust.evaluation.privacy_curve import privacy_curve as run_curve
-    from synthcust.evaluation.splits import train_holdout_split
-    from synthcust.schema import Schema
-    from synthcust.store import Workspace, fingerprint_frame
+    from synthcust.studies.privacy_curve import privacy_curve as run_curve
 
     eps = parse_epsilons(epsilons)  # before reading anything
     bounds = _parse_bounds(bound) if bound else None
@@ -979,15 +979,15 @@ def privacy_curve(
 
 
 # sub-commands kept in their own modules; importing one registers its commands on ``app``
-from synthcust import (  # noqa: E402, F401
-    cli_behaviour,
-    cli_experiments,
-    cli_journeys,
-    cli_llm,
-    cli_oversample,
-    cli_personas,
-    cli_relational,
-    cli_service,
+from synthcust.cli import (  # noqa: E402, F401
+    behaviour,
+    experiments,
+    journeys,
+    llm,
+    oversample,
+    personas,
+    relational,
+    service,
 )
 
 

@@ -141,7 +141,7 @@ class BehaviourValidation:
 
     def to_html(self, title: str = "Behaviour validation") -> str:
         """A self-contained HTML section: verdict, figures, predicted vs actual share bars."""
-        from synthcust.evaluation.report import plots
+        from synthcust.reporting import plots
 
         e = html.escape
         plt = plots._plt()
@@ -397,8 +397,8 @@ def _verdict(scores: list[ModelScore], comps: list[dict[str, Any]], lc: list[str
 def write_page(path: str | os.PathLike[str], title: str, body: str,
                payload: dict[str, Any]) -> tuple[Path, Path]:  # fmt: skip
     """Write a self-contained HTML page around ``body`` and ``payload`` as JSON beside it."""
-    from synthcust.evaluation.report.html import _CSS
     from synthcust.io.atomic import atomic_write_text
+    from synthcust.reporting.html import _CSS
 
     p = Path(path)
     jp = p.with_suffix(".json")
@@ -426,7 +426,7 @@ def model_report(model: ChoiceModel, data: ChoiceData, *, n_draws: int = 200,
                  random_state: int | None = 0) -> tuple[str, dict[str, Any]]:  # fmt: skip
     """HTML section and JSON payload describing a fitted choice model: estimates, price
     elasticities with draw intervals and willingness to pay with delta-method intervals."""
-    from synthcust.evaluation.report import plots
+    from synthcust.reporting import plots
 
     e = html.escape
     summ = model.summary()

@@ -61,7 +61,7 @@ from synthcust.evaluation.modeling import (
 )
 from synthcust.evaluation.splits import train_holdout_split
 from synthcust.exceptions import DataError
-from synthcust.synthesizers.oversample import (
+from synthcust.synthesizers.oversampling.oversample import (
     SMOTE_KINDS,
     _layout,
     check_target,
@@ -136,7 +136,7 @@ class AugmentStudyResult:
 
     def plot_svg(self) -> str:
         """Forest plot: each method's change vs ``none`` with its 95% CI (inline SVG)."""
-        from synthcust.evaluation.report.plots import HOLD, REAL, SYNTH, _plt, _svg
+        from synthcust.reporting.plots import HOLD, REAL, SYNTH, _plt, _svg
 
         plt = _plt()
         panels = []
@@ -318,7 +318,7 @@ class _Data:
     Xm: pd.DataFrame  # model frame of X (levels from the real data)
     cat: list[str]
     levels: dict[str, list[str]]
-    layout: Any  # synthcust.synthesizers.oversample._Layout of X (kinds inferred once)
+    layout: Any  # synthcust.synthesizers.oversampling.oversample._Layout of X (kinds inferred once)
 
 
 def _prepare(df: pd.DataFrame, target: str, drop: Sequence[str]) -> tuple[_Data, list[str]]:
@@ -473,7 +473,7 @@ def score_rows(clf: Any, X_real: pd.DataFrame, classes: list[str], positive: str
 
 
 def _fit_synth(name: str, params: dict[str, Any] | None, seed: int, frame: pd.DataFrame) -> Any:
-    from synthcust.synthesizers.oversample import build_synthesizer
+    from synthcust.synthesizers.oversampling.oversample import build_synthesizer
 
     model = build_synthesizer(name, params, seed)
     with warnings.catch_warnings():

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli import _read, app, console
+from synthcust.cli.core import _read, app, console
 from synthcust.exceptions import SynthcustError
 
 TableOpt = Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL) of every input.")]
@@ -27,8 +27,8 @@ ReportOpt = Annotated[
 
 
 def _outputs(out: Path | None, report: Path | None, payload: dict, title: str, body: str) -> None:
-    from synthcust.evaluation.behaviour import write_page
     from synthcust.io.atomic import atomic_write_text
+    from synthcust.simulation.validation import write_page
 
     if out is not None and report is not None and Path(report).with_suffix(".json").resolve() == (
         Path(out).resolve()
@@ -174,7 +174,7 @@ def funnel_cmd(
 ) -> None:
     """Fit a funnel's step-through probabilities per persona (Beta-Binomial posteriors), show
     where each persona is lost, and what a change to a step would do."""
-    from synthcust.cli import _load_json
+    from synthcust.cli.core import _load_json
     from synthcust.simulation.funnel import fit_funnel, funnel_from_probabilities
 
     if (events is None) == (given is None):
@@ -278,8 +278,8 @@ def diversity_cmd(
     if panel_model is not None:
         from synthcust.api import load
         from synthcust.evaluation.diversity import oversampled_panel
-        from synthcust.evaluation.report.html import _table
         from synthcust.io import write_table
+        from synthcust.reporting.html import _table
 
         if panel_out is None:
             raise SynthcustError("--panel-model needs --panel-out FILE for the panel")

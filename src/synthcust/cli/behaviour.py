@@ -1,7 +1,7 @@
 """``synthcust choice fit``, ``synthcust scenario`` and ``synthcust validate-behaviour``.
 
 Thin layer over :mod:`synthcust.simulation.choice`, :mod:`synthcust.simulation.scenarios` and
-:mod:`synthcust.evaluation.behaviour`: options become a :class:`ChoiceSpec`, errors are
+:mod:`synthcust.simulation.validation`: options become a :class:`ChoiceSpec`, errors are
 SynthcustErrors printed as one line by ``synthcust.cli.main``.
 """
 
@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli import _read, app, console
+from synthcust.cli.core import _read, app, console
 from synthcust.exceptions import SynthcustError
 
 choice_app = typer.Typer(
@@ -181,12 +181,12 @@ def choice_fit(
 ) -> None:
     """Fit a multinomial logit (or, with --classes K, a latent-class logit) on wide purchase
     data: one row per occasion, price/attribute columns per alternative, a choice column."""
-    from synthcust.evaluation.behaviour import model_report, write_page
     from synthcust.simulation.choice import (
         LatentClassLogit,
         MultinomialLogit,
         select_n_classes,
     )
+    from synthcust.simulation.validation import model_report, write_page
 
     _check_outputs(out, report)
     _, d = _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, household,
@@ -267,13 +267,13 @@ def scenario_cmd(
 ) -> None:
     """What-if over a population: price changes, display/feature on, removed or new
     alternatives; demand shares, revenue and switching, per persona and overall."""
-    from synthcust.evaluation.behaviour import write_page
     from synthcust.simulation.choice import load_model
     from synthcust.simulation.scenarios import (
         Scenario,
         parse_new_alternative,
         simulate,
     )
+    from synthcust.simulation.validation import write_page
 
     _check_outputs(out, report)
     model = load_model(model_file)
@@ -356,7 +356,7 @@ def validate_behaviour_cmd(
     under their actual prices/promotions: shares, hit rate and log-likelihood vs a plain MNL
     (constants + price), and whether the latent-class (persona-aware) model beats the pooled
     one."""
-    from synthcust.evaluation.behaviour import validate_behaviour, write_behaviour_report
+    from synthcust.simulation.validation import validate_behaviour, write_behaviour_report
 
     _, d = _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, household,
                  order, persona, base, drop_bad_prices, table, query,

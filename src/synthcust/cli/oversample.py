@@ -1,6 +1,7 @@
 """``synthcust rebalance`` and ``synthcust augment-study``: imbalanced targets and small data.
 
-Thin layer over :mod:`synthcust.synthesizers.oversample` and :mod:`synthcust.evaluation.augment`;
+Thin layer over :mod:`synthcust.synthesizers.oversampling.oversample` and
+:mod:`synthcust.studies.augment`;
 every file is written atomically.
 """
 
@@ -12,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli import _progress, _read, app, console
+from synthcust.cli.core import _progress, _read, app, console
 from synthcust.exceptions import SynthcustError
 
 _METHOD_HELP = "smote, smotenc, smoten, borderline, adasyn, generative or hybrid."
@@ -67,7 +68,7 @@ def rebalance(
     Free-text columns are refused: drop them with --drop.
     """
     from synthcust.io import write_table
-    from synthcust.synthesizers.oversample import make_oversampler, resample_frame
+    from synthcust.synthesizers.oversampling.oversample import make_oversampler, resample_frame
 
     df = _read(data, table, query)
     df, dropped = _drop(df, drop)
@@ -154,8 +155,8 @@ def augment_study_cmd(
 ) -> None:
     """Does oversampling or synthetic augmentation help a classifier on DATA? Measured on real
     held-out rows, repeated over seeds, with 95% CIs and a verdict."""
-    from synthcust.evaluation.augment import DEFAULT_METHODS, augment_study
     from synthcust.io.atomic import atomic_write_text
+    from synthcust.studies.augment import DEFAULT_METHODS, augment_study
 
     for p in (report, json_out):  # fail before minutes of work, not after
         if p is not None and not Path(p).expanduser().resolve().parent.is_dir():

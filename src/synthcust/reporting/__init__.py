@@ -1,6 +1,6 @@
 """Render an :class:`~synthcust.evaluation.evaluate.EvaluationReport`: HTML, JSON, terminal."""
 
-from synthcust.evaluation.report.html import render_html, write_report
-from synthcust.evaluation.report.terminal import scorecard_table
+from synthcust.reporting.html import render_html, write_report
+from synthcust.reporting.terminal import scorecard_table
 
 __all__ = ["render_html", "scorecard_table", "write_report"]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from synthcust.cli import app, console
+from synthcust.cli.core import app, console
 from synthcust.exceptions import SynthcustError
 
 

@@ -1,7 +1,7 @@
 """``synthcust relational ...`` (customers -> orders -> lines).
 
 Registered on :data:`synthcust.cli.app` on import. All logic lives in
-:mod:`synthcust.synthesizers.relational`, :mod:`synthcust.evaluation.relational` and
+:mod:`synthcust.synthesizers.multi_table.relational`, :mod:`synthcust.evaluation.relational` and
 :mod:`synthcust.scale`; these commands translate arguments and print results.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from synthcust.cli import _parse_pairs, _progress, _read, app, console
+from synthcust.cli.core import _parse_pairs, _progress, _read, app, console
 from synthcust.exceptions import SynthcustError
 
 sub = typer.Typer(
@@ -73,7 +73,7 @@ def relational_fit(
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
 ) -> None:
     """Learn customers, their orders (and order lines) and save one model file."""
-    from synthcust.synthesizers.relational import RelationalSynthesizer
+    from synthcust.synthesizers.multi_table.relational import RelationalSynthesizer
 
     paths = [parent, child] + ([grandchild] if grandchild else [])
     with _progress() as prog:
@@ -107,7 +107,7 @@ def relational_sample(
 ) -> None:
     """Draw synthetic parents with their children; write one file per table to OUT."""
     from synthcust.io import write_table
-    from synthcust.synthesizers.relational import RelationalSynthesizer
+    from synthcust.synthesizers.multi_table.relational import RelationalSynthesizer
 
     if fmt not in ("csv", "csv.gz", "parquet"):
         raise SynthcustError(f"--format must be csv, csv.gz or parquet, got {fmt!r}")
@@ -146,7 +146,7 @@ def relational_evaluate(
 ) -> None:
     """Compare synthetic customers and purchase histories with real ones (HTML + JSON)."""
     from synthcust.evaluation.relational import evaluate_relational, write_relational_report
-    from synthcust.synthesizers.relational import RelationalSynthesizer
+    from synthcust.synthesizers.multi_table.relational import RelationalSynthesizer
 
     model = RelationalSynthesizer.load(model_path)
     names = list(model.tables_)

@@ -22,7 +22,7 @@ from typing import Annotated
 
 import typer
 
-from synthcust.cli import _load_json, _read, app, console, err_console
+from synthcust.cli.core import _load_json, _read, app, console, err_console
 from synthcust.exceptions import SynthcustError
 
 _BACKEND_HELP = ("LLM backend: offline (SmolLM2-135M run locally, default) or http "

@@ -51,11 +51,11 @@ import pandas as pd
 from scipy.special import ndtr
 from threadpoolctl import threadpool_limits
 
+from synthcust._utils.persist import load_bundle, save_bundle
 from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFittedError
 from synthcust.schema.model import Column, Kind, Schema
 from synthcust.synthesizers.base import REGISTRY, BaseSynthesizer, resolve_rng
 from synthcust.synthesizers.copula import GaussianCopulaSynthesizer, _z
-from synthcust.synthesizers.persist import load_bundle, save_bundle
 from synthcust.synthesizers.truncnorm import _chol, _psd
 from synthcust.transform.codec import Encoded
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from synthcust.evaluation.report import plots
-from synthcust.evaluation.report.terminal import fmt
+from synthcust.reporting import plots
+from synthcust.reporting.terminal import fmt
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthcust._threads import AST_LOCK
+from synthcust._utils.threads import AST_LOCK
 from synthcust.exceptions import SegmentError
 from synthcust.synthesizers.conditions import Range
 

@@ -22,11 +22,11 @@ from synthcust import api
 from synthcust.demo.world import DEMO_UNIQUE_PII_COLUMNS, simulate_customers
 from synthcust.evaluation.evaluate import evaluate
 from synthcust.evaluation.fidelity import KL_THRESHOLD, kl_per_column
-from synthcust.evaluation.report import scorecard_table, write_report
 from synthcust.evaluation.splits import train_holdout_split
 from synthcust.exceptions import DataError, SynthcustError
 from synthcust.io import write_table
 from synthcust.io.atomic import atomic_write_text
+from synthcust.reporting import scorecard_table, write_report
 
 TARGET = "churned"
 

@@ -361,7 +361,7 @@ ACC, AUC = "#1f5fa8", "#e07b39"
 
 def curve_svg(result: CurveResult) -> str:
     """Accuracy and TSTR AUC against epsilon (log axis); the reference as dashed lines."""
-    from synthcust.evaluation.report.plots import _plt, _svg
+    from synthcust.reporting.plots import _plt, _svg
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
@@ -396,8 +396,8 @@ def curve_svg(result: CurveResult) -> str:
 
 def render_curve_html(result: CurveResult, json_name: str | None = None) -> str:
     """The curve as one self-contained page (inline CSS and SVG, no external references)."""
-    from synthcust.evaluation.report.html import _CSS
-    from synthcust.evaluation.report.terminal import fmt
+    from synthcust.reporting.html import _CSS
+    from synthcust.reporting.terminal import fmt
 
     def e(x: Any) -> str:
         return html.escape(str(x))

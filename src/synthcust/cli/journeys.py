@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli import _load_json, _progress, _read, app, console, err_console
+from synthcust.cli.core import _load_json, _progress, _read, app, console, err_console
 from synthcust.exceptions import SynthcustError
 
 journeys_app = typer.Typer(

@@ -23,7 +23,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli import _progress, _read, app, console
+from synthcust.cli.core import _progress, _read, app, console
 from synthcust.exceptions import SynthcustError
 
 
@@ -97,7 +97,7 @@ def segment(
     import numpy as np
     import pandas as pd
 
-    from synthcust.cli import _load_json
+    from synthcust.cli.core import _load_json
     from synthcust.io import write_table
     from synthcust.personas import (
         PersonaSegmenter,

@@ -1,0 +1,210 @@
+"""The one model file format: a zip of ``synthcust.json`` (metadata) and ``arrays.npz`` (arrays).
+
+Every learnable object in synthcust (synthesizers, the relational model, oversamplers, the
+persona segmenter, choice and journey models, the knowledge index) saves through
+:func:`save_bundle` and loads through :func:`load_bundle`. The JSON header carries one tag
+scheme::
+
+    {"format": "synthcust", "format_version": 2, "kind": "synthesizer", ...}
+
+``kind`` names what the file holds; a loader passes the kind(s) it accepts and gets a clear
+:class:`~synthcust.exceptions.ModelFileError` for anything else: another kind, a file from a
+newer synthcust (a higher ``format_version``), a pickle, an object array, a corrupt zip.
+
+Never pickle: arrays are read with ``allow_pickle=False`` and metadata is plain JSON, so loading a
+model file from an untrusted source cannot run code. Files are written atomically and privately
+(mode 0600). Files of the first format (``"format": "synthcust-model"``, version 1) still load as
+``kind="synthesizer"`` (or ``"relational"`` when their metadata says so).
+
+>>> import tempfile, pathlib, numpy as np
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "m.synthcust"
+>>> _ = save_bundle(p, {"answer": 42}, {"w": np.arange(3)}, kind="example")
+>>> meta, arrays = load_bundle(p, kind="example")
+>>> meta["answer"], meta["kind"], arrays["w"].tolist()
+(42, 'example', [0, 1, 2])
+>>> load_bundle(p, kind="choice")
+Traceback (most recent call last):
+...
+synthcust.exceptions.ModelFileError: ... holds a 'example' model, not a 'choice' model; ...
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthcust._utils.threads import AST_LOCK
+from synthcust.exceptions import ModelFileError
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "load_bundle",
+    "peek_kind",
+    "save_bundle",
+]
+
+FORMAT = "synthcust"
+FORMAT_VERSION = 2
+#: the first format's tag: such files hold one synthesizer (or the relational model)
+LEGACY_FORMAT = "synthcust-model"
+_META = "synthcust.json"
+_ARRAYS = "arrays.npz"
+
+
+def save_bundle(
+    path: str | os.PathLike,
+    meta: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    *,
+    kind: str = "synthesizer",
+) -> Path:
+    """Write ``meta`` and ``arrays`` as a model file of ``kind`` at ``path``, atomically.
+
+    Parameters
+    ----------
+    path
+        Destination file; written through a temporary file and renamed, mode 0600.
+    meta
+        JSON-serialisable metadata (NumPy scalars and arrays are converted).
+    arrays
+        Named numeric or string arrays; object arrays are refused (they would need pickle).
+    kind
+        What the file holds, checked again by :func:`load_bundle`.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
+    from synthcust.io.atomic import atomic_write_bytes
+
+    if not kind or not isinstance(kind, str):
+        raise ValueError(f"kind must be a non-empty string, got {kind!r}")
+    packed: dict[str, np.ndarray] = {}
+    for k, v in arrays.items():
+        a = np.asarray(v)
+        if a.dtype == object:
+            raise ModelFileError(
+                f"array {k!r} has dtype object, which cannot be saved without pickle; "
+                "convert it to numbers or fixed-width strings (np.asarray(x, dtype=str))"
+            )
+        packed[k] = a
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind, **meta}
+    header["kind"] = kind
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        arr_buf = io.BytesIO()
+        np.savez(arr_buf, **packed)
+        # fixed timestamps: the same model always gives the same bytes
+        for name, data in (
+            (_META, json.dumps(header, indent=1, default=_json_default).encode()),
+            (_ARRAYS, arr_buf.getvalue()),
+        ):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    dest = Path(path)
+    atomic_write_bytes(dest, buf.getvalue())
+    return dest
+
+
+def _read_header(p: Path) -> tuple[dict[str, Any], bytes]:
+    if not p.exists():
+        raise ModelFileError(
+            f"model file {str(p)!r} does not exist; create it with `synthcust fit`"
+        )
+    if p.is_dir():
+        raise ModelFileError(f"{str(p)!r} is a folder, not a synthcust model file")
+    try:
+        with zipfile.ZipFile(p) as zf:
+            header = json.loads(zf.read(_META))
+            arrays_raw = zf.read(_ARRAYS)
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
+        raise ModelFileError(
+            f"{str(p)!r} is not a readable synthcust model (corrupt or another format: {e}); "
+            "re-create it with the command that made it"
+        ) from e
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{str(p)!r} is not a synthcust model file")
+    fmt = header.get("format")
+    version = header.get("format_version")
+    if fmt == LEGACY_FORMAT and version == 1:
+        header = dict(header)
+        legacy = header.get("synthesizer") == "relational"
+        header["kind"] = "relational" if legacy else "synthesizer"
+        return header, arrays_raw
+    if fmt != FORMAT:
+        raise ModelFileError(f"{str(p)!r} is not a synthcust model file (format {fmt!r})")
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{str(p)!r} was written by a newer synthcust (model format {version!r}, this one "
+            f"reads up to {FORMAT_VERSION}); upgrade synthcust to load it"
+        )
+    if not isinstance(header.get("kind"), str):
+        raise ModelFileError(f"{str(p)!r} has no model kind in its header; re-create it")
+    return header, arrays_raw
+
+
+def peek_kind(path: str | os.PathLike) -> str:
+    """The kind of model a file holds (``"synthesizer"``, ``"choice"``, ...), without its arrays.
+
+    Raises
+    ------
+    ModelFileError
+        When ``path`` is not a readable synthcust model file.
+    """
+    header, _ = _read_header(Path(path))
+    return str(header["kind"])
+
+
+def load_bundle(
+    path: str | os.PathLike, *, kind: str | Iterable[str] | None = None
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read a model file; raise :class:`ModelFileError` if it is not a valid one of ``kind``.
+
+    Parameters
+    ----------
+    path
+        The model file.
+    kind
+        The kind (or kinds) the caller accepts; ``None`` accepts any.
+
+    Returns
+    -------
+    tuple of dict and dict
+        The metadata (with ``kind`` and ``format_version``) and the arrays.
+    """
+    p = Path(path)
+    header, arrays_raw = _read_header(p)
+    if kind is not None:
+        accepted = (kind,) if isinstance(kind, str) else tuple(kind)
+        if header["kind"] not in accepted:
+            want = " or ".join(repr(k) for k in accepted)
+            raise ModelFileError(
+                f"{str(p)!r} holds a {header['kind']!r} model, not a {want} model; "
+                "pass a file made by the matching command"
+            )
+    try:
+        with AST_LOCK, np.load(io.BytesIO(arrays_raw), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}  # headers parsed by ast.literal_eval
+    except (ValueError, OSError, zipfile.BadZipFile) as e:
+        raise ModelFileError(
+            f"{str(p)!r}: the model's arrays are corrupt or hold pickled objects ({e}); re-fit"
+        ) from e
+    return header, arrays
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)

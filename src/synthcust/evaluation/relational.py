@@ -2,8 +2,8 @@
 
 Pure functions of real tables (train, and a holdout of customers the synthesizer never saw)
 and synthetic tables, described by a
-:class:`~synthcust.synthesizers.multi_table.relational.RelationalSpec` (root = customers, its child =
-orders, the order's child = order lines). Every figure is
+:class:`~synthcust.synthesizers.multi_table.relational.RelationalSpec` (root = customers, its
+child = orders, the order's child = order lines). Every figure is
 computed for synthetic vs real train, and, when a holdout is given, for real holdout vs real
 train as the reference (what two samples of real customers agree on).
 

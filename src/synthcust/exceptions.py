@@ -6,13 +6,15 @@
     ├── DataError                   the user's data cannot be used as given
     │   ├── ReadError               a source could not be read (empty, binary, ragged, ...)
     │   └── WriteError              an output could not be written (nothing half-written is left)
+    ├── ParameterError              an argument has the wrong type or value (e.g. ``random_state``)
     ├── SchemaError                 a schema (or an edit of one) is invalid; lists every problem
     ├── PIIError                    a PII policy cannot be applied
     ├── ModelError                  a synthesizer could not fit or sample
     │   ├── NotFittedError          a method needing a fitted model was called before ``fit``
     │   └── ModelFileError          a saved model is corrupt, foreign or from a future version
     ├── ConditionError              a sampling condition is impossible (unknown value, empty range)
-    └── SegmentError                a segment rule is malformed or matches no customer
+    ├── SegmentError                a segment rule is malformed or matches no customer
+    └── ConstraintError             a constraint is contradictory, broken, or cannot be met
 
 Every message names the column/value at fault and says what to do next.
 """
@@ -34,6 +36,13 @@ class ReadError(DataError):
 
 class WriteError(DataError):
     """An output could not be written; any existing file is left untouched."""
+
+
+class ParameterError(SynthcustError, TypeError, ValueError):
+    """An argument has the wrong type or value.
+
+    It is both a ``TypeError`` and a ``ValueError`` so callers catching either keep working.
+    """
 
 
 class SchemaError(SynthcustError, ValueError):

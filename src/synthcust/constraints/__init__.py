@@ -5,7 +5,7 @@
 'last_order >= first_order'
 """
 
-from synthcust.constraints.model import (
+from synthcust.rules.constraints import (
     KINDS,
     AllowedValues,
     Constraint,

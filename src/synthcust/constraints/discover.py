@@ -50,7 +50,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthcust.constraints.model import (
+from synthcust.constraints.plan import ConstraintPlan, _decimals, _find_cycle, _py
+from synthcust.exceptions import ConstraintError, SchemaError
+from synthcust.rules.constraints import (
     AllowedValues,
     Constraint,
     FixedCombinations,
@@ -59,8 +61,6 @@ from synthcust.constraints.model import (
     Range,
     UniqueKey,
 )
-from synthcust.constraints.plan import ConstraintPlan, _decimals, _find_cycle, _py
-from synthcust.exceptions import ConstraintError, SchemaError
 from synthcust.schema.model import Kind, Schema
 
 _DERIVED_HINTS = re.compile(

@@ -43,7 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthcust.constraints.model import (
+from synthcust.exceptions import ConditionError, ConstraintError, SchemaError
+from synthcust.rules.constraints import (
     AllowedValues,
     Constraint,
     FixedCombinations,
@@ -53,9 +54,9 @@ from synthcust.constraints.model import (
     UniqueKey,
     combo_keys,
 )
-from synthcust.exceptions import ConditionError, ConstraintError, SchemaError
 from synthcust.schema.model import Column, Kind, Schema, unknown_column_message
 from synthcust.transform.codec import ColumnSpec, TableCodec, _astype_safe, _restore_numeric
+from synthcust.transform.conditions import CategoricalCondition, compile_conditions
 
 MAX_ROUNDS = 10
 INEQUALITY_MODE = "share"  # "share" of the room up to the real maximum, or "difference"
@@ -490,8 +491,6 @@ class ConstraintPlan:
         A condition on a member of a fixed combination becomes a condition on the combination
         token (the combinations whose member matches), so it is exact and needs no rejection.
         """
-        from synthcust.synthesizers.conditions import compile_conditions
-
         if not conditions:
             return {}, []
         inner: dict[str, Any] = {}
@@ -710,8 +709,6 @@ def _frame(cols: Mapping[str, Any], n: int) -> pd.DataFrame:
 
 
 def _cond_mask(cond: Any, x: np.ndarray, spec: ColumnSpec) -> np.ndarray:
-    from synthcust.synthesizers.conditions import CategoricalCondition
-
     if isinstance(cond, CategoricalCondition):
         return np.isin(x, np.asarray(cond.codes))
     with np.errstate(invalid="ignore"):

@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from synthcust._utils.threads import AST_LOCK
+from synthcust._utils.validation import unknown_column_message
 from synthcust.exceptions import SegmentError
-from synthcust.synthesizers.conditions import Range
+from synthcust.rules.conditions import Range
 
 
 @dataclass(frozen=True)
@@ -214,8 +215,6 @@ def segment_mask(
     mask = np.ones(len(df), dtype=bool)
     for col, cond in conditions.items():
         if col not in df.columns:
-            from synthcust.schema.model import unknown_column_message
-
             raise SegmentError(
                 f"segment {name!r}: " + unknown_column_message(col, list(map(str, df.columns)))
             )

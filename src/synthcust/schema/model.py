@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from synthcust.constraints.model import Constraint, constraint_from_dict, parse_constraint
+from synthcust._utils.validation import unknown_column_message
 from synthcust.exceptions import SchemaError
+from synthcust.rules.constraints import Constraint, constraint_from_dict, parse_constraint
 
 SCHEMA_VERSION = 1
 
@@ -365,10 +366,3 @@ class Schema:
         if problems:
             raise SchemaError(problems)
         return Schema(tuple(Column.from_dict(c) for c in cols), version, (), tuple(constraints))
-
-
-def unknown_column_message(name: object, known: list[str]) -> str:
-    hint = difflib.get_close_matches(str(name), known, n=1)
-    sugg = f"did you mean {hint[0]!r}? " if hint else ""
-    shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
-    return f"unknown column {name!r}: {sugg}known columns are {shown}"

@@ -12,14 +12,13 @@ from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFitte
 from synthcust.simulation.choice import (
     LatentClassLogit,
     MultinomialLogit,
-    _design,
-    _mnl_fgh,
     choice_data,
     choice_data_from_long,
     detect_spec,
     load_model,
     wide_to_long,
 )
+from synthcust.simulation.choice.numerics import design, mnl_fgh
 
 ALTS = ["a", "b", "c"]
 TRUE = {"asc:b": 0.5, "asc:c": -0.4, "price": -1.2, "disp": 0.8}
@@ -89,17 +88,17 @@ def test_mnl_recovers_parameters_within_ci(mnl):
 
 def test_analytic_gradient_and_hessian_match_finite_differences(mnl_df):
     d = choice_data(mnl_df.head(300), detect_spec(mnl_df))
-    D = _design(d)
+    D = design(d)
     Y = np.eye(3)[d.y]
     w = np.random.default_rng(0).uniform(0.5, 1.5, d.n)
     th = np.array([0.2, -0.1, -0.7, 0.3])
-    _, g, H = _mnl_fgh(th, D, Y, d.avail, w)
+    _, g, H = mnl_fgh(th, D, Y, d.avail, w)
     eps = 1e-6
-    num_g = np.array([(_mnl_fgh(th + eps * e, D, Y, d.avail, w)[0]
-                       - _mnl_fgh(th - eps * e, D, Y, d.avail, w)[0]) / (2 * eps)
+    num_g = np.array([(mnl_fgh(th + eps * e, D, Y, d.avail, w)[0]
+                       - mnl_fgh(th - eps * e, D, Y, d.avail, w)[0]) / (2 * eps)
                       for e in np.eye(4)])  # fmt: skip
-    num_H = np.array([(_mnl_fgh(th + eps * e, D, Y, d.avail, w)[1]
-                       - _mnl_fgh(th - eps * e, D, Y, d.avail, w)[1]) / (2 * eps)
+    num_H = np.array([(mnl_fgh(th + eps * e, D, Y, d.avail, w)[1]
+                       - mnl_fgh(th - eps * e, D, Y, d.avail, w)[1]) / (2 * eps)
                       for e in np.eye(4)])  # fmt: skip
     np.testing.assert_allclose(g, num_g, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(H, num_H, rtol=1e-4, atol=1e-3)

@@ -42,12 +42,11 @@ from synthcust.simulation.choice import (
     ChoiceModel,
     ChoiceSpec,
     LatentClassLogit,
-    _coef_arrays,
-    _softmax,
     choice_data,
     load_model,
 )
-from synthcust.simulation.scenarios import _apply, _batch_utilities, parse_change
+from synthcust.simulation.choice.numerics import batch_utilities, coef_arrays, softmax
+from synthcust.simulation.scenarios import apply_change, parse_change
 
 __all__ = [
     "ABTestResult",
@@ -227,7 +226,7 @@ class ABTestResult:
         """Conversion per group and variant with intervals; extrapolations hatched."""
         from synthcust.reporting import plots
 
-        plt = plots._plt()
+        plt = plots.pyplot()
         conv = self.conversion
         groups = list(dict.fromkeys(conv["group"]))
         names = [v.name for v in self.variants]
@@ -261,7 +260,7 @@ class ABTestResult:
         ax2.set_yticks(y, [f"{v} · {g}" for v, g in zip(lift["variant"], lift["group"],
                                                          strict=True)], fontsize=6.5)  # fmt: skip
         ax2.set_xlabel(f"lift vs {self.variants[0].name} (pts)")
-        return plots._svg(fig)
+        return plots.svg(fig)
 
     def to_html(self) -> str:
         """An HTML section: what it rests on, plot, conversion, lift and power tables."""
@@ -393,7 +392,7 @@ def _parameter_draws(m: ChoiceModel, n: int, rng: np.random.Generator
     se = np.sqrt(np.clip(np.diag(m.cov_), 0, None))
     bad = ~np.isfinite(se) | (se > 1e3)
     if not bad.any():
-        return m._draws(n, rng), []
+        return m.parameter_draws(n, rng), []
     out = np.repeat(m.theta_[None, :], n, axis=0)
     ok = ~bad
     if ok.any():
@@ -404,14 +403,13 @@ def _parameter_draws(m: ChoiceModel, n: int, rng: np.random.Generator
 
 def _load(model: ChoiceModel | str | Path | dict) -> tuple[ChoiceModel, dict | None, str | None]:
     if isinstance(model, ChoiceModel):
-        model._check_fitted()
+        model.check_fitted()
         # its JSON form carries attribute_ranges / provenance when the model records them
         return model, model.to_dict(), None
     if isinstance(model, dict):
         return load_model(model), model, None
     m = load_model(model)
-    raw = json.loads(Path(model).read_text(encoding="utf-8"))
-    return m, raw, str(model)
+    return m, m.to_dict(), str(model)
 
 
 def run_abtest(
@@ -522,7 +520,7 @@ def run_abtest(
         X = data.X.copy()
         for at, a, ch in v.changes:
             p, j = attrs.index(at), alts.index(a)
-            X[:, j, p] = _apply(X[:, j, p], ch, at)
+            X[:, j, p] = apply_change(X[:, j, p], ch, at)
         if spec.price is not None:
             pi = attrs.index(spec.price)
             bad = data.avail & ~(X[:, :, pi] > 0)
@@ -597,7 +595,7 @@ def run_abtest(
     def evaluate(thetas: np.ndarray, idx: np.ndarray, boot: bool) -> tuple[np.ndarray, ...]:
         """Weighted conversion sums (R, V, G) and weight totals (R, G) over customers idx."""
         R = len(thetas)
-        co = [_coef_arrays(spec, m._class_rows(t)) for t in thetas]
+        co = [coef_arrays(spec, m.class_rows(t)) for t in thetas]
         asc, beta, Gm = (np.stack([c[i] for c in co]) for i in range(3))
         S = np.zeros((R, V_n, Gn))
         T = np.zeros((R, Gn))
@@ -609,11 +607,11 @@ def run_abtest(
             Mc = Mg[:, ix]
             W = rng.poisson(1.0, (R, n)).astype(float) if boot else np.ones((R, n))
             if C > 1:
-                w = np.stack([m._class_weights(sub, t, posterior=False) for t in thetas])
+                w = np.stack([m.class_weights(sub, t, posterior=False) for t in thetas])
                 w = w.transpose(0, 2, 1)[:, :, None, :]
             for k, X in enumerate(Xs):
-                Vu = _batch_utilities(asc, beta, Gm, X[ix], sub.Z, data.avail[ix])
-                Pc = _softmax(Vu, axis=2)
+                Vu = batch_utilities(asc, beta, Gm, X[ix], sub.Z, data.avail[ix])
+                Pc = softmax(Vu, axis=2)
                 Pr = Pc[:, 0] if C == 1 else (w * Pc).sum(1)  # (R, J, n)
                 conv = Pr[:, jf] if focal is not None else 1.0 - Pr[:, jf]
                 S[:, k] += (Mc @ (conv * W).T).T

@@ -40,12 +40,10 @@ from gymnasium import spaces
 from synthcust.exceptions import DataError
 from synthcust.simulation.choice import (
     ChoiceModel,
-    _coef_arrays,
-    _softmax,
-    _utilities,
     choice_data,
     load_model,
 )
+from synthcust.simulation.choice.numerics import coef_arrays, softmax, utilities
 
 __all__ = [
     "ENV_ID",
@@ -97,7 +95,7 @@ class PricingEnv(gym.Env):
         reward_mode: str = "sampled",
     ) -> None:
         m = model if isinstance(model, ChoiceModel) else load_model(model)
-        m._check_fitted()
+        m.check_fitted()
         self.model = m
         spec = m.spec_
         if spec.price is None:
@@ -172,8 +170,8 @@ class PricingEnv(gym.Env):
             self._pcode = np.zeros(d.n, dtype=np.int64)
         self.persona_column = persona
         # coefficients and each customer's class weights (the membership prior)
-        self._asc, self._beta, self._G = _coef_arrays(spec, m._class_rows(m.theta_))
-        self._w = m._class_weights(d, m.theta_, posterior=False)  # (N, C)
+        self._asc, self._beta, self._G = coef_arrays(spec, m.class_rows(m.theta_))
+        self._w = m.class_weights(d, m.theta_, posterior=False)  # (N, C)
         comp_hi = 10 * float(np.nanmax(obs_prices)) if len(self._oj) else 1.0
         k = len(self.personas)
         n_obs = k + len(self._oj) + 1
@@ -247,7 +245,7 @@ class PricingEnv(gym.Env):
             f = promo.reshape(len(self.controlled), len(self.promotions))
             for q, p in enumerate(self._promo_p):
                 X[:, self._cj, p] = f[:, q][None, :]
-        Pc = _softmax(_utilities(self._asc, self._beta, self._G, X, d.Z[rows], d.avail[rows]))
+        Pc = softmax(utilities(self._asc, self._beta, self._G, X, d.Z[rows], d.avail[rows]))
         return np.einsum("nc,cnj->nj", self._w[rows], Pc)
 
     def _margins(self, prices: np.ndarray) -> np.ndarray:

@@ -33,12 +33,18 @@ from synthcust.exceptions import DataError
 from synthcust.simulation.choice import (
     ChoiceModel,
     LatentClassLogit,
-    _coef_arrays,
-    _softmax,
     choice_data,
 )
+from synthcust.simulation.choice.numerics import batch_utilities, coef_arrays, softmax
 
-__all__ = ["Scenario", "ScenarioResult", "parse_change", "parse_new_alternative", "simulate"]
+__all__ = [
+    "Scenario",
+    "ScenarioResult",
+    "apply_change",
+    "parse_change",
+    "parse_new_alternative",
+    "simulate",
+]
 
 _CHANGE = re.compile(r"^\s*([+\-=*]?)\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(%?)\s*$")
 
@@ -158,7 +164,7 @@ class ScenarioResult:
             f"<p>{esc(self.scenario.describe())} · {self.n_customers:,} customers · "
             f"{int(self.level * 100)}% intervals from {self.n_draws} parameter draws</p>",
         ]
-        plt = plots._plt()
+        plt = plots.pyplot()
         for g, sub in self.shares.groupby("group", sort=False):
             fig, ax = plt.subplots(figsize=(4.8, 2.4))
             x = np.arange(len(sub))
@@ -170,7 +176,7 @@ class ScenarioResult:
             ax.set_ylabel("share (%)")
             ax.set_title(f"{g}", fontsize=8, loc="right")
             plots._legend(ax)
-            parts.append(plots._svg(fig))
+            parts.append(plots.svg(fig))
         parts.append(_frame_html(self.shares.round(4)))
         parts.append("<h3>Revenue per occasion</h3>" + _frame_html(self.revenue.round(4)))
         for g, s in self.switching.items():
@@ -182,21 +188,6 @@ class ScenarioResult:
         return "\n".join(parts)
 
 
-def _batch_utilities(asc, beta, G, X, Z, avail) -> np.ndarray:
-    """(R, C, J, N) utilities for R parameter draws x C classes, customers last (contiguous),
-    so the softmax over the few alternatives runs over long vectors; one BLAS product."""
-    R, C, P = beta.shape
-    n, J, _ = X.shape
-    Xp = np.ascontiguousarray(X.transpose(2, 1, 0)).reshape(P, J * n)
-    V = (beta.reshape(R * C, P) @ Xp).reshape(R, C, J, n)
-    V += asc[:, :, :, None]
-    if G.shape[2]:
-        V += np.matmul(G.transpose(0, 1, 3, 2), Z.T)
-    if not avail.all():
-        V[:, :, ~avail.T] = -np.inf
-    return V
-
-
 def _frame_html(df: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = "".join(
@@ -206,7 +197,12 @@ def _frame_html(df: pd.DataFrame) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _apply(values: np.ndarray, change: str | float, what: str) -> np.ndarray:
+def apply_change(values: np.ndarray, change: str | float, what: str = "") -> np.ndarray:
+    """``values`` after a change in the scenario language (see :func:`parse_change`).
+
+    >>> apply_change(np.array([2.0, 4.0]), "+10%").tolist()
+    [2.2, 4.4]
+    """
     kind, v = parse_change(change)
     if kind == "pct":
         return values * (1 + v / 100)
@@ -247,7 +243,7 @@ def simulate(
     >>> bool(s.loc["a", "scenario"] < s.loc["a", "base"])
     True
     """
-    model._check_fitted()
+    model.check_fitted()
     spec = model.spec_
     alts = list(spec.alternatives)
     attrs = spec.attribute_names
@@ -296,12 +292,12 @@ def simulate(
         pi = attrs.index(spec.price)
         for a, ch in scenario.price.items():
             j = alts.index(a)
-            X1[:, j, pi] = _apply(X1[:, j, pi], ch, "price")
+            X1[:, j, pi] = apply_change(X1[:, j, pi], ch, "price")
     for at, d in scenario.attributes.items():
         p = attrs.index(at)
         for a, ch in d.items():
             j = alts.index(a)
-            X1[:, j, p] = _apply(X1[:, j, p], ch, at)
+            X1[:, j, p] = apply_change(X1[:, j, p], ch, at)
     for a in scenario.remove:
         av1[:, alts.index(a)] = False
     like: dict[str, int | None] = {}
@@ -342,7 +338,7 @@ def simulate(
             )
 
     def coefs(theta: np.ndarray):
-        asc, beta, G = _coef_arrays(spec, model._class_rows(theta))
+        asc, beta, G = coef_arrays(spec, model.class_rows(theta))
         if new:
             extra_asc = np.column_stack([
                 asc[:, like[a]] if like[a] is not None
@@ -391,15 +387,15 @@ def simulate(
             sub = data.take(ix)
             Mc = Mg[:, ix]
             if C > 1:
-                w = np.stack([model._class_weights(sub, t, posterior=False) for t in thetas])
+                w = np.stack([model.class_weights(sub, t, posterior=False) for t in thetas])
                 w = w.transpose(0, 2, 1)[:, :, None, :]  # (R, C, 1, n)
             for k, (X, av) in enumerate(worlds):
                 Xc = X[ix]
-                V = _batch_utilities(asc, beta, Gm, Xc, sub.Z, av[ix])  # (R, C, J', n)
+                V = batch_utilities(asc, beta, Gm, Xc, sub.Z, av[ix])  # (R, C, J', n)
                 if switch is not None:
                     cls, eps, picks = switch
                     picks[k][ix] = (V[0][cls[ix], :, np.arange(n)] + eps[ix]).argmax(1)
-                Pc = _softmax(V, axis=2)
+                Pc = softmax(V, axis=2)
                 Pr = Pc[:, 0] if C == 1 else (w * Pc).sum(1)  # (R, J', n)
                 S[:, k] += (Mc @ Pr.reshape(R * Jn, n).T).T.reshape(R, Jn, G_n).transpose(0, 2, 1)
                 if spec.price is not None:
@@ -409,7 +405,7 @@ def simulate(
 
     # point estimate, and switching with common random numbers: each customer keeps the same
     # latent class and the same Gumbel shocks in both worlds
-    w = model._class_weights(data, model.theta_, posterior=False)
+    w = model.class_weights(data, model.theta_, posterior=False)
     cls = (
         (w.cumsum(1) < rng.random(N)[:, None]).sum(1).clip(max=C - 1)
         if C > 1
@@ -431,7 +427,7 @@ def simulate(
         if uncertainty_rows < N:
             rows = np.sort(rng.choice(N, uncertainty_rows, replace=False))
             notes.append(f"intervals computed on a random {uncertainty_rows:,} of {N:,} customers")
-        Sd, Rd = evaluate(model._draws(n_draws, rng), rows)
+        Sd, Rd = evaluate(model.parameter_draws(n_draws, rng), rows)
         lo, hi = 0.5 - level / 2, 0.5 + level / 2
         with np.errstate(invalid="ignore", divide="ignore"):
             rchg = 100 * (Rd[:, 1] - Rd[:, 0]) / np.where(Rd[:, 0] > 0, Rd[:, 0], np.nan)

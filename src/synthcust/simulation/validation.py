@@ -144,7 +144,7 @@ class BehaviourValidation:
         from synthcust.reporting import plots
 
         e = html.escape
-        plt = plots._plt()
+        plt = plots.pyplot()
         alts = self.alternatives
         fig, ax = plt.subplots(figsize=(6.4, 2.8))
         width = 0.8 / (len(self.scores) + 1)
@@ -160,7 +160,7 @@ class BehaviourValidation:
         ax.set_xticks(x + width * len(self.scores) / 2, alts, fontsize=8)
         ax.set_ylabel("share of held-out occasions (%)")
         plots._legend(ax)
-        svg = plots._svg(fig)
+        svg = plots.svg(fig)
         rows = "".join(
             f"<tr><td>{e(s.name)}</td><td>{e(s.description)}</td>"
             f"<td class='n'>{s.max_abs_share_diff_pts:.2f}</td>"
@@ -398,7 +398,7 @@ def write_page(path: str | os.PathLike[str], title: str, body: str,
                payload: dict[str, Any]) -> tuple[Path, Path]:  # fmt: skip
     """Write a self-contained HTML page around ``body`` and ``payload`` as JSON beside it."""
     from synthcust.io.atomic import atomic_write_text
-    from synthcust.reporting.html import _CSS
+    from synthcust.reporting.html import CSS
 
     p = Path(path)
     jp = p.with_suffix(".json")
@@ -407,7 +407,7 @@ def write_page(path: str | os.PathLike[str], title: str, body: str,
     atomic_write_text(jp, json.dumps(payload, indent=1, default=str) + "\n")
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body><main>"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body><main>"
         + body
         + f"<p class='meta'>Every figure is also in <code>{html.escape(jp.name)}</code>.</p>"
         "</main></body></html>"
@@ -445,7 +445,7 @@ def model_report(model: ChoiceModel, data: ChoiceData, *, n_draws: int = 200,
         payload["elasticities"] = {k: v.to_dict() for k, v in el.items()}
         alts = list(model.spec_.alternatives)
         own = np.diag(el["estimate"].to_numpy())
-        plt = plots._plt()
+        plt = plots.pyplot()
         fig, ax = plt.subplots(figsize=(4.2, 2.4))
         if "low" in el:
             err = np.abs(np.vstack([own - np.diag(el["low"].to_numpy()),
@@ -458,7 +458,7 @@ def model_report(model: ChoiceModel, data: ChoiceData, *, n_draws: int = 200,
         parts.append("<h3>Price elasticities</h3><p class='method'>% change of demand (rows) "
                      "for a 1% price rise (columns), aggregated over the occasions; 95% "
                      f"percentile intervals from {n_draws} parameter draws.</p>")  # fmt: skip
-        parts.append(f"<div class='grid'>{plots._svg(fig)}</div>")
+        parts.append(f"<div class='grid'>{plots.svg(fig)}</div>")
         est = el["estimate"].round(3).astype(str)
         if "low" in el:
             est = est + " [" + el["low"].round(3).astype(str) + ", " + el["high"].round(

@@ -13,6 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from _cli import run
 from conftest import shared_data
+from synthcust._utils.persist import peek_kind
 from synthcust.exceptions import ConditionError, DataError, ModelFileError, NotFittedError
 from synthcust.personas import (
     PersonaSegmenter,
@@ -111,11 +112,13 @@ def test_labels_are_stable_across_seeds(data, fitted):
 
 def test_json_round_trip(tmp_path, data, fitted):
     df, _ = data
-    p = fitted.save(tmp_path / "seg.json")
-    json.loads(p.read_text())  # plain JSON, nothing pickled
+    p = fitted.save(tmp_path / "seg.synthcust")
+    assert peek_kind(p) == "personas"  # the one model file format, nothing pickled
     back = PersonaSegmenter.load(p)
     assert (back.predict(df) == fitted.predict(df)).all()
     np.testing.assert_allclose(back.predict_proba(df), fitted.predict_proba(df), atol=1e-9)
+    (tmp_path / "old.json").write_text(json.dumps(fitted.to_dict()))  # plain JSON of old
+    assert (PersonaSegmenter.load(tmp_path / "old.json").predict(df) == fitted.predict(df)).all()
     (tmp_path / "bad.json").write_text('{"format": "something else"}')
     with pytest.raises(ModelFileError, match="not a synthcust persona model"):
         PersonaSegmenter.load(tmp_path / "bad.json")
@@ -216,7 +219,7 @@ def test_tables_of_one_type_and_dates_as_text(tmp_path):
     dates = pd.DataFrame({"signup": pd.Series(day).dt.strftime("%d/%m/%Y")})  # day first
     seg = PersonaSegmenter(k=2, random_state=0).fit(dates)
     assert seg.plan_.dates == ["signup"] and adjusted_rand_score(z, seg.labels_) > 0.9
-    back = PersonaSegmenter.load(seg.save(tmp_path / "d.json"))  # strict JSON, dates re-read
+    back = PersonaSegmenter.load(seg.save(tmp_path / "d.synthcust"))  # dates re-read
     assert (back.predict(dates) == seg.labels_).all()
     card = describe_personas(dates, seg).cards
     assert {c.typical["signup"][:4] for c in card} <= {"2020", "2021", "2022"}

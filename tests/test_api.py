@@ -6,7 +6,7 @@ import pytest
 from synthcust import api
 from synthcust.demo.world import DEMO_UNIQUE_PII_COLUMNS, simulate_customers
 from synthcust.exceptions import ConditionError, SchemaError
-from synthcust.schema.infer import infer_schema
+from synthcust.privacy import infer_schema_with_pii
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_keep_policy_is_explicit(customers):
 
 
 def test_schema_problems_block_fit(customers):
-    schema = infer_schema(customers)
+    schema = infer_schema_with_pii(customers)
     bad = customers.assign(age=customers.age.astype(object))
     bad.loc[0, "age"] = "forty"
     with pytest.raises(SchemaError, match="'forty'"):

@@ -21,8 +21,9 @@ import pandas as pd
 
 from synthcust._utils.persist import load_bundle
 from synthcust.exceptions import ConditionError, ModelFileError, SchemaError, SegmentError
+from synthcust.privacy import infer_schema_with_pii
 from synthcust.rules.segments import Segment, check_segment, load_segments
-from synthcust.schema.infer import infer_column, infer_schema
+from synthcust.schema.infer import infer_column
 from synthcust.schema.model import Schema
 from synthcust.schema.validate import validate
 from synthcust.synthesizers import REGISTRY, BaseSynthesizer
@@ -156,7 +157,7 @@ def prepare_schema(
 ) -> Schema:
     """Infer (or check) the schema of ``data``; every blocking problem raised at once."""
     if schema is None:
-        schema = infer_schema(data, target=target)
+        schema = infer_schema_with_pii(data, target=target)
     elif target is not None:
         schema = schema.with_target(target)
     errors = [str(p) for p in validate(data, schema) if p.severity == "error"]

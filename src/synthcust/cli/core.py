@@ -139,8 +139,8 @@ def schema(
 ) -> None:
     """Infer the schema of DATA (column kinds, missing markers, PII), or --check one."""
     from synthcust.io.atomic import atomic_write_text
+    from synthcust.privacy import infer_schema_with_pii
     from synthcust.schema import Schema
-    from synthcust.schema.infer import infer_schema
     from synthcust.schema.validate import validate
 
     df = _read(data, table, query)
@@ -155,7 +155,7 @@ def schema(
         if any(p.severity == "error" for p in problems):
             raise typer.Exit(1)
         return
-    s = infer_schema(df, target=target)
+    s = infer_schema_with_pii(df, target=target)
     console.print(_schema_table(s))
     for w in s.warnings:
         console.print(f"[yellow]warning[/yellow]: {w}")

@@ -116,9 +116,9 @@ def segment(
         df = _read(data, table, query)
         schema = Schema.from_dict(_load_json(schema_file, "schema")) if schema_file else None
         if schema is None:
-            from synthcust.schema.infer import infer_schema
+            from synthcust.privacy import infer_schema_with_pii
 
-            schema = infer_schema(df)
+            schema = infer_schema_with_pii(df)
         prog.update(t, advance=1, description="choosing k and fitting personas")
         seg = PersonaSegmenter(
             k=k, k_range=(min_k, max_k), criterion=criterion, columns=_split(columns),

@@ -131,7 +131,7 @@ async def upload_dataset(request: Request) -> dict[str, Any]:
 
 def _ingest(st: ServiceState, up: Upload) -> Any:
     from synthcust.io import read_table
-    from synthcust.schema.infer import infer_schema
+    from synthcust.privacy import infer_schema_with_pii
 
     tmp = up.path.with_name(up.path.stem + up.extension)  # readers pick the format by suffix
     up.path.replace(tmp)
@@ -148,7 +148,7 @@ def _ingest(st: ServiceState, up: Upload) -> Any:
         if len(df) < 2:
             raise UploadError(400, f"{up.filename!r} has {len(df)} data row(s); a model needs "
                                    "at least 2")  # fmt: skip
-        schema = infer_schema(df)
+        schema = infer_schema_with_pii(df)
         pii = {c.name: {"kind": str(c.pii), "evidence": c.note} for c in schema if c.pii}
         tmp.replace(up.path)
         return st.save_upload_entry(up, df, schema, pii)

@@ -22,6 +22,8 @@ from synthcust.privacy.pii import (
     detect_pii,
     detect_pii_kinds_in_text,
     fake_columns,
+    infer_schema_with_pii,
+    mark_pii,
     redact_text,
 )
 
@@ -40,5 +42,7 @@ __all__ = [
     "detect_pii",
     "detect_pii_kinds_in_text",
     "fake_columns",
+    "infer_schema_with_pii",
+    "mark_pii",
     "redact_text",
 ]

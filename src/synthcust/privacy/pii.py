@@ -8,7 +8,9 @@ The one import point of PII handling; the work is split by reason to change:
 - :mod:`~synthcust.privacy.pii_detect`: :func:`detect_pii`, names and values combined;
 - :mod:`~synthcust.privacy.pii_apply`: :func:`apply_pii` and the default policy per kind;
 - :mod:`~synthcust.privacy.pii_fake`: :func:`fake_columns`, fresh fakes at sampling time;
-- :mod:`~synthcust.privacy.pii_report`: :class:`PIIReport` and the JSON :class:`PIIPlan`.
+- :mod:`~synthcust.privacy.pii_report`: :class:`PIIReport` and the JSON :class:`PIIPlan`;
+- :mod:`~synthcust.privacy.pii_schema`: :func:`mark_pii` / :func:`infer_schema_with_pii`,
+  PII marks on a schema.
 
 >>> import pandas as pd
 >>> df = pd.DataFrame({"c1": ["ann@example.com", "bob@example.org"], "age": [31, 45]})
@@ -32,6 +34,7 @@ from synthcust.privacy.pii_patterns import (
     redact_text,
 )
 from synthcust.privacy.pii_report import ColumnAction, PIIPlan, PIIReport
+from synthcust.privacy.pii_schema import infer_schema_with_pii, mark_pii
 
 __all__ = [
     "ALLOWED_POLICIES",
@@ -49,6 +52,8 @@ __all__ = [
     "detect_pii_kinds_in_text",
     "fake_columns",
     "iban_valid",
+    "infer_schema_with_pii",
     "luhn_valid",
+    "mark_pii",
     "redact_text",
 ]

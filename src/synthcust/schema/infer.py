@@ -1,4 +1,4 @@
-"""Schema inference: what each column holds, which strings mean "missing", which are PII.
+"""Schema inference: what each column holds and which strings mean "missing".
 
 Rules are deliberately simple and explainable; every decision can be overridden by editing the
 schema JSON (``synthcust schema DATA -o schema.json``, edit, pass ``--schema schema.json``).
@@ -7,13 +7,12 @@ schema JSON (``synthcust schema DATA -o schema.json``, edit, pass ``--schema sch
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-from synthcust.exceptions import DataError
+from synthcust.exceptions import DataError, ParameterError
 from synthcust.schema.model import Column, Kind, Role, Schema
 
 #: Strings that mean "missing" when they occur as a whole cell (compared case-insensitively).
@@ -245,15 +244,34 @@ def infer_schema(
     df: pd.DataFrame,
     *,
     target: str | None = None,
-    detect_pii: bool = True,
+    detect_pii: bool = False,
 ) -> Schema:
-    """Infer a :class:`Schema` for ``df``.
+    """Infer a :class:`Schema` for ``df`` (kinds, roles, missing markers; no PII marks).
+
+    PII detection belongs to the privacy layer: the fit workflow calls
+    :func:`synthcust.privacy.infer_schema_with_pii` (this function, then
+    :func:`synthcust.privacy.mark_pii`).
 
     Parameters
     ----------
-    df: the customer table.
-    target: optional column to mark with the ``target`` role.
-    detect_pii: run :func:`synthcust.privacy.pii.detect_pii` and mark PII columns.
+    df : pandas.DataFrame
+        The customer table.
+    target : str, optional
+        A column to mark with the ``target`` role.
+    detect_pii : bool, default False
+        Kept so that ``detect_pii=False`` in existing calls still works; ``True`` raises
+        :class:`~synthcust.exceptions.ParameterError` pointing to
+        :func:`synthcust.privacy.infer_schema_with_pii`.
+
+    Returns
+    -------
+    Schema
+        One column description per column of ``df``, with notes on doubtful choices.
+
+    Raises
+    ------
+    DataError
+        If ``df`` has no columns or duplicate column names.
 
     Examples
     --------
@@ -262,6 +280,11 @@ def infer_schema(
     >>> [c.kind.value for c in s]
     ['numeric', 'categorical']
     """
+    if detect_pii:
+        raise ParameterError(
+            "infer_schema(detect_pii=True) is gone: PII detection lives in synthcust.privacy; "
+            "call synthcust.privacy.infer_schema_with_pii(df) (or privacy.mark_pii(df, schema))"
+        )
     if df.shape[1] == 0:
         raise DataError("the table has no columns; check the file and its delimiter")
     cols = [str(c) for c in df.columns]
@@ -280,25 +303,6 @@ def infer_schema(
             "synthcust refuses to fit fewer than 2 rows"
         )
     schema = Schema(tuple(columns), warnings=tuple(notes))
-    if detect_pii:
-        schema = mark_pii(df, schema)
     if target is not None:
         schema = schema.with_target(target)
     return schema
-
-
-def mark_pii(df: pd.DataFrame, schema: Schema) -> Schema:
-    """Mark the columns :func:`detect_pii` flags with their PII kind."""
-    from synthcust.privacy.pii import detect_pii  # local: privacy imports schema
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        findings = detect_pii(df)
-    if not findings:
-        return schema
-    changes = {}
-    for name, f in findings.items():
-        col = schema[name]
-        if col.pii is None:
-            changes[name] = {"pii": f.kind.value, "note": f.evidence}
-    return schema.edit(changes) if changes else schema

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from conftest import shared_data
+from synthcust._utils.persist import peek_kind
 from synthcust.exceptions import ModelFileError, NotFittedError
 from synthcust.simulation.journey_model import JourneyMarkovModel, fidelity
 
@@ -59,11 +60,16 @@ def test_seeded_sampling_and_json_round_trip(tmp_path):
     m = JourneyMarkovModel(order=2).fit(REAL)
     a = m.sample(500, random_state=3)
     assert a.equals(m.sample(500, random_state=3))
-    p = m.save(tmp_path / "m.json")
-    obj = json.loads(p.read_text())
-    assert obj["format"] == "synthcust.journey_markov"
+    p = m.save(tmp_path / "m.synthcust")
+    assert peek_kind(p) == "journey_markov"  # the one model file format
     m2 = JourneyMarkovModel.load(p)
     assert m2.sample(500, random_state=3).equals(a)
+    # files of the first format (JSON tagged synthcust.journey_markov) still load
+    old = tmp_path / "m.json"
+    old.write_text(json.dumps(m.to_dict()))
+    obj = json.loads(old.read_text())
+    assert obj["format"] == "synthcust.journey_markov"
+    assert JourneyMarkovModel.load(old).sample(500, random_state=3).equals(a)
 
 
 def test_max_length_is_honoured():

@@ -16,7 +16,8 @@ best held-out average log-likelihood per journey wins, and the model is refitted
 length distributions, a frequency-weighted total-variation distance between first-order
 transition matrices (start -> channels -> conversion/null), and conversion rate by path length.
 
-The model is saved as JSON (never pickle).
+The model saves through the one model file format (kind ``"journey_markov"``, never pickle);
+the JSON files of the first format (``"format": "synthcust.journey_markov"``) still load.
 
 Examples
 --------
@@ -33,17 +34,23 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from synthcust._utils.persist import load_bundle, save_bundle
+from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import DataError, ModelFileError, NotFittedError
 from synthcust.simulation.attribution import JourneyData, load_journeys
 
 __all__ = ["JourneyMarkovModel", "fidelity"]
 
-_FORMAT = "synthcust.journey_markov"
+#: the kind of the one model file format that journey models are saved as
+BUNDLE_KIND = "journey_markov"
+_FORMAT = "synthcust.journey_markov"  # the dict form's tag (and the first format's files)
 _VERSION = 1
 
 
@@ -153,14 +160,27 @@ class JourneyMarkovModel:
         return float(ll / w.sum())
 
     def fit(self, data: pd.DataFrame | JourneyData) -> JourneyMarkovModel:
-        """Fit on a path table or a touch log (see :func:`~.attribution.load_journeys`)."""
+        """Fit on a path table or a touch log.
+
+        Parameters
+        ----------
+        data
+            A path table, a touch log or :class:`~synthcust.simulation.attribution.JourneyData`
+            (see :func:`~synthcust.simulation.attribution.load_journeys`).
+
+        Returns
+        -------
+        JourneyMarkovModel
+            ``self``, fitted (``channels_``, ``order_``, ``tables_``, ``heldout_loglik_``,
+            ``n_journeys_``).
+        """
         d = load_journeys(data)
         if self.order is not None and self.order < 0:
             raise DataError(f"order must be >= 0 (got {self.order})")
         self.channels_ = tuple(d.channels)
         self.heldout_loglik_: dict[int, float] = {}
         if self.order is None:
-            rng = np.random.default_rng(self.random_state)
+            rng = resolve_rng(self.random_state)
             hc = rng.binomial(d.conversions.astype(np.int64), self.holdout)
             hn = rng.binomial(d.nulls.astype(np.int64), self.holdout)
             train = _reweight(d, d.conversions - hc, d.nulls - hn)
@@ -188,7 +208,7 @@ class JourneyMarkovModel:
         self._check()
         if n < 1:
             raise DataError(f"n must be >= 1 (got {n})")
-        rng = np.random.default_rng(random_state)
+        rng = resolve_rng(random_state)
         C, K = len(self.channels_), len(self.tables_) - 1
         base = C + 1
         hist = np.full((n, max(K, 1)), C, np.int64)  # last K symbols, most recent first
@@ -243,18 +263,12 @@ class JourneyMarkovModel:
 
     # ----------------------------------------------------------------- persistence
     def to_dict(self) -> dict:
+        """The fitted model as a JSON-ready dict (:meth:`from_dict` reads it back)."""
         self._check()
         return {
             "format": _FORMAT,
             "version": _VERSION,
-            "params": {
-                "order": self.order,
-                "max_order": self.max_order,
-                "beta": self.beta,
-                "holdout": self.holdout,
-                "max_length": self.max_length,
-                "random_state": self.random_state,
-            },
+            "params": self.get_params(),
             "channels": list(self.channels_),
             "order_": self.order_,
             "heldout_loglik_": {str(k): v for k, v in self.heldout_loglik_.items()},
@@ -264,14 +278,40 @@ class JourneyMarkovModel:
             ],
         }
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the fitted model as JSON (atomically)."""
-        from synthcust.io.atomic import atomic_write_text
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments of this model (what :meth:`load` restores)."""
+        return {k: getattr(self, k) for k in _PARAMS}
 
-        return atomic_write_text(path, json.dumps(self.to_dict()))
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the fitted model as a synthcust model file (kind ``"journey_markov"``).
+
+        Parameters
+        ----------
+        path
+            Destination file (written atomically).
+
+        Returns
+        -------
+        Path
+            The path written.
+        """
+        self._check()
+        meta = {
+            "params": self.get_params(),
+            "channels": list(self.channels_),
+            "order_": self.order_,
+            "heldout_loglik_": {str(k): v for k, v in self.heldout_loglik_.items()},
+            "n_journeys_": self.n_journeys_,
+            "n_tables": len(self.tables_),
+        }
+        arrays: dict[str, np.ndarray] = {}
+        for k, (keys, counts) in enumerate(self.tables_):
+            arrays[f"keys{k}"], arrays[f"counts{k}"] = keys, counts
+        return save_bundle(path, meta, arrays, kind=BUNDLE_KIND)
 
     @classmethod
     def from_dict(cls, obj: dict) -> JourneyMarkovModel:
+        """A fitted model from :meth:`to_dict`'s form (or a first-format JSON file's content)."""
         if not isinstance(obj, dict) or obj.get("format") != _FORMAT:
             raise ModelFileError("not a synthcust journey model (format field missing or wrong)")
         if obj.get("version", 0) > _VERSION:
@@ -280,33 +320,69 @@ class JourneyMarkovModel:
                 f"supports ({_VERSION}); upgrade synthcust"
             )
         try:
-            m = cls(**obj["params"])
-            m.channels_ = tuple(obj["channels"])
-            m.order_ = int(obj["order_"])
-            m.heldout_loglik_ = {int(k): float(v) for k, v in obj["heldout_loglik_"].items()}
-            m.n_journeys_ = float(obj["n_journeys_"])
-            V = len(m.channels_) + 2
-            m.tables_ = [
-                (
-                    np.asarray(t["keys"], np.int64),
-                    np.asarray(t["counts"], float).reshape(-1, V),
-                )
+            V = len(obj["channels"]) + 2
+            tables = [
+                (np.asarray(t["keys"], np.int64), np.asarray(t["counts"], float).reshape(-1, V))
                 for t in obj["tables"]
             ]
+            return cls._restore(obj, tables)
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(f"journey model file is corrupt ({e!r})") from e
+
+    @classmethod
+    def _restore(
+        cls, meta: dict, tables: list[tuple[np.ndarray, np.ndarray]]
+    ) -> JourneyMarkovModel:
+        m = cls(**meta["params"])
+        m.channels_ = tuple(meta["channels"])
+        m.order_ = int(meta["order_"])
+        m.heldout_loglik_ = {int(k): float(v) for k, v in meta["heldout_loglik_"].items()}
+        m.n_journeys_ = float(meta["n_journeys_"])
+        m.tables_ = tables
         return m
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> JourneyMarkovModel:
-        """Read a model written by :meth:`save`."""
+        """Read a model written by :meth:`save`.
+
+        The JSON files written before the one model format (``"format":
+        "synthcust.journey_markov"``) still load; re-save them to convert.
+
+        Parameters
+        ----------
+        path
+            The model file.
+
+        Returns
+        -------
+        JourneyMarkovModel
+            The fitted model.
+        """
+        p = Path(path)
+        if p.is_file() and not zipfile.is_zipfile(p):
+            try:
+                obj = json.loads(p.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raise ModelFileError(f"journey model file {str(p)!r} is not JSON ({e})") from e
+            return cls.from_dict(obj)
+        if not p.exists():
+            raise ModelFileError(f"journey model file {str(p)!r} does not exist")
+        meta, arrays = load_bundle(p, kind=BUNDLE_KIND)
         try:
-            obj = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as e:
-            raise ModelFileError(f"journey model file {str(path)!r} does not exist") from e
-        except json.JSONDecodeError as e:
-            raise ModelFileError(f"journey model file {str(path)!r} is not JSON ({e})") from e
-        return cls.from_dict(obj)
+            V = len(meta["channels"]) + 2
+            tables = [
+                (
+                    arrays[f"keys{k}"].astype(np.int64),
+                    arrays[f"counts{k}"].astype(float).reshape(-1, V),
+                )
+                for k in range(int(meta["n_tables"]))
+            ]
+            return cls._restore(meta, tables)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"journey model file is corrupt ({e!r})") from e
+
+
+_PARAMS = ("order", "max_order", "beta", "holdout", "max_length", "random_state")
 
 
 def _terminal_contexts(d: JourneyData, k: int) -> np.ndarray:

@@ -279,7 +279,7 @@ def diversity_cmd(
         from synthcust.api import load
         from synthcust.evaluation.diversity import oversampled_panel
         from synthcust.io import write_table
-        from synthcust.reporting.html import _table
+        from synthcust.reporting import html_table
 
         if panel_out is None:
             raise SynthcustError("--panel-model needs --panel-out FILE for the panel")
@@ -292,5 +292,5 @@ def diversity_cmd(
         payload["panel"] = pnl.to_dict()
         body += ("<h3>Over-sampled panel</h3><p class='method'>Design weight = population "
                  "share of the cell / panel share of the cell; weighted estimates return to the "
-                 "real population.</p>" + _table(pnl.cells.round(4)))
+                 "real population.</p>" + html_table(pnl.cells.round(4)))
     _outputs(out, report, payload, "Diversity", body)

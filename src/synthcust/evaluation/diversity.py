@@ -153,7 +153,7 @@ class CoverageReport:
         groups too small to speak for in grey, under/over-represented or missing in red."""
         from synthcust.reporting import plots
 
-        plt = plots._plt()
+        plt = plots.pyplot()
         t = self.table
         fig, ax = plt.subplots(figsize=(4.2, 3.6))
         floor = 0.5 / max(self.n_synth, 1)
@@ -178,7 +178,7 @@ class CoverageReport:
         ax.set_xlabel("real share")
         ax.set_ylabel("synthetic share")
         plots._legend(ax)
-        return plots._svg(fig)
+        return plots.svg(fig)
 
     def to_html(self) -> str:
         from synthcust.simulation.abtest import _rests_on_html, _table

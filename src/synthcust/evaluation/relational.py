@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthcust.evaluation.results import Metric, SectionResult, _jsonable
+from synthcust.evaluation.results import Metric, SectionResult, jsonable
 from synthcust.exceptions import DataError
 from synthcust.synthesizers.multi_table.relational import RelationalSpec, _seconds, check_spec
 
@@ -230,7 +230,7 @@ class RelationalReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "meta": _jsonable(self.meta),
+            "meta": jsonable(self.meta),
             "sections": {k: s.to_dict() for k, s in self.sections.items()},
         }
 
@@ -633,7 +633,7 @@ def _svgs(name: str, sec: SectionResult) -> list[str]:
 def _means_svg(col: str, d: dict[str, Any]) -> str | None:
     from synthcust.reporting import plots
 
-    plt = plots._plt()
+    plt = plots.pyplot()
     labels = [str(x) for x in d.get("labels", [])]
     series = [
         (k, d[k], c)
@@ -651,12 +651,13 @@ def _means_svg(col: str, d: dict[str, Any]) -> str | None:
     ax.set_ylabel("mean log(1 + spend)")
     ax.set_title(f"spend by {col}", fontsize=10, loc="left", pad=16)
     plots._legend(ax)
-    return plots._svg(fig)
+    return plots.svg(fig)
 
 
 def render_relational_html(report: RelationalReport, json_name: str | None = None) -> str:
     """The relational report as one self-contained HTML page (inline CSS and SVG)."""
-    from synthcust.reporting.html import _CSS, _e, _metric_rows, _table
+    from synthcust.reporting.html import CSS, _metric_rows, _table
+    from synthcust.reporting.base import escape as _e
 
     meta = report.meta
     sizes = "; ".join(
@@ -666,7 +667,7 @@ def render_relational_html(report: RelationalReport, json_name: str | None = Non
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<title>synthcust relational report</title>",
-        f"<style>{_CSS}</style></head><body><main>",
+        f"<style>{CSS}</style></head><body><main>",
         "<h1>synthcust relational report</h1>",
         f"<p class='meta'>{_e(sizes)}</p>",
         "<p>Synthetic customers and their purchase histories against <b>real</b> ones (the "

@@ -47,9 +47,9 @@ class Metric:
         return {
             "key": self.key,
             "label": self.label,
-            "value": _num(self.value),
-            "reference": _num(self.reference),
-            "threshold": _num(self.threshold),
+            "value": finite_or_none(self.value),
+            "reference": finite_or_none(self.reference),
+            "threshold": finite_or_none(self.threshold),
             "better": self.better,
             "status": self.status,
             "method": self.method,
@@ -83,13 +83,13 @@ class SectionResult:
             "name": self.name,
             "method": self.method,
             "metrics": [m.to_dict() for m in self.metrics],
-            "tables": {k: _frame(v) for k, v in self.tables.items()},
+            "tables": {k: frame_records(v) for k, v in self.tables.items()},
             "skipped": list(self.skipped),
-            "extra": _jsonable(self.extra),
+            "extra": jsonable(self.extra),
         }
 
 
-def _num(v: Any) -> Any:
+def finite_or_none(v: Any) -> Any:
     if v is None:
         return None
     try:
@@ -99,27 +99,27 @@ def _num(v: Any) -> Any:
     return None if math.isnan(f) or math.isinf(f) else f
 
 
-def _frame(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return _jsonable(df.reset_index().to_dict(orient="records"))
+def frame_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return jsonable(df.reset_index().to_dict(orient="records"))
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
     import numpy as np
 
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, pd.DataFrame):
-        return _frame(obj)
+        return frame_records(obj)
     if isinstance(obj, pd.Series):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        return jsonable(obj.tolist())
     if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
+        return jsonable(obj.item())
     if isinstance(obj, float):
-        return _num(obj)
+        return finite_or_none(obj)
     if obj is pd.NA or obj is pd.NaT:
         return None
     return obj

@@ -692,9 +692,9 @@ def _e(x: Any) -> str:
 
 
 def _sizes_svg(cards: PersonaCards) -> str:
-    from synthcust.reporting.plots import _plt, _svg
+    from synthcust.reporting import plots
 
-    plt = _plt()
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(5.2, 0.35 * len(cards.cards) + 0.8))
     labels = [f"{c.id} {c.name}"[:64] for c in cards.cards][::-1]
     shares = [c.share for c in cards.cards][::-1]
@@ -704,16 +704,16 @@ def _sizes_svg(cards: PersonaCards) -> str:
         ax.text(s, y, f" {s:.0%}", va="center", fontsize=7)
     ax.set_xlabel("share of customers")
     ax.set_title("Persona sizes", fontsize=10, loc="left")
-    return _svg(fig)
+    return plots.svg(fig)
 
 
 def _selection_svg(cards: PersonaCards) -> str | None:
-    from synthcust.reporting.plots import _plt, _svg
+    from synthcust.reporting import plots
 
     sel = cards.selection
     if len(sel) < 2:
         return None
-    plt = _plt()
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(4.6, 2.6))
     ax.plot(sel["k"], sel["bic"], "o-", color="#1f5fa8", label="BIC (lower is better)")
     ax.plot(sel["k"], sel["icl"], "s--", color="#8a8a8a", label="ICL")
@@ -729,16 +729,16 @@ def _selection_svg(cards: PersonaCards) -> str | None:
     ax.legend(h1 + h2, l1 + l2, fontsize=6.5, frameon=False, loc="upper center",
               bbox_to_anchor=(0.5, -0.22), ncol=3)
     ax.set_title("Choosing the number of personas", fontsize=10, loc="left")
-    return _svg(fig)
+    return plots.svg(fig)
 
 
 def _traits_svg(card: PersonaCard, color: str, top: int) -> str | None:
-    from synthcust.reporting.plots import _plt, _svg
+    from synthcust.reporting import plots
 
     ts = card.shown_traits()[:top]
     if not ts:
         return None
-    plt = _plt()
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(4.4, 0.3 * len(ts) + 0.9))
     labels = [(t.column if t.kind == "numeric" else
                f"{t.column} {'missing' if t.kind == 'missing' else '= ' + str(t.level)}")[:36]
@@ -748,7 +748,7 @@ def _traits_svg(card: PersonaCard, color: str, top: int) -> str | None:
     ax.axvline(0, color="#333", linewidth=0.8)
     ax.set_xlabel("effect vs the rest (Cohen's d or h)")
     ax.set_title(f"{card.id}: what sets them apart", fontsize=9, loc="left")
-    return _svg(fig)
+    return plots.svg(fig)
 
 
 def _trait_table(card: PersonaCard, top: int) -> str:
@@ -803,14 +803,14 @@ def _members_table(m: pd.DataFrame | None) -> str:
 
 def render_html(cards: PersonaCards, json_name: str | None = None, top: int = 6) -> str:
     """The persona cards as one self-contained HTML page (inline CSS and SVG)."""
-    from synthcust.reporting.html import _CSS
+    from synthcust.reporting.html import CSS
 
     method = cards.to_dict()["method"]
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width,initial-scale=1'>",
         "<title>synthcust personas</title>",
-        f"<style>{_CSS}.persona{{background:#fff;border-radius:8px;padding:12px 16px;"
+        f"<style>{CSS}.persona{{background:#fff;border-radius:8px;padding:12px 16px;"
         "margin:16px 0;box-shadow:0 1px 2px rgba(0,0,0,.06);border-left:6px solid}"
         "</style></head><body><main>",
         "<h1>Customer personas</h1>",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from pathlib import Path
@@ -11,34 +10,10 @@ from typing import Any
 import pandas as pd
 
 from synthcust.reporting import plots
-from synthcust.reporting.terminal import fmt
+from synthcust.reporting.base import escape, fmt, html_table, metric_rows_html, stylesheet
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;
-background:#f6f7f9}
-main{max-width:1180px;margin:0 auto;padding:24px}
-h1{margin:0 0 4px}h2{margin-top:36px;border-bottom:2px solid #dde1e8;padding-bottom:4px}
-.meta{color:#5b6475;font-size:14px}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:12px;
-margin:16px 0}
-.card{background:#fff;border-radius:8px;padding:12px 14px;border-left:6px solid #9aa3b2;
-box-shadow:0 1px 2px rgba(0,0,0,.06)}
-.card .v{font-size:26px;font-weight:600}.card .l{font-size:13px;color:#3a4252}
-.card .r{font-size:12px;color:#6b7385}
-.pass{border-left-color:#2e9d58}.warn{border-left-color:#e0a31a}.fail{border-left-color:#d1343a}
-.dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px}
-.dot.pass{background:#2e9d58}.dot.warn{background:#e0a31a}.dot.fail{background:#d1343a}
-.dot.info{background:#9aa3b2}
-.gate{padding:12px 16px;border-radius:8px;font-weight:600;margin:12px 0}
-.gate.ok{background:#e3f4e8;color:#1c6b3a}.gate.bad{background:#fde6e7;color:#8f1d22}
-table{border-collapse:collapse;background:#fff;font-size:13px;margin:8px 0}
-th,td{padding:4px 8px;border-bottom:1px solid #e6e9ef;text-align:left;vertical-align:top}
-th{background:#eef1f5}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.method{font-size:12px;color:#5b6475;max-width:520px}
-.grid{display:flex;flex-wrap:wrap;gap:8px}.grid svg{background:#fff;border-radius:6px}
-details{margin:8px 0}summary{cursor:pointer;color:#1f5fa8}
-.skip li{color:#6b4b00}
-"""
+#: The one stylesheet (``reporting/static/report.css``), for pages not yet on templates.
+CSS = stylesheet()
 
 _SECTION_TITLES = {
     "validity": "Validity: does every synthetic value obey the real data's rules?",
@@ -66,39 +41,11 @@ _SECTION_INTRO = {
 }
 
 
-def _e(x: Any) -> str:
-    return html.escape(str(x))
+_e = escape
 
 
-def _metric_rows(metrics: list[Any]) -> str:
-    rows = []
-    for m in metrics:
-        rows.append(
-            f"<tr><td><span class='dot {m.status}'></span>{_e(m.label)}</td>"
-            f"<td class='n'>{_e(fmt(m.value))}</td><td class='n'>{_e(fmt(m.reference))}</td>"
-            f"<td class='n'>{_e(fmt(m.threshold))}</td>"
-            f"<td class='method'>{_e(m.method)}{(' ' + _e(m.note)) if m.note else ''}</td></tr>"
-        )
-    return (
-        "<table><tr><th>figure</th><th>synthetic</th><th>real vs real</th><th>threshold</th>"
-        "<th>how it was measured</th></tr>" + "".join(rows) + "</table>"
-    )
-
-
-def _table(df: pd.DataFrame, max_rows: int = 60) -> str:
-    if df is None or len(df) == 0:
-        return "<p>(empty)</p>"
-    d = df.head(max_rows)
-    head = "".join(f"<th>{_e(c)}</th>" for c in d.columns)
-    body = []
-    for row in d.itertuples(index=False):
-        cells = []
-        for v in row:
-            num = isinstance(v, int | float) and not isinstance(v, bool)
-            cells.append(f"<td class='{'n' if num else ''}'>{_e(fmt(v) if num else v)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    more = f"<p class='meta'>first {max_rows} of {len(df)} rows</p>" if len(df) > max_rows else ""
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>{more}"
+_metric_rows = metric_rows_html
+_table = html_table
 
 
 def _figures(name: str, sec: Any) -> str:
@@ -186,7 +133,7 @@ def render_html(report: Any, json_name: str | None = None) -> str:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width,initial-scale=1'>",
         "<title>synthcust evaluation report</title>",
-        f"<style>{_CSS}</style></head><body><main>",
+        f"<style>{CSS}</style></head><body><main>",
         "<h1>synthcust evaluation report</h1>",
         "<p class='meta'>"
         + " · ".join(

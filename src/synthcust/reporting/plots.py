@@ -1,4 +1,14 @@
-"""Inline SVG plots for the HTML report (matplotlib, no network, no files)."""
+"""Inline SVG plots for every report (matplotlib, no network, no files).
+
+``pyplot()`` imports matplotlib lazily (Agg backend, the house style) and returns pyplot;
+``svg(fig)`` renders a figure as an inline ``<svg>`` string and closes it. Colours: ``REAL``,
+``SYNTH``, ``HOLD``.
+
+>>> plt = pyplot()
+>>> fig, ax = plt.subplots()
+>>> svg(fig).startswith("<svg")
+True
+"""
 
 from __future__ import annotations
 
@@ -11,7 +21,8 @@ import numpy as np
 REAL, SYNTH, HOLD = "#1f5fa8", "#e07b39", "#8a8a8a"
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot, imported lazily with the Agg backend and the reports' style."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -28,15 +39,16 @@ def _plt():
     return plt
 
 
-def _svg(fig) -> str:
+def svg(fig) -> str:
+    """``fig`` as an inline SVG string (no metadata, text as text); closes the figure."""
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
-    _plt().close(fig)
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg") :]
+    pyplot().close(fig)
+    text = buf.getvalue()
+    text = text[text.index("<svg") :]
     # matplotlib's RDF metadata names outside namespaces and a date: drop it (self-contained,
     # reproducible report)
-    return re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
+    return re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
 
 
 def _edge_label(v: float, unit: str | None) -> str:
@@ -64,7 +76,7 @@ def distribution_svg(name: str, d: dict[str, Any]) -> str | None:
     quantile bins (so real train is about flat and a bump or a dip is where the synthetic data
     differs); categorical columns: shares of the most frequent categories.
     """
-    plt = _plt()
+    plt = pyplot()
     names = [("real", "real train", REAL), ("synthetic", "synthetic", SYNTH)]
     names.append(("holdout", "real holdout", HOLD))
     if "edges" in d:
@@ -114,12 +126,12 @@ def distribution_svg(name: str, d: dict[str, Any]) -> str | None:
     ax.set_title(name, fontsize=10, loc="left", pad=16)
     ax.set_ylabel("share of rows")
     _legend(ax)
-    return _svg(fig)
+    return svg(fig)
 
 
 def heatmap_svg(diff, title: str) -> str | None:
     """|association real - association synthetic| for every pair of columns."""
-    plt = _plt()
+    plt = pyplot()
     m = np.abs(np.asarray(diff, dtype=float))
     if m.size == 0:
         return None
@@ -133,11 +145,12 @@ def heatmap_svg(diff, title: str) -> str | None:
     ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.set_title(title, fontsize=10, loc="left")
     fig.colorbar(im, ax=ax, shrink=0.8, label="absolute difference")
-    return _svg(fig)
+    return svg(fig)
 
 
 def bars_svg(labels: list[str], values: list[float], title: str, xlabel: str) -> str | None:
-    plt = _plt()
+    """Horizontal bars, first label on top."""
+    plt = pyplot()
     if not labels:
         return None
     fig, ax = plt.subplots(figsize=(5, 0.3 * len(labels) + 0.8))
@@ -146,12 +159,12 @@ def bars_svg(labels: list[str], values: list[float], title: str, xlabel: str) ->
     ax.set_yticks(y, [lab[:30] for lab in labels], fontsize=8)
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=10, loc="left")
-    return _svg(fig)
+    return svg(fig)
 
 
 def histograms_svg(series: dict[str, Any], title: str, xlabel: str) -> str | None:
     """Overlaid histograms, e.g. distance to closest record for synthetic vs holdout."""
-    plt = _plt()
+    plt = pyplot()
     edges = series.get("edges")
     if edges is None:
         return None
@@ -169,4 +182,4 @@ def histograms_svg(series: dict[str, Any], title: str, xlabel: str) -> str | Non
     ax.set_ylabel("share of rows")
     ax.set_title(title, fontsize=10, loc="left")
     ax.legend(fontsize=8, frameon=False)
-    return _svg(fig)
+    return svg(fig)

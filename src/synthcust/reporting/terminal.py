@@ -7,18 +7,15 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from synthcust.reporting.base import fmt
+
+__all__ = ["fmt", "scorecard_table"]
+
 _COLOURS = {"pass": "green", "warn": "yellow", "fail": "red", "info": "white"}
 
 
-def fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.3f}" if abs(v) < 1000 else f"{v:,.0f}"
-    return str(v)
-
-
 def scorecard_table(report: Any) -> Table:
+    """The evaluation's scorecard (and validity failures, privacy gate) as a Rich table."""
     t = Table(title="synthcust evaluation (real data is the yardstick)")
     for c in ("figure", "synthetic", "real vs real", "threshold", "status"):
         t.add_column(c, justify="right" if c != "figure" else "left")

@@ -134,9 +134,9 @@ class LabResult:
 
     def figures(self) -> dict[str, str]:
         """Inline SVG plots: score per model and scenario, and true vs credited shares."""
-        from synthcust.reporting.plots import _plt, _svg
+        from synthcust.reporting import plots
 
-        plt = _plt()
+        plt = plots.pyplot()
         s = self.summary()
         scen = list(dict.fromkeys(s["scenario"]))
         models = list(dict.fromkeys(s["model"]))
@@ -163,7 +163,7 @@ class LabResult:
                 ax.invert_yaxis()
                 ax.set_title(sc, fontsize=8)
                 ax.set_xlabel(label, fontsize=7)
-            figs[metric] = _svg(fig)
+            figs[metric] = plots.svg(fig)
         ms = self.mean_shares()
         show = [m for m in ("truth", "last_touch", "first_touch", "markov_1", "shapley",
                             "logistic") if m in ms.columns]  # fmt: skip
@@ -178,7 +178,7 @@ class LabResult:
             ax.set_xticks(x, sub.index, fontsize=7)
             ax.set_ylabel("credit share")
             ax.legend(fontsize=6, frameon=False, ncol=3, loc="lower left", bbox_to_anchor=(0, 1))
-            figs[f"shares_{sc}"] = _svg(fig)
+            figs[f"shares_{sc}"] = plots.svg(fig)
         return figs
 
     def to_html(self) -> str:

@@ -377,7 +377,7 @@ class FunnelResult:
         (before, and after the change when there is one)."""
         from synthcust.reporting import plots
 
-        plt = plots._plt()
+        plt = plots.pyplot()
         groups = list(dict.fromkeys(self.table["group"]))
         steps = self.model.steps
         cols = ["share", "share_after"] if self.changes else ["share"]
@@ -402,7 +402,7 @@ class FunnelResult:
         ax.set_xlabel("% of sessions entering the funnel")
         ax.set_xlim(0, 100)
         plots._legend(ax)
-        return plots._svg(fig)
+        return plots.svg(fig)
 
     def to_html(self) -> str:
         from synthcust.simulation.abtest import _rests_on_html, _table

@@ -136,9 +136,10 @@ class AugmentStudyResult:
 
     def plot_svg(self) -> str:
         """Forest plot: each method's change vs ``none`` with its 95% CI (inline SVG)."""
-        from synthcust.reporting.plots import HOLD, REAL, SYNTH, _plt, _svg
+        from synthcust.reporting import plots
+        from synthcust.reporting.plots import HOLD, REAL, SYNTH
 
-        plt = _plt()
+        plt = plots.pyplot()
         panels = []
         if self.full is not None:
             panels += [
@@ -166,7 +167,7 @@ class AugmentStudyResult:
             ax.set_title(title, fontsize=9, loc="left")
             ax.set_xlabel("difference (95% CI)")
         fig.tight_layout()
-        return _svg(fig)
+        return plots.svg(fig)
 
     def to_html(self) -> str:
         """A self-contained HTML page: verdict, tables, plot and how each figure was measured."""

@@ -361,9 +361,9 @@ ACC, AUC = "#1f5fa8", "#e07b39"
 
 def curve_svg(result: CurveResult) -> str:
     """Accuracy and TSTR AUC against epsilon (log axis); the reference as dashed lines."""
-    from synthcust.reporting.plots import _plt, _svg
+    from synthcust.reporting import plots
 
-    plt = _plt()
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     eps = np.array(result.epsilons, dtype=float)
     acc = np.array([p.accuracy for p in result.points], dtype=float)
@@ -391,12 +391,12 @@ def curve_svg(result: CurveResult) -> str:
     ax.set_ylim(max(0.0, low - 0.05), 1.01)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, frameon=False, loc="best")
-    return _svg(fig)
+    return plots.svg(fig)
 
 
 def render_curve_html(result: CurveResult, json_name: str | None = None) -> str:
     """The curve as one self-contained page (inline CSS and SVG, no external references)."""
-    from synthcust.reporting.html import _CSS
+    from synthcust.reporting.html import CSS
     from synthcust.reporting.terminal import fmt
 
     def e(x: Any) -> str:
@@ -431,7 +431,7 @@ def render_curve_html(result: CurveResult, json_name: str | None = None) -> str:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width,initial-scale=1'>",
         "<title>synthcust privacy curve</title>",
-        f"<style>{_CSS}</style></head><body><main>",
+        f"<style>{CSS}</style></head><body><main>",
         "<h1>What privacy costs: fidelity and utility against epsilon</h1>",
         "<p class='meta'>"
         + " · ".join(

@@ -19,6 +19,7 @@ from synthcust.simulation.choice import (
     wide_to_long,
 )
 from synthcust.simulation.choice.numerics import design, mnl_fgh
+from synthcust.synthesizers.checks import ModelCase, parametrize_with_checks
 
 ALTS = ["a", "b", "c"]
 TRUE = {"asc:b": 0.5, "asc:c": -0.4, "price": -1.2, "disp": 0.8}
@@ -294,3 +295,32 @@ def test_membership_separated_by_persona_stays_finite():
     est = ridge.summary().loc[name, "estimate"]
     assert 3 < est < 30 and se[ridge] < 20 < se[free]
     assert np.allclose(ridge.B_, free.B_, atol=0.15)  # the classes themselves are the same
+
+
+# --------------------------------------------------------------------------- shared model checks
+_D_MNL = choice_data(simulate_mnl(n=600, households=60), detect_spec(simulate_mnl(n=10)))
+_DF_LC, _ = simulate_two_classes(h=60, t=6)
+_D_LC = choice_data(_DF_LC, detect_spec(_DF_LC))
+
+CONTRACT_CASES = [
+    ModelCase(
+        name="mnl",
+        make=lambda random_state: MultinomialLogit(),
+        fit_args=(_D_MNL,),
+        use=lambda m: (m.predict_proba(_D_MNL), m.cov_),
+        kind="choice",
+        seeded=False,  # maximum likelihood by Newton: no randomness
+    ),
+    ModelCase(
+        name="latent-class",
+        make=lambda random_state: LatentClassLogit(2, n_init=2, random_state=random_state),
+        fit_args=(_D_LC,),
+        use=lambda m: (m.predict_proba(_D_LC), m.cov_),
+        kind="choice",
+    ),
+]
+
+
+@parametrize_with_checks(CONTRACT_CASES)
+def test_choice_models_pass_the_shared_checks(case, check):
+    check(case)

@@ -12,6 +12,7 @@ from conftest import shared_data
 from synthcust._utils.persist import peek_kind
 from synthcust.exceptions import ModelFileError, NotFittedError
 from synthcust.simulation.journey_model import JourneyMarkovModel, fidelity
+from synthcust.synthesizers.checks import ModelCase, parametrize_with_checks
 
 REAL = pd.DataFrame(
     {
@@ -127,3 +128,19 @@ def test_cli_fit_and_generate(tmp_path):
     assert "path-length TV" in r.output
     syn = pd.read_csv(tmp_path / "syn.csv")
     assert (syn["total_conversions"] + syn["total_null"]).sum() == 3000
+
+
+@parametrize_with_checks(
+    [
+        ModelCase(
+            name="journey-markov",
+            make=lambda random_state: JourneyMarkovModel(max_order=3, random_state=random_state),
+            fit_args=(REAL,),
+            # order chosen on a held-out split drawn from random_state
+            use=lambda m: (m.sample(300, random_state=0), m.heldout_loglik_),
+            kind="journey_markov",
+        )
+    ]
+)
+def test_journey_model_passes_the_shared_checks(case, check):
+    check(case)

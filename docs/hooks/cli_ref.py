@@ -1,0 +1,139 @@
+"""mkdocs hook: the command-line reference, generated from the Typer app at build time.
+
+The page ``reference/cli.md`` holds the marker ``<!-- cli-reference -->``; this hook replaces it
+with every command of ``synthcust.cli.app``: usage, help and options, found by walking the click
+command tree (``typer.main.get_command``), nested groups included. Nothing depends on which
+module defines a command, so the page follows the CLI as it is split into sub-apps.
+
+The hook also publishes the repository's ``CHANGELOG.md`` and ``CONTRIBUTING.md`` as the pages
+``changelog.md`` and ``contributing.md`` (generated files, so there is one copy of each).
+
+``tests/test_docs.py`` and ``tests/test_readme.py`` import :func:`command_paths` and
+:func:`cli_markdown` from this file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+MARKER = "<!-- cli-reference -->"
+ROOT = Path(__file__).resolve().parents[2]
+ROOT_PAGES = {"changelog.md": "CHANGELOG.md", "contributing.md": "CONTRIBUTING.md"}
+
+
+def _root_command():
+    import typer
+
+    from synthcust.cli import app
+
+    return typer.main.get_command(app)
+
+
+def _walk(cmd, ctx, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], object, object]]:
+    """Yield (path, command, context) for ``cmd`` and, depth first, every command under it.
+
+    Duck-typed (a group is what has ``list_commands``): Typer may ship its own copy of click.
+    """
+    yield path, cmd, ctx
+    if _is_group(cmd):
+        for name in cmd.list_commands(ctx):
+            sub = cmd.get_command(ctx, name)
+            if sub is None or getattr(sub, "hidden", False):
+                continue
+            sub_ctx = sub.context_class(sub, info_name=name, parent=ctx)
+            yield from _walk(sub, sub_ctx, (*path, name))
+
+
+def _is_group(cmd) -> bool:
+    return hasattr(cmd, "list_commands")
+
+
+def _root_context():
+    root = _root_command()
+    return root, root.context_class(root, info_name="synthcust")
+
+
+def command_paths() -> list[str]:
+    """Every command and group of the CLI, as typed after ``synthcust`` (``"constraints suggest"``)."""
+    root, ctx = _root_context()
+    return [" ".join(p) for p, _c, _x in _walk(root, ctx, ()) if p]
+
+
+def anchor(path: str) -> str:
+    """The page anchor of a command path: ``"constraints suggest"`` -> ``"constraints-suggest"``."""
+    return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
+
+
+def _clean(text: str | None) -> str:
+    """Help text as Markdown: rich markup removed, pipes escaped for tables."""
+    text = re.sub(r"\[/?(bold|red|green|yellow|dim|italic|cyan|magenta|blue)[^\]]*\]", "", text or "")
+    return text.strip()
+
+
+def _cell(text: str) -> str:
+    return " ".join(_clean(text).split()).replace("|", "\\|")
+
+
+def _param_rows(cmd, ctx) -> tuple[list[str], list[str]]:
+    """Table rows for the arguments and the options, from click's own help records."""
+    args, opts = [], []
+    for p in cmd.params:
+        record = p.get_help_record(ctx) if hasattr(p, "get_help_record") else None
+        if getattr(p, "hidden", False) or record is None:
+            if p.param_type_name == "argument":  # click gives arguments no record
+                args.append(f"| `{(p.name or '').upper()}` | {_cell(getattr(p, 'help', ''))} |")
+            continue
+        names, helptext = record
+        row = f"| `{_cell(names).replace(chr(92) + '|', '|')}` | {_cell(helptext)} |"
+        (args if p.param_type_name == "argument" else opts).append(row)
+    return args, opts
+
+
+def cli_markdown() -> str:
+    """The whole command-line reference as Markdown, one section per command and group."""
+    root, ctx = _root_context()
+    out: list[str] = []
+    for path, cmd, cctx in _walk(root, ctx, ()):
+        name = " ".join(("synthcust", *path))
+        level = "#" * min(2 + max(len(path) - 1, 0), 4)
+        ident = anchor(" ".join(path)) if path else "synthcust"
+        out.append(f"{level} `{name}` {{#{ident}}}\n")
+        usage = " ".join(cmd.collect_usage_pieces(cctx))
+        out.append(f"```text\n{cctx.command_path} {usage}\n```\n")
+        helptext = _clean(cmd.help)
+        if helptext:
+            out.append(helptext.replace("\b\n", "") + "\n")
+        args, opts = _param_rows(cmd, cctx)
+        if args:
+            out.append("| argument | description |\n|---|---|\n" + "\n".join(args) + "\n")
+        if opts:
+            out.append("| option | description |\n|---|---|\n" + "\n".join(opts) + "\n")
+        if _is_group(cmd):
+            subs = list(cmd.list_commands(cctx))
+            links = ", ".join(f"[`{s}`](#{anchor(' '.join((*path, s)))})" for s in subs)
+            out.append(f"Commands: {links}.\n")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- mkdocs events
+def on_files(files, config):
+    """Publish CHANGELOG.md and CONTRIBUTING.md from the repository root as site pages."""
+    from mkdocs.structure.files import File
+
+    for page, source in ROOT_PAGES.items():
+        path = ROOT / source
+        if path.exists() and files.get_file_from_path(page) is None:
+            text = path.read_text(encoding="utf-8")
+            # links into docs/ from the repository root become links inside the site
+            text = re.sub(r"\]\(docs/", "](", text)
+            files.append(File.generated(config, page, content=text))
+    return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    """Replace the marker on the CLI reference page by the generated reference."""
+    if MARKER in markdown:
+        return markdown.replace(MARKER, cli_markdown())
+    return markdown

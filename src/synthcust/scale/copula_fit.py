@@ -52,7 +52,9 @@ from synthcust.synthesizers.marginals import (
     EmpiricalMarginal,
 )
 from synthcust.synthesizers.truncnorm import nearest_correlation
-from synthcust.transform.codec import TableCodec, _clean, _py
+from synthcust.transform.codec import TableCodec
+from synthcust.transform.codec import clean_missing as _clean
+from synthcust.transform.codec import to_python as _py
 
 __all__ = ["fit_copula_partitioned", "weighted_marginal"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthcust.exceptions import DataError
+from synthcust.exceptions import DataError, NotFittedError
 from synthcust.schema.model import Column, Kind, Schema
 
 _PANDAS2 = int(pd.__version__.split(".")[0]) < 3
@@ -130,7 +130,7 @@ class TableCodec:
                     spec.id_prefix = "ID-"
                     spec.id_width = 8
             return spec
-        values = _clean(s, markers)
+        values = clean_missing(s, markers)
         if kind in (Kind.NUMERIC, Kind.DATETIME):
             x, spec = self._numeric_values(values, col, spec)
             finite = x[np.isfinite(x)]
@@ -158,14 +158,14 @@ class TableCodec:
         if len(cats) > self.max_categories:
             keep = self.max_categories - 1
             rare_counts = vc.iloc[keep:]
-            spec.rare = [_py(v) for v in rare_counts.index.tolist()]
+            spec.rare = [to_python(v) for v in rare_counts.index.tolist()]
             spec.rare_p = (rare_counts / rare_counts.sum()).tolist()
             cats = cats[:keep]
             self.notes_.append(
                 f"column {col.name!r} has {len(vc):,} categories; the {len(rare_counts):,} "
                 f"rarest are pooled into one bucket and drawn by frequency within it"
             )
-        spec.categories = [_py(v) for v in cats]
+        spec.categories = [to_python(v) for v in cats]
         return spec
 
     def _numeric_values(self, values: pd.Series, col: Any, spec: ColumnSpec) -> tuple:
@@ -235,7 +235,7 @@ class TableCodec:
         nums, num_names, codes, cat_names = [], [], [], []
         for spec in self.specs_:
             if spec.kind in ("numeric", "datetime"):
-                s = _clean(df[spec.name], spec.markers)
+                s = clean_missing(df[spec.name], spec.markers)
                 col = Column(
                     spec.name,
                     Kind.DATETIME if spec.kind == "datetime" else Kind.NUMERIC,
@@ -246,7 +246,7 @@ class TableCodec:
                 nums.append(x)
                 num_names.append(spec.name)
             elif spec.kind == "categorical":
-                s = _clean(df[spec.name], spec.markers)
+                s = clean_missing(df[spec.name], spec.markers)
                 lookup = {v: i for i, v in enumerate(spec.categories)}
                 rare_code = len(spec.categories)
                 for v in spec.rare:
@@ -284,13 +284,13 @@ class TableCodec:
             if spec.kind == "text":
                 continue
             if spec.kind in ("numeric", "datetime"):
-                out[spec.name] = _restore_numeric(enc.numeric[:, num_idx[spec.name]], spec)
+                out[spec.name] = restore_numeric(enc.numeric[:, num_idx[spec.name]], spec)
             elif spec.kind == "categorical":
                 out[spec.name] = _restore_categorical(enc.codes[:, cat_idx[spec.name]], spec, rng)
             elif spec.kind == "constant":
                 out[spec.name] = _restore_constant(n, spec)
             elif spec.kind == "id":
-                out[spec.name] = _restore_id(n, spec)
+                out[spec.name] = restore_id(n, spec)
         # concat keeps one block per column: pd.DataFrame(dict) would consolidate same-dtype
         # columns into 2-D blocks, a full extra copy of the output at peak
         cols = [v.rename(k).reset_index(drop=True) for k, v in out.items()]
@@ -320,13 +320,12 @@ class TableCodec:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "specs_"):
-            from synthcust.exceptions import NotFittedError
-
             raise NotFittedError("TableCodec is not fitted; call fit(df, schema) first")
 
 
 # ---------------------------------------------------------------------- helpers
-def _py(v: Any) -> Any:
+def to_python(v: Any) -> Any:
+    """A NumPy scalar as the Python value (timestamps as text), for JSON."""
     if isinstance(v, np.generic):
         return v.item()
     if isinstance(v, pd.Timestamp):
@@ -334,7 +333,8 @@ def _py(v: Any) -> Any:
     return v
 
 
-def _clean(s: pd.Series, markers: list[str]) -> pd.Series:
+def clean_missing(s: pd.Series, markers: list[str]) -> pd.Series:
+    """``s`` with its missing markers (``"?"``, ``"n/a"``...) and infinities as missing."""
     if markers and (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
         s = s.where(~s.isin(markers))
     if pd.api.types.is_float_dtype(s.dtype):
@@ -355,7 +355,8 @@ def _missing_token(s: pd.Series, markers: list[str]) -> Any:
     return None
 
 
-def _restore_numeric(x: np.ndarray, spec: ColumnSpec) -> pd.Series:
+def restore_numeric(x: np.ndarray, spec: ColumnSpec) -> pd.Series:
+    """Encoded numbers back to the column as it was (bounds, integers, dates, dtype)."""
     x = x.astype(float, copy=True)
     miss = np.isnan(x)
     if spec.lower is not None or spec.upper is not None:
@@ -399,10 +400,11 @@ def _with_missing(txt: pd.Series, miss: np.ndarray, spec: ColumnSpec) -> pd.Seri
     fill = spec.missing_token if spec.missing_token is not None else None
     out = txt.astype(object)
     out[miss] = fill if fill is not None else np.nan
-    return _astype_safe(out, spec.dtype)
+    return astype_safe(out, spec.dtype)
 
 
-def _astype_safe(s: pd.Series, dtype: str) -> pd.Series:
+def astype_safe(s: pd.Series, dtype: str) -> pd.Series:
+    """``s.astype(dtype)``, or ``s`` unchanged when the values do not fit ``dtype``."""
     try:
         return s.astype(dtype)
     except (TypeError, ValueError):
@@ -444,25 +446,26 @@ def _restore_categorical(
             return s.astype("boolean")
         if dtype.startswith("int"):
             return s.astype("Int64")
-    return _astype_safe(s, dtype)
+    return astype_safe(s, dtype)
 
 
 def _restore_constant(n: int, spec: ColumnSpec) -> pd.Series:
     if spec.constant is None:
         val = spec.missing_token if spec.missing_token is not None else np.nan
-        return _astype_safe(pd.Series([val] * n, dtype=object), spec.dtype)
+        return astype_safe(pd.Series([val] * n, dtype=object), spec.dtype)
     s = pd.Series(np.repeat(np.asarray([spec.constant], dtype=object), n))
     if spec.dtype.startswith("datetime"):
         return pd.to_datetime(s).astype(spec.dtype)
-    return _astype_safe(s, spec.dtype)
+    return astype_safe(s, spec.dtype)
 
 
-def _restore_id(n: int, spec: ColumnSpec) -> pd.Series:
+def restore_id(n: int, spec: ColumnSpec) -> pd.Series:
+    """``n`` fresh sequential ids in the column's style (prefix, zero padding, dtype)."""
     seq = np.arange(
         spec.id_start if spec.integer else 1, (spec.id_start if spec.integer else 1) + n
     )
     if spec.integer:
-        return _astype_safe(pd.Series(seq), spec.dtype)
+        return astype_safe(pd.Series(seq), spec.dtype)
     width = max(spec.id_width, len(str(n)))
     txt = pd.Series(seq).astype(str).str.zfill(width)
-    return _astype_safe(spec.id_prefix + txt, spec.dtype)
+    return astype_safe(spec.id_prefix + txt, spec.dtype)

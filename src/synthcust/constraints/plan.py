@@ -55,7 +55,13 @@ from synthcust.rules.constraints import (
     combo_keys,
 )
 from synthcust.schema.model import Column, Kind, Schema, unknown_column_message
-from synthcust.transform.codec import ColumnSpec, TableCodec, _astype_safe, _restore_numeric
+from synthcust.transform.codec import (
+    ColumnSpec,
+    TableCodec,
+    astype_safe,
+    restore_id,
+    restore_numeric,
+)
 from synthcust.transform.conditions import CategoricalCondition, compile_conditions
 
 MAX_ROUNDS = 10
@@ -420,13 +426,11 @@ class ConstraintPlan:
 
     def add_keys(self, df: pd.DataFrame, rng: np.random.Generator, inner_codec: TableCodec) -> None:
         """Generate the key columns for the final rows, in place."""
-        from synthcust.transform.codec import _restore_id
-
         for k in self.keys:
             if k.format:
                 df[k.column] = k.make(len(df), rng).to_numpy()
             else:
-                df[k.column] = _restore_id(len(df), inner_codec.spec(k.column)).to_numpy()
+                df[k.column] = restore_id(len(df), inner_codec.spec(k.column)).to_numpy()
 
     # ------------------------------------------------------------------ checks
     def typed(self, df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -685,7 +689,7 @@ class ConstraintPlan:
     def _restore(self, col: str, x: np.ndarray) -> pd.Series:
         spec = self.outer.spec(col)
         free = ColumnSpec(**{**spec.__dict__, "lower": None, "upper": None})
-        return _restore_numeric(np.asarray(x, dtype=float), free)
+        return restore_numeric(np.asarray(x, dtype=float), free)
 
     def _cast(self, col: str, s: pd.Series) -> pd.Series:
         spec = self.outer.spec(col)
@@ -694,7 +698,7 @@ class ConstraintPlan:
             dtype = "Int64"
         if dtype == "bool" and s.isna().any():
             dtype = "boolean"
-        return _astype_safe(s, dtype)
+        return astype_safe(s, dtype)
 
 
 def _frame(cols: Mapping[str, Any], n: int) -> pd.DataFrame:

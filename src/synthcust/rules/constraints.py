@@ -526,8 +526,7 @@ def parse_constraint(text: str) -> Constraint:
     e = parse(t, "constraint", predicate=True)
     tree = e.tree
 
-    def name(node: ast.expr) -> str | None:
-        return e.names.get(node.id, node.id) if isinstance(node, ast.Name) else None
+    name = e.column_name
 
     def const(node: ast.expr) -> Any:
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float | str):

@@ -177,7 +177,7 @@ class CoverageReport:
         ax.set_yscale("log")
         ax.set_xlabel("real share")
         ax.set_ylabel("synthetic share")
-        plots._legend(ax)
+        plots.legend(ax)
         return plots.svg(fig)
 
     def to_html(self) -> str:

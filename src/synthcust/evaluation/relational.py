@@ -650,7 +650,7 @@ def _means_svg(col: str, d: dict[str, Any]) -> str | None:
     ax.set_xticks(x, [lab[:14] for lab in labels], rotation=45, ha="right", fontsize=7)
     ax.set_ylabel("mean log(1 + spend)")
     ax.set_title(f"spend by {col}", fontsize=10, loc="left", pad=16)
-    plots._legend(ax)
+    plots.legend(ax)
     return plots.svg(fig)
 
 

@@ -57,7 +57,8 @@ def _edge_label(v: float, unit: str | None) -> str:
     return f"{v:.3g}" if abs(v) < 1e4 else f"{v:,.0f}"
 
 
-def _legend(ax) -> None:
+def legend(ax) -> None:
+    """The reports' legend: small, frameless, in a row above the axes."""
     ax.legend(
         fontsize=6.5,
         frameon=False,
@@ -125,7 +126,7 @@ def distribution_svg(name: str, d: dict[str, Any]) -> str | None:
         ax.set_xticks(x, [lab[:14] for lab in labels], rotation=45, ha="right", fontsize=7)
     ax.set_title(name, fontsize=10, loc="left", pad=16)
     ax.set_ylabel("share of rows")
-    _legend(ax)
+    legend(ax)
     return svg(fig)
 
 

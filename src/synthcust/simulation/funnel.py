@@ -401,7 +401,7 @@ class FunnelResult:
         ax.set_yticks(y, labels, fontsize=7)
         ax.set_xlabel("% of sessions entering the funnel")
         ax.set_xlim(0, 100)
-        plots._legend(ax)
+        plots.legend(ax)
         return plots.svg(fig)
 
     def to_html(self) -> str:

@@ -175,7 +175,7 @@ class ScenarioResult:
             ax.set_xticks(x, sub["alternative"], fontsize=7)
             ax.set_ylabel("share (%)")
             ax.set_title(f"{g}", fontsize=8, loc="right")
-            plots._legend(ax)
+            plots.legend(ax)
             parts.append(plots.svg(fig))
         parts.append(_frame_html(self.shares.round(4)))
         parts.append("<h3>Revenue per occasion</h3>" + _frame_html(self.revenue.round(4)))

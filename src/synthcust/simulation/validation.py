@@ -159,7 +159,7 @@ class BehaviourValidation:
                    label=s.name, color=colors[i % len(colors)])  # fmt: skip
         ax.set_xticks(x + width * len(self.scores) / 2, alts, fontsize=8)
         ax.set_ylabel("share of held-out occasions (%)")
-        plots._legend(ax)
+        plots.legend(ax)
         svg = plots.svg(fig)
         rows = "".join(
             f"<tr><td>{e(s.name)}</td><td>{e(s.description)}</td>"

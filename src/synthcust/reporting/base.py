@@ -78,6 +78,7 @@ __all__ = [
     "json_safe",
     "metric_rows_html",
     "render",
+    "rests_on_html",
     "stylesheet",
 ]
 
@@ -110,6 +111,10 @@ def json_safe(obj: Any) -> Any:
     return jsonable(obj)
 
 
+def _show(v: Any) -> str:
+    return json.dumps(v, default=str) if isinstance(v, dict | list) else str(v)
+
+
 def _is_numeric(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -131,6 +136,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["fmt"] = fmt
+    env.filters["show"] = _show
     env.tests["numeric"] = _is_numeric
     env.globals["css"] = Markup(stylesheet())
     return env
@@ -162,6 +168,11 @@ def metric_rows_html(metrics: list[Any]) -> str:
     return str(_macros().metric_rows(metrics))
 
 
+def rests_on_html(r: dict[str, Any]) -> str:
+    """ "What this rests on" (a dict; its ``assumptions`` listed as unvalidated) as HTML."""
+    return str(_macros().rests_on(r))
+
+
 @dataclass
 class Section:
     """One section of the generic page (``sections.html.j2``).
@@ -189,6 +200,10 @@ class Section:
         A plain list.
     skipped : list of str
         What the section did not measure, and why.
+    subsections : list of Section
+        Rendered after the tables, one heading level down.
+    rests_on : dict
+        "What this rests on" (data, model, method; ``assumptions``: unvalidated ones).
     id : str, optional
         The HTML anchor.
     max_rows : int
@@ -205,6 +220,8 @@ class Section:
     details: dict[str, Any] = field(default_factory=dict)
     bullets: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    subsections: list[Section] = field(default_factory=list)
+    rests_on: dict[str, Any] = field(default_factory=dict)
     id: str | None = None
     max_rows: int = 60
 
@@ -240,12 +257,24 @@ class Report:
         json_name : str, optional
             The JSON twin's file name, cited at the foot of the page.
         """
+        return render(self.template, **self._context(json_name))
+
+    def body_html(self) -> str:
+        """Only the page's ``content`` block (no head, header or footer): a fragment to put
+        inside another page."""
+        env = environment()
+        tpl = env.get_template(self.template)
+        ctx = tpl.new_context({**env.globals, **self._context(None)})
+        return "".join(tpl.blocks["content"](ctx))
+
+    def _context(self, json_name: str | None) -> dict[str, Any]:
         ctx: dict[str, Any] = {"sections": [], "cards": [], "skipped": [], "lead": ""}
+        ctx.update({"subtitle": "", "notes": []})
         ctx.update(self.context())
         ctx.setdefault("title", self.title)
         ctx["json_name"] = json_name
         ctx["report"] = self
-        return render(self.template, **ctx)
+        return ctx
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the HTML page to ``path`` and the JSON to ``path`` with suffix ``.json``.

@@ -1,16 +1,29 @@
-"""A self-contained HTML report (inline CSS and SVG; opens offline) and its JSON twin."""
+"""The evaluation report: an :class:`~synthcust.evaluation.evaluate.EvaluationReport` as one
+self-contained HTML page (inline CSS and SVG; opens offline) and its JSON twin.
+
+>>> import numpy as np, pandas as pd
+>>> from synthcust.evaluation.evaluate import evaluate
+>>> rng = np.random.default_rng(0)
+>>> make = lambda n: pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["a", "b"], n)})
+>>> page = EvaluationPage(evaluate(make(300), make(300), random_state=0)).to_html()
+>>> "Fidelity: does the synthetic data look like the real data?" in page
+True
+"""
 
 from __future__ import annotations
 
-import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from synthcust.evaluation.evaluate import EvaluationReport
 from synthcust.reporting import plots
-from synthcust.reporting.base import escape, fmt, html_table, metric_rows_html, stylesheet
+from synthcust.reporting.base import Report, Section, fmt, stylesheet
+
+__all__ = ["CSS", "EvaluationPage", "render_html", "write_report"]
 
 #: The one stylesheet (``reporting/static/report.css``), for pages not yet on templates.
 CSS = stylesheet()
@@ -41,162 +54,165 @@ _SECTION_INTRO = {
 }
 
 
-_e = escape
+_LEAD = (
+    "Every figure compares the synthetic data with real data: the rows the synthesizer learned "
+    "from (real train) and, where given, real rows it never saw (real holdout). Synthetic data "
+    "is never the yardstick."
+)
 
 
-_metric_rows = metric_rows_html
-_table = html_table
-
-
-def _figures(name: str, sec: Any) -> str:
-    out: list[str] = []
+def _figures(name: str, sec: Any) -> tuple[list[str], list[Section]]:
+    """A section's plots, and the subsections its plot data make (per-column distributions)."""
+    figs: list[str | None] = []
+    subs: list[Section] = []
     extra = sec.extra or {}
     if name == "fidelity":
         a, b = extra.get("association_real"), extra.get("association_synthetic")
         if isinstance(a, pd.DataFrame) and isinstance(b, pd.DataFrame) and a.shape == b.shape:
-            svg = plots.heatmap_svg(
+            figs.append(plots.heatmap_svg(
                 a - b, "Association difference |real - synthetic| (Pearson / Cramér's V / eta)"
-            )
-            if svg:
-                out.append(f"<div>{svg}</div>")
+            ))  # fmt: skip
         dists = extra.get("distributions") or {}
-        svgs = [plots.distribution_svg(col, d) for col, d in dists.items()]
-        svgs = [s for s in svgs if s]
+        svgs = [s for s in (plots.distribution_svg(c, d) for c, d in dists.items()) if s]
         if svgs:
-            out.append(
-                "<h3>Per-column distributions</h3><p class='meta'>Numeric columns in quantile "
-                "bins of the real training data; categorical columns by their most frequent "
-                "categories.</p><div class='grid'>" + "".join(svgs) + "</div>"
-            )
-    if name == "detection" and "drivers" in sec.tables:
+            subs.append(Section(
+                "Per-column distributions",
+                method="Numeric columns in quantile bins of the real training data; categorical "
+                "columns by their most frequent categories.",
+                figures=svgs,
+            ))  # fmt: skip
+    elif name == "detection" and "drivers" in sec.tables:
         d = sec.tables["drivers"]
         if "column" not in d.columns:
             d = d.reset_index()  # the column names are the index of the drivers table
         col = next((c for c in d.columns if "importance" in str(c)), None)
         if col is not None and "column" in d.columns:
             top = d.sort_values(col, ascending=False).head(15)
-            svg = plots.bars_svg(
+            figs.append(plots.bars_svg(
                 top["column"].astype(str).tolist(),
                 top[col].astype(float).tolist(),
                 "What gives the synthetic data away",
                 "drop in detection AUC when shuffled",
-            )
-            if svg:
-                out.append(f"<div>{svg}</div>")
-        hints = extra.get("hints")
-        if hints:
-            items = hints.values() if isinstance(hints, dict) else hints
-            out.append("<ul>" + "".join(f"<li>{_e(h)}</li>" for h in items) + "</ul>")
-    if name == "privacy":
+            ))  # fmt: skip
+    elif name == "privacy":
         for key, val in extra.items():
             if isinstance(val, dict) and "edges" in val:
-                svg = plots.histograms_svg(val, key.replace("_", " "), "distance")
-                if svg:
-                    out.append(f"<div>{svg}</div>")
-    if name == "validity":
-        fails = extra.get("failures") or []
+                figs.append(plots.histograms_svg(val, key.replace("_", " "), "distance"))
+    elif name == "validity":
+        fails = (extra.get("failures") or [])[:15]
         if fails:
-            top = fails[:15]
-            svg = plots.bars_svg(
-                [f"{f['check']}: {f['target']}" for f in top],
-                [1.0 - float(f["synthetic"]) for f in top],
+            figs.append(plots.bars_svg(
+                [f"{f['check']}: {f['target']}" for f in fails],
+                [1.0 - float(f["synthetic"]) for f in fails],
                 "Checks the synthetic data fails",
                 "share of synthetic rows that are not valid",
-            )
-            if svg:
-                out.append(f"<div>{svg}</div>")
-            out.append(
-                "<table><tr><th>check</th><th>column / constraint</th><th>valid (synthetic)</th>"
-                "<th>valid (real)</th><th>bad rows</th><th>examples</th></tr>"
-                + "".join(
-                    f"<tr><td>{_e(f['check'])}</td><td>{_e(f['target'])}</td>"
-                    f"<td class='n'>{_e(fmt(f['synthetic']))}</td>"
-                    f"<td class='n'>{_e(fmt(f['real']))}</td>"
-                    f"<td class='n'>{_e(fmt(f['bad_rows']))}</td>"
-                    f"<td>{_e('; '.join(f['examples']))}</td></tr>"
-                    for f in fails
-                )
-                + "</table>"
-            )
-        else:
-            out.append("<p><b>Every check is fully valid.</b></p>")
-    if name == "utility" and extra.get("verdict"):
-        out.append(f"<p><b>{_e(extra['verdict'])}</b></p>")
-    return "".join(out)
+            ))  # fmt: skip
+    return [f for f in figs if f], subs
 
 
-def render_html(report: Any, json_name: str | None = None) -> str:
-    """The report as one self-contained HTML page."""
-    meta = report.meta
-    rows = meta.get("rows", {})
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
-        "<title>synthcust evaluation report</title>",
-        f"<style>{CSS}</style></head><body><main>",
-        "<h1>synthcust evaluation report</h1>",
-        "<p class='meta'>"
-        + " · ".join(
-            [
-                _e(meta.get("created", "")),
-                f"synthcust {_e(meta.get('synthcust_version', ''))}",
-                f"real train {_e(fmt(rows.get('real_train')))} rows",
-                f"synthetic {_e(fmt(rows.get('synthetic')))} rows",
-                f"real holdout {_e(fmt(rows.get('real_holdout')))} rows",
-            ]
-            + ([f"target {_e(meta['target'])}"] if meta.get("target") else [])
-        )
-        + "</p>",
-        "<p>Every figure compares the synthetic data with <b>real</b> data: the rows the "
-        "synthesizer learned from (real train) and, where given, real rows it never saw (real "
-        "holdout). Synthetic data is never the yardstick.</p>",
+def _validity_failures(extra: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    fails = extra.get("failures") or []
+    if not fails:
+        return {}
+    rows = [
+        {
+            "check": f["check"],
+            "column / constraint": f["target"],
+            "valid (synthetic)": f["synthetic"],
+            "valid (real)": f["real"],
+            "bad rows": f["bad_rows"],
+            "examples": "; ".join(f["examples"]),
+        }
+        for f in fails
     ]
-    if report.gate is not None:
-        if report.gate.passed:
-            parts.append("<div class='gate ok'>Privacy gate passed</div>")
-        else:
-            reasons = "".join(f"<li>{_e(r)}</li>" for r in report.gate.reasons)
-            parts.append(f"<div class='gate bad'>Privacy gate FAILED<ul>{reasons}</ul></div>")
-    cards = []
-    for m in report.scorecard():
-        ref = f"real vs real: {fmt(m.reference)}" if m.reference is not None else ""
-        thr = f"threshold: {fmt(m.threshold)}" if m.threshold is not None else ""
-        sub = " · ".join(x for x in (ref, thr) if x)
-        cards.append(
-            f"<div class='card {m.status}' title='{_e(m.method)}'>"
-            f"<div class='l'>{_e(m.label)}</div><div class='v'>{_e(fmt(m.value))}</div>"
-            f"<div class='r'>{_e(sub)}</div></div>"
-        )
-    parts.append("<h2>Scorecard</h2><div class='cards'>" + "".join(cards) + "</div>")
-    for name, sec in report.sections.items():
-        parts.append(f"<h2 id='{_e(name)}'>{_e(_SECTION_TITLES.get(name, name))}</h2>")
-        if name in _SECTION_INTRO:
-            parts.append(f"<p>{_e(_SECTION_INTRO[name])}</p>")
-        if sec.method:
-            parts.append(f"<p class='method'>{_e(sec.method)}</p>")
-        parts.append(_metric_rows(sec.metrics))
-        parts.append(_figures(name, sec))
-        for tname, df in sec.tables.items():
-            parts.append(f"<details><summary>Table: {_e(tname)}</summary>{_table(df)}</details>")
-    skipped = report.all_skipped()
-    if skipped:
-        parts.append(
-            "<h2>What was skipped, and why</h2><ul class='skip'>"
-            + "".join(f"<li>{_e(s)}</li>" for s in skipped)
-            + "</ul>"
-        )
-    if json_name:
-        parts.append(f"<p class='meta'>Every figure is also in <code>{_e(json_name)}</code>.</p>")
-    parts.append("</main></body></html>")
-    return "\n".join(parts)
+    return {"Checks below target": pd.DataFrame(rows)}
 
 
-def write_report(report: Any, path: str | os.PathLike) -> tuple[Path, Path]:
-    """Write ``report.html`` and ``report.json`` beside it (both atomically)."""
-    from synthcust.io.atomic import atomic_write_text
+def _section(name: str, sec: Any) -> Section:
+    extra = sec.extra or {}
+    figs, subs = _figures(name, sec)
+    verdict, bullets, tables = "", [], {}
+    if name == "validity":
+        tables = _validity_failures(extra)
+        if not tables:
+            verdict = "Every check is fully valid."
+    elif name == "detection" and extra.get("hints"):
+        hints = extra["hints"]
+        bullets = [str(h) for h in (hints.values() if isinstance(hints, dict) else hints)]
+    elif name == "utility" and extra.get("verdict"):
+        verdict = str(extra["verdict"])
+    return Section(
+        title=_SECTION_TITLES.get(name, name),
+        id=name,
+        intro=_SECTION_INTRO.get(name, ""),
+        method=sec.method,
+        metrics=list(sec.metrics),
+        verdict=verdict,
+        figures=figs,
+        bullets=bullets,
+        tables=tables,
+        subsections=subs,
+        details=dict(sec.tables),
+        max_rows=1000 if name == "validity" else 60,
+    )
 
-    p = Path(path)
-    json_path = p.with_suffix(".json")
-    atomic_write_text(json_path, json.dumps(report.to_dict(), indent=1, default=str) + "\n")
-    atomic_write_text(p, render_html(report, json_path.name))
-    return p, json_path
+
+@dataclass
+class EvaluationPage(Report):
+    """The evaluation report page of an :class:`EvaluationReport` (HTML, JSON, see
+    :class:`~synthcust.reporting.base.Report`)."""
+
+    result: EvaluationReport
+    template = "evaluation.html.j2"
+    title = "synthcust evaluation report"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The evaluation's figures (``EvaluationReport.to_dict()``)."""
+        return self.result.to_dict()
+
+    def context(self) -> dict[str, Any]:
+        """Template variables: subtitle, gate, scorecard cards, sections, what was skipped."""
+        rep = self.result
+        meta = rep.meta
+        rows = meta.get("rows", {})
+        sub = [
+            str(meta.get("created", "")),
+            f"synthcust {meta.get('synthcust_version', '')}",
+            f"real train {fmt(rows.get('real_train'))} rows",
+            f"synthetic {fmt(rows.get('synthetic'))} rows",
+            f"real holdout {fmt(rows.get('real_holdout'))} rows",
+        ] + ([f"target {meta['target']}"] if meta.get("target") else [])
+        return {
+            "subtitle": " · ".join(sub),
+            "lead": _LEAD,
+            "gate": rep.gate,
+            "left_out": meta.get("left_out") or {},
+            "cards": rep.scorecard(),
+            "sections": [_section(name, sec) for name, sec in rep.sections.items()],
+            "skipped": rep.all_skipped(),
+        }
+
+
+def render_html(report: EvaluationReport, json_name: str | None = None) -> str:
+    """The evaluation report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    report : EvaluationReport
+        What :func:`synthcust.evaluation.evaluate.evaluate` returned.
+    json_name : str, optional
+        The JSON twin's file name, cited at the foot of the page.
+    """
+    return EvaluationPage(report).to_html(json_name)
+
+
+def write_report(report: EvaluationReport, path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Write the evaluation report to ``path`` (HTML) and its JSON twin beside it, atomically.
+
+    Returns
+    -------
+    tuple of Path
+        The HTML and the JSON file.
+    """
+    html_path = EvaluationPage(report).write(path)
+    return html_path, html_path.with_suffix(".json")

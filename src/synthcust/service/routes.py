@@ -43,8 +43,32 @@ class SchemaIn(BaseModel):
 
 class FitIn(BaseModel):
     dataset: str = Field(min_length=1, max_length=64, description="a dataset id")
-    synthesizer: str = Field("copula", max_length=40)
+    synthesizer: str | None = Field(
+        None, max_length=40,
+        description="a name from GET /api/synthesizers; none: the default every face fits "
+        "(dp_marginal when dp_epsilon is given)",
+    )  # fmt: skip
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    target: str | None = Field(
+        None, max_length=200,
+        description="target column: the split is stratified by it and evaluations measure "
+        "utility (train on synthetic, test on real) for it",
+    )  # fmt: skip
+    dp_epsilon: float | None = Field(
+        None, gt=0, le=1000,
+        description="fit under (epsilon, delta)-differential privacy, charged to the dataset's "
+        "privacy budget in the workspace ledger (refused with 403 over budget)",
+    )  # fmt: skip
+    dp_delta: float = Field(1e-9, gt=0, lt=1, description="delta for dp_epsilon (< 1/rows)")
+    bounds: dict[Annotated[str, Field(max_length=200)], tuple[float | str, float | str]] | None = (
+        Field(None, max_length=500,
+              description="public bounds per numeric/date column for dp_marginal, "
+              "{column: [low, high]} (or lower/upper in the schema)")
+    )  # fmt: skip
+    constraints: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list, max_length=50,
+        description="rules every synthetic row obeys, e.g. 'last_order >= first_order'",
+    )  # fmt: skip
 
 
 class SampleIn(BaseModel):
@@ -196,17 +220,48 @@ def start_personas(request: Request, dataset_id: IdPath, body: PersonasIn) -> di
 
 
 # ---------------------------------------------------------------------------- fits and jobs
+#: what the page says about each synthesizer (a face's wording; the models are the library's)
+SYNTH_NOTES = {
+    "autoregressive": "an autoregressive network: best fidelity, slower",
+    "copula": "a Gaussian copula: fastest, no torch needed",
+    "ctgan": "a conditional GAN (CTGAN)",
+    "tvae": "a tabular variational autoencoder (TVAE)",
+    "dp_marginal": "differentially private marginals on a tree (MST)",
+}
+
+
+@router.get("/synthesizers", summary="The synthesizers and the default every face fits")
+def synthesizers(request: Request) -> dict[str, Any]:
+    from synthcust import api  # TODO workflows
+
+    names = api.available_synthesizers()
+    return {"default": api.default_synthesizer(), "dp_default": "dp_marginal",
+            "available": names,
+            "descriptions": {n: SYNTH_NOTES.get(n, n) for n in names}}  # fmt: skip
+
+
 @router.post("/fits", status_code=202, summary="Fit a synthesizer (background job)")
 def start_fit(request: Request, body: FitIn) -> dict[str, Any]:
     from synthcust import api
 
     st = _state(request)
-    st.store.dataset(body.dataset)
-    if body.synthesizer not in api.available_synthesizers():
+    entry = st.store.dataset(body.dataset)
+    if body.synthesizer is not None and body.synthesizer not in api.available_synthesizers():
         raise DataError(f"unknown synthesizer {body.synthesizer!r}; available: "
                         f"{', '.join(api.available_synthesizers())}")  # fmt: skip
+    _check_target(entry.schema, body.target)
+    if body.dp_epsilon is not None:  # TODO workflows: DP fits charged to the ledger
+        raise DataError("differential privacy fits are not available through the service yet")
     job = st.submit("fit", f"fit:{body.dataset}", body.model_dump(), st.fit_job)
     return _job_out(job)
+
+
+def _check_target(schema: dict[str, Any], target: str | None) -> None:
+    names = [c["name"] for c in schema.get("columns", [])]
+    if target is not None and target not in names:
+        from synthcust._utils.validation import unknown_column_message
+
+        raise DataError(f"target: {unknown_column_message(target, names)}")
 
 
 @router.get("/jobs", summary="Recent jobs, newest first")
@@ -278,7 +333,8 @@ def sample(request: Request, model_id: ModelPath, body: SampleIn) -> Response:
              summary="Evaluate against the held-out real rows (job; report HTML + JSON)")
 def start_evaluate(request: Request, model_id: ModelPath, body: EvaluateIn) -> dict[str, Any]:
     st = _state(request)
-    st.model_record(model_id)
+    rec = st.model_record(model_id)
+    _check_target(st.store.dataset(rec.params["service_dataset"]).schema, body.target)
     params = {"model_id": model_id, **body.model_dump()}
     return _job_out(st.submit("evaluate", f"evaluate:{model_id}", params, st.evaluate_job))
 

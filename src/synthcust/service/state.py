@@ -118,11 +118,14 @@ class ServiceState:
         entry = self.store.dataset(dataset_id)
         return self.frames.get(dataset_id, lambda: read_table(self.dataset_path(entry)))
 
-    def split(self, dataset_id: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Train and holdout rows (80/20, by ``seed``): fits see only train."""
+    def split(self, dataset_id: str, seed: int,
+              target: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+        """Train and holdout rows (80/20 by ``seed``, stratified by ``target``): fits see only
+        train."""
         from synthcust.evaluation.splits import train_holdout_split
 
-        return train_holdout_split(self.frame(dataset_id), holdout=HOLDOUT, random_state=seed)
+        return train_holdout_split(self.frame(dataset_id), target=target, holdout=HOLDOUT,
+                                   random_state=seed)  # fmt: skip
 
     # ------------------------------------------------------------------ models
     def model_record(self, model_id: int) -> Any:
@@ -162,34 +165,36 @@ class ServiceState:
 
     # ------------------------------------------------------------------ job bodies
     def fit_job(self, job: Job, progress: Callable[[float, str], None]) -> dict[str, Any]:
-        from synthcust import api
+        from synthcust import api  # TODO workflows
         from synthcust.schema import Schema
 
         p = job.params
         ds = p["dataset"]
+        seed, target = int(p["seed"]), p.get("target") or None
+        synthesizer = p.get("synthesizer") or api.default_synthesizer()
         progress(0.1, "reading the data")
-        train, holdout = self.split(ds, int(p["seed"]))
-        schema = Schema.from_dict(self.store.dataset(ds).schema)
-        what = f"fitting the {p['synthesizer']} synthesizer on {len(train):,} rows"
+        train, holdout = self.split(ds, seed, target)
+        schema = Schema.from_dict(self.store.dataset(ds).schema)  # inferred once, at upload
+        what = f"fitting the {synthesizer} synthesizer on {len(train):,} rows"
         progress(0.25, what)
         with _elapsed(lambda s: progress(0.25, f"{what} ({s:.0f} s so far)")):
-            model = api.fit(train, schema=schema, synthesizer=p["synthesizer"],
-                            random_state=int(p["seed"]))  # fmt: skip
+            model = api.fit(train, schema=schema, synthesizer=synthesizer, target=target,
+                            random_state=seed)  # fmt: skip
         progress(0.9, "saving the model")
         path = self.data_dir / "models" / f"{new_id('m')}.synthcust"
         model.save(path)
         entry = self.store.dataset(ds)
         mid = self.ws.add_model(
-            entry.fingerprint, p["synthesizer"], path,
-            params={"service_dataset": ds, "seed": int(p["seed"]), "holdout": HOLDOUT,
+            entry.fingerprint, synthesizer, path,
+            params={"service_dataset": ds, "seed": seed, "target": target, "holdout": HOLDOUT,
                     "train_rows": len(train), "job": job.id},
         )  # fmt: skip
         acts = {} if model.pii is None else model.pii.actions
         handled = {k: a.policy.value for k, a in acts.items()}
-        return {"model_id": mid, "dataset": ds, "synthesizer": p["synthesizer"],
+        return {"model_id": mid, "dataset": ds, "synthesizer": synthesizer, "target": target,
                 "train_rows": len(train), "holdout_rows": len(holdout),
                 "columns": model.column_order, "pii_handled": handled,
-                "notes": list(model.notes)}  # fmt: skip
+                "notes": list(model.notes), "privacy": None}  # fmt: skip
 
     def evaluate_job(self, job: Job, progress: Callable[[float, str], None]) -> dict[str, Any]:
         from synthcust.evaluation import evaluate
@@ -198,8 +203,10 @@ class ServiceState:
         mid = int(job.params["model_id"])
         rec = self.model_record(mid)
         model = self.model(mid)
+        target = job.params.get("target") or rec.params.get("target") or None
         progress(0.1, "sampling synthetic customers")
-        train, holdout = self.split(rec.params["service_dataset"], int(rec.params["seed"]))
+        train, holdout = self.split(rec.params["service_dataset"], int(rec.params["seed"]),
+                                    rec.params.get("target"))  # fmt: skip
         cols = [c for c in model.learned_columns if c in train.columns]
         synth = model.sample(len(train), random_state=int(job.params.get("seed", 0)))
         progress(0.3, "measuring fidelity, detection, privacy and utility")
@@ -209,11 +216,12 @@ class ServiceState:
             steps[0] += 1
             progress(0.3 + 0.6 * (1 - 0.75 ** steps[0]), message)
 
-        report = evaluate(train[cols], synth[cols], holdout[cols],
-                          target=job.params.get("target") or None, progress=step)  # fmt: skip
+        schema = model.schema.select(cols)  # the upload's schema: not inferred again
+        report = evaluate(train[cols], synth[cols], holdout[cols], target=target,
+                          progress=step, schema=schema)  # fmt: skip
         progress(0.9, "writing the report")
         _, json_path = write_report(report, self.data_dir / "reports" / f"{job.id}.html")
-        return {"model_id": mid, "report": json.loads(json_path.read_text()),
+        return {"model_id": mid, "target": target, "report": json.loads(json_path.read_text()),
                 "html": f"/api/jobs/{job.id}/report.html"}  # fmt: skip
 
     def personas_job(self, job: Job, progress: Callable[[float, str], None]) -> dict[str, Any]:

@@ -113,7 +113,7 @@ $("upload-form").addEventListener("submit", async (ev) => {
     const d = await api("POST", "/api/datasets", fd);
     say("upload-status", `Uploaded ${d.name}: ${d.n_rows.toLocaleString()} rows.`);
     await loadDatasets();
-    for (const k of ["fitjob", "model", "evaljob", "personasjob"]) S.set(k, null);
+    for (const k of ["fitjob", "model", "evaljob", "personasjob", "target"]) S.set(k, null);
     await selectDataset(d.id);
   } catch (e) {
     say("upload-status", "");
@@ -126,7 +126,7 @@ $("upload-form").addEventListener("submit", async (ev) => {
 
 async function selectDataset(id) {
   if (S.get("dataset") !== id) {
-    for (const k of ["fitjob", "model", "evaljob", "personasjob"]) S.set(k, null);
+    for (const k of ["fitjob", "model", "evaljob", "personasjob", "target"]) S.set(k, null);
   }
   S.set("dataset", id);
   $("dataset-select").value = id;
@@ -138,6 +138,8 @@ async function selectDataset(id) {
   renderSchema(info);
   show("schema-section", "fit-section", "personas-section");
   fillChoiceColumns();
+  fillTargets();
+  await loadSynthesizers();
   await resume();
 }
 
@@ -177,11 +179,64 @@ $("schema-save").addEventListener("click", async () => {
 });
 
 // ------------------------------------------------------------------ fit
-$("fit-btn").addEventListener("click", async () => {
+let synthesizers = null;  // {default, available, descriptions} from the service
+async function loadSynthesizers() {
+  if (synthesizers) return;
+  synthesizers = await api("GET", "/api/synthesizers");
+  const d = synthesizers.default, dp = synthesizers.dp_default;
+  // "" = no choice: the service fits its default, the one the command line and library fit
+  $("synth").replaceChildren(el("option", { value: "", text: `default: ${d}` }),
+    ...synthesizers.available.map((name) => el("option", { value: name, text: name })));
+  say("synth-default", `By default ${d} is fitted (${synthesizers.descriptions[d] || d}), ` +
+    `the same model as the command line and the library; with differential privacy, ${dp}.`);
+}
+
+function fillTargets() {
+  // candidates: columns that are learned (no PII, no id/key); the schema's target is preselected
+  const sel = $("target");
+  const cols = schema.columns.filter((c) => !c.pii && c.kind !== "id" && c.kind !== "text" &&
+    c.role !== "key");
+  sel.replaceChildren(el("option", { value: "", text: "(none)" }),
+    ...cols.map((c) => el("option", { value: c.name, text: c.name })));
+  const t = schema.columns.find((c) => c.role === "target");
+  sel.value = S.get("target") || (t ? t.name : "");
+  if (sel.value === "" && S.get("target")) S.set("target", null);
+  showTarget();
+}
+
+function showTarget() {
+  const t = $("target").value;
+  say("eval-target", t ? `Target: ${t}. Utility (train on synthetic, test on real) is measured.`
+    : "No target chosen: utility (TSTR) is not measured. Pick a target column in step 3.");
+}
+$("target").addEventListener("change", () => { S.set("target", $("target").value || null);
+  showTarget(); });
+
+function parseBounds(text) {
+  // "age=18..90, income=0..200000" -> {age: [18, 90], income: [0, 200000]} (dates stay text)
+  const out = {};
+  for (const part of text.split(",").map((x) => x.trim()).filter(Boolean)) {
+    const m = part.match(/^(.+?)=(.+?)\.\.(.+)$/);
+    if (!m) throw new Error(`cannot read bound ${part}; write COLUMN=LOW..HIGH`);
+    const val = (x) => (x.trim() !== "" && !isNaN(Number(x)) ? Number(x) : x.trim());
+    out[m[1].trim()] = [val(m[2]), val(m[3])];
+  }
+  return out;
+}
+
+$("fit-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
   $("fit-btn").disabled = true;
+  const body = { dataset: S.get("dataset"), synthesizer: $("synth").value || null,
+    target: $("target").value || null };
+  const eps = $("dp-epsilon").value.trim();
   try {
-    const job = await api("POST", "/api/fits",
-      { dataset: S.get("dataset"), synthesizer: $("synth").value });
+    if (eps) {
+      body.dp_epsilon = Number(eps);
+      const bounds = parseBounds($("dp-bounds").value);
+      if (Object.keys(bounds).length) body.bounds = bounds;
+    }
+    const job = await api("POST", "/api/fits", body);
     S.set("fitjob", job.id);
     await followFit(job.id);
   } catch (e) { say("fit-status", e.message, true); }
@@ -193,8 +248,18 @@ async function followFit(id) {
     const r = job.result;
     S.set("model", r.model_id);
     const handled = Object.entries(r.pii_handled).map(([c, p]) => `${c}: ${p}`).join(", ");
-    say("fit-status", `Model ${r.model_id} fitted on ${r.train_rows.toLocaleString()} rows ` +
-      `(${r.holdout_rows.toLocaleString()} held out). PII handled: ${handled || "none"}.`);
+    let dp = "";
+    if (r.privacy) {
+      dp = ` Differential privacy: epsilon ${r.privacy.epsilon} charged; budget left ` +
+        `${r.privacy.budget_left} of ${r.privacy.budget_total}.`;
+    }
+    say("fit-status", `Model ${r.model_id} (${r.synthesizer}) fitted on ` +
+      `${r.train_rows.toLocaleString()} rows (${r.holdout_rows.toLocaleString()} held out). ` +
+      `PII handled: ${handled || "none"}.${dp}`);
+    if (r.target && [...$("target").options].some((o) => o.value === r.target)) {
+      $("target").value = r.target;
+      showTarget();
+    }
     show("sample-btn", "report-section", "scenario-section");
   });
 }
@@ -214,7 +279,8 @@ $("sample-btn").addEventListener("click", async () => {
 $("eval-btn").addEventListener("click", async () => {
   $("eval-btn").disabled = true;
   try {
-    const job = await api("POST", `/api/models/${S.get("model")}/evaluate`, {});
+    const job = await api("POST", `/api/models/${S.get("model")}/evaluate`,
+      { target: $("target").value || null });
     S.set("evaljob", job.id);
     await followEval(job.id);
   } catch (e) { say("eval-status", e.message, true); }
@@ -227,8 +293,10 @@ async function followEval(id) {
       el("th", { scope: "row", text: m.label }),
       el("td", { text: m.value == null ? "-" : Number(m.value).toPrecision(3) }),
       el("td", { text: m.status }), el("td", { text: m.method })));
+    const target = job.result.target;
     $("scorecard").replaceChildren(el("table", {},
-      el("caption", { text: "Scorecard (synthetic vs held-out real data)" }),
+      el("caption", { text: "Scorecard (synthetic vs held-out real data" +
+        (target ? `; target ${target})` : ")") }),
       el("tr", {}, el("th", { scope: "col", text: "Measure" }),
         el("th", { scope: "col", text: "Value" }), el("th", { scope: "col", text: "Status" }),
         el("th", { scope: "col", text: "How it was measured" })), ...rows));

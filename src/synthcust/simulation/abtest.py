@@ -25,20 +25,21 @@ recorded) so the report can say which figures rest on unvalidated assumptions.
 
 from __future__ import annotations
 
-import html
-import json
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import stats
 
+from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import DataError
+from synthcust.simulation.abtest_result import ABTestResult, Variant, model_rests_on
 from synthcust.simulation.choice import (
+    ChoiceData,
     ChoiceModel,
     ChoiceSpec,
     LatentClassLogit,
@@ -46,30 +47,24 @@ from synthcust.simulation.choice import (
     load_model,
 )
 from synthcust.simulation.choice.numerics import batch_utilities, coef_arrays, softmax
-from synthcust.simulation.scenarios import apply_change, parse_change
+from synthcust.simulation.reports import rests_on_html, table_html
+from synthcust.simulation.scenarios import apply_change, group_operator, parse_change
 
 __all__ = [
     "ABTestResult",
     "Variant",
     "attribute_ranges",
+    "model_rests_on",
     "parse_variant",
     "required_sample_size",
     "run_abtest",
 ]
 
+#: kept for :mod:`synthcust.evaluation.diversity` until its report is a Report
+_table = table_html
+_rests_on_html = rests_on_html
+
 OUTSIDE_NAMES = ("none", "no_purchase", "nopurchase", "no-purchase", "outside", "no_buy", "nobuy")
-
-
-# --------------------------------------------------------------------------- variants
-@dataclass(frozen=True)
-class Variant:
-    """A named set of changes: ``(attribute, alternative) -> change`` (see ``parse_change``)."""
-
-    name: str
-    changes: tuple[tuple[str, str, str], ...] = ()
-
-    def describe(self) -> str:
-        return "; ".join(f"{at} of {a} {c}" for at, a, c in self.changes) or "no change"
 
 
 def _resolve_key(key: str, spec: ChoiceSpec) -> tuple[str, str]:
@@ -176,213 +171,6 @@ def attribute_ranges(model: ChoiceModel, training: pd.DataFrame) -> dict[str, di
     return out
 
 
-# --------------------------------------------------------------------------- result
-@dataclass
-class ABTestResult:
-    """Conversion per variant and group, lift against the control, power, extrapolation."""
-
-    variants: list[Variant]
-    outcome: str
-    conversion: pd.DataFrame
-    lift: pd.DataFrame
-    extrapolation: pd.DataFrame
-    rests_on: dict[str, Any]
-    n_customers: int
-    n_draws: int
-    level: float
-    alpha: float
-    power: float
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def flagged(self) -> list[str]:
-        """Variants whose result is an extrapolation."""
-        if self.extrapolation.empty:
-            return []
-        return sorted(set(self.extrapolation.loc[self.extrapolation["flag"], "variant"]))
-
-    def to_dict(self) -> dict[str, Any]:
-        def recs(df: pd.DataFrame) -> list[dict[str, Any]]:
-            return json.loads(df.to_json(orient="records"))
-
-        return {
-            "kind": "abtest",
-            "outcome": self.outcome,
-            "variants": [{"name": v.name, "changes": v.describe()} for v in self.variants],
-            "n_customers": self.n_customers,
-            "n_draws": self.n_draws,
-            "level": self.level,
-            "alpha": self.alpha,
-            "power": self.power,
-            "conversion": recs(self.conversion),
-            "lift": recs(self.lift),
-            "extrapolation": recs(self.extrapolation),
-            "extrapolated_variants": self.flagged,
-            "rests_on": self.rests_on,
-            "notes": list(self.notes),
-        }
-
-    def plot_svg(self) -> str:
-        """Conversion per group and variant with intervals; extrapolations hatched."""
-        from synthcust.reporting import plots
-
-        plt = plots.pyplot()
-        conv = self.conversion
-        groups = list(dict.fromkeys(conv["group"]))
-        names = [v.name for v in self.variants]
-        w = min(2.0 + 1.1 * len(groups) * len(names) / 2, 7)
-        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(w + 3.2, 2.8),
-                                      gridspec_kw={"width_ratios": [w, 3.2]})  # fmt: skip
-        width = 0.8 / len(names)
-        colors = [plots.HOLD, plots.SYNTH, plots.REAL, "#2e9d58", "#8e44ad", "#c0392b"]
-        x = np.arange(len(groups))
-        flagged = set(self.flagged)
-        for i, nm in enumerate(names):
-            sub = conv[conv["variant"] == nm].set_index("group").loc[groups]
-            err = 100 * np.vstack([sub["conversion"] - sub["low"], sub["high"] - sub["conversion"]])
-            ax.bar(x + (i - (len(names) - 1) / 2) * width, 100 * sub["conversion"], width,
-                   yerr=np.clip(err, 0, None), capsize=2, color=colors[i % len(colors)],
-                   hatch="//" if nm in flagged else None,
-                   label=nm + (" (extrapolation)" if nm in flagged else ""))  # fmt: skip
-        ax.set_xticks(x, groups, fontsize=7, rotation=20 if len(groups) > 4 else 0)
-        ax.set_ylabel("conversion (%)")
-        ax.set_title(self.outcome, fontsize=8, loc="right")
-        plots._legend(ax)
-        # lift against the control, points, with intervals
-        lift = self.lift
-        y = np.arange(len(lift))[::-1]
-        err = np.vstack([lift["diff_pts"] - lift["diff_low"], lift["diff_high"] - lift["diff_pts"]])
-        cols = ["#d1343a" if v in flagged else plots.REAL for v in lift["variant"]]
-        ax2.errorbar(lift["diff_pts"], y, xerr=np.clip(np.nan_to_num(err), 0, None), fmt="none",
-                     ecolor="#555", capsize=2)  # fmt: skip
-        ax2.scatter(lift["diff_pts"], y, c=cols, s=14, zorder=3)
-        ax2.axvline(0, color="#999", lw=0.8)
-        ax2.set_yticks(y, [f"{v} · {g}" for v, g in zip(lift["variant"], lift["group"],
-                                                         strict=True)], fontsize=6.5)  # fmt: skip
-        ax2.set_xlabel(f"lift vs {self.variants[0].name} (pts)")
-        return plots.svg(fig)
-
-    def to_html(self) -> str:
-        """An HTML section: what it rests on, plot, conversion, lift and power tables."""
-        e = html.escape
-        lvl = round(self.level * 100)
-        parts = [
-            "<h2>Virtual A/B test</h2>",
-            f"<p class='meta'>Outcome: {e(self.outcome)} · {self.n_customers:,} simulated "
-            f"customers · {lvl}% intervals from {self.n_draws} parameter draws combined with a "
-            "bootstrap of the customers</p>",
-            "<ul>"
-            + "".join(f"<li><b>{e(v.name)}</b>: {e(v.describe())}</li>" for v in self.variants)
-            + "</ul>",
-            _rests_on_html(self.rests_on),
-        ]
-        if self.flagged:
-            parts.append(
-                "<div class='gate bad'>Extrapolation: variant(s) "
-                f"{e(', '.join(self.flagged))} move an attribute outside the range the model "
-                "saw in its training data. Their figures are the model's guess beyond its "
-                "evidence, not a confident prediction; test them for real before relying on "
-                "them.</div>"
-            )
-        parts.append(f"<div class='grid'>{self.plot_svg()}</div>")
-        conv = self.conversion.copy()
-        conv["status"] = np.where(conv["variant"].isin(self.flagged), "EXTRAPOLATION", "")
-        parts.append("<h3>Conversion</h3>" + _table(conv))
-        lift = self.lift.copy()
-        lift["status"] = np.where(lift["variant"].isin(self.flagged), "EXTRAPOLATION", "")
-        parts.append(
-            "<h3>Lift against the control and the sample size a real test needs</h3>"
-            f"<p class='method'>n per arm: customers per arm for a two-sided two-proportion "
-            f"z-test at alpha={self.alpha}, power={self.power} to detect the simulated "
-            "difference (Fleiss, no continuity correction: n = (z<sub>1-a/2</sub> sqrt(2 p q) + "
-            "z<sub>1-b</sub> sqrt(p1 q1 + p2 q2))<sup>2</sup> / (p1 - p2)<sup>2</sup>); "
-            "n_conservative uses the interval end closest to zero (empty when the interval "
-            "includes no difference: the simulation cannot promise any detectable effect). "
-            "p_better: share of draws in which the variant converts more than the control.</p>"
-            + _table(lift)
-        )
-        if not self.extrapolation.empty:
-            parts.append("<h3>Attribute ranges (training data vs variant)</h3>"
-                         + _table(self.extrapolation))  # fmt: skip
-        if self.notes:
-            parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in self.notes) + "</ul>")
-        return "\n".join(parts)
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, bool | np.bool_):
-        return "yes" if v else ""
-    if isinstance(v, float | np.floating):
-        if not np.isfinite(v):
-            return "" if np.isnan(v) else "inf"
-        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
-    return str(v)
-
-
-def _cell(v: Any) -> str:
-    num = isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_)
-    return f"<td class='{'n' if num else ''}'>{html.escape(_fmt(v))}</td>"
-
-
-def _table(df: pd.DataFrame, max_rows: int = 80) -> str:
-    """A small HTML table in the report's style."""
-    d = df.head(max_rows)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in d.columns)
-    body = "".join(
-        "<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in d.itertuples(index=False)
-    )
-    more = f"<p class='meta'>first {max_rows} of {len(df)} rows</p>" if len(df) > max_rows else ""
-    return f"<table><tr>{head}</tr>{body}</table>{more}"
-
-
-def _rests_on_html(r: dict[str, Any]) -> str:
-    e = html.escape
-    def show(v: Any) -> str:
-        return json.dumps(v, default=str) if isinstance(v, dict | list) else str(v)
-
-    rows = "".join(
-        f"<tr><td>{e(str(k))}</td><td>{e(show(v))}</td></tr>"
-        for k, v in r.items()
-        if k != "assumptions"
-    )
-    out = f"<details open><summary>What this rests on</summary><table>{rows}</table></details>"
-    if r.get("assumptions"):
-        items = "".join(f"<li>{e(a)}</li>" for a in r["assumptions"])
-        out += f"<div class='gate bad'>Unvalidated assumptions:<ul>{items}</ul></div>"
-    return out
-
-
-def model_rests_on(model: ChoiceModel, raw: dict[str, Any] | None, source: str | None) -> dict:
-    """What a simulation rests on: the model, its fit, provenance and validation if recorded."""
-    raw = raw or {}
-    prov = raw.get("provenance") if isinstance(raw.get("provenance"), dict) else None
-    out: dict[str, Any] = {
-        "model": f"{type(model).__name__} ({model.n_classes} class"
-        f"{'es' if model.n_classes > 1 else ''})",
-        "model_file": source or "(in memory)",
-        "fitted_on": f"{model.n_obs_:,} occasions, {getattr(model, 'n_units_', '?')} units; "
-        f"alternatives {list(model.spec_.alternatives)}, attributes {model.spec_.attribute_names}",
-        "fit": f"log-likelihood {model.loglik_:.1f}, converged={model.converged_}, "
-        f"standard errors: {model.cov_type_}",
-    }
-    assumptions: list[str] = []
-    if prov:
-        out["provenance"] = prov
-    validation = (prov or {}).get("validation") or raw.get("validation")
-    if validation:
-        out["validation"] = validation
-    else:
-        out["validation"] = "none recorded"
-        assumptions.append(
-            "the choice model's predictions were not validated against held-out purchases "
-            "(no validation in its provenance; run `synthcust validate-behaviour` on its data)"
-        )
-    if not prov:
-        assumptions.append("the model file records no provenance (training data unknown)")
-    out["assumptions"] = assumptions
-    return out
-
-
 # --------------------------------------------------------------------------- simulation
 def _parameter_draws(m: ChoiceModel, n: int, rng: np.random.Generator
                      ) -> tuple[np.ndarray, list[str]]:  # fmt: skip
@@ -460,7 +248,6 @@ def run_abtest(
     """
     m, raw, source = _load(model)
     spec = m.spec_
-    alts = list(spec.alternatives)
     if len(variants) < 2:
         raise DataError("an A/B test needs at least two variants (e.g. 'A:' and 'B:price.x=-5%')")
     vs = [parse_variant(v, spec) for v in variants]
@@ -476,7 +263,64 @@ def run_abtest(
     if spec.persona is not None and spec.persona not in population.columns:
         raise DataError(f"the model ties classes to persona column {spec.persona!r}; the "
                         "population needs that column")  # fmt: skip
-    # ---- outcome
+    focal, outside, outcome = _outcome(list(spec.alternatives), vs, focal, outside)
+    data, population, missing_cov, notes = _population_data(m, population, bad_prices)
+    Xs = _variant_designs(data, vs)
+    ranges, range_src = _training_ranges(m, raw, training, ranges)
+    ex = _extrapolation(data, vs, Xs, ranges, extrapolation_tolerance)
+    groups, _, Mg = group_operator(population, persona, data.n)
+    rng = resolve_rng(random_state)
+    sim = _ConversionSums(m, data, Xs, Mg, spec.alternatives.index(focal or outside),
+                          focal is not None, rng)  # fmt: skip
+    N = data.n
+    S0, T0 = sim(m.theta_[None, :], np.arange(N), boot=False)
+    point = S0[0] / np.maximum(T0[0], 1)[None, :]  # (V, G)
+    if n_draws > 0:
+        rows = np.arange(N)
+        if uncertainty_rows < N:
+            rows = np.sort(rng.choice(N, uncertainty_rows, replace=False))
+            notes.append(f"intervals computed on a random {uncertainty_rows:,} of {N:,} customers")
+        thetas, degenerate = _parameter_draws(m, n_draws, rng)
+        if degenerate:
+            notes.append(
+                f"parameter(s) {degenerate} have standard errors > 1000 (typically latent-class "
+                "membership under separation: a persona decides the class); they are held at "
+                "their estimate in the draws, so the intervals are conditional on them"
+            )
+        Sd, Td = sim(thetas, rows, boot=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            draws = Sd / np.where(Td > 0, Td, np.nan)[:, None, :]  # (R, V, G)
+    else:
+        draws = np.full((1, len(vs), len(groups)), np.nan)
+    flagged = set(ex.loc[ex["flag"], "variant"]) if len(ex) else set()
+    counts = np.asarray(Mg.sum(1)).ravel().astype(int)
+    conv, lift = _tables(vs, groups, counts, point, draws, n_draws, level, alpha, power, flagged)
+    rests = model_rests_on(m, raw, source)
+    if ranges is None:
+        rests["assumptions"].append(
+            "the model's training ranges are unknown (no attribute_ranges in the model file and "
+            "no training data given): extrapolation was NOT checked"
+        )
+    else:
+        rests["training_ranges_from"] = range_src
+    if missing_cov:
+        rests["assumptions"].append(f"covariates {missing_cov} set to their training means")
+    if isinstance(m, LatentClassLogit):
+        notes.append(
+            "latent classes: each customer's class probabilities are the membership model's "
+            "prior (persona-driven when the model ties classes to personas)"
+        )
+    notes.append(
+        "the intervals cover the model's parameter uncertainty and the sampling of this "
+        "population; they do not cover a wrong model (see validation above)"
+    )
+    return ABTestResult(vs, outcome, conv, lift, ex, rests, N, n_draws, level, alpha, power,
+                        notes)  # fmt: skip
+
+
+def _outcome(alts: list[str], vs: list[Variant], focal: str | None,
+             outside: str | None) -> tuple[str | None, str | None, str]:  # fmt: skip
+    """The focal or outside alternative (defaulted) and the outcome in words."""
     if outside is None and focal is None:
         cand = [a for a in alts if a.lower() in OUTSIDE_NAMES]
         if cand:
@@ -497,10 +341,16 @@ def run_abtest(
         raise DataError("give focal or outside, not both")
     outcome = (f"purchase (any alternative but {outside!r})" if outside is not None
                else f"choice of {focal!r}")  # fmt: skip
-    # ---- data
+    return focal, outside, outcome
+
+
+def _population_data(m: ChoiceModel, population: pd.DataFrame, bad_prices: str
+                     ) -> tuple[ChoiceData, pd.DataFrame, list[str], list[str]]:  # fmt: skip
+    """The population as choice data (missing attributes and covariates at the training
+    means), the population rows kept, the covariates filled in and the notes."""
+    spec = m.spec_
     notes: list[str] = []
-    attrs = spec.attribute_names
-    fill = {a: m.reference_levels_[:, p] for p, a in enumerate(attrs)}
+    fill = {a: m.reference_levels_[:, p] for p, a in enumerate(spec.attribute_names)}
     pop = population
     missing_cov = [c for c in spec.covariates if c not in population.columns]
     if missing_cov:
@@ -514,7 +364,14 @@ def run_abtest(
     notes += data.notes
     if data.n < len(pop):
         population = population.iloc[np.asarray(data.rows, dtype=np.int64)]
-    N, J, _ = data.X.shape
+    return data, population, missing_cov, notes
+
+
+def _variant_designs(data: ChoiceData, vs: list[Variant]) -> list[np.ndarray]:
+    """The (N, J, P) attributes under every variant; refuses non-positive prices and
+    variants identical on this population."""
+    spec = data.spec
+    attrs, alts = spec.attribute_names, list(spec.alternatives)
     Xs = []
     for v in vs:
         X = data.X.copy()
@@ -537,15 +394,24 @@ def run_abtest(
                     f"({vs[i].describe()}) are identical on this population; an A/B test "
                     "compares different variants"
                 )
-    # ---- extrapolation
+    return Xs
+
+
+def _training_ranges(m: ChoiceModel, raw: dict | None, training: pd.DataFrame | None,
+                     ranges: dict | None) -> tuple[dict | None, str]:  # fmt: skip
+    """The training ranges (given, from the model file or from the training data) and where
+    they come from."""
     if ranges is None and raw and isinstance(raw.get("attribute_ranges"), dict):
-        ranges = raw["attribute_ranges"]
-        range_src = "the model file"
-    elif ranges is None and training is not None:
-        ranges = attribute_ranges(m, training)
-        range_src = "the training data passed in"
-    else:
-        range_src = "given" if ranges is not None else ""
+        return raw["attribute_ranges"], "the model file"
+    if ranges is None and training is not None:
+        return attribute_ranges(m, training), "the training data passed in"
+    return ranges, "given" if ranges is not None else ""
+
+
+def _extrapolation(data: ChoiceData, vs: list[Variant], Xs: list[np.ndarray],
+                   ranges: dict | None, tolerance: float) -> pd.DataFrame:  # fmt: skip
+    """One row per variant change: its range, the training range, the share outside, flag."""
+    attrs, alts = data.spec.attribute_names, list(data.spec.alternatives)
     ex_rows = []
     for v, X in zip(vs, Xs, strict=True):
         for at, a, ch in v.changes:
@@ -568,78 +434,56 @@ def run_abtest(
                 out = (vals < lo - tol) | (vals > hi + tol)
                 share = float(out.mean()) if len(vals) else 0.0
                 row.update(train_min=lo, train_max=hi, share_outside=share,
-                           flag=bool(share > extrapolation_tolerance))  # fmt: skip
+                           flag=bool(share > tolerance))  # fmt: skip
             ex_rows.append(row)
-    ex = pd.DataFrame(ex_rows, columns=["variant", "attribute", "alternative", "change",
-                                        "variant_min", "variant_max", "train_min", "train_max",
-                                        "share_outside", "flag"])  # fmt: skip
-    # ---- groups
-    groups = ["all"]
-    codes = np.zeros(N, dtype=np.int64)
-    if persona is not None:
-        cats = pd.Categorical(population[persona].astype(str))
-        groups += [str(c) for c in cats.categories]
-        codes = cats.codes.astype(np.int64) + 1
-    Gn = len(groups)
-    pos = np.arange(N)
-    has = codes > 0
-    Mg = sparse.csr_matrix(
-        (np.ones(N + int(has.sum())), (np.concatenate([np.zeros(N, np.int64), codes[has]]),
-                                       np.concatenate([pos, pos[has]]))), shape=(Gn, N),
-    ).tocsc()  # fmt: skip
-    C = m.n_classes
-    V_n = len(vs)
-    jf = alts.index(focal) if focal is not None else alts.index(outside)  # type: ignore[arg-type]
-    rng = np.random.default_rng(random_state)
+    return pd.DataFrame(ex_rows, columns=["variant", "attribute", "alternative", "change",
+                                          "variant_min", "variant_max", "train_min", "train_max",
+                                          "share_outside", "flag"])  # fmt: skip
 
-    def evaluate(thetas: np.ndarray, idx: np.ndarray, boot: bool) -> tuple[np.ndarray, ...]:
-        """Weighted conversion sums (R, V, G) and weight totals (R, G) over customers idx."""
-        R = len(thetas)
-        co = [coef_arrays(spec, m.class_rows(t)) for t in thetas]
+
+class _ConversionSums:
+    """Weighted conversion sums (R, V, G) and weight totals (R, G) over some customers, for
+    R parameter vectors, optionally with Poisson(1) bootstrap weights; chunked over customers."""
+
+    def __init__(self, m: ChoiceModel, data: ChoiceData, Xs: list[np.ndarray], Mg: Any,
+                 jf: int, focal: bool, rng: np.random.Generator) -> None:  # fmt: skip
+        self.m, self.data, self.Xs, self.Mg = m, data, Xs, Mg
+        self.jf, self.focal, self.rng = jf, focal, rng
+
+    def __call__(self, thetas: np.ndarray, idx: np.ndarray,
+                 boot: bool) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        m, data = self.m, self.data
+        R, C, J = len(thetas), m.n_classes, len(m.spec_.alternatives)
+        Gn = self.Mg.shape[0]
+        co = [coef_arrays(m.spec_, m.class_rows(t)) for t in thetas]
         asc, beta, Gm = (np.stack([c[i] for c in co]) for i in range(3))
-        S = np.zeros((R, V_n, Gn))
+        S = np.zeros((R, len(self.Xs), Gn))
         T = np.zeros((R, Gn))
         step = max(1, int(1e7 // (R * C * J)))
         for start in range(0, len(idx), step):
             ix = idx[start : start + step]
             n = len(ix)
             sub = data.take(ix)
-            Mc = Mg[:, ix]
-            W = rng.poisson(1.0, (R, n)).astype(float) if boot else np.ones((R, n))
+            Mc = self.Mg[:, ix]
+            W = self.rng.poisson(1.0, (R, n)).astype(float) if boot else np.ones((R, n))
             if C > 1:
                 w = np.stack([m.class_weights(sub, t, posterior=False) for t in thetas])
                 w = w.transpose(0, 2, 1)[:, :, None, :]
-            for k, X in enumerate(Xs):
+            for k, X in enumerate(self.Xs):
                 Vu = batch_utilities(asc, beta, Gm, X[ix], sub.Z, data.avail[ix])
                 Pc = softmax(Vu, axis=2)
                 Pr = Pc[:, 0] if C == 1 else (w * Pc).sum(1)  # (R, J, n)
-                conv = Pr[:, jf] if focal is not None else 1.0 - Pr[:, jf]
+                conv = Pr[:, self.jf] if self.focal else 1.0 - Pr[:, self.jf]
                 S[:, k] += (Mc @ (conv * W).T).T
             T += (Mc @ W.T).T
         return S, T
 
-    S0, T0 = evaluate(m.theta_[None, :], pos, boot=False)
-    point = S0[0] / np.maximum(T0[0], 1)[None, :]  # (V, G)
-    if n_draws > 0:
-        rows = pos
-        if uncertainty_rows < N:
-            rows = np.sort(rng.choice(N, uncertainty_rows, replace=False))
-            notes.append(f"intervals computed on a random {uncertainty_rows:,} of {N:,} customers")
-        thetas, degenerate = _parameter_draws(m, n_draws, rng)
-        if degenerate:
-            notes.append(
-                f"parameter(s) {degenerate} have standard errors > 1000 (typically latent-class "
-                "membership under separation: a persona decides the class); they are held at "
-                "their estimate in the draws, so the intervals are conditional on them"
-            )
-        Sd, Td = evaluate(thetas, rows, boot=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            draws = Sd / np.where(Td > 0, Td, np.nan)[:, None, :]  # (R, V, G)
-    else:
-        draws = np.full((1, V_n, Gn), np.nan)
+
+def _tables(vs: list[Variant], groups: list[str], counts: np.ndarray, point: np.ndarray,
+            draws: np.ndarray, n_draws: int, level: float, alpha: float, power: float,
+            flagged: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """The conversion table (variant x group) and the lift table (variant x group vs control)."""
     lo_q, hi_q = 0.5 - level / 2, 0.5 + level / 2
-    flagged = set(ex.loc[ex["flag"], "variant"]) if len(ex) else set()
-    counts = np.asarray(Mg.sum(1)).ravel().astype(int)
     conv_rows, lift_rows = [], []
     for k, v in enumerate(vs):
         for g, gname in enumerate(groups):
@@ -671,24 +515,4 @@ def run_abtest(
                 "n_conservative": math.ceil(n_cons) if np.isfinite(n_cons) else np.nan,
                 "extrapolation": v.name in flagged,
             })  # fmt: skip
-    rests = model_rests_on(m, raw, source)
-    if ranges is None:
-        rests["assumptions"].append(
-            "the model's training ranges are unknown (no attribute_ranges in the model file and "
-            "no training data given): extrapolation was NOT checked"
-        )
-    else:
-        rests["training_ranges_from"] = range_src
-    if missing_cov:
-        rests["assumptions"].append(f"covariates {missing_cov} set to their training means")
-    if isinstance(m, LatentClassLogit):
-        notes.append(
-            "latent classes: each customer's class probabilities are the membership model's "
-            "prior (persona-driven when the model ties classes to personas)"
-        )
-    notes.append(
-        "the intervals cover the model's parameter uncertainty and the sampling of this "
-        "population; they do not cover a wrong model (see validation above)"
-    )
-    return ABTestResult(vs, outcome, pd.DataFrame(conv_rows), pd.DataFrame(lift_rows), ex, rests,
-                        N, n_draws, level, alpha, power, notes)  # fmt: skip
+    return pd.DataFrame(conv_rows), pd.DataFrame(lift_rows)

@@ -20,27 +20,31 @@ Everything is vectorised over customers; parameter draws run on a random subsamp
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import DataError
+from synthcust.reporting import Report, plots
 from synthcust.simulation.choice import (
+    ChoiceData,
     ChoiceModel,
     LatentClassLogit,
     choice_data,
 )
 from synthcust.simulation.choice.numerics import batch_utilities, coef_arrays, softmax
+from synthcust.simulation.reports import table_view
 
 __all__ = [
     "Scenario",
     "ScenarioResult",
     "apply_change",
+    "group_operator",
     "parse_change",
     "parse_new_alternative",
     "simulate",
@@ -130,8 +134,14 @@ class Scenario:
 
 
 @dataclass
-class ScenarioResult:
-    """Shares, revenue and switching of a scenario against the baseline."""
+class ScenarioResult(Report):
+    """Shares, revenue and switching of a scenario against the baseline.
+
+    A :class:`synthcust.reporting.Report`: ``write(path)`` writes the HTML page (template
+    ``simulation_scenario.html.j2``) and its JSON twin.
+    """
+
+    template: ClassVar[str] = "simulation_scenario.html.j2"
 
     scenario: Scenario
     shares: pd.DataFrame
@@ -143,6 +153,7 @@ class ScenarioResult:
     notes: list[str]
 
     def to_dict(self) -> dict[str, Any]:
+        """Every figure, JSON-ready."""
         return {
             "scenario": {"name": self.scenario.name, "description": self.scenario.describe()},
             "n_customers": self.n_customers,
@@ -154,17 +165,16 @@ class ScenarioResult:
             "notes": list(self.notes),
         }
 
-    def to_html(self) -> str:
-        """An HTML section (bars of base vs scenario shares per group, tables)."""
-        from synthcust.reporting import plots
+    # ---- report (synthcust.reporting.Report)
+    @property
+    def title(self) -> str:
+        """The page title."""
+        return f"Scenario: {self.scenario.name}"
 
-        esc = html.escape
-        parts = [
-            f"<h2>Scenario: {esc(self.scenario.name)}</h2>",
-            f"<p>{esc(self.scenario.describe())} · {self.n_customers:,} customers · "
-            f"{int(self.level * 100)}% intervals from {self.n_draws} parameter draws</p>",
-        ]
+    def plots_svg(self) -> list[str]:
+        """Bars of baseline vs scenario shares (with intervals), one plot per group."""
         plt = plots.pyplot()
+        out = []
         for g, sub in self.shares.groupby("group", sort=False):
             fig, ax = plt.subplots(figsize=(4.8, 2.4))
             x = np.arange(len(sub))
@@ -176,25 +186,21 @@ class ScenarioResult:
             ax.set_ylabel("share (%)")
             ax.set_title(f"{g}", fontsize=8, loc="right")
             plots.legend(ax)
-            parts.append(plots.svg(fig))
-        parts.append(_frame_html(self.shares.round(4)))
-        parts.append("<h3>Revenue per occasion</h3>" + _frame_html(self.revenue.round(4)))
-        for g, s in self.switching.items():
-            parts.append(f"<details><summary>Switching matrix ({esc(g)}), share of customers: "
-                         "rows = choice before, columns = after</summary>"
-                         f"{_frame_html((100 * s).round(2).reset_index())}</details>")  # fmt: skip
-        if self.notes:
-            parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in self.notes) + "</ul>")
-        return "\n".join(parts)
+            out.append(plots.svg(fig))
+        return out
 
-
-def _frame_html(df: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-        for row in df.itertuples(index=False)
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
+    def context(self) -> dict[str, Any]:
+        """Template variables of ``simulation_scenario.html.j2``."""
+        return {
+            "r": self,
+            "plots": self.plots_svg(),
+            "shares": table_view(self.shares.round(4), len(self.shares), raw=True),
+            "revenue": table_view(self.revenue.round(4), len(self.revenue), raw=True),
+            "switching": [
+                (g, table_view((100 * s).round(2).reset_index(), len(s), raw=True))
+                for g, s in self.switching.items()
+            ],
+        }
 
 
 def apply_change(values: np.ndarray, change: str | float, what: str = "") -> np.ndarray:
@@ -244,9 +250,109 @@ def simulate(
     True
     """
     model.check_fitted()
+    _check_scenario(model, population, scenario, persona)
     spec = model.spec_
-    alts = list(spec.alternatives)
-    attrs = spec.attribute_names
+    fill = {a: model.reference_levels_[:, p] for p, a in enumerate(spec.attribute_names)}
+    pop = population
+    missing_cov = [c for c in spec.covariates if c not in population.columns]
+    notes: list[str] = []
+    if missing_cov:
+        pop = population.assign(**{c: model.covariate_means_[spec.covariates.index(c)]
+                                   for c in missing_cov})  # fmt: skip
+        notes.append(f"covariates {missing_cov} not in the population: set to the training mean")
+    data = choice_data(pop, replace(spec, order=None), require_choice=False, fill=fill)
+    notes += data.notes
+    w0, w1, new = _worlds(data, scenario, notes)
+    N = data.n
+    all_alts = list(spec.alternatives) + new
+    Jn = len(all_alts)
+    groups, codes, Mg = group_operator(population, persona, N)
+    rng = resolve_rng(random_state)
+    sums = _ShareSums(model, data, (w0, w1), Mg, new, scenario)
+    # point estimate, and switching with common random numbers: each customer keeps the same
+    # latent class and the same Gumbel shocks in both worlds
+    C = model.n_classes
+    w = model.class_weights(data, model.theta_, posterior=False)
+    cls = (
+        (w.cumsum(1) < rng.random(N)[:, None]).sum(1).clip(max=C - 1)
+        if C > 1
+        else np.zeros(N, dtype=np.int64)
+    )
+    picks = [np.zeros(N, dtype=np.int64), np.zeros(N, dtype=np.int64)]
+    pos = np.arange(N)
+    S, Rv = sums(model.theta_[None, :], pos, (cls, rng.gumbel(size=(N, Jn)), picks))
+    switching = {}
+    for gi, g in enumerate(groups):
+        m = np.ones(N, dtype=bool) if gi == 0 else codes == gi
+        cnt = np.bincount(picks[0][m] * Jn + picks[1][m], minlength=Jn * Jn).reshape(Jn, Jn)
+        switching[g] = pd.DataFrame(cnt / max(m.sum(), 1), index=pd.Index(all_alts, name="from"),
+                                    columns=pd.Index(all_alts, name="to"))  # fmt: skip
+    # uncertainty: parameter draws, on a subsample of customers
+    if n_draws > 0:
+        rows = pos
+        if uncertainty_rows < N:
+            rows = np.sort(rng.choice(N, uncertainty_rows, replace=False))
+            notes.append(f"intervals computed on a random {uncertainty_rows:,} of {N:,} customers")
+        Sd, Rd = sums(model.parameter_draws(n_draws, rng), rows)
+        lo, hi = 0.5 - level / 2, 0.5 + level / 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rchg = 100 * (Rd[:, 1] - Rd[:, 0]) / np.where(Rd[:, 0] > 0, Rd[:, 0], np.nan)
+        qs = {k: np.quantile(v, [lo, hi], axis=0)
+              for k, v in (("s", Sd[:, 1]), ("d", Sd[:, 1] - Sd[:, 0]), ("r", rchg))}  # fmt: skip
+    else:
+        nanq = np.full((2, len(groups), Jn), np.nan)
+        qs = {"s": nanq, "d": nanq, "r": np.full((2, len(groups)), np.nan)}
+    shares, rev = _tables(groups, codes, all_alts, S[0], Rv[0], qs)
+    if spec.price is None:
+        notes.append("the model has no price attribute: revenue is not computed")
+    if isinstance(model, LatentClassLogit):
+        notes.append(
+            "latent classes: each customer's class probabilities are the membership model's "
+            "prior (persona-driven when the model ties classes to personas)"
+        )
+    return ScenarioResult(scenario, shares, rev, switching, N, n_draws, level, notes)
+
+
+def group_operator(population: pd.DataFrame, persona: str | None,
+                   n: int) -> tuple[list[str], np.ndarray, sparse.csc_matrix]:  # fmt: skip
+    """The groups a simulation reports by and the sparse group-sum operator.
+
+    Parameters
+    ----------
+    population
+        The customers (``n`` rows).
+    persona
+        Column to report by (None: everyone only).
+    n
+        Number of customers.
+
+    Returns
+    -------
+    tuple
+        Group names (``"all"`` first, then the personas), each customer's persona code (0:
+        none) and the (groups, n) 0/1 matrix whose row 0 sums everyone and row ``g`` persona
+        ``g``.
+    """
+    groups = ["all"]
+    codes = np.zeros(n, dtype=np.int64)
+    if persona is not None:
+        cats = pd.Categorical(population[persona].astype(str))
+        groups += [str(c) for c in cats.categories]
+        codes = cats.codes.astype(np.int64) + 1
+    pos = np.arange(n)
+    has = codes > 0
+    Mg = sparse.csc_matrix(
+        (np.ones(n + int(has.sum())), (np.concatenate([np.zeros(n, np.int64), codes[has]]),
+                                       np.concatenate([pos, pos[has]]))), shape=(len(groups), n),
+    )  # fmt: skip
+    return groups, codes, Mg
+
+
+def _check_scenario(model: ChoiceModel, population: pd.DataFrame, scenario: Scenario,
+                    persona: str | None) -> None:  # fmt: skip
+    """Refuse a scenario that names unknown alternatives/attributes or cannot run."""
+    spec = model.spec_
+    alts, attrs = list(spec.alternatives), spec.attribute_names
     for a in [*scenario.price, *(x for d in scenario.attributes.values() for x in d),
               *scenario.remove]:  # fmt: skip
         if a not in alts:
@@ -271,19 +377,16 @@ def simulate(
             f"the model ties classes to persona column {spec.persona!r}; the population "
             "needs that column"
         )
-    fill = {a: model.reference_levels_[:, p] for p, a in enumerate(attrs)}
-    pop = population
-    missing_cov = [c for c in spec.covariates if c not in population.columns]
-    notes: list[str] = []
-    if missing_cov:
-        pop = population.assign(**{c: model.covariate_means_[spec.covariates.index(c)]
-                                   for c in missing_cov})  # fmt: skip
-        notes.append(f"covariates {missing_cov} not in the population: set to the training mean")
-    data = choice_data(pop, replace(spec, order=None), require_choice=False, fill=fill)
-    notes += data.notes
+
+
+def _worlds(data: ChoiceData, scenario: Scenario, notes: list[str]
+            ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], list[str]]:
+    """Attributes and availability of the baseline and the scenario world (new alternatives
+    appended), and the new alternatives' names."""  # fmt: skip
+    spec = data.spec
+    alts, attrs = list(spec.alternatives), spec.attribute_names
     N, J, P = data.X.shape
     new = list(scenario.add)
-    Jn = J + len(new)
     X0 = np.concatenate([data.X, np.zeros((N, len(new), P))], axis=1)
     X1 = X0.copy()
     av0 = np.concatenate([data.avail, np.zeros((N, len(new)), dtype=bool)], axis=1)
@@ -300,8 +403,6 @@ def simulate(
             X1[:, j, p] = apply_change(X1[:, j, p], ch, at)
     for a in scenario.remove:
         av1[:, alts.index(a)] = False
-    like: dict[str, int | None] = {}
-    asc_given: dict[str, float] = {}
     for i, (a, d) in enumerate(scenario.add.items()):
         unknown = [k for k in d if k not in (*attrs, "like", "asc")]
         if unknown:
@@ -309,14 +410,11 @@ def simulate(
         lk = d.get("like")
         if lk is not None and lk not in alts:
             raise DataError(f"new alternative {a!r}: like={lk!r} is not an alternative ({alts})")
-        like[a] = alts.index(lk) if lk is not None else None
-        if "asc" in d:
-            asc_given[a] = float(d["asc"])
         for p, at in enumerate(attrs):
             if at in d:
                 X1[:, J + i, p] = float(d[at])
-            elif like[a] is not None:
-                X1[:, J + i, p] = X1[:, like[a], p]
+            elif lk is not None:
+                X1[:, J + i, p] = X1[:, alts.index(lk), p]
             else:
                 raise DataError(
                     f"new alternative {a!r} needs a value for {at!r} (or like=ALTERNATIVE)"
@@ -336,13 +434,32 @@ def simulate(
                 f"the scenario makes the price of {(alts + new)[j]!r} <= 0 (customer row "
                 f"{getattr(data.rows[r], 'item', lambda: data.rows[r])()!r}); check the change"
             )
+    return (X0, av0), (X1, av1), new
 
-    def coefs(theta: np.ndarray):
-        asc, beta, G = coef_arrays(spec, model.class_rows(theta))
+
+class _ShareSums:
+    """Mean probabilities (R, 2, G, J') and revenue (R, 2, G) of both worlds over some
+    customers, for R parameter vectors; chunked over customers to bound memory."""
+
+    def __init__(self, model: ChoiceModel, data: ChoiceData, worlds: tuple, Mg: Any,
+                 new: list[str], scenario: Scenario) -> None:  # fmt: skip
+        spec = model.spec_
+        alts = list(spec.alternatives)
+        self.model, self.data, self.worlds, self.Mg, self.new = model, data, worlds, Mg, new
+        self.like = {a: (alts.index(d["like"]) if d.get("like") is not None else None)
+                     for a, d in scenario.add.items()}  # fmt: skip
+        self.asc_given = {a: float(d["asc"]) for a, d in scenario.add.items() if "asc" in d}
+        self.pi = spec.attribute_names.index(spec.price) if spec.price is not None else None
+
+    def coefs(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Class coefficients of ``theta``, extended to the new alternatives (constants and
+        covariate coefficients copied from ``like``, or ``asc``, or the mean constant)."""
+        asc, beta, G = coef_arrays(self.model.spec_, self.model.class_rows(theta))
+        new, like = self.new, self.like
         if new:
             extra_asc = np.column_stack([
                 asc[:, like[a]] if like[a] is not None
-                else np.full(asc.shape[0], asc_given.get(a, np.nan)) for a in new
+                else np.full(asc.shape[0], self.asc_given.get(a, np.nan)) for a in new
             ])  # fmt: skip
             mean_asc = asc.mean(1, keepdims=True)
             extra_asc = np.where(np.isnan(extra_asc), mean_asc, extra_asc)
@@ -353,30 +470,11 @@ def simulate(
             )  # fmt: skip
         return asc, beta, G
 
-    groups = ["all"]
-    codes = np.zeros(N, dtype=np.int64)
-    if persona is not None:
-        cats = pd.Categorical(population[persona].astype(str))
-        groups += [str(c) for c in cats.categories]
-        codes = cats.codes.astype(np.int64) + 1
-    G_n = len(groups)
-    rng = np.random.default_rng(random_state)
-
-    # group-sum operator: row 0 = everyone, row g = persona g
-    pos = np.arange(N)
-    has = codes > 0
-    Mg = sparse.csc_matrix(
-        (np.ones(N + int(has.sum())), (np.concatenate([np.zeros(N, np.int64), codes[has]]),
-                                       np.concatenate([pos, pos[has]]))), shape=(G_n, N),
-    )  # fmt: skip
-    C = model.n_classes
-    worlds = ((X0, av0), (X1, av1))
-
-    def evaluate(thetas: np.ndarray, idx: np.ndarray, switch: tuple | None = None):
-        """Mean probabilities (R, 2, G, J') and revenue (R, 2, G) over customers ``idx``,
-        for every parameter vector in ``thetas``; chunked over customers to bound memory."""
-        R = len(thetas)
-        co = [coefs(t) for t in thetas]
+    def __call__(self, thetas: np.ndarray, idx: np.ndarray, switch: tuple | None = None):
+        model, data, Mg, pi = self.model, self.data, self.Mg, self.pi
+        R, C, G_n = len(thetas), model.n_classes, Mg.shape[0]
+        Jn = len(model.spec_.alternatives) + len(self.new)
+        co = [self.coefs(t) for t in thetas]
         asc, beta, Gm = (np.stack([c[i] for c in co]) for i in range(3))
         S = np.zeros((R, 2, G_n, Jn))
         Rv = np.zeros((R, 2, G_n))
@@ -389,7 +487,7 @@ def simulate(
             if C > 1:
                 w = np.stack([model.class_weights(sub, t, posterior=False) for t in thetas])
                 w = w.transpose(0, 2, 1)[:, :, None, :]  # (R, C, 1, n)
-            for k, (X, av) in enumerate(worlds):
+            for k, (X, av) in enumerate(self.worlds):
                 Xc = X[ix]
                 V = batch_utilities(asc, beta, Gm, Xc, sub.Z, av[ix])  # (R, C, J', n)
                 if switch is not None:
@@ -398,47 +496,19 @@ def simulate(
                 Pc = softmax(V, axis=2)
                 Pr = Pc[:, 0] if C == 1 else (w * Pc).sum(1)  # (R, J', n)
                 S[:, k] += (Mc @ Pr.reshape(R * Jn, n).T).T.reshape(R, Jn, G_n).transpose(0, 2, 1)
-                if spec.price is not None:
+                if pi is not None:
                     Rv[:, k] += (Mc @ (Pr * Xc[:, :, pi].T[None]).sum(1).T).T
         cnt = np.maximum(np.asarray(Mg[:, idx].sum(1)).ravel(), 1)
         return S / cnt[None, None, :, None], Rv / cnt[None, None, :]
 
-    # point estimate, and switching with common random numbers: each customer keeps the same
-    # latent class and the same Gumbel shocks in both worlds
-    w = model.class_weights(data, model.theta_, posterior=False)
-    cls = (
-        (w.cumsum(1) < rng.random(N)[:, None]).sum(1).clip(max=C - 1)
-        if C > 1
-        else np.zeros(N, dtype=np.int64)
-    )
-    picks = [np.zeros(N, dtype=np.int64), np.zeros(N, dtype=np.int64)]
-    S, Rv = evaluate(model.theta_[None, :], pos, (cls, rng.gumbel(size=(N, Jn)), picks))
-    S0, S1, R0, R1 = S[0, 0], S[0, 1], Rv[0, 0], Rv[0, 1]
-    all_alts = alts + new
-    switching = {}
-    for gi, g in enumerate(groups):
-        m = np.ones(N, dtype=bool) if gi == 0 else codes == gi
-        cnt = np.bincount(picks[0][m] * Jn + picks[1][m], minlength=Jn * Jn).reshape(Jn, Jn)
-        switching[g] = pd.DataFrame(cnt / max(m.sum(), 1), index=pd.Index(all_alts, name="from"),
-                                    columns=pd.Index(all_alts, name="to"))  # fmt: skip
-    # uncertainty: parameter draws, on a subsample of customers
-    if n_draws > 0:
-        rows = pos
-        if uncertainty_rows < N:
-            rows = np.sort(rng.choice(N, uncertainty_rows, replace=False))
-            notes.append(f"intervals computed on a random {uncertainty_rows:,} of {N:,} customers")
-        Sd, Rd = evaluate(model.parameter_draws(n_draws, rng), rows)
-        lo, hi = 0.5 - level / 2, 0.5 + level / 2
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rchg = 100 * (Rd[:, 1] - Rd[:, 0]) / np.where(Rd[:, 0] > 0, Rd[:, 0], np.nan)
-        qs = {k: np.quantile(v, [lo, hi], axis=0)
-              for k, v in (("s", Sd[:, 1]), ("d", Sd[:, 1] - Sd[:, 0]), ("r", rchg))}  # fmt: skip
-    else:
-        nanq = np.full((2, G_n, Jn), np.nan)
-        qs = {"s": nanq, "d": nanq, "r": np.full((2, G_n), np.nan)}
+
+def _tables(groups: list[str], codes: np.ndarray, all_alts: list[str], S: np.ndarray,
+            Rv: np.ndarray, qs: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The shares table (group x alternative) and the revenue table (group)."""  # fmt: skip
+    S0, S1, R0, R1 = S[0], S[1], Rv[0], Rv[1]
     share_rows = []
     for gi, g in enumerate(groups):
-        n_g = N if gi == 0 else int((codes == gi).sum())
+        n_g = len(codes) if gi == 0 else int((codes == gi).sum())
         for j, a in enumerate(all_alts):
             share_rows.append({
                 "group": g, "alternative": a, "customers": n_g, "base": S0[gi, j],
@@ -451,12 +521,4 @@ def simulate(
         "change_pct": 100 * (R1 - R0) / np.where(R0 > 0, R0, np.nan),
         "change_pct_low": qs["r"][0], "change_pct_high": qs["r"][1],
     })  # fmt: skip
-    if spec.price is None:
-        notes.append("the model has no price attribute: revenue is not computed")
-    if isinstance(model, LatentClassLogit):
-        notes.append(
-            "latent classes: each customer's class probabilities are the membership model's "
-            "prior (persona-driven when the model ties classes to personas)"
-        )
-    return ScenarioResult(scenario, pd.DataFrame(share_rows), rev, switching, N, n_draws,
-                          level, notes)  # fmt: skip
+    return pd.DataFrame(share_rows), rev

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from synthcust._utils.persist import load_bundle, save_bundle
+from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFittedError
 from synthcust.schema.model import Schema
 from synthcust.synthesizers.conditions import (
@@ -46,12 +47,6 @@ def check_frame(df: Any) -> pd.DataFrame:
     if dups:
         raise DataError(f"duplicate column names {dups}; rename them so each is unique")
     return df
-
-
-def resolve_rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    return np.random.default_rng(random_state)
 
 
 class BaseSynthesizer:
@@ -160,11 +155,18 @@ class BaseSynthesizer:
             "state": state,
             **(extra or {}),
         }
-        return save_bundle(path, meta, arrays)
+        return save_bundle(path, meta, arrays, kind="synthesizer")
 
     @staticmethod
     def load(path: str | os.PathLike) -> BaseSynthesizer:
-        meta, arrays = load_bundle(path)
+        """Load a synthesizer saved by :meth:`save` (never unpickles anything).
+
+        Raises
+        ------
+        ModelFileError
+            When ``path`` is not a synthesizer model file (another kind, corrupt, newer).
+        """
+        meta, arrays = load_bundle(path, kind="synthesizer")
         return BaseSynthesizer.from_bundle(meta, arrays, str(path))
 
     @staticmethod

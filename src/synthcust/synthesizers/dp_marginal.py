@@ -49,9 +49,10 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
+from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import ConditionError, DataError, ModelError
 from synthcust.schema.model import Kind, Schema
-from synthcust.synthesizers.base import BaseSynthesizer, check_frame, resolve_rng
+from synthcust.synthesizers.base import BaseSynthesizer, check_frame
 from synthcust.synthesizers.conditions import (
     CategoricalCondition,
     Condition,

@@ -52,9 +52,10 @@ from scipy.special import ndtr
 from threadpoolctl import threadpool_limits
 
 from synthcust._utils.persist import load_bundle, save_bundle
+from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFittedError
 from synthcust.schema.model import Column, Kind, Schema
-from synthcust.synthesizers.base import REGISTRY, BaseSynthesizer, resolve_rng
+from synthcust.synthesizers.base import REGISTRY, BaseSynthesizer
 from synthcust.synthesizers.copula import GaussianCopulaSynthesizer, _z
 from synthcust.synthesizers.truncnorm import _chol, _psd
 from synthcust.transform.codec import Encoded
@@ -997,7 +998,13 @@ class RelationalSynthesizer:
         meta = {
             "synthesizer": _KIND,
             "params": {
+                "relationships": (
+                    None if self.relationships is None else [str(r) for r in self.relationships]
+                ),
+                "primary_keys": self.primary_keys,
+                "order_by": self.order_by,
                 "parent_synthesizer": self.parent_synthesizer,
+                "parent_params": self.parent_params,
                 "orphans": self.orphans,
                 "random_state": self.random_state,
             },
@@ -1008,21 +1015,23 @@ class RelationalSynthesizer:
             "notes": self.notes_,
             "models": subs,
         }
-        return save_bundle(path, meta, arrays)
+        return save_bundle(path, meta, arrays, kind=_KIND)
 
     @staticmethod
     def load(path: str | os.PathLike) -> RelationalSynthesizer:
         """Load a file written by :meth:`save` (never unpickles anything)."""
-        meta, arrays = load_bundle(path)
+        meta, arrays = load_bundle(path, kind=_KIND)
         if meta.get("synthesizer") != _KIND:
             raise ModelFileError(
                 f"{str(path)!r} holds a {meta.get('synthesizer')!r} model, not a relational one; "
                 "load it with synthcust.api.load instead"
             )
         try:
-            obj = RelationalSynthesizer(**meta["params"])
+            params = dict(meta["params"])
+            obj = RelationalSynthesizer(**params)
             obj.spec_ = RelationalSpec.from_dict(meta["spec"])
-            obj.relationships = list(obj.spec_.relationships)
+            if "relationships" not in params:  # files before the full settings were saved
+                obj.relationships = list(obj.spec_.relationships)
             obj.root_ = meta["root"]
             obj.tables_ = {t: _TableInfo(**d) for t, d in meta["tables"].items()}
             obj.n_training_rows_ = dict(meta["n_training_rows"])

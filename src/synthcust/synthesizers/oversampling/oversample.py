@@ -75,16 +75,20 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from synthcust.exceptions import DataError, ModelError
+from synthcust._utils.persist import load_bundle, save_bundle
+from synthcust._utils.rng import resolve_rng
+from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFittedError
 
 __all__ = [
     "METHODS",
@@ -94,6 +98,7 @@ __all__ = [
     "SMOTEOversampler",
     "check_target",
     "fit_per_class",
+    "load_oversampler",
     "make_oversampler",
     "rebalance",
     "resample_frame",
@@ -108,6 +113,7 @@ MIN_ROWS_PER_CLASS = 20
 SMOTE_KINDS = ("smote", "smotenc", "smoten", "borderline", "adasyn")
 #: Every method :func:`make_oversampler` and :func:`rebalance` accept.
 METHODS = (*SMOTE_KINDS, "generative", "hybrid")
+_KIND = "oversampler"
 #: Most distinct whole-number values a numeric target may have to count as class labels.
 MAX_CLASSES = 20
 
@@ -418,7 +424,7 @@ class _Oversampler(BaseEstimator):
             k: want[k] - self.counts_before_[k] for k in want if want[k] > self.counts_before_[k]
         }
         lay = _layout(X, self.categorical)
-        rng = np.random.default_rng(self.random_state)
+        rng = resolve_rng(self.random_state)
         feats = [c for c in X.columns if c not in set(lay.ids)]
         Xn, yn = self._new_rows(X[feats], y, n_new, lay, rng)
         for c in lay.ids:  # keys are not features: fresh ones that clash with none
@@ -440,10 +446,45 @@ class _Oversampler(BaseEstimator):
             )
         return X_out, y_out
 
-    def fit(self, X: pd.DataFrame, y: Any) -> _Oversampler:
+    def fit(self, X: pd.DataFrame, y: Any) -> Self:
         """Run :meth:`fit_resample` for its side effects (counts, notes); return ``self``."""
         self.fit_resample(X, y)
         return self
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the settings and what the last fit did (counts, notes, which rows are new).
+
+        The file is the one model file format (:mod:`synthcust._utils.persist`, kind
+        ``"oversampler"``); :func:`load_oversampler` (or ``type(self).load``) reads it back.
+        """
+        self._check_fitted()
+        meta = {
+            "oversampler": type(self).__name__,
+            "params": {k: _encode_param(v) for k, v in self.get_params().items()},
+            "fitted": {
+                "counts_before_": list(self.counts_before_.items()),
+                "counts_after_": list(self.counts_after_.items()),
+                "n_synthetic_": self.n_synthetic_,
+                "notes_": list(self.notes_),
+            },
+        }
+        return save_bundle(path, meta, {"synthetic_mask_": self.synthetic_mask_}, kind=_KIND)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Any:
+        """Load an oversampler saved by :meth:`save` (never unpickles anything)."""
+        obj = load_oversampler(path)
+        if not isinstance(obj, cls):
+            raise ModelFileError(
+                f"{str(path)!r} holds a {type(obj).__name__}, not a {cls.__name__}"
+            )
+        return obj
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "counts_before_"):
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted; call fit(X, y) or fit_resample(X, y) first"
+            )
 
     def _new_rows(
         self,
@@ -454,6 +495,58 @@ class _Oversampler(BaseEstimator):
         rng: np.random.Generator,
     ) -> tuple[pd.DataFrame, np.ndarray]:
         raise NotImplementedError
+
+
+def _encode_param(v: Any) -> Any:
+    """A parameter as JSON: a template synthesizer by name and settings, mappings as pairs."""
+    from synthcust.synthesizers.base import BaseSynthesizer
+
+    if isinstance(v, BaseSynthesizer):
+        return {"__synthesizer__": v.name, "params": v.get_params()}
+    if isinstance(v, Mapping):
+        return {"__pairs__": [[k, x] for k, x in v.items()]}
+    if isinstance(v, tuple):
+        return list(v)
+    return v
+
+
+def _decode_param(v: Any) -> Any:
+    from synthcust.synthesizers.base import REGISTRY
+
+    if isinstance(v, dict) and "__synthesizer__" in v:
+        return REGISTRY[v["__synthesizer__"]](**v["params"])
+    if isinstance(v, dict) and "__pairs__" in v:
+        return {k: x for k, x in v["__pairs__"]}
+    return v
+
+
+def load_oversampler(path: str | os.PathLike) -> _Oversampler:
+    """Load any oversampler saved with ``save`` (SMOTE, generative or hybrid).
+
+    Raises
+    ------
+    ModelFileError
+        When ``path`` is not an oversampler model file (another kind, corrupt, newer).
+    """
+    meta, arrays = load_bundle(path, kind=_KIND)
+    classes = {c.__name__: c for c in (SMOTEOversampler, GenerativeOversampler, HybridOversampler)}
+    cls = classes.get(meta.get("oversampler", ""))
+    if cls is None:
+        raise ModelFileError(
+            f"{str(path)!r} holds an unknown oversampler {meta.get('oversampler')!r}; "
+            "upgrade synthcust"
+        )
+    try:
+        obj = cls(**{k: _decode_param(v) for k, v in meta["params"].items()})
+        fitted = meta["fitted"]
+        obj.counts_before_ = {k: int(v) for k, v in fitted["counts_before_"]}
+        obj.counts_after_ = {k: int(v) for k, v in fitted["counts_after_"]}
+        obj.n_synthetic_ = int(fitted["n_synthetic_"])
+        obj.notes_ = list(fitted["notes_"])
+        obj.synthetic_mask_ = np.asarray(arrays["synthetic_mask_"], dtype=bool)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(f"{str(path)!r}: oversampler file is corrupt ({e}); re-fit") from e
+    return obj
 
 
 def _seed(rng: np.random.Generator) -> int:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from synthcust.evaluation.diversity import coverage, oversampled_panel, panel_check
 from synthcust.exceptions import DataError
+from synthcust.reporting.diversity import DiversityReport
 
 
 def _real(n: int = 3000, seed: int = 0) -> pd.DataFrame:
@@ -46,7 +47,7 @@ def test_coverage_counts_and_flags():
     assert (o1 == 1000).all()
     s = r.summary().set_index("order")
     assert s.loc[2, "groups"] == len(r.table[r.table["order"] == 2])
-    page = r.to_html()
+    page = DiversityReport(r).to_html()
     assert "<svg" in page and "too small to speak for" in page
     assert json.dumps(r.to_dict())
 

@@ -252,6 +252,7 @@ def diversity_cmd(
     groups too small to speak for, missing, invented, under- or over-represented; optionally
     a synthetic panel over-sampling small groups, weighted back to the real population."""
     from synthcust.evaluation.diversity import coverage
+    from synthcust.reporting.diversity import DiversityReport
 
     real_df = _read(real, table, None)
     r = coverage(real_df, _read(synth, table, None), by, max_order=max_order,
@@ -274,7 +275,7 @@ def diversity_cmd(
         console.print(t)
     for n in r.notes:
         console.print(f"[yellow]note[/yellow]: {n}")
-    payload, body = r.to_dict(), r.to_html()
+    payload, body = r.to_dict(), DiversityReport(r).body_html()
     if panel_model is not None:
         from synthcust.api import load
         from synthcust.evaluation.diversity import oversampled_panel

@@ -27,7 +27,6 @@ size ``(sum w)^2 / sum w^2`` says what the weighting costs.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections.abc import Sequence
@@ -104,7 +103,10 @@ def _wilson(k: np.ndarray, n: int, level: float) -> tuple[np.ndarray, np.ndarray
 
 @dataclass
 class CoverageReport:
-    """Subgroup coverage table and settings; see :func:`coverage`."""
+    """Subgroup coverage table and settings; see :func:`coverage`.
+
+    The report page is :class:`synthcust.reporting.diversity.DiversityReport`.
+    """
 
     table: pd.DataFrame
     by: list[str]
@@ -147,66 +149,6 @@ class CoverageReport:
             "rests_on": self.rests_on,
             "notes": self.notes,
         }
-
-    def plot_svg(self) -> str:
-        """Real vs synthetic share of every group (log-log; identity line; ratio band shaded);
-        groups too small to speak for in grey, under/over-represented or missing in red."""
-        from synthcust.reporting import plots
-
-        plt = plots.pyplot()
-        t = self.table
-        fig, ax = plt.subplots(figsize=(4.2, 3.6))
-        floor = 0.5 / max(self.n_synth, 1)
-        x = t["real_share"].clip(lower=0.5 / self.n_real)
-        y = t["synthetic_share"].clip(lower=floor)
-        fl = t["flags"].str.split(", ")
-        small = fl.apply(lambda x: "too small" in x)
-        bad = fl.apply(lambda x: bool({"under", "over", "missing in synthetic",
-                                       "not in real"} & set(x)))  # fmt: skip
-        ok = ~small & ~bad
-        ax.scatter(x[ok], y[ok], s=10, color=plots.REAL, label="ok", alpha=0.8)
-        ax.scatter(x[small], y[small], s=10, color=plots.HOLD, label="too small to speak for")
-        ax.scatter(x[bad & ~small], y[bad & ~small], s=14, color="#d1343a",
-                   label="under / over / missing")  # fmt: skip
-        lim = [min(x.min(), y.min()) * 0.8, 1.0]
-        g = np.geomspace(*lim, 50)
-        ax.plot(g, g, color="#555", lw=0.8)
-        ax.fill_between(g, g * self.ratio_band[0], g * self.ratio_band[1], color="#ccc",
-                        alpha=0.4, lw=0)  # fmt: skip
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("real share")
-        ax.set_ylabel("synthetic share")
-        plots.legend(ax)
-        return plots.svg(fig)
-
-    def to_html(self) -> str:
-        from synthcust.simulation.abtest import _rests_on_html, _table
-
-        e = html.escape
-        t = self.table
-        worst = t[t["flags"] != ""].sort_values(["order", "real_n"])
-        lo, hi = self.ratio_band
-        parts = [
-            "<h2>Diversity: subgroup coverage, real vs synthetic</h2>",
-            f"<p class='meta'>{self.n_real:,} real rows · {self.n_synth:,} synthetic rows · "
-            f"subgroups of {e(', '.join(self.by))} up to order {int(t['order'].max())}</p>",
-            "<p class='method'>A group is <b>too small to speak for</b> with fewer than "
-            f"{self.min_n} real rows or when the 95% Wilson interval of its real share is wider "
-            f"than +-{100 * self.max_rel_halfwidth:.0f}% of the share: its real share is not "
-            "known well enough to judge the synthetic one. <b>under</b>/<b>over</b>: synthetic "
-            f"share / real share outside [{lo}, {hi}] for a group that is not too small, the "
-            "shares differing by a two-proportion z-test (p < 0.05). "
-            "Shares are of all rows; groups by several columns are their combinations.</p>",
-            _rests_on_html(self.rests_on),
-            "<h3>Summary</h3>" + _table(self.summary()),
-            f"<div class='grid'>{self.plot_svg()}</div>",
-            f"<h3>Flagged groups ({len(worst)})</h3>" + _table(worst, 200),
-            "<details><summary>All groups</summary>" + _table(t, 2000) + "</details>",
-        ]
-        if self.notes:
-            parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in self.notes) + "</ul>")
-        return "\n".join(parts)
 
 
 def coverage(

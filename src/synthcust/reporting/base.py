@@ -35,11 +35,13 @@ and SVG, no network) and a JSON twin. A report supplies three things:
     FunnelReport(df).write("funnel.html")   # funnel.html + funnel.json, both atomic
 
 A report with its own layout writes a template that extends ``base.html.j2`` and fills the
-``content`` block, importing the shared macros::
+``content`` block, with the shared macros of ``macros.html.j2`` (always there as ``m``: table,
+records, metric_rows, cards, badge, figures, bullets, skipped, rests_on, section)::
 
     {% extends "base.html.j2" %}
-    {% import "macros.html.j2" as m %}
     {% block content %}{{ m.table(steps) }}{{ m.figures([svg]) }}{% endblock %}
+
+``report.body_html()`` renders the ``content`` block alone (a fragment for another page).
 
 Autoescaping is on: every value is HTML-escaped unless it is marked safe. Only SVG made by
 :mod:`synthcust.reporting.plots` is marked safe (``m.figures`` / ``|safe``); never mark text
@@ -139,6 +141,8 @@ def environment() -> jinja2.Environment:
     env.filters["show"] = _show
     env.tests["numeric"] = _is_numeric
     env.globals["css"] = Markup(stylesheet())
+    # the shared macros as the global ``m`` (so blocks rendered alone, see body_html, have them)
+    env.globals["m"] = env.get_template("macros.html.j2").make_module({})
     return env
 
 
@@ -155,7 +159,7 @@ def render(template_name: str, /, **context: Any) -> str:
 
 
 def _macros() -> Any:
-    return environment().get_template("macros.html.j2").make_module({})
+    return environment().globals["m"]
 
 
 def html_table(df: Any, max_rows: int = 60) -> str:

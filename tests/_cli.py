@@ -10,7 +10,9 @@ from synthcust.cli import core as cli
 def run(args, capsys, monkeypatch) -> tuple[int, str, str]:
     """``synthcust *args`` through :func:`synthcust.cli.main`: (exit code, stdout, stderr)."""
     monkeypatch.setattr(sys, "argv", ["synthcust", *map(str, args)])
-    cli._STATE["debug"] = False
+    # plain progress lines (stderr is not a terminal here) would precede the one error line
+    monkeypatch.setenv("SYNTHCUST_PROGRESS", "0")
+    cli.STATE["debug"] = False
     try:
         cli.main()
         code = 0

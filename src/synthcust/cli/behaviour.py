@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli.core import _read, app, console
+from synthcust.cli.common import app, console, read_input
 from synthcust.exceptions import SynthcustError
 
 choice_app = typer.Typer(
@@ -96,7 +96,7 @@ def _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, hous
           persona, base, drop_bad_prices, table, query, unavailable=False):  # fmt: skip
     from synthcust.simulation.choice import choice_data, detect_spec
 
-    df = _read(data, table, query)
+    df = read_input(data, table, query)
     attrs = attr_prefix
     if attrs and [a.lower() for a in attrs] == ["none"]:
         attrs = []
@@ -277,7 +277,7 @@ def scenario_cmd(
 
     _check_outputs(out, report)
     model = load_model(model_file)
-    pop = _read(population, table, query)
+    pop = read_input(population, table, query)
     attrs: dict[str, dict[str, str]] = {}
     for item in on or []:
         if ":" not in item:

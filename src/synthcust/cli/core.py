@@ -12,94 +12,28 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from synthcust.exceptions import SynthcustError
-
-app = typer.Typer(
-    name="synthcust",
-    help="Synthetic customers you can trust: faithful, PII-free, checked against real data.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from synthcust.cli.common import (
+    STATE,
+    app,
+    console,
+    err_console,
+    load_json,
+    parse_bounds,
+    parse_pairs,
+    progress,
+    read_input,
 )
-console = Console(stderr=False)
-err_console = Console(stderr=True)
-_STATE = {"debug": False}
+from synthcust.exceptions import SynthcustError
 
 
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
 ) -> None:
-    _STATE["debug"] = debug
-
-
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-        disable=not err_console.is_terminal and not _force_progress(),
-    )
-
-
-def _force_progress() -> bool:
-    import os
-
-    return os.environ.get("SYNTHCUST_PROGRESS") == "1"
-
-
-def _read(path: str, table: str | None, query: str | None):
-    from synthcust.io import read_table
-
-    return read_table(path, table=table, query=query)
-
-
-def _load_json(path: Path, what: str) -> dict:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise SynthcustError(f"{what} file {str(path)!r} does not exist") from e
-    except json.JSONDecodeError as e:
-        raise SynthcustError(
-            f"{what} file {str(path)!r} is not valid JSON (line {e.lineno}: {e.msg})"
-        ) from e
-
-
-def _parse_pairs(items: list[str] | None, what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for it in items or []:
-        if "=" not in it:
-            raise SynthcustError(f"cannot read {what} {it!r}; write NAME=VALUE")
-        k, v = it.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
-
-
-def _parse_bounds(items: list[str]) -> dict[str, tuple[Any, Any]]:
-    """``COL=LOW..HIGH`` (numbers or dates) -> {col: (low, high)}."""
-    out: dict[str, tuple[Any, Any]] = {}
-    for col, rng in _parse_pairs(items, "bound").items():
-        if ".." not in rng:
-            raise SynthcustError(f"cannot read bound {col}={rng!r}; write COL=LOW..HIGH")
-        lo, hi = (x.strip() for x in rng.split("..", 1))
-
-        def num(x: str) -> Any:
-            try:
-                return float(x)
-            except ValueError:
-                return x  # a date, read by the model
-
-        out[col] = (num(lo), num(hi))
-    return out
+    STATE["debug"] = debug
 
 
 def _schema_table(schema) -> Table:
@@ -143,9 +77,9 @@ def schema(
     from synthcust.schema import Schema
     from synthcust.schema.validate import validate
 
-    df = _read(data, table, query)
+    df = read_input(data, table, query)
     if check is not None:
-        s = Schema.from_dict(_load_json(check, "schema"))
+        s = Schema.from_dict(load_json(check, "schema"))
         problems = validate(df, s)
         if not problems:
             console.print(f"[green]ok[/green]: {data} matches {check}")
@@ -236,11 +170,11 @@ def fit(
 
     segs: dict[str, str] = {}
     if segments is not None:
-        segs.update(_load_json(segments, "segments"))
-    segs.update(_parse_pairs(segment, "segment"))
-    with _progress() as prog:
+        segs.update(load_json(segments, "segments"))
+    segs.update(parse_pairs(segment, "segment"))
+    with progress() as prog:
         t = prog.add_task("reading", total=3)
-        df = _read(data, table, query)
+        df = read_input(data, table, query)
         dpsgd_models = ("ctgan", "tvae", "autoregressive")
         if dp_epsilon is not None and synthesizer not in (None, "dp_marginal", *dpsgd_models):
             raise SynthcustError(
@@ -258,14 +192,14 @@ def fit(
             synthesizer = "dp_marginal"
             params = {"epsilon": dp_epsilon, "delta": dp_delta}
             if bound:
-                params["bounds"] = _parse_bounds(bound)
-        for k, v in _parse_pairs(param, "parameter").items():
+                params["bounds"] = parse_bounds(bound)
+        for k, v in parse_pairs(param, "parameter").items():
             try:
                 params.setdefault(k, json.loads(v))
             except json.JSONDecodeError:
                 params.setdefault(k, v)
         prog.update(t, advance=1, description=f"fitting {synthesizer} on {len(df):,} rows")
-        s = Schema.from_dict(_load_json(schema_file, "schema")) if schema_file else None
+        s = Schema.from_dict(load_json(schema_file, "schema")) if schema_file else None
 
         def run_fit() -> Any:
             return api.fit(
@@ -273,7 +207,7 @@ def fit(
                 schema=s,
                 synthesizer=synthesizer,
                 target=target,
-                pii_policies=_parse_pairs(pii, "PII policy"),
+                pii_policies=parse_pairs(pii, "PII policy"),
                 segments=segs,
                 random_state=seed,
                 constraints=list(constraint or []),
@@ -400,7 +334,7 @@ def sample(
         refused = {"--gate": gate, "--segment": segment, "--where": where}
         _sample_on_dask(model_path, n, out, conds, seed, dask, workers, partition_rows, refused)
         return
-    with _progress() as prog:
+    with progress() as prog:
         t = prog.add_task("loading model", total=3)
         model = api.load(model_path)
         prog.update(t, advance=1, description=f"sampling {n:,} rows")
@@ -442,7 +376,7 @@ def _sample_on_dask(
         raise SynthcustError(
             f"--dask needs Dask: pip install 'synthcust[scale]' ({e})"
         ) from e
-    with _progress() as prog:
+    with progress() as prog:
         t = prog.add_task(f"sampling {n:,} rows on Dask ({scheduler})", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -504,17 +438,17 @@ def evaluate(
     from synthcust.reporting import scorecard_table, write_report
     from synthcust.schema import Schema
 
-    with _progress() as prog:
+    with progress() as prog:
         t = prog.add_task("reading", total=6)
-        r = _read(real, None, None)
-        s = _read(synthetic, None, None)
-        h = _read(holdout, None, None) if holdout else None
+        r = read_input(real, None, None)
+        s = read_input(synthetic, None, None)
+        h = read_input(holdout, None, None) if holdout else None
         prog.update(t, advance=1)
 
         def step(msg: str) -> None:
             prog.update(t, advance=1, description=f"evaluating {msg}")
 
-        sch = Schema.from_dict(_load_json(schema, "schema")) if schema is not None else None
+        sch = Schema.from_dict(load_json(schema, "schema")) if schema is not None else None
         report = run_evaluation(
             r,
             s,
@@ -538,8 +472,8 @@ def evaluate(
 def _check_gate(model, synth, real_path, holdout_path, thresholds) -> None:
     from synthcust.evaluation.privacy import evaluate_privacy, privacy_gate
 
-    real = _read(real_path, None, None)
-    hold = _read(holdout_path, None, None)
+    real = read_input(real_path, None, None)
+    hold = read_input(holdout_path, None, None)
     cols = [c for c in model.learned_columns if c in real.columns and c in hold.columns]
     res = evaluate_privacy(real[cols], synth[cols], hold[cols], thresholds=thresholds)
     decision = privacy_gate(res, thresholds)
@@ -561,7 +495,7 @@ def _schema_for(df, schema_file: Path | None):
     from synthcust.schema.infer import infer_schema
 
     if schema_file is not None:
-        return Schema.from_dict(_load_json(schema_file, "schema"))
+        return Schema.from_dict(load_json(schema_file, "schema"))
     return infer_schema(df, detect_pii=False)
 
 
@@ -601,7 +535,7 @@ def constraints_suggest(
         raise SynthcustError("--accept needs -o FILE: where to write the schema with the rules")
     if out is not None and not accept:
         raise SynthcustError("-o writes the schema with the suggestions; add --accept to do so")
-    df = _read(data, table, query)
+    df = read_input(data, table, query)
     s = _schema_for(df, schema_file)
     found = suggest_constraints(
         df,
@@ -656,11 +590,11 @@ def constraints_check(
     from synthcust.constraints.discover import check_constraints
     from synthcust.schema import Schema
 
-    s = Schema.from_dict(_load_json(schema_file, "schema"))
+    s = Schema.from_dict(load_json(schema_file, "schema"))
     if not s.constraints:
         raise SynthcustError(f"schema {str(schema_file)!r} has no constraints to check")
-    df = _read(data, table, query)
-    ref = _read(real, None, None) if real else None
+    df = read_input(data, table, query)
+    ref = read_input(real, None, None) if real else None
     results = check_constraints(df, s, reference=ref)
     t = Table(title=f"Constraints on {data} ({len(df):,} rows)")
     for c in ("constraint", "obeyed", "rows checked", "failing"):
@@ -700,7 +634,7 @@ def demo(
     """Simulate a retailer's customers, remove their PII, learn them and write synthetic ones."""
     from synthcust.workflows.demo import run_demo
 
-    run_demo(out, rows=rows, n=n, seed=seed, console=console, progress=_progress())
+    run_demo(out, rows=rows, n=n, seed=seed, console=console, progress=progress())
 
 
 # --------------------------------------------------------------------------- ledger
@@ -748,7 +682,7 @@ def ledger(
             return
         name = None
         if Path(dataset).exists() or "://" in dataset:
-            fp = fingerprint_frame(_read(dataset, table, query))
+            fp = fingerprint_frame(read_input(dataset, table, query))
             name = dataset
         elif re.fullmatch(r"[0-9a-fA-F]{4,64}", dataset):
             found = ws.fingerprints(dataset)
@@ -901,11 +835,11 @@ def privacy_curve(
     from synthcust.studies.privacy_curve import privacy_curve as run_curve
 
     eps = parse_epsilons(epsilons)  # before reading anything
-    bounds = _parse_bounds(bound) if bound else None
-    with _progress() as prog:
+    bounds = parse_bounds(bound) if bound else None
+    with progress() as prog:
         t = prog.add_task("reading", total=len(eps) + 3)
-        df = _read(data, table, query)
-        s = Schema.from_dict(_load_json(schema_file, "schema")) if schema_file else None
+        df = read_input(data, table, query)
+        s = Schema.from_dict(load_json(schema_file, "schema")) if schema_file else None
         if target not in df.columns:
             raise SynthcustError(
                 f"target column {target!r} is not in {data}; columns: {list(df.columns)}"
@@ -999,7 +933,7 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except SynthcustError as e:
-        if _STATE["debug"]:
+        if STATE["debug"]:
             raise
         err_console.print(f"[red]error[/red]: {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(1)
@@ -1013,7 +947,7 @@ def main() -> None:
         if hasattr(e, "show") and hasattr(e, "exit_code"):  # a usage error (bad option...)
             e.show()
             sys.exit(e.exit_code)
-        if _STATE["debug"] or "--debug" in sys.argv:
+        if STATE["debug"] or "--debug" in sys.argv:
             raise
         err_console.print(
             f"[red]internal error[/red]: {type(e).__name__}: {e} "

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli.core import _read, app, console
+from synthcust.cli.common import app, console, read_input
 from synthcust.exceptions import SynthcustError
 
 TableOpt = Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL) of every input.")]
@@ -97,8 +97,8 @@ def abtest_cmd(
     the control, the sample size a real test would need, and an extrapolation flag."""
     from synthcust.simulation.abtest import run_abtest
 
-    pop = _read(population, table, None)
-    train = _read(training, table, None) if training else None
+    pop = read_input(population, table, None)
+    train = read_input(training, table, None) if training else None
     res = run_abtest(
         model_file, pop, list(variant), focal=focal, outside=outside, persona=persona,
         training=train, extrapolation_tolerance=tolerance, n_draws=draws, alpha=alpha,
@@ -174,7 +174,7 @@ def funnel_cmd(
 ) -> None:
     """Fit a funnel's step-through probabilities per persona (Beta-Binomial posteriors), show
     where each persona is lost, and what a change to a step would do."""
-    from synthcust.cli.core import _load_json
+    from synthcust.cli.common import load_json
     from synthcust.simulation.funnel import fit_funnel, funnel_from_probabilities
 
     if (events is None) == (given is None):
@@ -186,12 +186,12 @@ def funnel_cmd(
         k, v = item.split("=", 1)
         changes[k.strip()] = v.strip()
     if given is not None:
-        probs = _load_json(given, "probabilities")
+        probs = load_json(given, "probabilities")
         if not isinstance(probs, dict):
             raise SynthcustError(f"{given} must hold a JSON object of step probabilities")
         fm = funnel_from_probabilities(probs, steps)
     else:
-        fm = fit_funnel(_read(events, table, None), steps, session=session, step=step,
+        fm = fit_funnel(read_input(events, table, None), steps, session=session, step=step,
                         persona=persona, timestamp=timestamp, prior=prior,
                         unknown="ignore" if ignore_unknown else "error", source=str(events))
     res = fm.what_if(changes, n_draws=draws, random_state=seed)
@@ -254,8 +254,8 @@ def diversity_cmd(
     from synthcust.evaluation.diversity import coverage
     from synthcust.reporting.diversity import DiversityReport
 
-    real_df = _read(real, table, None)
-    r = coverage(real_df, _read(synth, table, None), by, max_order=max_order,
+    real_df = read_input(real, table, None)
+    r = coverage(real_df, read_input(synth, table, None), by, max_order=max_order,
                  min_n=min_n, max_rel_halfwidth=max_rel_halfwidth)
     s = r.summary()
     t = Table(title=f"Subgroups of {', '.join(r.by)}: {r.n_real:,} real, {r.n_synth:,} synthetic")

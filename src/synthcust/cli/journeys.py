@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli.core import _load_json, _progress, _read, app, console, err_console
+from synthcust.cli.common import app, console, err_console, load_json, progress, read_input
 from synthcust.exceptions import SynthcustError
 
 journeys_app = typer.Typer(
@@ -40,7 +40,7 @@ def _scenario(arg: str):
     from synthcust.simulation.journeys import Scenario, get_scenario
 
     if arg.lower().endswith(".json"):
-        return Scenario.from_dict(_load_json(Path(arg), "scenario"))
+        return Scenario.from_dict(load_json(Path(arg), "scenario"))
     return get_scenario(arg)
 
 
@@ -151,7 +151,7 @@ def fit_cmd(
     from synthcust.simulation.journey_model import JourneyMarkovModel
 
     m = JourneyMarkovModel(order=order, max_order=max_order, random_state=seed)
-    m.fit(_read(data, table, None))
+    m.fit(read_input(data, table, None))
     p = m.save(out)
     if m.heldout_loglik_:
         ll = ", ".join(f"{k}: {v:.3f}" for k, v in m.heldout_loglik_.items())
@@ -178,7 +178,7 @@ def generate_cmd(
     p = write_table(syn, out)
     console.print(f"{n:,} journeys in {len(syn):,} distinct paths -> {p}")
     if compare:
-        f = fidelity(_read(compare, None, None), syn)
+        f = fidelity(read_input(compare, None, None), syn)
         console.print(
             f"path-length TV {f['length_tv']:.4f}, transition TV {f['transition_tv']:.4f}, "
             f"conversion rate by length MAE {f['conv_rate_mae']:.4f}, "
@@ -210,7 +210,7 @@ def run_cmd(
     """Run attribution models on a touch log or a path table; print credit shares."""
     from synthcust.simulation.attribution import DEFAULT_MODELS, attribute, from_log
 
-    df = _read(data, table, query)
+    df = read_input(data, table, query)
     ch = _split(channels)
     d = from_log(df, channels=ch, sort=True) if sort else df
     with warnings.catch_warnings():
@@ -260,7 +260,7 @@ def evaluate_cmd(
     names = _split(scenarios)
     scen = [_scenario(s) for s in names] if names else None
     n_runs = (len(scen) if scen else 5) * seeds
-    with _progress() as prog:
+    with progress() as prog:
         task = prog.add_task("simulating and scoring", total=n_runs)
         lab = evaluate(
             scen,

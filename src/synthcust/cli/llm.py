@@ -22,7 +22,7 @@ from typing import Annotated
 
 import typer
 
-from synthcust.cli.core import _load_json, _read, app, console, err_console
+from synthcust.cli.common import app, console, err_console, load_json, read_input
 from synthcust.exceptions import SynthcustError
 
 _BACKEND_HELP = ("LLM backend: offline (SmolLM2-135M run locally, default) or http "
@@ -66,12 +66,12 @@ def interview(
     from synthcust.personas.interview import InterviewSession, build_agent
     from synthcust.personas.knowledge import KnowledgeIndex, records_from_table
 
-    cards = _load_json(personas_json, "personas")
+    cards = load_json(personas_json, "personas")
     index = None
     if evidence is not None:
         if not text_col:
             raise SynthcustError("--evidence needs --text-col naming the text column")
-        df = _read(evidence, None, None)
+        df = read_input(evidence, None, None)
         index = KnowledgeIndex.build(
             records_from_table(df, text_col, id_col=id_col, persona_col=persona_col),
             method=method)

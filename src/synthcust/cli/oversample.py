@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli.core import _progress, _read, app, console
+from synthcust.cli.common import app, console, progress, read_input
 from synthcust.exceptions import SynthcustError
 
 _METHOD_HELP = "smote, smotenc, smoten, borderline, adasyn, generative or hybrid."
@@ -70,7 +70,7 @@ def rebalance(
     from synthcust.io import write_table
     from synthcust.synthesizers.oversampling.oversample import make_oversampler, resample_frame
 
-    df = _read(data, table, query)
+    df = read_input(data, table, query)
     df, dropped = _drop(df, drop)
     sampler = make_oversampler(
         method,
@@ -81,7 +81,7 @@ def rebalance(
         categorical=_split_list(",".join(categorical or [])) or None,
         random_state=seed,
     )
-    with _progress() as prog:
+    with progress() as prog:
         t = prog.add_task(f"{method}: rebalancing {len(df):,} rows", total=2)
         res, sampler = resample_frame(df, target, sampler)
         prog.update(t, advance=1, description="writing")
@@ -161,7 +161,7 @@ def augment_study_cmd(
     for p in (report, json_out):  # fail before minutes of work, not after
         if p is not None and not Path(p).expanduser().resolve().parent.is_dir():
             raise SynthcustError(f"cannot write {p}: its directory does not exist")
-    df = _read(data, table, query)
+    df = read_input(data, table, query)
     ms = _split_list(methods) or list(DEFAULT_METHODS)
     for name in _split_list(synthesizers):
         ms += [m for m in (f"augment:{name}", f"generative:{name}") if m not in ms]
@@ -171,7 +171,7 @@ def augment_study_cmd(
             pos = int(positive)
         except ValueError:
             pos = positive
-    with _progress() as prog:
+    with progress() as prog:
         n_steps = repeats * len(ms) * (int(full) + int(small))
         t = prog.add_task("augment-study", total=n_steps + 1)
         result = augment_study(

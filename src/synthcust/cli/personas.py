@@ -23,7 +23,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli.core import _progress, _read, app, console
+from synthcust.cli.common import app, console, progress, read_input
 from synthcust.exceptions import SynthcustError
 
 
@@ -97,7 +97,7 @@ def segment(
     import numpy as np
     import pandas as pd
 
-    from synthcust.cli.core import _load_json
+    from synthcust.cli.common import load_json
     from synthcust.io import write_table
     from synthcust.personas import (
         PersonaSegmenter,
@@ -111,10 +111,10 @@ def segment(
     if members < 0:
         raise SynthcustError(f"--members must be 0 or more, got {members}")
     _outdir(out)
-    with _progress() as prog:
+    with progress() as prog:
         t = prog.add_task("reading", total=5)
-        df = _read(data, table, query)
-        schema = Schema.from_dict(_load_json(schema_file, "schema")) if schema_file else None
+        df = read_input(data, table, query)
+        schema = Schema.from_dict(load_json(schema_file, "schema")) if schema_file else None
         if schema is None:
             from synthcust.privacy import infer_schema_with_pii
 
@@ -230,7 +230,7 @@ def predict(
     else:
         pm = load_persona_model(model_path)
         seg, names = pm.segmenter, pm.names
-    df = _read(data, table, query)
+    df = read_input(data, table, query)
     res = df.copy()
     res["persona"] = seg.predict(df)
     if names:

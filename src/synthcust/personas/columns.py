@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthcust._utils.validation import unknown_column_message
 from synthcust.exceptions import DataError
-from synthcust.schema.infer import infer_schema
-from synthcust.schema.model import Column, Kind, Schema, unknown_column_message
+from synthcust.privacy import infer_schema_with_pii
+from synthcust.schema.model import Column, Kind, Schema
 
 __all__ = [
     "MISSING_LEVEL",
@@ -214,7 +215,7 @@ def plan_columns(
         The used columns and how each is read, with ``notes`` on what was left out and why.
     """
     if schema is None:
-        schema = infer_schema(df)
+        schema = infer_schema_with_pii(df)
     explicit = columns is not None
     names = _candidate_names(df, columns, exclude)
     numeric, dates, cats, notes, why = [], [], [], [], []

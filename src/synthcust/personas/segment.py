@@ -82,6 +82,7 @@ from scipy.optimize import linear_sum_assignment
 from threadpoolctl import threadpool_limits
 
 from synthcust._utils.persist import load_bundle, save_bundle
+from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import DataError, ModelFileError, NotFittedError
 from synthcust.personas.columns import MISSING_LEVEL, OTHER_LEVEL, ColumnPlan, plan_columns
 from synthcust.personas.mixture import (
@@ -240,7 +241,7 @@ class PersonaSegmenter:
         self.notes_ = list(plan.notes)
         data = self._data(clean)
         mix = LatentClassMixture(np.array([e.has_missing for e in encs], bool), plan.n_levels)
-        rng = np.random.default_rng(self.random_state)
+        rng = resolve_rng(self.random_state)
         sel = np.sort(rng.choice(n, self.selection_rows, replace=False)) \
             if n > self.selection_rows else np.arange(n)
         dsel = self._data(clean.iloc[sel]) if len(sel) < n else data  # only its own cells

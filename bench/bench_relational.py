@@ -209,7 +209,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--tag", default="")
     ap.add_argument("--html", action="store_true", help="also write the HTML report (synthcust)")
     args = ap.parse_args(argv)
-    from synthcust.evaluation.relational import evaluate_relational, write_relational_report
+    from synthcust.evaluation.relational import evaluate_relational
+    from synthcust.reporting.relational import write_relational_report
 
     t0 = time.perf_counter()
     tables = load_online_retail(customers=args.customers or None, levels=args.levels)

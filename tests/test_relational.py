@@ -17,9 +17,9 @@ from conftest import shared_data
 from synthcust.evaluation.relational import (
     customer_features,
     evaluate_relational,
-    write_relational_report,
 )
 from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFittedError
+from synthcust.reporting.relational import write_relational_report
 from synthcust.synthesizers.multi_table import relational as rel_mod
 from synthcust.synthesizers.multi_table.relational import (
     RelationalSpec,

@@ -31,6 +31,21 @@ class Aligned:
         return [c for c in self.real.columns if c in self.numeric or c in self.categorical]
 
 
+def to_epoch_seconds(s: pd.Series, fmt: str | None = None) -> np.ndarray:
+    """Datetimes (or text dates) as float seconds since the epoch, NaN where missing.
+
+    >>> to_epoch_seconds(pd.Series(["1970-01-02", None])).tolist()
+    [86400.0, nan]
+    """
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        s = pd.to_datetime(s, format=fmt, errors="coerce")
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    ns = s.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
+    ns[s.isna().to_numpy()] = np.nan
+    return ns / 1e9
+
+
 def is_numeric(s: pd.Series) -> bool:
     return (
         pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)

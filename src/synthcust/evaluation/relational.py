@@ -30,25 +30,23 @@ Figures (all in :func:`evaluate_relational`):
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from synthcust.evaluation.common import to_epoch_seconds
 from synthcust.evaluation.results import Metric, SectionResult, jsonable
 from synthcust.exceptions import DataError
-from synthcust.synthesizers.multi_table.relational import RelationalSpec, _seconds, check_spec
+from synthcust.synthesizers.multi_table.relational import RelationalSpec, check_spec
 
 __all__ = [
     "RelationalReport",
     "customer_features",
     "evaluate_relational",
-    "write_relational_report",
 ]
 
 COUNT_BINS = [0, 1, 2, 3, 4, 5, 6, 11, 21, 51, np.inf]
@@ -140,7 +138,7 @@ def customer_features(
     freq = ids.map(pd.Series(key).value_counts()).fillna(0).to_numpy(dtype=float)
     out["frequency"] = freq
     if ro.time is not None:
-        t = _seconds(orders[ro.time])
+        t = to_epoch_seconds(orders[ro.time])
         g = pd.Series(t).groupby(key)
         last = ids.map(g.max()).to_numpy(dtype=float)
         ref = float(np.nanmax(t)) if as_of is None else float(as_of)
@@ -283,7 +281,7 @@ def evaluate_relational(
     # one reference date for every side: the real train data's last order
     as_of = None
     if ro.time is not None:
-        as_of = float(np.nanmax(_seconds(real[ro.child][ro.time])))
+        as_of = float(np.nanmax(to_epoch_seconds(real[ro.child][ro.time])))
     feats = {"real": customer_features(real, spec, amount=amount, as_of=as_of)}
     for k, v in sides.items():
         feats[k] = customer_features(v, spec, amount=amount, as_of=as_of)
@@ -419,7 +417,7 @@ def _rfm_section(feats: dict[str, pd.DataFrame]) -> SectionResult:
 
 def _gaps(tables: Mapping[str, pd.DataFrame], ro: _Roles) -> np.ndarray:
     o = tables[ro.child]
-    t = _seconds(o[ro.time])  # type: ignore[index]
+    t = to_epoch_seconds(o[ro.time])  # type: ignore[index]
     df = pd.DataFrame({"k": o[ro.fk].to_numpy(), "t": t}).sort_values(["k", "t"], kind="stable")
     gap = df.groupby("k", sort=False)["t"].diff().to_numpy() / DAY
     return gap[np.isfinite(gap)]
@@ -584,126 +582,3 @@ def _privacy_section(
     sec.metrics = [m for m in res.metrics if m.key in keep]
     sec.extra = {k: v for k, v in res.extra.items() if isinstance(v, dict) and "edges" in v}
     return sec
-
-
-# ============================================================================ report
-_TITLES = {
-    "children": "Orders per customer",
-    "rfm": "Recency, frequency, monetary (per customer)",
-    "gaps": "Inter-purchase time",
-    "basket": "Basket composition",
-    "parent_child": "Customer attributes vs spend",
-    "privacy": "Privacy at the customer level",
-}
-
-
-def _svgs(name: str, sec: SectionResult) -> list[str]:
-    from synthcust.reporting import plots
-
-    def dist(title: str, d: Any) -> str | None:
-        if not isinstance(d, dict):
-            return None
-        d = dict(d)
-        for k in ("real", "synthetic", "holdout"):
-            if k in d and d[k] is not None:
-                d[k] = list(d[k])
-        return plots.distribution_svg(title, d)
-
-    ex = sec.extra
-    out: list[str | None] = []
-    if name == "children":
-        out.append(dist("orders per customer", ex.get("distribution")))
-    elif name == "rfm":
-        out += [dist(k, v) for k, v in (ex.get("distributions") or {}).items()]
-    elif name == "gaps":
-        out.append(dist("days between orders", ex.get("distribution")))
-    elif name == "basket":
-        out.append(dist("lines per order", ex.get("lines_per_order")))
-        out.append(dist("top-20 products (share of lines)", ex.get("top_products")))
-    elif name == "parent_child":
-        for k, v in ex.items():
-            if k.startswith("mean_log_monetary_by_"):
-                out.append(_means_svg(k.removeprefix("mean_log_monetary_by_"), v))
-    elif name == "privacy":
-        for k, v in ex.items():
-            out.append(plots.histograms_svg(v, k.replace("_", " "), "distance"))
-    return [s for s in out if s]
-
-
-def _means_svg(col: str, d: dict[str, Any]) -> str | None:
-    from synthcust.reporting import plots
-
-    plt = plots.pyplot()
-    labels = [str(x) for x in d.get("labels", [])]
-    series = [
-        (k, d[k], c)
-        for k, c in (("real", plots.REAL), ("synthetic", plots.SYNTH), ("holdout", plots.HOLD))
-        if k in d
-    ]
-    if not labels or len(series) < 2:
-        return None
-    fig, ax = plt.subplots(figsize=(3.8, 2.4))
-    x = np.arange(len(labels))
-    w = 0.8 / len(series)
-    for i, (lab, vals, colr) in enumerate(series):
-        ax.bar(x + (i - (len(series) - 1) / 2) * w, vals, w, label=lab, color=colr)
-    ax.set_xticks(x, [lab[:14] for lab in labels], rotation=45, ha="right", fontsize=7)
-    ax.set_ylabel("mean log(1 + spend)")
-    ax.set_title(f"spend by {col}", fontsize=10, loc="left", pad=16)
-    plots.legend(ax)
-    return plots.svg(fig)
-
-
-def render_relational_html(report: RelationalReport, json_name: str | None = None) -> str:
-    """The relational report as one self-contained HTML page (inline CSS and SVG)."""
-    from synthcust.reporting.html import CSS, _metric_rows, _table
-    from synthcust.reporting.base import escape as _e
-
-    meta = report.meta
-    sizes = "; ".join(
-        f"{side}: " + ", ".join(f"{t} {n:,}" for t, n in tabs.items())
-        for side, tabs in meta.get("tables", {}).items()
-    )
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>synthcust relational report</title>",
-        f"<style>{CSS}</style></head><body><main>",
-        "<h1>synthcust relational report</h1>",
-        f"<p class='meta'>{_e(sizes)}</p>",
-        "<p>Synthetic customers and their purchase histories against <b>real</b> ones (the "
-        "customers the model learned from). The reference column is the same figure for real "
-        "holdout customers (never seen by the model) against the same real customers: what "
-        "two samples of real customers agree on.</p>",
-    ]
-    for name, sec in report.sections.items():
-        parts.append(f"<h2 id='{_e(name)}'>{_e(_TITLES.get(name, name))}</h2>")
-        if sec.method:
-            parts.append(f"<p class='method'>{_e(sec.method)}</p>")
-        if sec.metrics:
-            parts.append(_metric_rows(sec.metrics))
-        svgs = _svgs(name, sec)
-        if svgs:
-            parts.append("<div class='grid'>" + "".join(svgs) + "</div>")
-        for tname, df in sec.tables.items():
-            parts.append(f"<details><summary>Table: {_e(tname)}</summary>{_table(df)}</details>")
-        if sec.skipped:
-            parts.append(
-                "<ul class='skip'>" + "".join(f"<li>{_e(s)}</li>" for s in sec.skipped) + "</ul>"
-            )
-    if json_name:
-        parts.append(f"<p class='meta'>Every figure is also in <code>{_e(json_name)}</code>.</p>")
-    parts.append("</main></body></html>")
-    return "\n".join(parts)
-
-
-def write_relational_report(report: RelationalReport, path: str | os.PathLike) -> tuple[Path, Path]:
-    """Write ``path`` (HTML) and the JSON twin beside it, both atomically."""
-    import json
-
-    from synthcust.io.atomic import atomic_write_text
-
-    p = Path(path)
-    j = p.with_suffix(".json")
-    atomic_write_text(j, json.dumps(report.to_dict(), indent=1, default=str) + "\n")
-    atomic_write_text(p, render_relational_html(report, j.name))
-    return p, j

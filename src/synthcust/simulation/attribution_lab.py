@@ -35,20 +35,21 @@ Examples
 
 from __future__ import annotations
 
-import html
 import json
-import os
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy.stats import kendalltau
 
 from synthcust.exceptions import DataError
+from synthcust.reporting import Report, plots
 from synthcust.simulation.attribution import DEFAULT_MODELS, attribute, load_journeys, shapley
 from synthcust.simulation.journeys import SCENARIOS, Scenario, get_scenario, simulate
+from synthcust.simulation.reports import table_view
 
 __all__ = ["LAB_MODELS", "LabResult", "budget_regret", "evaluate", "score_shares"]
 
@@ -70,8 +71,6 @@ def budget_regret(model: np.ndarray, truth: np.ndarray) -> float:
 
 def score_shares(model: pd.Series, truth: pd.Series) -> dict[str, float]:
     """MAE, Kendall tau-b and budget regret of credit shares ``model`` against ``truth``."""
-    from scipy.stats import kendalltau
-
     m = model.reindex(truth.index).fillna(0.0).to_numpy(float)
     t = truth.to_numpy(float)
     with warnings.catch_warnings():
@@ -85,8 +84,15 @@ def score_shares(model: pd.Series, truth: pd.Series) -> dict[str, float]:
 
 
 @dataclass
-class LabResult:
-    """Per run scores (``runs``) and credit shares (``shares``, with model ``truth``)."""
+class LabResult(Report):
+    """Per run scores (``runs``) and credit shares (``shares``, with model ``truth``).
+
+    A :class:`synthcust.reporting.Report`: ``write(path)`` writes the HTML page (template
+    ``simulation_attribution_lab.html.j2``) and its JSON twin.
+    """
+
+    template: ClassVar[str] = "simulation_attribution_lab.html.j2"
+    title: ClassVar[str] = "synthcust attribution lab"
 
     runs: pd.DataFrame
     shares: pd.DataFrame
@@ -123,6 +129,7 @@ class LabResult:
         )
 
     def to_dict(self) -> dict:
+        """Every figure, JSON-ready."""
         return {
             "n_users": self.n_users,
             "seeds": self.seeds,
@@ -134,8 +141,6 @@ class LabResult:
 
     def figures(self) -> dict[str, str]:
         """Inline SVG plots: score per model and scenario, and true vs credited shares."""
-        from synthcust.reporting import plots
-
         plt = plots.pyplot()
         s = self.summary()
         scen = list(dict.fromkeys(s["scenario"]))
@@ -181,48 +186,18 @@ class LabResult:
             figs[f"shares_{sc}"] = plots.svg(fig)
         return figs
 
-    def to_html(self) -> str:
-        """A self-contained HTML report (tables, inline SVG plots, how it was measured)."""
-        figs = self.figures()
+    # ---- report (synthcust.reporting.Report)
+    def context(self) -> dict[str, Any]:
+        """Template variables of ``simulation_attribution_lab.html.j2``."""
         tab = self.table()
-        rows = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
-            for r in tab.itertuples(index=False)
-        )
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in tab.columns)
         scen = list(dict.fromkeys(self.runs["scenario"]))
-        desc = "".join(
-            f"<li><b>{html.escape(s)}</b>: {html.escape(self._scenario(s).description)}</li>"
-            for s in scen
-        )
-        share_figs = "".join(
-            f"<h3>{html.escape(s)}: credit shares (mean over seeds)</h3>{figs[f'shares_{s}']}"
-            for s in scen
-        )
-        doc = (__doc__ or "").split("Examples")[0]
-        return f"""<!doctype html><html><head><meta charset="utf-8">
-<title>synthcust attribution lab</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}
-table{{border-collapse:collapse;font-size:12px}}td,th{{border:1px solid #ccc;padding:2px 6px}}
-pre{{white-space:pre-wrap;font-size:12px;background:#f6f6f6;padding:8px}}</style></head><body>
-<h1>Attribution lab</h1>
-<p>{len(self.seeds)} seeds × {self.n_users:,} simulated users per scenario; every model sees
-only the observed touch log and is scored against the simulator's true Shapley shares.</p>
-<ul>{desc}</ul>
-<h2>Scores (mean ± sd over seeds)</h2><table><tr>{head}</tr>{rows}</table>
-<h2>Share MAE vs truth</h2>{figs["mae"]}
-<h2>Budget regret</h2>{figs["regret"]}
-<h2>Credit shares</h2>{share_figs}
-<h2>How it is measured</h2><pre>{html.escape(doc)}</pre>
-</body></html>"""
-
-    def write(self, path: str | os.PathLike[str]) -> Path:
-        """Write the HTML report to ``path`` and its JSON twin beside it (``.json``)."""
-        from synthcust.io.atomic import atomic_write_text
-
-        p = atomic_write_text(path, self.to_html())
-        atomic_write_text(p.with_suffix(".json"), json.dumps(self.to_dict(), indent=1))
-        return p
+        return {
+            "r": self,
+            "scenarios": [(s, self._scenario(s).description) for s in scen],
+            "scores": table_view(tab, len(tab), raw=True),
+            "figs": self.figures(),
+            "method": (__doc__ or "").split("Examples")[0],
+        }
 
 
 def evaluate(

@@ -23,17 +23,17 @@ paired household-bootstrap 95% intervals of the differences to the pooled model.
 
 from __future__ import annotations
 
-import html
-import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import DataError
+from synthcust.reporting import Report, plots
 from synthcust.simulation.choice import (
     ChoiceData,
     ChoiceModel,
@@ -41,9 +41,12 @@ from synthcust.simulation.choice import (
     MultinomialLogit,
     select_n_classes,
 )
+from synthcust.simulation.choice_report import ChoiceModelReport, model_report
+from synthcust.simulation.reports import write_page
 
 __all__ = [
     "BehaviourValidation",
+    "ChoiceModelReport",
     "holdout_split",
     "model_report",
     "validate_behaviour",
@@ -98,12 +101,19 @@ class ModelScore:
     share_noise_pts: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
+        """The figures as a dict."""
         return dict(self.__dict__)
 
 
 @dataclass
-class BehaviourValidation:
-    """Result of :func:`validate_behaviour` (render with :meth:`to_html`)."""
+class BehaviourValidation(Report):
+    """Result of :func:`validate_behaviour`.
+
+    A :class:`synthcust.reporting.Report`: ``write(path)`` writes the HTML page (template
+    ``simulation_behaviour.html.j2``) and its JSON twin; ``title`` heads the page.
+    """
+
+    template: ClassVar[str] = "simulation_behaviour.html.j2"
 
     alternatives: list[str]
     actual_shares: dict[str, float]
@@ -113,11 +123,14 @@ class BehaviourValidation:
     split: dict[str, Any]
     command: str | None = None
     notes: list[str] = field(default_factory=list)
+    title: str = "Behaviour validation"
 
     def score(self, name: str) -> ModelScore:
+        """The scores of the model called ``name``."""
         return next(s for s in self.scores if s.name == name)
 
     def to_dict(self) -> dict[str, Any]:
+        """Every figure, JSON-ready."""
         return {
             "protocol": __doc__.split("\n\n")[1].replace("\n", " "),
             "alternatives": self.alternatives,
@@ -139,11 +152,9 @@ class BehaviourValidation:
             "parameters": s.n_params, "BIC (train)": s.bic,
         } for s in self.scores])  # fmt: skip
 
-    def to_html(self, title: str = "Behaviour validation") -> str:
-        """A self-contained HTML section: verdict, figures, predicted vs actual share bars."""
-        from synthcust.reporting import plots
-
-        e = html.escape
+    # ---- report (synthcust.reporting.Report)
+    def plot_svg(self) -> str:
+        """Predicted vs actual held-out shares per alternative (actual with a 95% band)."""
         plt = plots.pyplot()
         alts = self.alternatives
         fig, ax = plt.subplots(figsize=(6.4, 2.8))
@@ -160,21 +171,10 @@ class BehaviourValidation:
         ax.set_xticks(x + width * len(self.scores) / 2, alts, fontsize=8)
         ax.set_ylabel("share of held-out occasions (%)")
         plots.legend(ax)
-        svg = plots.svg(fig)
-        rows = "".join(
-            f"<tr><td>{e(s.name)}</td><td>{e(s.description)}</td>"
-            f"<td class='n'>{s.max_abs_share_diff_pts:.2f}</td>"
-            f"<td class='n'>{s.share_noise_pts:.2f}</td><td class='n'>{s.hit_rate:.3f}</td>"
-            f"<td class='n'>{s.loglik_per_occasion:.4f}</td><td class='n'>{s.n_params}</td></tr>"
-            for s in self.scores
-        )
-        comp = "".join(
-            f"<tr><td>{e(c['model'])} - {e(c['versus'])}</td>"
-            f"<td class='n'>{c['loglik_diff']:+.4f} [{c['loglik_low']:+.4f}, "
-            f"{c['loglik_high']:+.4f}]</td><td class='n'>{c['hit_diff']:+.3f} "
-            f"[{c['hit_low']:+.3f}, {c['hit_high']:+.3f}]</td></tr>"
-            for c in self.comparisons
-        )
+        return plots.svg(fig)
+
+    def context(self) -> dict[str, Any]:
+        """Template variables of ``simulation_behaviour.html.j2``."""
         sp = self.split
         split_txt = (
             f"{sp['train_occasions']} training and {sp['test_occasions']} held-out occasions"
@@ -183,25 +183,12 @@ class BehaviourValidation:
                if sp.get("households") else " (no household column: the last share of all "
                "occasions is held out)")
         )  # fmt: skip
-        parts = [
-            f"<h2>{e(title)}</h2>",
-            f"<p class='method'>{e(__doc__.split(chr(10) * 2)[1])}</p>",
-            f"<p>{e(split_txt)}.</p>",
-            "<ul>" + "".join(f"<li>{e(v)}</li>" for v in self.verdict) + "</ul>",
-            "<table><tr><th>model</th><th>utility</th><th>max |share diff| (points)</th>"
-            "<th>same, 95% sampling noise of an exactly right model</th>"
-            "<th>hit rate</th><th>loglik / occasion</th><th>parameters</th></tr>"
-            + rows + "</table>",
-            f"<div class='grid'>{svg}</div>",
-            "<p>Differences on the held-out occasions with 95% household-bootstrap intervals:"
-            "</p><table><tr><th>comparison</th><th>loglik / occasion</th><th>hit rate</th></tr>"
-            + comp + "</table>",
-        ]
-        if self.command:
-            parts.append(f"<p class='meta'>command: <code>{e(self.command)}</code></p>")
-        if self.notes:
-            parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in self.notes) + "</ul>")
-        return "\n".join(parts)
+        return {
+            "r": self,
+            "protocol": (__doc__ or "").split(chr(10) * 2)[1],
+            "split_text": split_txt,
+            "plot": self.plot_svg(),
+        }
 
 
 def _share_noise(P: np.ndarray, reps: int, rng: np.random.Generator) -> float:
@@ -295,18 +282,12 @@ def validate_behaviour(
             "households with >= 2 purchase occasions."
         )
     info.update(train_occasions=int(train.n), test_occasions=int(test.n), holdout=holdout)
-    base_spec = spec.with_attributes([spec.price], covariates=False)
-    base_train = ChoiceData(base_spec, train.X[:, :, [spec.attribute_names.index(spec.price)]],
-                            train.y, train.avail, np.empty((train.n, 0)), train.household,
-                            train.persona, train.M, train.rows, [])  # fmt: skip
-    base_test = ChoiceData(base_spec, test.X[:, :, [spec.attribute_names.index(spec.price)]],
-                           test.y, test.avail, np.empty((test.n, 0)), test.household,
-                           test.persona, test.M, test.rows, [])  # fmt: skip
+    base_train, base_test = _price_only(train), _price_only(test)
     utility_all = "constants + " + " + ".join(
         [*spec.attribute_names, *(f"{c} x alternative" for c in spec.covariates)]
     )
     results: list[tuple[ModelScore, np.ndarray, np.ndarray]] = []
-    rng = np.random.default_rng(random_state)
+    rng = resolve_rng(random_state)
     m0 = MultinomialLogit().fit(base_train)
     results.append(_score("baseline", f"MNL: constants + {spec.price}", m0, base_test,
                           m0.predict_proba(base_test), alts, rng))  # fmt: skip
@@ -338,6 +319,28 @@ def validate_behaviour(
                               lc.predict_proba(test, posterior=False), alts, rng))  # fmt: skip
         notes += [f"latent class: {n}" for n in lc.notes_ if n not in notes]
     units = test.household if test.household is not None else np.arange(test.n)
+    comparisons = _comparisons(results, lc_names, units, bootstrap, rng)
+    actual = np.bincount(test.y, minlength=len(alts)) / test.n
+    scores = [s for s, _, _ in results]
+    verdict = _verdict(scores, comparisons, lc_names)
+    return BehaviourValidation(
+        alts, dict(zip(alts, actual.tolist(), strict=True)), scores, comparisons, verdict,
+        info, command, notes,
+    )  # fmt: skip
+
+
+def _price_only(d: ChoiceData) -> ChoiceData:
+    """The same occasions with the price as the only attribute and no covariates."""
+    spec = d.spec
+    return ChoiceData(spec.with_attributes([spec.price], covariates=False),
+                      d.X[:, :, [spec.attribute_names.index(spec.price)]], d.y, d.avail,
+                      np.empty((d.n, 0)), d.household, d.persona, d.M, d.rows, [])  # fmt: skip
+
+
+def _comparisons(results: list[tuple[ModelScore, np.ndarray, np.ndarray]], lc_names: list[str],
+                 units: np.ndarray, bootstrap: int,
+                 rng: np.random.Generator) -> list[dict[str, Any]]:  # fmt: skip
+    """Paired household-bootstrap differences of loglik and hit rate between the models."""
     by = {s.name: (s, lp, hit) for s, lp, hit in results}
     comparisons = []
     for a, b in [("pooled MNL", "baseline"), *[(n, "pooled MNL") for n in lc_names],
@@ -349,13 +352,7 @@ def validate_behaviour(
         comparisons.append({"model": a, "versus": b, "loglik_diff": ll[0], "loglik_low": ll[1],
                             "loglik_high": ll[2], "hit_diff": hr[0], "hit_low": hr[1],
                             "hit_high": hr[2]})  # fmt: skip
-    actual = np.bincount(test.y, minlength=len(alts)) / test.n
-    scores = [s for s, _, _ in results]
-    verdict = _verdict(scores, comparisons, lc_names)
-    return BehaviourValidation(
-        alts, dict(zip(alts, actual.tolist(), strict=True)), scores, comparisons, verdict,
-        info, command, notes,
-    )  # fmt: skip
+    return comparisons
 
 
 def _verdict(scores: list[ModelScore], comps: list[dict[str, Any]], lc: list[str]) -> list[str]:
@@ -394,91 +391,17 @@ def _verdict(scores: list[ModelScore], comps: list[dict[str, Any]], lc: list[str
     return out
 
 
-def write_page(path: str | os.PathLike[str], title: str, body: str,
-               payload: dict[str, Any]) -> tuple[Path, Path]:  # fmt: skip
-    """Write a self-contained HTML page around ``body`` and ``payload`` as JSON beside it."""
-    from synthcust.io.atomic import atomic_write_text
-    from synthcust.reporting.html import CSS
-
-    p = Path(path)
-    jp = p.with_suffix(".json")
-    if jp == p:
-        raise DataError(f"the report {p} must not end in .json (the JSON twin goes beside it)")
-    atomic_write_text(jp, json.dumps(payload, indent=1, default=str) + "\n")
-    page = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body><main>"
-        + body
-        + f"<p class='meta'>Every figure is also in <code>{html.escape(jp.name)}</code>.</p>"
-        "</main></body></html>"
-    )
-    atomic_write_text(p, page)
-    return p, jp
-
-
 def write_behaviour_report(result: BehaviourValidation, path: str | os.PathLike[str],
                            title: str = "Behaviour validation") -> tuple[Path, Path]:  # fmt: skip
-    """Write the validation as a self-contained HTML page and its JSON twin (atomically)."""
-    return write_page(path, title, result.to_html(title), result.to_dict())
+    """Write the validation as a self-contained HTML page and its JSON twin (atomically).
 
-
-def model_report(model: ChoiceModel, data: ChoiceData, *, n_draws: int = 200,
-                 random_state: int | None = 0) -> tuple[str, dict[str, Any]]:  # fmt: skip
-    """HTML section and JSON payload describing a fitted choice model: estimates, price
-    elasticities with draw intervals and willingness to pay with delta-method intervals."""
-    from synthcust.reporting import plots
-
-    e = html.escape
-    summ = model.summary()
-    payload: dict[str, Any] = {"model": model.to_dict(), "summary": summ.reset_index().to_dict(
-        orient="records")}  # fmt: skip
-    parts = [
-        f"<h2>Choice model: {e(model.kind)} ({model.n_classes} class(es))</h2>",
-        f"<p>{model.n_obs_} occasions, {model.n_units_} units, log-likelihood "
-        f"{model.loglik_:.2f}, BIC {model.bic_:.1f}; covariance: {e(model.cov_type_)}.</p>",
-        _frame(summ.reset_index().round(4)),
-    ]
-    if isinstance(model, LatentClassLogit):
-        parts.append("<h3>Classes</h3>" + _frame(model.class_table().reset_index().round(3)))
-    if model.spec_.price is not None:
-        el = model.elasticities(data, n_draws=n_draws, random_state=random_state)
-        payload["elasticities"] = {k: v.to_dict() for k, v in el.items()}
-        alts = list(model.spec_.alternatives)
-        own = np.diag(el["estimate"].to_numpy())
-        plt = plots.pyplot()
-        fig, ax = plt.subplots(figsize=(4.2, 2.4))
-        if "low" in el:
-            err = np.abs(np.vstack([own - np.diag(el["low"].to_numpy()),
-                                    np.diag(el["high"].to_numpy()) - own]))  # fmt: skip
-        else:
-            err = None
-        ax.bar(alts, own, yerr=err, color=plots.REAL, capsize=3)
-        ax.set_ylabel("own-price elasticity")
-        ax.axhline(0, color="#888", lw=0.6)
-        parts.append("<h3>Price elasticities</h3><p class='method'>% change of demand (rows) "
-                     "for a 1% price rise (columns), aggregated over the occasions; 95% "
-                     f"percentile intervals from {n_draws} parameter draws.</p>")  # fmt: skip
-        parts.append(f"<div class='grid'>{plots.svg(fig)}</div>")
-        est = el["estimate"].round(3).astype(str)
-        if "low" in el:
-            est = est + " [" + el["low"].round(3).astype(str) + ", " + el["high"].round(
-                3).astype(str) + "]"  # fmt: skip
-        parts.append(_frame(est.reset_index()))
-        w = model.wtp()
-        payload["wtp"] = w.to_dict(orient="records")
-        parts.append("<h3>Willingness to pay</h3><p class='method'>-coefficient / price "
-                     "coefficient, in the data's price units; 95% delta-method intervals. "
-                     "Unreliable when the price coefficient is near zero.</p>"
-                     + _frame(w.round(4)))  # fmt: skip
-    if model.notes_:
-        parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in model.notes_) + "</ul>")
-    return "\n".join(parts), payload
-
-
-def _frame(df: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-        for row in df.itertuples(index=False)
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
+    Returns
+    -------
+    tuple of Path
+        The HTML and the JSON file.
+    """
+    p = Path(path)
+    if p.suffix == ".json":
+        raise DataError(f"the report {p} must not end in .json (the JSON twin goes beside it)")
+    replace(result, title=title).write(p)
+    return p, p.with_suffix(".json")

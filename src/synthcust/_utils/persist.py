@@ -102,7 +102,7 @@ def save_bundle(
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         arr_buf = io.BytesIO()
-        np.savez(arr_buf, **packed)
+        np.savez(arr_buf, **packed)  # type: ignore[arg-type]  # numpy stubs: allow_pickle
         # fixed timestamps: the same model always gives the same bytes
         for name, data in (
             (_META, json.dumps(header, indent=1, default=_json_default).encode()),

@@ -35,7 +35,7 @@ def shown(source: object) -> str:
 def provenance(path: object, fmt: str, **extra: Any) -> dict[str, Any]:
     """Return the ``df.attrs["synthcust_source"]`` record of where a frame was read from."""
     # Files are recorded absolute, so the provenance still points at them from elsewhere.
-    where = str(path) if is_url(str(path)) else os.path.abspath(path)
+    where = str(path) if is_url(str(path)) else os.path.abspath(str(path))
     prov: dict[str, Any] = {"path": where, "format": fmt, "delimiter": None, "encoding": None}
     prov.update(extra)
     return prov
@@ -124,10 +124,11 @@ def read_sql(
         ) from exc
     masked = parsed.render_as_string(hide_password=True)
     backend, database = parsed.get_backend_name(), parsed.database
-    on_disk = bool(database) and database != ":memory:" and not database.startswith("file:")
-    if backend == "duckdb" and on_disk:
+    on_disk = database is not None and database not in ("", ":memory:")
+    on_disk = on_disk and not str(database).startswith("file:")
+    if backend == "duckdb" and database is not None and on_disk:
         return read_duckdb(require_file(database), table, query, fetch)
-    if backend == "sqlite" and on_disk:
+    if backend == "sqlite" and database is not None and on_disk:
         require_file(database)  # else SQLite would silently create an empty database there
     try:
         engine = sa.create_engine(parsed)

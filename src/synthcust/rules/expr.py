@@ -333,8 +333,11 @@ class _Eval(ast.NodeVisitor):
     def visit_Tuple(self, n: ast.Tuple) -> Any:
         return [self.visit(e) for e in n.elts]
 
-    visit_List = visit_Tuple
-    visit_Set = visit_Tuple
+    def visit_List(self, n: ast.List) -> Any:
+        return [self.visit(e) for e in n.elts]
+
+    def visit_Set(self, n: ast.Set) -> Any:
+        return [self.visit(e) for e in n.elts]
 
     def visit_UnaryOp(self, n: ast.UnaryOp) -> Any:
         v = self.visit(n.operand)
@@ -368,7 +371,7 @@ class _Eval(ast.NodeVisitor):
         if f == "abs":
             return abs(args[0])
         if f in ("min", "max"):
-            s = pd.concat([_series(a) for a in args], axis=1) if args else None
+            s = pd.concat([_series(a) for a in args], axis=1)
             return s.min(axis=1) if f == "min" else s.max(axis=1)
         if f == "isnull":
             return _series(args[0]).isna()

@@ -119,7 +119,7 @@ class Transaction:
 class SQLiteBackend:
     kind = "sqlite"
     pk = "INTEGER PRIMARY KEY AUTOINCREMENT"
-    float = "REAL"
+    float_type = "REAL"
 
     def __init__(self, path: Path, timeout: float):
         self.path = path
@@ -178,7 +178,7 @@ class SQLiteBackend:
 class PostgresBackend:
     kind = "postgresql"
     pk = "BIGSERIAL PRIMARY KEY"
-    float = "DOUBLE PRECISION"
+    float_type = "DOUBLE PRECISION"
 
     def __init__(self, url: str, timeout: float):
         try:
@@ -251,8 +251,8 @@ def setup_tables(backend: SQLiteBackend | PostgresBackend, location: str) -> Non
         if b.kind == "postgresql":
             b.setup_extra(tx)  # the advisory lock, before creating anything
         for sql in _DDL:
-            tx.rows(sql.format(pk=b.pk, float=b.float))
-        if b.kind == "sqlite":
+            tx.rows(sql.format(pk=b.pk, float=b.float_type))
+        if isinstance(b, SQLiteBackend):
             b.setup_extra(tx)  # the append-only triggers, after the tables
         else:
             b.setup_after(tx)

@@ -23,6 +23,7 @@ the privacy ledger, and are created through the workspace's own transaction API,
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 from collections.abc import Mapping
@@ -151,7 +152,7 @@ class JobStore:
             if b.kind == "postgresql":
                 tx.rows("SELECT pg_advisory_xact_lock(7355609)")  # one creator at a time
             for sql in _DDL:
-                tx.rows(sql.format(float=b.float))
+                tx.rows(sql.format(float=b.float_type))
 
     # ------------------------------------------------------------------ jobs
     def create(self, kind: str, *, key: str | None = None, params: Mapping[str, Any]) -> Job:
@@ -212,7 +213,7 @@ class JobStore:
 
     def list(self, kind: str | None = None, limit: int = 100) -> list[Job]:
         """Most recent jobs first."""
-        sql, p = "SELECT * FROM service_jobs", {"n": int(limit)}
+        sql, p = "SELECT * FROM service_jobs", dict[str, Any]({"n": int(limit)})
         if kind is not None:
             sql, p = sql + " WHERE kind = :k", {**p, "k": kind}
         with self.ws._backend.transaction(write=False) as tx:
@@ -244,7 +245,7 @@ class JobStore:
             )  # fmt: skip
         return entry
 
-    def datasets(self) -> list[DatasetEntry]:
+    def datasets(self) -> builtins.list[DatasetEntry]:
         with self.ws._backend.transaction(write=False) as tx:
             return [_entry(r) for r in tx.rows("SELECT * FROM service_datasets ORDER BY created")]
 

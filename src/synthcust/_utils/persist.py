@@ -42,6 +42,7 @@ import numpy as np
 
 from synthcust._utils.threads import AST_LOCK
 from synthcust.exceptions import ModelFileError
+from synthcust.io.atomic import atomic_write_bytes
 
 __all__ = [
     "FORMAT",
@@ -84,8 +85,6 @@ def save_bundle(
     Path
         The path written.
     """
-    from synthcust.io.atomic import atomic_write_bytes
-
     if not kind or not isinstance(kind, str):
         raise ValueError(f"kind must be a non-empty string, got {kind!r}")
     packed: dict[str, np.ndarray] = {}

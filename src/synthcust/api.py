@@ -10,24 +10,20 @@ False
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from synthcust._utils.persist import load_bundle
-from synthcust.exceptions import ConditionError, ModelFileError, SchemaError, SegmentError
+from synthcust.exceptions import SchemaError, SegmentError
 from synthcust.privacy import infer_schema_with_pii
-from synthcust.rules.segments import Segment, check_segment, load_segments
+from synthcust.rules.segments import check_segment, load_segments
 from synthcust.schema.infer import infer_column
 from synthcust.schema.model import Schema
 from synthcust.schema.validate import validate
-from synthcust.synthesizers import REGISTRY, BaseSynthesizer
+from synthcust.synthesizers import REGISTRY
 from synthcust.synthesizers.base import check_frame
+from synthcust.synthesizers.fitted import SynthModel, load_model
 
 __all__ = ["SynthModel", "available_synthesizers", "default_synthesizer", "fit", "load"]
 
@@ -47,109 +43,7 @@ def default_synthesizer() -> str:
     return "autoregressive" if torch_available() else "copula"
 
 
-@dataclass
-class SynthModel:
-    """A fitted synthesizer plus what surrounds it: the source schema, the PII plan and segments.
-
-    Use :meth:`sample` to draw synthetic customers, :meth:`save` / :func:`load` to persist.
-    """
-
-    synthesizer: BaseSynthesizer
-    schema: Schema
-    pii: Any  # synthcust.privacy.pii.PIIReport
-    column_order: list[str]
-    segments: dict[str, Segment] = field(default_factory=dict)
-
-    def sample(
-        self,
-        n: int,
-        *,
-        conditions: Mapping[str, Any] | None = None,
-        segment: str | Segment | None = None,
-        random_state: int | None = None,
-    ) -> pd.DataFrame:
-        """Draw ``n`` synthetic customers, optionally of one segment and/or with conditions."""
-        conds = dict(conditions or {})
-        if segment is not None:
-            seg = self._segment(segment)
-            clash = sorted(set(conds) & set(seg.conditions))
-            if clash:
-                raise ConditionError(
-                    f"conditions on {clash} clash with segment {seg.name!r} ({seg.rule}); "
-                    "put them in the segment rule instead"
-                )
-            conds.update(seg.conditions)
-        fakes = self.pii.fakes if self.pii is not None else []
-        bad = sorted(set(conds) & {f.column for f in fakes})
-        if bad:
-            raise ConditionError(
-                f"columns {bad} hold generated fake PII; they cannot be conditioned on"
-            )
-        out = self.synthesizer.sample(n, conditions=conds, random_state=random_state)
-        if fakes:
-            seed = (
-                int(np.random.default_rng().integers(2**31))
-                if random_state is None
-                else int(np.random.default_rng([random_state, 1]).integers(2**31))
-            )
-            out = self.pii.plan.add_fakes(out, random_state=seed)
-        return out[[c for c in self.column_order if c in out.columns]]
-
-    def _segment(self, segment: str | Segment) -> Segment:
-        if isinstance(segment, Segment):
-            return segment
-        if segment in self.segments:
-            return self.segments[segment]
-        known = ", ".join(sorted(self.segments)) or "none (define them with --segments at fit time)"
-        raise SegmentError(f"unknown segment {segment!r}; this model knows: {known}")
-
-    def save(self, path: str | os.PathLike) -> Path:
-        extra = {
-            "source_schema": self.schema.to_dict(),
-            "pii": self.pii.to_dict() if self.pii is not None else None,
-            "column_order": self.column_order,
-            "segments": {k: s.rule for k, s in self.segments.items()},
-        }
-        return self.synthesizer.save(path, extra=extra)
-
-    @property
-    def notes(self) -> list[str]:
-        return self.synthesizer.notes
-
-    @property
-    def learned_columns(self) -> list[str]:
-        """Columns learned from the real data, the ones to evaluate against it.
-
-        Leaves out columns whose PII was handled (dropped, faked, hashed, generalised,
-        redacted: they no longer hold real values), ids (regenerated) and free text.
-        """
-        handled = set(self.pii.actions) if self.pii is not None else set()
-        s = self.synthesizer
-        keys = {k.column for k in s.plan_.keys} if getattr(s, "plan_", None) else set()
-        return [
-            c
-            for c in s.output_columns
-            if c not in handled | keys and s.column_spec(c).kind not in ("id", "text")
-        ]
-
-
-def load(path: str | os.PathLike) -> SynthModel:
-    """Load a model written by :meth:`SynthModel.save` (never unpickles anything)."""
-    meta, arrays = load_bundle(path)
-    synth = BaseSynthesizer.from_bundle(meta, arrays, str(path))
-    try:
-        from synthcust.privacy import PIIReport
-
-        pii = PIIReport.from_dict(meta["pii"]) if meta.get("pii") else None
-        return SynthModel(
-            synthesizer=synth,
-            schema=Schema.from_dict(meta["source_schema"]),
-            pii=pii,
-            column_order=list(meta["column_order"]),
-            segments=load_segments(meta.get("segments") or {}),
-        )
-    except (KeyError, TypeError, ValueError) as e:
-        raise ModelFileError(f"{str(path)!r}: model file is incomplete ({e}); re-fit") from e
+load = load_model  # the public name: ``synthcust.api.load(path)``
 
 
 def prepare_schema(

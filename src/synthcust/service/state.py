@@ -135,10 +135,11 @@ class ServiceState:
         raise UnknownJob(f"no model {model_id!r}")
 
     def model(self, model_id: int) -> Any:
-        from synthcust import api
+        """A fitted :class:`~synthcust.synthesizers.fitted.SynthModel` (cached)."""
+        from synthcust.synthesizers.fitted import load_model
 
         rec = self.model_record(model_id)
-        return self.models.get(int(model_id), lambda: api.load(rec.path))
+        return self.models.get(int(model_id), lambda: load_model(rec.path))
 
     # ------------------------------------------------------------------ jobs
     def submit(self, kind: str, key: str | None, params: dict[str, Any],

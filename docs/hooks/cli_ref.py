@@ -56,7 +56,7 @@ def _root_context():
 
 
 def command_paths() -> list[str]:
-    """Every command and group of the CLI, as typed after ``synthcust`` (``"constraints suggest"``)."""
+    """Every command and group, as typed after ``synthcust`` (``"constraints suggest"``)."""
     root, ctx = _root_context()
     return [" ".join(p) for p, _c, _x in _walk(root, ctx, ()) if p]
 
@@ -68,7 +68,9 @@ def anchor(path: str) -> str:
 
 def _clean(text: str | None) -> str:
     """Help text as Markdown: rich markup removed, pipes escaped for tables."""
-    text = re.sub(r"\[/?(bold|red|green|yellow|dim|italic|cyan|magenta|blue)[^\]]*\]", "", text or "")
+    text = re.sub(
+        r"\[/?(bold|red|green|yellow|dim|italic|cyan|magenta|blue)[^\]]*\]", "", text or ""
+    )
     return text.strip()
 
 

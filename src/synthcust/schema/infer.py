@@ -135,7 +135,29 @@ def detect_datetime_format(s: pd.Series, sample: int = 5000) -> tuple[str | None
 
 
 def infer_column(s: pd.Series, *, n_rows: int) -> tuple[Column, list[str]]:
-    """Infer one column's :class:`Column` and any warnings about it."""
+    """Infer one column's :class:`Column` and any warnings about it.
+
+    Parameters
+    ----------
+    s : pandas.Series
+        The column (its name is the column's name).
+    n_rows : int
+        Rows in the table.
+
+    Returns
+    -------
+    column : Column
+        Kind, role, missing markers and the like.
+    notes : list of str
+        Warnings about doubtful choices, for the user to review.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> col, notes = infer_column(pd.Series(["1", "2", "?"], name="n"), n_rows=3)
+    >>> col.kind.value, col.missing_markers
+    ('numeric', ('?',))
+    """
     name = str(s.name)
     notes: list[str] = []
     markers = find_missing_markers(s)
@@ -157,26 +179,40 @@ def infer_column(s: pd.Series, *, n_rows: int) -> tuple[Column, list[str]]:
         return Column(name, kind, missing_markers=markers), notes
 
     if pd.api.types.is_numeric_dtype(dtype):
-        vals = nn.to_numpy(dtype=float)
-        if not np.isfinite(vals).all():
-            bad = vals[~np.isfinite(vals)][0]
-            notes.append(
-                f"column {name!r} contains infinite values (e.g. {bad}); they are treated as "
-                "missing when fitting — replace them if they mean something"
-            )
-            vals = vals[np.isfinite(vals)]
-            if len(vals) == 0:
-                return Column(name, Kind.CONSTANT, missing_markers=markers), notes
-        n_unique = len(np.unique(vals))
-        if n_unique == 1:
-            return Column(name, Kind.CONSTANT, missing_markers=markers), notes
-        integer = bool(np.all(np.mod(vals, 1) == 0))
-        if n_unique == 2 and set(np.unique(vals)) <= {0.0, 1.0} and not _ID_NAME.search(name):
-            return Column(name, Kind.BOOLEAN, missing_markers=markers), notes
-        if integer and _ID_NAME.search(name) and n_unique >= 0.95 * len(vals):
-            return Column(name, Kind.ID, integer=True, role=Role.KEY), notes
-        return Column(name, Kind.NUMERIC, integer=integer, missing_markers=markers), notes
+        return _infer_numeric(name, nn, markers, notes)
+    return _infer_text(name, nn, markers, notes)
 
+
+def _infer_numeric(
+    name: str, nn: pd.Series, markers: tuple[str, ...], notes: list[str]
+) -> tuple[Column, list[str]]:
+    """A column with a numeric dtype (``nn``: its present values)."""
+    vals = nn.to_numpy(dtype=float)
+    if not np.isfinite(vals).all():
+        bad = vals[~np.isfinite(vals)][0]
+        notes.append(
+            f"column {name!r} contains infinite values (e.g. {bad}); they are treated as "
+            "missing when fitting — replace them if they mean something"
+        )
+        vals = vals[np.isfinite(vals)]
+        if len(vals) == 0:
+            return Column(name, Kind.CONSTANT, missing_markers=markers), notes
+    n_unique = len(np.unique(vals))
+    if n_unique == 1:
+        return Column(name, Kind.CONSTANT, missing_markers=markers), notes
+    integer = bool(np.all(np.mod(vals, 1) == 0))
+    if n_unique == 2 and set(np.unique(vals)) <= {0.0, 1.0} and not _ID_NAME.search(name):
+        return Column(name, Kind.BOOLEAN, missing_markers=markers), notes
+    if integer and _ID_NAME.search(name) and n_unique >= 0.95 * len(vals):
+        return Column(name, Kind.ID, integer=True, role=Role.KEY), notes
+    return Column(name, Kind.NUMERIC, integer=integer, missing_markers=markers), notes
+
+
+def _infer_text(
+    name: str, nn: pd.Series, markers: tuple[str, ...], notes: list[str]
+) -> tuple[Column, list[str]]:
+    """A text-like column (``nn``: its present values): boolean, numbers or dates stored as
+    text, free text, ids or categories."""
     # text-like column: work on the distinct values, weighted by how often each occurs
     vc = nn.astype(str).value_counts(sort=False)
     n_unique = len(vc)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthcust.schema.model import Kind, Schema
+from synthcust.schema.model import Column, Kind, Schema
 
 
 @dataclass(frozen=True)
@@ -48,86 +48,96 @@ def validate(df: pd.DataFrame, schema: Schema) -> list[Problem]:
     for col in schema:
         if col.name not in df.columns or cols.count(col.name) > 1:
             continue
-        s = df[col.name]
-        if col.missing_markers and (
-            pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)
-        ):
-            s = s.where(~s.isin(list(col.missing_markers)))
-        nn = s.dropna()
-        if len(nn) == 0 and col.kind != Kind.CONSTANT:
-            problems.append(Problem(col.name, "warning", "has no values at all (all missing)"))
-            continue
-        if col.kind == Kind.NUMERIC:
-            if pd.api.types.is_numeric_dtype(nn.dtype) and not pd.api.types.is_bool_dtype(nn.dtype):
-                vals = nn.to_numpy(dtype=float)
-            else:
-                parsed = pd.to_numeric(
-                    nn.astype(str).str.replace(",", "", regex=False), errors="coerce"
-                )
-                bad = nn[parsed.isna()]
-                if len(bad):
-                    problems.append(
-                        Problem(
-                            col.name,
-                            "error",
-                            f"{len(bad)} value(s) are not numbers (e.g. {bad.iloc[0]!r}); "
-                            "fix them, add "
-                            "them to missing_markers, or make the column categorical",
-                        )
-                    )
-                vals = parsed.dropna().to_numpy(dtype=float)
-            inf = np.isinf(vals)
-            if inf.any():
-                problems.append(
-                    Problem(
-                        col.name,
-                        "warning",
-                        f"{int(inf.sum())} infinite value(s); they are treated as missing",
-                    )
-                )
-            fin = vals[~inf]
-            if col.integer and len(fin) and np.any(np.mod(fin, 1) != 0):
-                problems.append(Problem(col.name, "error", "is marked integer but has fractions"))
-            if col.lower is not None and len(fin) and fin.min() < col.lower:
-                problems.append(Problem(col.name, "warning", f"has values below lower {col.lower}"))
-            if col.upper is not None and len(fin) and fin.max() > col.upper:
-                problems.append(Problem(col.name, "warning", f"has values above upper {col.upper}"))
-        elif col.kind == Kind.DATETIME and not pd.api.types.is_datetime64_any_dtype(nn.dtype):
-            parsed = pd.to_datetime(nn.astype(str), format=col.datetime_format, errors="coerce")
-            bad = nn[parsed.isna()]
-            if len(bad):
-                problems.append(
-                    Problem(
-                        col.name,
-                        "error",
-                        f"{len(bad)} value(s) do not parse as dates in format "
-                        f"{col.datetime_format!r} (e.g. {bad.iloc[0]!r}); fix them or add them to "
-                        "missing_markers",
-                    )
-                )
-        elif col.kind == Kind.BOOLEAN and nn.nunique() > 2:
+        problems += _column_problems(col, df[col.name])
+    return problems
+
+
+def _column_problems(col: Column, s: pd.Series) -> list[Problem]:
+    """What in the values ``s`` of one column does not fit its description ``col``."""
+    problems: list[Problem] = []
+    if col.missing_markers and (
+        pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)
+    ):
+        s = s.where(~s.isin(list(col.missing_markers)))
+    nn = s.dropna()
+    if len(nn) == 0 and col.kind != Kind.CONSTANT:
+        return [Problem(col.name, "warning", "has no values at all (all missing)")]
+    if col.kind == Kind.NUMERIC:
+        problems += _numeric_problems(col, nn)
+    elif col.kind == Kind.DATETIME and not pd.api.types.is_datetime64_any_dtype(nn.dtype):
+        parsed = pd.to_datetime(nn.astype(str), format=col.datetime_format, errors="coerce")
+        bad = nn[parsed.isna()]
+        if len(bad):
             problems.append(
                 Problem(
                     col.name,
                     "error",
-                    f"is marked boolean but has {nn.nunique()} distinct values; "
-                    "make it categorical",
+                    f"{len(bad)} value(s) do not parse as dates in format "
+                    f"{col.datetime_format!r} (e.g. {bad.iloc[0]!r}); fix them or add them to "
+                    "missing_markers",
                 )
             )
-        elif col.kind == Kind.CONSTANT and nn.nunique() > 1:
+    elif col.kind == Kind.BOOLEAN and nn.nunique() > 2:
+        problems.append(
+            Problem(
+                col.name,
+                "error",
+                f"is marked boolean but has {nn.nunique()} distinct values; make it categorical",
+            )
+        )
+    elif col.kind == Kind.CONSTANT and nn.nunique() > 1:
+        problems.append(
+            Problem(
+                col.name,
+                "error",
+                f"is marked constant but has {nn.nunique()} distinct values; re-infer its kind",
+            )
+        )
+    if col.pii is not None and col.pii_policy is not None and col.pii_policy.value == "keep":
+        problems.append(
+            Problem(
+                col.name,
+                "warning",
+                f"holds PII ({col.pii.value}) and is kept by your choice",
+            )
+        )
+    return problems
+
+
+def _numeric_problems(col: Column, nn: pd.Series) -> list[Problem]:
+    """Values of a numeric column (``nn``: the present ones) that are not numbers, not
+    integers, infinite or out of bounds."""
+    problems: list[Problem] = []
+    if pd.api.types.is_numeric_dtype(nn.dtype) and not pd.api.types.is_bool_dtype(nn.dtype):
+        vals = nn.to_numpy(dtype=float)
+    else:
+        parsed = pd.to_numeric(nn.astype(str).str.replace(",", "", regex=False), errors="coerce")
+        bad = nn[parsed.isna()]
+        if len(bad):
             problems.append(
                 Problem(
                     col.name,
                     "error",
-                    f"is marked constant but has {nn.nunique()} distinct values; re-infer its kind",
+                    f"{len(bad)} value(s) are not numbers (e.g. {bad.iloc[0]!r}); "
+                    "fix them, add "
+                    "them to missing_markers, or make the column categorical",
                 )
             )
-        if col.pii is not None and col.pii_policy is not None and col.pii_policy.value == "keep":
-            problems.append(
-                Problem(
-                    col.name,
-                    "warning",
-                    f"holds PII ({col.pii.value}) and is kept by your choice",
-                )
+        vals = parsed.dropna().to_numpy(dtype=float)
+    inf = np.isinf(vals)
+    if inf.any():
+        problems.append(
+            Problem(
+                col.name,
+                "warning",
+                f"{int(inf.sum())} infinite value(s); they are treated as missing",
             )
+        )
+    fin = vals[~inf]
+    if col.integer and len(fin) and np.any(np.mod(fin, 1) != 0):
+        problems.append(Problem(col.name, "error", "is marked integer but has fractions"))
+    if col.lower is not None and len(fin) and fin.min() < col.lower:
+        problems.append(Problem(col.name, "warning", f"has values below lower {col.lower}"))
+    if col.upper is not None and len(fin) and fin.max() > col.upper:
+        problems.append(Problem(col.name, "warning", f"has values above upper {col.upper}"))
     return problems

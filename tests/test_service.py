@@ -512,3 +512,103 @@ def test_server_killed_mid_fit_marks_the_job_failed_on_restart(tmp_path):
         new = c.post("/api/fits", json={"dataset": did}, headers=H)
         assert new.status_code == 202
         assert wait(c, new.json()["id"])["status"] == "done"
+
+
+# ----------------------------------------------------------------------------- one core
+# The service is a face over synthcust.workflows: the same default model, the same DP ledger,
+# the same evaluation as the command line and the library.
+BOUNDS = {"age": [18, 80], "income": [0, 100], "price.a": [1, 3], "price.b": [1, 3],
+          "price.c": [1, 3]}  # fmt: skip
+
+
+def test_default_synthesizer_is_the_workflows_default(client):
+    from synthcust.workflows.defaults import default_synthesizer
+
+    r = client.get("/api/synthesizers", headers=H)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["default"] == default_synthesizer()
+    assert body["dp_default"] == "dp_marginal"
+    assert body["default"] in body["available"] and "copula" in body["available"]
+    spec = client.get("/openapi.json").json()
+    fit = spec["components"]["schemas"]["FitIn"]["properties"]
+    assert fit["synthesizer"].get("default") is None  # no face-specific default
+    assert {"target", "dp_epsilon", "dp_delta", "bounds"} <= set(fit)
+
+
+def test_fit_with_a_target_shows_utility_in_the_evaluation(client):
+    did = upload(client, csv_bytes(customers())).json()["id"]
+    fit = {"dataset": did, "synthesizer": "copula", "target": "choice"}
+    job = client.post("/api/fits", json=fit, headers=H)
+    assert job.status_code == 202, job.text
+    done = wait(client, job.json()["id"])
+    assert done["status"] == "done", done
+    res = done["result"]
+    assert res["target"] == "choice" and res["synthesizer"] == "copula"
+    # no target in the request: the evaluation uses the fit's
+    ej = client.post(f"/api/models/{res['model_id']}/evaluate", json={}, headers=H).json()
+    e = wait(client, ej["id"], 120)
+    assert e["status"] == "done", e
+    assert e["result"]["target"] == "choice"
+    card = {m["key"]: m for m in e["result"]["report"]["scorecard"]}
+    assert card["tstr_auc"]["value"] is not None and 0 < card["tstr_auc"]["value"] <= 1
+    assert "TSTR" in card["tstr_auc"]["label"]
+    # an unknown target is refused before a job starts
+    r = client.post(f"/api/models/{res['model_id']}/evaluate", json={"target": "nope"}, headers=H)
+    assert r.status_code == 400 and "nope" in r.json()["error"]
+
+
+def test_dp_fit_is_charged_to_the_ledger_and_refused_over_budget(
+    client, app, tmp_path, capsys, monkeypatch
+):
+    from _cli import run
+
+    data = tmp_path / "customers.csv"
+    customers().to_csv(data, index=False)
+    did = upload(client, data.read_bytes()).json()["id"]
+    fp = client.get(f"/api/datasets/{did}", headers=H).json()["fingerprint"]
+    ws = app.state.service.ws
+    # bad parameters are refused before anything is charged
+    r = client.post("/api/fits", json={"dataset": did, "dp_epsilon": 0}, headers=H)
+    assert r.status_code == 422
+    r = client.post("/api/fits", json={"dataset": did, "dp_epsilon": 6}, headers=H)
+    assert r.status_code == 400 and "public bounds" in r.json()["error"], r.text
+    assert ws.ledger(fp) == []
+
+    r = client.post("/api/fits", headers=H,
+                    json={"dataset": did, "dp_epsilon": 6, "bounds": BOUNDS})  # fmt: skip
+    assert r.status_code == 202, r.text
+    done = wait(client, r.json()["id"], 120)
+    assert done["status"] == "done", done
+    res = done["result"]
+    assert res["synthesizer"] == "dp_marginal"  # no synthesizer named: the DP default
+    assert res["privacy"]["epsilon"] == 6
+    assert (res["privacy"]["budget_left"], res["privacy"]["budget_total"]) == (4, 10)
+    entries = ws.ledger(fp)
+    assert [(e.epsilon, e.status, e.synthesizer) for e in entries] == [
+        (6.0, "committed", "dp_marginal")
+    ]
+    assert entries[0].model_id == res["model_id"]
+    rows = client.post(f"/api/models/{res['model_id']}/sample", json={"n": 20}, headers=H)
+    assert rows.status_code == 200 and len(rows.json()["rows"]) == 20  # sampling is free
+    assert len(ws.ledger(fp)) == 1
+
+    # over budget: refused in the answer, nothing charged or fitted, the CLI's message
+    over = {"dataset": did, "dp_epsilon": 6, "bounds": BOUNDS}
+    r = client.post("/api/fits", json=over, headers=H)
+    assert r.status_code == 403, r.text
+    msg = r.json()["error"]
+    assert "privacy budget exceeded" in msg and "only 4 of 10 is left" in msg
+    assert len(ws.ledger(fp)) == 1
+    jobs = client.get("/api/jobs", headers=H).json()["jobs"]  # newest first
+    assert [j["status"] for j in jobs] == ["failed", "done", "failed"]
+    assert jobs[0]["error"] == msg
+    models = client.get("/api/models", headers=H).json()["models"]
+    assert [m["id"] for m in models] == [res["model_id"]]
+    bounds = [x for c, (lo, hi) in BOUNDS.items() for x in ("--bound", f"{c}={lo}..{hi}")]
+    cli = ["fit", data, "-o", tmp_path / "m.synthcust", "--workspace", tmp_path / "ws",
+           "--dp-epsilon", 6, *bounds]  # fmt: skip
+    code, _, err = run(cli, capsys, monkeypatch)
+    assert code == 1
+    assert " ".join(msg.split()) in " ".join(err.split())
+    assert len(ws.ledger(fp)) == 1

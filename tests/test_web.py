@@ -1,7 +1,8 @@
 """The web page in a real browser: Playwright drives Debian's chromium through the main flow
-against a service started on loopback (upload -> schema/PII review -> fit with progress ->
-reload -> report -> personas -> scenario slider and shares chart -> interview), with
-screenshots in a temporary folder (or ``$SYNTHCUST_SCREENSHOTS``)."""
+against a service started on loopback (upload -> schema/PII review -> target and fit with
+progress -> reload -> report with the target's utility -> personas -> scenario slider and
+shares chart -> interview), with screenshots in a temporary folder (or
+``$SYNTHCUST_SCREENSHOTS``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)", allow_module_level=True)
 
 from synthcust.service import create_app  # noqa: E402
+from synthcust.workflows.defaults import default_synthesizer  # noqa: E402
 from test_service import TOKEN, Server, customers  # noqa: E402
 
 T = 120_000  # ms: the longest a step may take on a loaded CI machine
@@ -81,6 +83,11 @@ def test_main_flow_in_chromium(site, shots, tmp_path):
         expect(page.locator("#schema-status")).to_contain_text("Schema saved")
         page.screenshot(path=shots / "02-schema.png", full_page=True)
 
+        # the default model is the one every face fits; a target makes the report show utility
+        expect(page.locator("#synth-default")).to_contain_text(default_synthesizer())
+        expect(page.get_by_label("Synthesizer", exact=True)).to_have_value("")
+        page.get_by_label("Target column").select_option("choice")
+        expect(page.locator("#eval-target")).to_contain_text("Target: choice")
         page.get_by_role("button", name="Start fit").click()
         expect(page.locator("#fit-status")).to_contain_text("fitted on 240 rows", timeout=T)
         assert page.locator("#fit-progress").evaluate("e => e.value") == 1
@@ -89,10 +96,14 @@ def test_main_flow_in_chromium(site, shots, tmp_path):
         page.reload()  # the job lives in the workspace store: the page picks it up again
         expect(page.locator("#fit-status")).to_contain_text("fitted on 240 rows", timeout=T)
         expect(page.locator("#fit-status")).to_contain_text("email: drop")
+        expect(page.locator("#fit-status")).to_contain_text(f"({default_synthesizer()})")
+        expect(page.get_by_label("Target column")).to_have_value("choice")
 
         page.get_by_role("button", name="Evaluate").click()
         expect(page.locator("#report-frame")).to_be_visible(timeout=T)
         expect(page.locator("#scorecard table")).to_contain_text("How it was measured")
+        expect(page.locator("#scorecard table")).to_contain_text("target choice")
+        expect(page.locator("#scorecard table")).to_contain_text("TSTR")
         report = page.frame_locator("#report-frame")
         expect(report.get_by_text("synthcust evaluation report").first).to_be_visible(timeout=T)
         page.screenshot(path=shots / "04-report.png")

@@ -28,7 +28,7 @@ from synthcust.service.auth import RateLimiter, TokenCheck, load_or_create_token
 from synthcust.service.state import ServiceState
 from synthcust.service.uploads import UploadError
 from synthcust.store.jobs import JobConflict, UnknownJob
-from synthcust.store.workspace import Workspace
+from synthcust.store.workspace import BudgetError, Workspace
 
 __all__ = ["create_app"]
 
@@ -213,6 +213,10 @@ def create_app(
     @app.exception_handler(InterviewUnavailable)
     async def _no_llm(request: Request, e: InterviewUnavailable) -> JSONResponse:
         return _error(503, str(e))
+
+    @app.exception_handler(BudgetError)
+    async def _budget(request: Request, e: BudgetError) -> JSONResponse:
+        return _error(403, str(e))  # over the dataset's privacy budget: refused, not retried
 
     @app.exception_handler(SynthcustError)
     async def _library(request: Request, e: SynthcustError) -> JSONResponse:

@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect
 from synthcust.exceptions import DataError, SynthcustError
 from synthcust.service.state import ServiceState, rows_json
 from synthcust.service.uploads import Upload, UploadError, receive_upload
+from synthcust.workflows import defaults
 
 router = APIRouter(prefix="/api")
 
@@ -232,28 +233,28 @@ SYNTH_NOTES = {
 
 @router.get("/synthesizers", summary="The synthesizers and the default every face fits")
 def synthesizers(request: Request) -> dict[str, Any]:
-    from synthcust import api  # TODO workflows
-
-    names = api.available_synthesizers()
-    return {"default": api.default_synthesizer(), "dp_default": "dp_marginal",
+    """The synthesizer names, the default (the CLI's and the library's) and the DP default."""
+    names = defaults.available_synthesizers()
+    return {"default": defaults.default_synthesizer(), "dp_default": defaults.DP_SYNTHESIZER,
             "available": names,
             "descriptions": {n: SYNTH_NOTES.get(n, n) for n in names}}  # fmt: skip
 
 
-@router.post("/fits", status_code=202, summary="Fit a synthesizer (background job)")
+@router.post("/fits", status_code=202,
+             summary="Fit a synthesizer (background job); DP fits charged to the ledger")
 def start_fit(request: Request, body: FitIn) -> dict[str, Any]:
-    from synthcust import api
-
     st = _state(request)
     entry = st.store.dataset(body.dataset)
-    if body.synthesizer is not None and body.synthesizer not in api.available_synthesizers():
+    names = defaults.available_synthesizers()
+    if body.synthesizer is not None and body.synthesizer not in names:
         raise DataError(f"unknown synthesizer {body.synthesizer!r}; available: "
-                        f"{', '.join(api.available_synthesizers())}")  # fmt: skip
+                        f"{', '.join(names)}")  # fmt: skip
     _check_target(entry.schema, body.target)
-    if body.dp_epsilon is not None:  # TODO workflows: DP fits charged to the ledger
-        raise DataError("differential privacy fits are not available through the service yet")
-    job = st.submit("fit", f"fit:{body.dataset}", body.model_dump(), st.fit_job)
-    return _job_out(job)
+    # a DP fit answers once its parameters are checked and its epsilon charged: refused over
+    # the budget with 403 and the ledger's message (nothing charged, no model)
+    job = st.submit("fit", f"fit:{body.dataset}", body.model_dump(), st.fit_job,
+                    wait_checks=body.dp_epsilon is not None)  # fmt: skip
+    return _job_out(st.store.get(job.id))
 
 
 def _check_target(schema: dict[str, Any], target: str | None) -> None:

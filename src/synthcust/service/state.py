@@ -1,9 +1,9 @@
 """What the service holds between requests: workspace, job store, data folder, caches, runner.
 
-Every piece of logic here is a call into the library (:mod:`synthcust.api`, ``schema``,
-``privacy``, ``evaluation``, ``personas``, ``simulation``); this module only keeps files under
-generated names, caches loaded frames and models, and runs long work as jobs whose state lives
-in the workspace store (:class:`synthcust.store.jobs.JobStore`).
+Every piece of logic here is a call into the workflow layer (:mod:`synthcust.workflows`: the
+same fit, split, evaluation and defaults as the command line and the library); this module
+only keeps files under generated names, caches loaded frames and models, and runs long work as
+jobs whose state lives in the workspace store (:class:`synthcust.store.jobs.JobStore`).
 """
 
 from __future__ import annotations
@@ -24,13 +24,18 @@ from typing import Any
 import pandas as pd
 
 from synthcust.exceptions import SynthcustError
+from synthcust.schema import Schema
 from synthcust.store.jobs import DatasetEntry, Job, JobStore, UnknownJob, new_id
 from synthcust.store.workspace import Workspace
+from synthcust.workflows import defaults
+from synthcust.workflows.fit import fit as fit_workflow
 
 log = logging.getLogger("synthcust.service")
 
 #: rows of the real data kept out of every fit, to evaluate against (never used to train)
-HOLDOUT = 0.2
+HOLDOUT = defaults.HOLDOUT
+#: seconds a DP fit request waits for its checks and ledger charge before answering 202
+CHECK_WAIT = 30.0
 #: uploads streamed at the same time; more are answered 503 with Retry-After
 MAX_PARALLEL_UPLOADS = 4
 
@@ -58,6 +63,15 @@ class _LRU:
     def drop(self, key: Any) -> None:
         with self._lock:
             self._d.pop(key, None)
+
+
+class _Checks:
+    """A job's "every check passed" signal: set when its work starts (the workflow's first
+    progress call comes after every check and the privacy charge) or when it fails."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
 
 
 @contextlib.contextmanager
@@ -102,6 +116,8 @@ class ServiceState:
         self.frames = _LRU(4)
         self.models = _LRU(8)
         self.choice_models = _LRU(8)
+        self.checks: dict[str, _Checks] = {}
+        self._checks_lock = threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="synthcust-job")
 
     def close(self) -> None:
@@ -143,11 +159,45 @@ class ServiceState:
 
     # ------------------------------------------------------------------ jobs
     def submit(self, kind: str, key: str | None, params: dict[str, Any],
-               work: Callable[[Job, Callable[[float, str], None]], Any]) -> Job:  # fmt: skip
-        """Record a job (409 on a clash via JobConflict) and run ``work`` in the pool."""
+               work: Callable[[Job, Callable[[float, str], None]], Any],
+               wait_checks: bool = False) -> Job:  # fmt: skip
+        """Record a job (409 on a clash via JobConflict) and run ``work`` in the pool.
+
+        Parameters
+        ----------
+        kind, key, params
+            The job record (a running job with the same ``key`` is a clash).
+        work
+            ``work(job, progress)`` returns the job's result.
+        wait_checks
+            Wait (up to :data:`CHECK_WAIT` s) until the work has passed its checks -- for a DP
+            fit: parameters, bounds and the privacy-budget charge -- and raise the error that
+            refused it, so that the request is answered with it (e.g. over budget).
+
+        Returns
+        -------
+        Job
+            The recorded job (queued).
+        """
         job = self.store.create(kind, key=key, params=params)
+        gate = _Checks() if wait_checks else None
+        if gate is not None:
+            with self._checks_lock:
+                self.checks[job.id] = gate
         self.pool.submit(self._run, job, work)
+        if gate is not None:
+            gate.done.wait(CHECK_WAIT)
+            with self._checks_lock:
+                self.checks.pop(job.id, None)
+            if gate.error is not None:
+                raise gate.error
         return job
+
+    def checks_passed(self, job_id: str) -> None:
+        """Called by a job's work once its checks passed: a waiting request may answer."""
+        gate = self.checks.get(job_id)
+        if gate is not None:
+            gate.done.set()
 
     def _run(self, job: Job, work: Callable) -> None:
         def progress(p: float, message: str) -> None:
@@ -159,43 +209,63 @@ class ServiceState:
             self.store.update(job.id, status="done", progress=1.0, message="done", result=result)
         except SynthcustError as e:
             self.store.update(job.id, status="failed", error=str(e), message="failed")
+            self._refused(job.id, e)
         except Exception as e:  # a bug: log it, show a short message, never a traceback
             log.error("job %s (%s) failed:\n%s", job.id, job.kind, traceback.format_exc())
             self.store.update(job.id, status="failed", message="failed",
                               error=f"internal error ({type(e).__name__}); see the server log")
+            self._refused(job.id, SynthcustError(
+                f"internal error ({type(e).__name__}); see the server log"))
+        finally:
+            self.checks_passed(job.id)
+
+    def _refused(self, job_id: str, error: BaseException) -> None:
+        gate = self.checks.get(job_id)
+        if gate is not None and not gate.done.is_set():
+            gate.error = error
 
     # ------------------------------------------------------------------ job bodies
     def fit_job(self, job: Job, progress: Callable[[float, str], None]) -> dict[str, Any]:
-        from synthcust import api  # TODO workflows
-        from synthcust.schema import Schema
-
+        """Fit through :func:`synthcust.workflows.fit.fit` on the train rows; DP fits are charged
+        to the uploaded table's budget in the workspace ledger."""
         p = job.params
         ds = p["dataset"]
         seed, target = int(p["seed"]), p.get("target") or None
-        synthesizer = p.get("synthesizer") or api.default_synthesizer()
         progress(0.1, "reading the data")
-        train, holdout = self.split(ds, seed, target)
-        schema = Schema.from_dict(self.store.dataset(ds).schema)  # inferred once, at upload
-        what = f"fitting the {synthesizer} synthesizer on {len(train):,} rows"
-        progress(0.25, what)
-        with _elapsed(lambda s: progress(0.25, f"{what} ({s:.0f} s so far)")):
-            model = api.fit(train, schema=schema, synthesizer=synthesizer, target=target,
-                            random_state=seed)  # fmt: skip
-        progress(0.9, "saving the model")
-        path = self.data_dir / "models" / f"{new_id('m')}.synthcust"
-        model.save(path)
         entry = self.store.dataset(ds)
-        mid = self.ws.add_model(
-            entry.fingerprint, synthesizer, path,
-            params={"service_dataset": ds, "seed": seed, "target": target, "holdout": HOLDOUT,
-                    "train_rows": len(train), "job": job.id},
-        )  # fmt: skip
+        train, holdout = self.split(ds, seed, target)
+        schema = Schema.from_dict(entry.schema)  # inferred once, at upload
+        path = self.data_dir / "models" / f"{new_id('m')}.synthcust"
+        now = {"what": "fitting"}
+
+        def say(message: str) -> None:  # the workflow's steps, after its checks
+            self.checks_passed(job.id)
+            now["what"] = message
+            progress(0.9 if message == "saving" else 0.25, message)
+
+        with _elapsed(lambda s: progress(0.25, f"{now['what']} ({s:.0f} s so far)")):
+            res = fit_workflow(
+                train, schema=schema, synthesizer=p.get("synthesizer"), target=target,
+                random_state=seed, constraints=p.get("constraints") or None,
+                dp_epsilon=p.get("dp_epsilon"), dp_delta=float(p.get("dp_delta") or
+                                                                defaults.DP_DELTA),
+                bounds=p.get("bounds") or None, workspace=self.ws, dataset=self.frame(ds),
+                dataset_name=entry.name, save_to=path, progress=say,
+                record_params={"service_dataset": ds, "seed": seed, "target": target,
+                               "holdout": HOLDOUT, "train_rows": len(train), "job": job.id},
+            )  # fmt: skip
+        model = res.model
         acts = {} if model.pii is None else model.pii.actions
         handled = {k: a.policy.value for k, a in acts.items()}
-        return {"model_id": mid, "dataset": ds, "synthesizer": synthesizer, "target": target,
-                "train_rows": len(train), "holdout_rows": len(holdout),
+        privacy = None
+        if res.dp is not None:
+            privacy = {"epsilon": res.dp.epsilon, "delta": res.dp.delta,
+                       "mechanism": res.dp.mechanism, "budget_left": res.dp.remaining,
+                       "budget_total": res.dp.total, "not_covered": res.dp.not_covered}  # fmt: skip
+        return {"model_id": res.model_id, "dataset": ds, "synthesizer": res.synthesizer,
+                "target": target, "train_rows": len(train), "holdout_rows": len(holdout),
                 "columns": model.column_order, "pii_handled": handled,
-                "notes": list(model.notes), "privacy": None}  # fmt: skip
+                "notes": list(model.notes), "privacy": privacy}  # fmt: skip
 
     def evaluate_job(self, job: Job, progress: Callable[[float, str], None]) -> dict[str, Any]:
         from synthcust.evaluation import evaluate

@@ -12,8 +12,9 @@ from sklearn.metrics import f1_score, roc_auc_score
 from typer.testing import CliRunner
 
 from synthcust.exceptions import DataError
-from synthcust.studies import augment
-from synthcust.studies.augment import _verdict, augment_study, bootstrap_auc_f1
+from synthcust.studies import augment_runner
+from synthcust.studies.augment import augment_study, bootstrap_auc_f1
+from synthcust.studies.augment_result import study_verdict
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -51,7 +52,7 @@ def test_no_synthetic_row_reaches_the_evaluation_set(monkeypatch) -> None:  # ty
     real_u = set(df["u"])
     scored: list[np.ndarray] = []
     trained: list[np.ndarray] = []
-    orig_score, orig_fit = augment.score_rows, augment._Runner.fit_predict
+    orig_score, orig_fit = augment_runner.score_rows, augment_runner.Runner.fit_predict
 
     def spy_score(clf, X_real, classes, positive):  # type: ignore[no-untyped-def]
         scored.append(X_real["u"].to_numpy())
@@ -61,8 +62,8 @@ def test_no_synthetic_row_reaches_the_evaluation_set(monkeypatch) -> None:  # ty
         trained.append(Xt["u"].to_numpy())
         return orig_fit(self, Xt, yt, balanced, seed, evals)
 
-    monkeypatch.setattr(augment, "score_rows", spy_score)
-    monkeypatch.setattr(augment._Runner, "fit_predict", spy_fit)
+    monkeypatch.setattr(augment_runner, "score_rows", spy_score)
+    monkeypatch.setattr(augment_runner.Runner, "fit_predict", spy_fit)
     methods = ["none", "smote", "borderline", "adasyn", "generative", "hybrid", "augment:copula"]
     r = augment_study(
         df, "y", methods=methods, repeats=1, n_small=600, n_fit=480, n_synthetic=800, n_boot=20
@@ -126,11 +127,11 @@ def _table(diff: float, lo: float, hi: float) -> pd.DataFrame:
 
 
 def test_verdict_says_no_reliable_gain_when_the_ci_includes_zero() -> None:
-    v = _verdict(_table(0.02, -0.01, 0.05), None, 20)
+    v = study_verdict(_table(0.02, -0.01, 0.05), None, 20)
     assert "no reliable gain" in v and "smote" in v
-    v = _verdict(_table(0.05, 0.03, 0.07), None, 20)
+    v = study_verdict(_table(0.05, 0.03, 0.07), None, 20)
     assert "smote helped most" in v and "+0.0500" in v and "threshold" in v
-    v = _verdict(_table(-0.05, -0.07, -0.03), None, 20)
+    v = study_verdict(_table(-0.05, -0.07, -0.03), None, 20)
     assert "Reliably worse F1: smote" in v
 
 

@@ -20,7 +20,16 @@ from typing import Any
 import pandas as pd
 
 from synthcust.evaluation.common import align
+from synthcust.evaluation.detection import evaluate_detection
+from synthcust.evaluation.fidelity import evaluate_fidelity
+from synthcust.evaluation.privacy import GateThresholds, evaluate_privacy, privacy_gate
 from synthcust.evaluation.results import Metric, SectionResult
+from synthcust.evaluation.utility import evaluate_utility
+from synthcust.evaluation.validity import evaluate_validity
+from synthcust.schema.infer import infer_schema
+from synthcust.schema.model import Kind, PIIPolicy, Role, Schema
+
+__all__ = ["SCORECARD_KEYS", "EvaluationReport", "evaluate", "unscored_columns"]
 
 #: The headline figures, in scorecard order (missing ones are simply not shown).
 SCORECARD_KEYS = (
@@ -40,7 +49,12 @@ SCORECARD_KEYS = (
 
 @dataclass
 class EvaluationReport:
-    """Every section's result, the privacy gate's decision and what was evaluated."""
+    """Every section's result, the privacy gate's decision and what was evaluated.
+
+    ``meta["left_out"]`` maps each column that was not scored to the reason (identifiers,
+    keys, handled PII, ``exclude``). The page is
+    :class:`synthcust.reporting.html.EvaluationPage` (``write_report`` writes HTML + JSON).
+    """
 
     sections: dict[str, SectionResult]
     gate: Any | None = None  # evaluation.privacy.GateDecision
@@ -48,6 +62,7 @@ class EvaluationReport:
     skipped: list[str] = field(default_factory=list)
 
     def scorecard(self) -> list[Metric]:
+        """The headline metrics, in :data:`SCORECARD_KEYS` order."""
         found: dict[str, Metric] = {}
         for sec in self.sections.values():
             for m in sec.metrics:
@@ -55,6 +70,7 @@ class EvaluationReport:
         return [found[k] for k in SCORECARD_KEYS if k in found]
 
     def all_skipped(self) -> list[str]:
+        """What was not measured, and why: the report's and every section's."""
         out = list(self.skipped)
         top = set(out)  # a column every section skips is said once, not once per section
         for name, sec in self.sections.items():
@@ -62,6 +78,7 @@ class EvaluationReport:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """Every figure, JSON-safe: meta, scorecard, gate, skipped, sections."""
         return {
             "meta": self.meta,
             "scorecard": [m.to_dict() for m in self.scorecard()],
@@ -75,6 +92,41 @@ def _gate_dict(g: Any) -> dict[str, Any]:
     if hasattr(g, "to_dict"):
         return g.to_dict()
     return {"passed": bool(g.passed), "reasons": list(g.reasons)}
+
+
+def unscored_columns(schema: Schema, keep: Any = ()) -> dict[str, str]:
+    """Columns the evaluation leaves out, with the reason, as the schema marks them.
+
+    Identifiers (kind ``id``), keys (role ``key``) and PII that is handled before learning
+    (any policy but ``keep``) carry no distribution to compare: their synthetic values are new
+    ids, pseudonyms or fakes by design. Columns in ``keep`` (the target, the sensitive column)
+    are always scored.
+
+    >>> import pandas as pd
+    >>> from synthcust.schema.infer import infer_schema
+    >>> df = pd.DataFrame({"customer_id": [f"C{i:04d}" for i in range(200)], "x": range(200)})
+    >>> unscored_columns(infer_schema(df))
+    {'customer_id': 'identifier (schema kind id)'}
+    """
+    keep = {k for k in keep if k is not None}
+    out: dict[str, str] = {}
+    for c in schema.columns:
+        if c.name in keep:
+            continue
+        if c.kind == Kind.ID:
+            out[c.name] = "identifier (schema kind id)"
+        elif c.role == Role.KEY:
+            out[c.name] = "key (schema role key)"
+        elif c.pii is not None and c.pii_policy != PIIPolicy.KEEP:
+            how = c.pii_policy.value if c.pii_policy is not None else "its default policy"
+            out[c.name] = f"PII ({c.pii.value}), handled by {how} before learning"
+    return out
+
+
+def _drop(frame: pd.DataFrame | None, cols: list[str]) -> pd.DataFrame | None:
+    if frame is None:
+        return None
+    return frame.drop(columns=[c for c in cols if c in frame.columns])
 
 
 def evaluate(
@@ -94,25 +146,47 @@ def evaluate(
 
     Fidelity needs only ``real``; detection, privacy and utility need the real ``holdout`` (data
     the synthesizer never saw) and are skipped, with the reason, without it. Utility needs a
-    ``target``. Validity (constraints, keys, ranges, categories, formats) always runs; it
-    reads column kinds, bounds and constraints from ``schema`` (inferred from ``real`` when
-    omitted).
+    ``target``. Validity (constraints, keys, ranges, categories, formats) always runs.
+
+    Parameters
+    ----------
+    real, synthetic, holdout : DataFrame
+        Real train, synthetic and (optional) real holdout rows.
+    target : str, optional
+        The class or numeric column utility is measured on.
+    sensitive : str, optional
+        A column for the attribute-inference risk.
+    thresholds : GateThresholds, optional
+        The privacy gate's bars.
+    random_state : int
+        Seed of subsampling and models.
+    progress : callable, optional
+        Called with each section's name.
+    exclude : list of str, optional
+        More columns to leave out.
+    schema : Schema, optional
+        Column kinds, roles, bounds and constraints (inferred from ``real``, once, when
+        omitted). Identifier, key and handled-PII columns are not scored (see
+        :func:`unscored_columns`); the report lists them.
+
+    Returns
+    -------
+    EvaluationReport
     """
     say = progress or (lambda _msg: None)
-    exclude = list(exclude or [])
-    if exclude:
-        real = real.drop(columns=[c for c in exclude if c in real.columns])
-        synthetic = synthetic.drop(columns=[c for c in exclude if c in synthetic.columns])
-        if holdout is not None:
-            holdout = holdout.drop(columns=[c for c in exclude if c in holdout.columns])
-        if schema is not None:
-            schema = schema.drop(exclude)
+    if schema is None:
+        schema = infer_schema(real, detect_pii=False)
+    left_out = {c: "excluded as asked" for c in (exclude or []) if c in real.columns}
+    for c, why in unscored_columns(schema, keep=(target, sensitive)).items():
+        if c in real.columns and c not in left_out:
+            left_out[c] = why
+    drop = [*dict.fromkeys([*(exclude or []), *left_out])]
+    if drop:
+        real, synthetic, holdout = _drop(real, drop), _drop(synthetic, drop), _drop(holdout, drop)
+        schema = schema.drop([c for c in drop if c in schema.names])
     aligned = align(real, synthetic, holdout, target=target)
+    skipped = [f"column {c!r}: not scored: {why}" for c, why in left_out.items()]
     sections: dict[str, SectionResult] = {}
-    skipped = [f"column {c!r}: excluded (id or PII-handled; no real counterpart)" for c in exclude]
-    from synthcust.evaluation.fidelity import evaluate_fidelity
-    from synthcust.evaluation.validity import evaluate_validity
-
     say("validity")
     sections["validity"] = evaluate_validity(real, synthetic, schema)
     say("fidelity")
@@ -124,31 +198,10 @@ def evaluate(
             "saw); pass --holdout to measure them"
         )
     else:
-        from synthcust.evaluation.detection import evaluate_detection
-        from synthcust.evaluation.privacy import GateThresholds, evaluate_privacy, privacy_gate
-
-        say("detection")
-        sections["detection"] = evaluate_detection(holdout, synthetic, random_state=random_state)
-        if target is not None:
-            from synthcust.evaluation.utility import evaluate_utility
-
-            say("utility")
-            sections["utility"] = evaluate_utility(
-                real, synthetic, holdout, target, random_state=random_state
-            )
-        else:
-            skipped.append("utility: no target column given (--target)")
-        say("privacy")
-        th = thresholds or GateThresholds()
-        sections["privacy"] = evaluate_privacy(
-            real,
-            synthetic,
-            holdout,
-            sensitive=sensitive,
-            random_state=random_state,
-            thresholds=th,
-        )
-        gate = privacy_gate(sections["privacy"], th)
+        gate = _holdout_sections(
+            sections, skipped, real, synthetic, holdout, target, sensitive, thresholds,
+            random_state, say,
+        )  # fmt: skip
     meta = {
         "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "rows": {
@@ -157,11 +210,42 @@ def evaluate(
             "real_holdout": None if holdout is None else len(holdout),
         },
         "columns": aligned.columns,
+        "left_out": left_out,
         "target": target,
         "sensitive": sensitive,
         "synthcust_version": _version(),
     }
     return EvaluationReport(sections, gate, meta, skipped + list(aligned.skipped))
+
+
+def _holdout_sections(
+    sections: dict[str, SectionResult],
+    skipped: list[str],
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame,
+    target: str | None,
+    sensitive: str | None,
+    thresholds: Any | None,
+    random_state: int,
+    say: Callable[[str], None],
+) -> Any:
+    """Detection, utility (with a target) and privacy; returns the privacy gate's decision."""
+    say("detection")
+    sections["detection"] = evaluate_detection(holdout, synthetic, random_state=random_state)
+    if target is not None:
+        say("utility")
+        sections["utility"] = evaluate_utility(
+            real, synthetic, holdout, target, random_state=random_state
+        )
+    else:
+        skipped.append("utility: no target column given (--target)")
+    say("privacy")
+    th = thresholds or GateThresholds()
+    sections["privacy"] = evaluate_privacy(
+        real, synthetic, holdout, sensitive=sensitive, random_state=random_state, thresholds=th
+    )
+    return privacy_gate(sections["privacy"], th)
 
 
 def _version() -> str:

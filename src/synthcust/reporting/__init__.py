@@ -16,12 +16,14 @@ from synthcust.reporting.base import (
     json_safe,
     metric_rows_html,
     render,
+    rests_on_html,
     stylesheet,
 )
-from synthcust.reporting.html import render_html, write_report
+from synthcust.reporting.html import EvaluationPage, render_html, write_report
 from synthcust.reporting.terminal import scorecard_table
 
 __all__ = [
+    "EvaluationPage",
     "Report",
     "Section",
     "environment",
@@ -33,6 +35,7 @@ __all__ = [
     "plots",
     "render",
     "render_html",
+    "rests_on_html",
     "scorecard_table",
     "stylesheet",
     "write_report",

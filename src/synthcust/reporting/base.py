@@ -85,16 +85,17 @@ __all__ = [
 ]
 
 
-def fmt(v: Any) -> str:
-    """A number as every report shows it: 3 decimals, thousands with separators, ``-`` for None.
+def fmt(v: Any, digits: int = 3) -> str:
+    """A number as every report shows it: ``digits`` decimals, thousands with separators, ``-``
+    for None.
 
-    >>> fmt(0.12345), fmt(12345.6), fmt(None), fmt("a")
-    ('0.123', '12,346', '-', 'a')
+    >>> fmt(0.12345), fmt(0.12345, 4), fmt(12345.6), fmt(None), fmt("a")
+    ('0.123', '0.1235', '12,346', '-', 'a')
     """
     if v is None:
         return "-"
     if isinstance(v, float):
-        return f"{v:.3f}" if abs(v) < 1000 else f"{v:,.0f}"
+        return f"{v:.{digits}f}" if abs(v) < 1000 else f"{v:,.0f}"
     return str(v)
 
 
@@ -146,15 +147,28 @@ def environment() -> jinja2.Environment:
     return env
 
 
+#: What a page may leave out of its context (anything else a template uses must be given:
+#: undefined names are errors, not silent blanks).
+_DEFAULTS: dict[str, Any] = {
+    "subtitle": "",
+    "notes": list,
+    "json_name": None,
+    "lead": "",
+    "cards": list,
+    "sections": list,
+    "skipped": list,
+}
+
+
 def render(template_name: str, /, **context: Any) -> str:
     """Render one template of ``synthcust/reporting/templates`` with ``context``.
 
-    Page templates extending ``base.html.j2`` expect ``title``; ``subtitle``, ``notes`` and
-    ``json_name`` are optional (they default to empty).
+    Page templates extending ``base.html.j2`` expect ``title``; ``subtitle``, ``notes``,
+    ``json_name``, ``lead``, ``cards``, ``sections`` and ``skipped`` default to empty. Any other
+    name a template uses must be given (``StrictUndefined``).
     """
-    context.setdefault("subtitle", "")
-    context.setdefault("notes", [])
-    context.setdefault("json_name", None)
+    for key, empty in _DEFAULTS.items():
+        context.setdefault(key, empty() if callable(empty) else empty)
     return environment().get_template(template_name).render(**context)
 
 
@@ -162,9 +176,10 @@ def _macros() -> Any:
     return environment().globals["m"]
 
 
-def html_table(df: Any, max_rows: int = 60) -> str:
-    """A DataFrame as an escaped HTML table (the ``table`` macro), first ``max_rows`` rows."""
-    return str(_macros().table(df, max_rows))
+def html_table(df: Any, max_rows: int = 60, digits: int = 3) -> str:
+    """A DataFrame as an escaped HTML table (the ``table`` macro), first ``max_rows`` rows,
+    floats to ``digits`` decimals."""
+    return str(_macros().table(df, max_rows, digits))
 
 
 def metric_rows_html(metrics: list[Any]) -> str:
@@ -212,6 +227,8 @@ class Section:
         The HTML anchor.
     max_rows : int
         Rows shown per table.
+    digits : int
+        Decimals of the floats in the tables.
     """
 
     title: str
@@ -228,6 +245,7 @@ class Section:
     rests_on: dict[str, Any] = field(default_factory=dict)
     id: str | None = None
     max_rows: int = 60
+    digits: int = 3
 
 
 class Report:
@@ -272,8 +290,7 @@ class Report:
         return "".join(tpl.blocks["content"](ctx))
 
     def _context(self, json_name: str | None) -> dict[str, Any]:
-        ctx: dict[str, Any] = {"sections": [], "cards": [], "skipped": [], "lead": ""}
-        ctx.update({"subtitle": "", "notes": []})
+        ctx: dict[str, Any] = {k: v() if callable(v) else v for k, v in _DEFAULTS.items()}
         ctx.update(self.context())
         ctx.setdefault("title", self.title)
         ctx["json_name"] = json_name

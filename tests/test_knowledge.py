@@ -16,6 +16,7 @@ from synthcust.personas.knowledge import (
     facts_from_cards,
     records_from_table,
 )
+from synthcust.synthesizers.checks import ModelCase, parametrize_with_checks
 
 RECS = pd.DataFrame({
     "id": ["r1", "r2", "r3", "r4", "r5"],
@@ -124,3 +125,31 @@ def test_minilm_index_is_semantic(tmp_path):
     idx.save(tmp_path / "kb.synthcust")
     back = KnowledgeIndex.load(tmp_path / "kb.synthcust")
     assert back.search("cozy material", k=1)[0].id == idx.search("cozy material", k=1)[0].id
+
+
+@parametrize_with_checks([
+    ModelCase(name="knowledge-bm25", make=lambda rs: KnowledgeIndex("bm25"), fit_args=(RECS,),
+              use=lambda m: m.scores(["dress fabric", "jeans"]), kind="knowledge",
+              seeded=False),  # BM25 has no randomness
+])
+def test_model_contract(case, check):
+    check(case)
+
+
+def test_index_folders_of_the_first_format_still_load(tmp_path):
+    import json
+
+    idx = KnowledgeIndex.build(RECS, method="bm25")
+    d = tmp_path / "kb"
+    d.mkdir()
+    w = idx.bm25_.weights_
+    np.savez_compressed(d / "index.npz", data=w.data, indices=w.indices, indptr=w.indptr,
+                        shape=np.array(w.shape), idf=idx.bm25_.idf_)
+    vocab = sorted(idx.bm25_.vocab_, key=idx.bm25_.vocab_.__getitem__)
+    records = idx.records_.astype(object).where(idx.records_.notna(), None).to_numpy().tolist()
+    (d / "index.json").write_text(json.dumps({
+        "format": "synthcust-knowledge/1", "method": "bm25", "records": records,
+        "k1": 1.2, "b": 0.75, "vocab": vocab}))
+    back = KnowledgeIndex.load(d)
+    assert [h.id for h in back.search("soft fabric", k=3)] == \
+        [h.id for h in idx.search("soft fabric", k=3)]

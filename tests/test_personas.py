@@ -24,6 +24,8 @@ from synthcust.personas import (
     load_persona_model,
     sample_persona,
 )
+from synthcust.personas.members import PersonaModel
+from synthcust.synthesizers.checks import ModelCase, parametrize_with_checks, same
 
 
 def planted(n: int = 1500, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -238,6 +240,43 @@ def test_demo_world_premium_shoppers_are_found():
     share = (truth[seg.labels_ == big.id] == "premium_shopper").mean()
     assert share > 0.8, (big.name, share)
     assert "price-insensitive" in big.name.lower() or "big-basket" in big.name.lower()
+
+
+# --------------------------------------------------------------------------- shared checks
+class _ComparableSegmenter(PersonaSegmenter):
+    """Equal by state: the shared checks compare fit inputs with ``==`` (a plain object is
+    only equal to itself, so an unchanged deep copy would count as modified)."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and same(vars(self), vars(other))
+
+
+_CHECK_DF = planted(400, seed=5)[0]
+_CHECK_SEG = _ComparableSegmenter(k=3, n_init=2, random_state=0).fit(_CHECK_DF)
+CASES = [
+    ModelCase(
+        name="persona-segmenter",
+        make=lambda rs: PersonaSegmenter(k_range=(2, 3), n_init=2, random_state=rs),
+        fit_args=(_CHECK_DF,),
+        use=lambda m: m.predict_proba(_CHECK_DF),
+        kind="personas",
+    ),
+    ModelCase(
+        name="persona-model",
+        make=lambda rs: PersonaModel("copula", random_state=rs),
+        fit_args=(_CHECK_DF, _CHECK_SEG),
+        use=lambda m: sample_persona(m, 20, "P2", random_state=0, with_names=False),
+        kind="synthesizer",
+        seeded=False,  # its randomness is the synthesizer's; members are drawn with a seed
+    ),
+]
+
+
+@parametrize_with_checks(CASES)
+def test_model_contract(case, check):
+    check(case)
 
 
 # --------------------------------------------------------------------------- CLI

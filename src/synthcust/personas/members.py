@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from synthcust._utils.persist import load_bundle
-from synthcust._utils.rng import resolve_rng
+from synthcust._utils.rng import RandomState, resolve_rng
 from synthcust.api import SynthModel  # TODO(H6): synthcust.synthesizers.fitted once it lands
 from synthcust.api import load as load_model
 from synthcust.exceptions import (
@@ -61,65 +61,72 @@ PERSONA_COLUMN = "persona"
 class PersonaModel:
     """A synthesizer that learned the personas (their label is a column) plus the segmenter.
 
-    Use :func:`sample_persona` to draw customers of one persona; save with :meth:`save`.
+    ``PersonaModel(synthesizer).fit(df, segmenter)``; use :func:`sample_persona` to draw
+    customers of one persona; save with :meth:`save`.
 
     Parameters
     ----------
-    segmenter
-        A fitted :class:`~synthcust.personas.PersonaSegmenter`.
     synthesizer
-        An unfitted synthesizer object (default: the Gaussian copula with ``random_state=0``).
+        A name of :data:`synthcust.synthesizers.REGISTRY` (default: the Gaussian copula).
     names
         Persona id -> card name (default: the ids).
     column
         Name of the persona label column the synthesizer learns.
+    random_state
+        Seed of the synthesizer (resolved by it with :func:`~synthcust._utils.rng.resolve_rng`).
 
     Attributes
     ----------
     synth_ : SynthModel
         The fitted synthesizer (with its schema), conditioned on ``column`` to draw members.
     segmenter_ : PersonaSegmenter
-        The segmenter.
+        The segmenter whose personas it learned.
     names_ : dict
         Persona id -> name.
     """
 
-    def __init__(self, segmenter: PersonaSegmenter, synthesizer: Any = None, *,
-                 names: dict[str, str] | None = None, column: str = PERSONA_COLUMN) -> None:
-        self.segmenter = segmenter
+    def __init__(self, synthesizer: str = "copula", *, names: dict[str, str] | None = None,
+                 column: str = PERSONA_COLUMN, random_state: RandomState = 0) -> None:
         self.synthesizer = synthesizer
         self.names = names
         self.column = column
+        self.random_state = random_state
 
-    def fit(self, df: pd.DataFrame, labels: np.ndarray | None = None) -> PersonaModel:
+    def fit(self, df: pd.DataFrame, segmenter: PersonaSegmenter,
+            labels: np.ndarray | None = None) -> PersonaModel:
         """Fit the synthesizer on the segmenter's columns of ``df`` plus the persona labels.
 
-        ``labels``: persona id per row (default: ``segmenter.predict(df)``). Returns ``self``.
+        Parameters
+        ----------
+        df
+            The customers (at least the segmenter's columns).
+        segmenter
+            A fitted :class:`~synthcust.personas.PersonaSegmenter`.
+        labels
+            Persona id per row (default: ``segmenter.predict(df)``).
+
+        Returns
+        -------
+        PersonaModel
+            ``self``, fitted.
         """
-        seg = self.segmenter
-        if self.column in seg.columns_:
+        if self.synthesizer not in REGISTRY:
+            raise SchemaError(f"unknown synthesizer {self.synthesizer!r}; available: "
+                              f"{', '.join(sorted(REGISTRY))}")
+        if self.column in segmenter.columns_:
             raise DataError(
                 f"the persona label column {self.column!r} is also a segmentation column; pick "
                 "another name for the label"
             )
         if labels is None:
-            labels = seg.predict(df)
-        data = df[seg.columns_].copy()
+            labels = segmenter.predict(df)
+        data = df[segmenter.columns_].copy()
         data[self.column] = np.asarray(labels, dtype=object).astype(str)
-        synth = self.synthesizer if self.synthesizer is not None else REGISTRY["copula"](
-            random_state=0)
+        synth = REGISTRY[self.synthesizer](random_state=self.random_state)
         self.synth_ = _fit_synthesizer(synth, data)
-        self.segmenter_ = seg
-        self.names_ = dict(self.names or {p: p for p in seg.personas_})
+        self.segmenter_ = segmenter
+        self.names_ = dict(self.names or {p: p for p in segmenter.personas_})
         return self
-
-    @classmethod
-    def from_fitted(cls, synth: SynthModel, segmenter: PersonaSegmenter,
-                    names: dict[str, str], column: str = PERSONA_COLUMN) -> PersonaModel:
-        """A persona model from an already fitted synthesizer (as :meth:`load` makes)."""
-        model = cls(segmenter, synth.synthesizer, names=names, column=column)
-        model.synth_, model.segmenter_, model.names_ = synth, segmenter, dict(names)
-        return model
 
     def _check(self) -> None:
         if not hasattr(self, "synth_"):
@@ -153,7 +160,10 @@ class PersonaModel:
             "column_order": s.column_order,
             "segments": {k: seg.rule for k, seg in s.segments.items()},
             "personas": {"column": self.column, "names": self.names_,
-                         "segmenter": self.segmenter_.to_dict()},
+                         "segmenter": self.segmenter_.to_dict(),
+                         "params": {"synthesizer": self.synthesizer, "names": self.names,
+                                    "random_state": self.random_state
+                                    if isinstance(self.random_state, int | None) else None}},
         }
         return s.synthesizer.save(path, extra=extra)
 
@@ -173,8 +183,15 @@ class PersonaModel:
                 f"{str(path)!r} is a synthcust model without personas; create one with "
                 "`synthcust personas segment DATA -o OUTDIR`"
             )
-        seg = PersonaSegmenter.from_dict(info.get("segmenter"), repr(str(path)))
-        return cls.from_fitted(load_model(path), seg, dict(info["names"]), str(info["column"]))
+        synth = load_model(path)
+        params = dict(info.get("params") or {})  # files of before the params were kept
+        model = cls(str(params.get("synthesizer", synth.synthesizer.name)),
+                    names=params.get("names", info["names"]), column=str(info["column"]),
+                    random_state=params.get("random_state", synth.synthesizer.random_state))
+        model.synth_ = synth
+        model.segmenter_ = PersonaSegmenter.from_dict(info.get("segmenter"), repr(str(path)))
+        model.names_ = dict(info["names"])
+        return model
 
 
 def _fit_synthesizer(synth: Any, data: pd.DataFrame) -> SynthModel:
@@ -200,37 +217,11 @@ def fit_persona_model(
     names: dict[str, str] | None = None,
     synthesizer: str = "copula",
     column: str = PERSONA_COLUMN,
-    random_state: int | None = 0,
+    random_state: RandomState = 0,
 ) -> PersonaModel:
-    """Fit the ``synthesizer`` named on the used columns plus the persona label ``column``.
-
-    Parameters
-    ----------
-    df
-        The customers the segmenter was fitted on.
-    segmenter
-        The fitted segmenter.
-    labels
-        Persona id per row (default: ``segmenter.predict(df)``).
-    names
-        Persona id -> card name.
-    synthesizer
-        A name of :data:`synthcust.synthesizers.REGISTRY` (default ``copula``).
-    column
-        Name of the label column.
-    random_state
-        Seed of the synthesizer.
-
-    Returns
-    -------
-    PersonaModel
-        The fitted persona model.
-    """
-    if synthesizer not in REGISTRY:
-        raise SchemaError(f"unknown synthesizer {synthesizer!r}; available: "
-                        f"{', '.join(sorted(REGISTRY))}")
-    synth = REGISTRY[synthesizer](random_state=random_state)
-    return PersonaModel(segmenter, synth, names=names, column=column).fit(df, labels)
+    """``PersonaModel(synthesizer, ...).fit(df, segmenter, labels)``: see :class:`PersonaModel`."""
+    return PersonaModel(synthesizer, names=names, column=column,
+                        random_state=random_state).fit(df, segmenter, labels)
 
 
 def sample_persona(

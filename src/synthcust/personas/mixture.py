@@ -237,12 +237,16 @@ class MixtureParams:
         )
 
 
+@dataclass
 class LatentClassMixture:
     """EM for the latent-class model; ``has_missing`` per numeric column."""
 
-    def __init__(self, has_missing: np.ndarray, n_levels: list[int]):
-        self.has_missing = np.asarray(has_missing, bool)
-        self.n_levels = list(n_levels)
+    has_missing: np.ndarray
+    n_levels: list[int]
+
+    def __post_init__(self) -> None:
+        self.has_missing = np.asarray(self.has_missing, bool)
+        self.n_levels = list(self.n_levels)
 
     def n_params(self, k: int) -> int:
         num = len(self.has_missing) * 2 * k + int(self.has_missing.sum()) * k

@@ -39,7 +39,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthcust import __version__
+from synthcust.evaluation.fidelity import evaluate_fidelity
+from synthcust.evaluation.utility import evaluate_utility
 from synthcust.exceptions import SynthcustError
+from synthcust.io.atomic import atomic_write_text
+from synthcust.privacy import detect_pii
+from synthcust.reporting import plots
+from synthcust.reporting.html import CSS
+from synthcust.reporting.terminal import fmt
+from synthcust.store import BudgetError, validate_privacy_parameters
+from synthcust.synthesizers import REGISTRY
+from synthcust.synthesizers.fitted import fit_model, prepare_schema
 
 __all__ = [
     "CurvePoint",
@@ -140,8 +151,6 @@ def parse_epsilons(value: str | Iterable[Any]) -> list[float]:
     Each must be a finite number > 0 (at most ``MAX_EPSILON``); duplicates are refused (each
     fit costs budget).
     """
-    from synthcust.store import validate_privacy_parameters
-
     items = [s.strip() for s in value.split(",")] if isinstance(value, str) else list(value)
     if not items or any(isinstance(x, str) and not x for x in items):
         raise SynthcustError(
@@ -216,10 +225,6 @@ def privacy_curve(
         Bad epsilons, delta, target or bounds, or a budget too small; all checked before the
         first fit (and the first charge).
     """
-    from synthcust import api
-    from synthcust.store import BudgetError, validate_privacy_parameters
-    from synthcust.synthesizers import REGISTRY
-
     say = progress or (lambda _msg: None)
     eps_list = parse_epsilons(epsilons)
     if target not in train.columns or target not in holdout.columns:
@@ -242,7 +247,7 @@ def privacy_curve(
     params = dict(synthesizer_params or {})
     params["bounds"] = bounds
     # every parameter and bound is checked before the first charge
-    ready = api.prepare_schema(train, schema, target)
+    ready = prepare_schema(train, schema, target)
     for e in eps_list:
         REGISTRY[DP_SYNTHESIZER](epsilon=e, delta=delta, **params).check_ready(len(train), ready)
     spawned = np.random.SeedSequence(random_state).spawn(len(eps_list) + 1)
@@ -262,9 +267,6 @@ def privacy_curve(
         tr, sy, ho = (
             d.drop(columns=[c for c in excl if c in d.columns]) for d in (train, synth, holdout)
         )
-        from synthcust.evaluation.fidelity import evaluate_fidelity
-        from synthcust.evaluation.utility import evaluate_utility
-
         fid = evaluate_fidelity(tr, sy, ho, random_state=random_state)
         acc = fid.metric("accuracy")
         real_acc[0] = acc.reference if acc.reference is not None else real_acc[0]
@@ -280,14 +282,11 @@ def privacy_curve(
                 notes.append(msg)
         return float(acc.value), auc
 
+    findings = detect_pii(train)
+
     def fit(name: str, seed: int, extra: Mapping[str, Any]) -> Any:
-        return api.fit(
-            train,
-            schema=schema,
-            synthesizer=name,
-            target=target,
-            random_state=seed,
-            synthesizer_params=extra,
+        return fit_model(
+            train, ready, name, params=extra, findings=findings, random_state=seed
         )
 
     points: list[CurvePoint] = []
@@ -350,8 +349,6 @@ def _default(o: Any) -> Any:
 
 
 def _version() -> str:
-    from synthcust import __version__
-
     return __version__
 
 
@@ -361,8 +358,6 @@ ACC, AUC = "#1f5fa8", "#e07b39"
 
 def curve_svg(result: CurveResult) -> str:
     """Accuracy and TSTR AUC against epsilon (log axis); the reference as dashed lines."""
-    from synthcust.reporting import plots
-
     plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     eps = np.array(result.epsilons, dtype=float)
@@ -396,9 +391,6 @@ def curve_svg(result: CurveResult) -> str:
 
 def render_curve_html(result: CurveResult, json_name: str | None = None) -> str:
     """The curve as one self-contained page (inline CSS and SVG, no external references)."""
-    from synthcust.reporting.html import CSS
-    from synthcust.reporting.terminal import fmt
-
     def e(x: Any) -> str:
         return html.escape(str(x))
 
@@ -473,8 +465,6 @@ def render_curve_html(result: CurveResult, json_name: str | None = None) -> str:
 
 def write_curve_report(result: CurveResult, path: str | os.PathLike) -> tuple[Path, Path]:
     """Write ``curve.html`` and ``curve.json`` beside it (both atomically)."""
-    from synthcust.io.atomic import atomic_write_text
-
     p = Path(path)
     json_path = p.with_suffix(".json")
     if json_path == p:

@@ -26,13 +26,20 @@ import numpy as np
 import pandas as pd
 
 from synthcust._utils.persist import load_bundle
-from synthcust.exceptions import ConditionError, ModelFileError, SegmentError
-from synthcust.privacy import PIIReport
-from synthcust.rules.segments import Segment, load_segments
+from synthcust.exceptions import (
+    ConditionError,
+    ModelFileError,
+    SchemaError,
+    SegmentError,
+)
+from synthcust.privacy import PIIReport, apply_pii, detect_pii
+from synthcust.rules.segments import Segment, check_segment, load_segments
+from synthcust.schema.infer import infer_column, infer_schema
 from synthcust.schema.model import Schema
-from synthcust.synthesizers.base import BaseSynthesizer
+from synthcust.schema.validate import validate
+from synthcust.synthesizers.base import REGISTRY, BaseSynthesizer
 
-__all__ = ["SynthModel", "load_model"]
+__all__ = ["SynthModel", "fit_model", "load_model", "prepare_schema"]
 
 
 @dataclass
@@ -185,3 +192,168 @@ def load_model(path: str | os.PathLike) -> SynthModel:
         )
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{str(path)!r}: model file is incomplete ({e}); re-fit") from e
+
+
+def prepare_schema(
+    data: pd.DataFrame,
+    schema: Schema | None = None,
+    target: str | None = None,
+    *,
+    findings: Mapping[str, Any] | None = None,
+) -> Schema:
+    """Infer (or check) the schema of ``data``, PII marked; every blocking problem at once.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The real table.
+    schema : Schema, optional
+        A schema to check ``data`` against instead of inferring one.
+    target : str, optional
+        The target column (its role is set on the schema).
+    findings : mapping, optional
+        PII findings already made on ``data`` (:func:`synthcust.privacy.detect_pii`); found
+        here when omitted and a schema is inferred.
+
+    Returns
+    -------
+    Schema
+
+    Raises
+    ------
+    SchemaError
+        Every error-level problem of ``data`` against the schema, in one message.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"email": ["ann@example.com", "bob@example.org"] * 5, "age": range(10)})
+    >>> prepare_schema(df)["email"].pii.value
+    'email'
+    """
+    if schema is None:
+        schema = infer_schema(data)
+        found = detect_pii(data) if findings is None else findings
+        marks = {
+            name: {"pii": f.kind.value, "note": f.evidence}
+            for name, f in found.items()
+            if hasattr(f, "kind") and schema[name].pii is None
+        }
+        schema = schema.edit(marks) if marks else schema
+        if target is not None:
+            schema = schema.with_target(target)
+    elif target is not None:
+        schema = schema.with_target(target)
+    errors = [str(p) for p in validate(data, schema) if p.severity == "error"]
+    if errors:
+        raise SchemaError(errors)
+    return schema
+
+
+def fit_model(
+    data: pd.DataFrame,
+    schema: Schema,
+    synthesizer: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    findings: Mapping[str, Any] | None = None,
+    pii_policies: Mapping[str, str] | None = None,
+    segments: Mapping[str, str] | None = None,
+    random_state: int | None = None,
+    hash_key: bytes | None = None,
+) -> SynthModel:
+    """Handle PII, check segments, then fit ``synthesizer`` on the clean frame.
+
+    The building block below the fit workflow (:func:`synthcust.workflows.fit.fit`, which adds
+    the defaults, differential privacy and the ledger): studies and personas that fit a model
+    of a named kind call it directly.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The real rows (never modified).
+    schema : Schema
+        Their schema, from :func:`prepare_schema` (PII marked).
+    synthesizer : str
+        A registered synthesizer name.
+    params : mapping, optional
+        Its parameters.
+    findings : mapping, optional
+        PII findings already made on ``data`` (found here when omitted).
+    pii_policies : mapping, optional
+        ``{column: policy}`` overriding the schema's and the defaults.
+    segments : mapping, optional
+        ``{name: rule}``.
+    random_state : int, optional
+        Seed of PII handling and the synthesizer.
+    hash_key : bytes, optional
+        Key of the ``hash`` policy.
+
+    Returns
+    -------
+    SynthModel
+    """
+    if synthesizer not in REGISTRY:
+        raise SchemaError(
+            f"unknown synthesizer {synthesizer!r}; available: {', '.join(sorted(REGISTRY))}"
+        )
+    if findings is None:
+        findings = detect_pii(data)
+    clean, report = apply_pii(
+        data,
+        _pii_findings(findings, schema),
+        _pii_policies(schema, pii_policies),
+        hash_key=hash_key,
+        random_state=random_state or 0,
+    )
+    clean_schema = _schema_after_pii(clean, schema)
+    segs = load_segments(segments or {})
+    for seg in segs.values():
+        missing = [c for c in seg.conditions if c not in clean.columns]
+        if missing:
+            raise SegmentError(
+                f"segment {seg.name!r} uses columns {missing} that are not learned "
+                f"(unknown, or removed as PII); learned columns: {list(clean.columns)}"
+            )
+        check_segment(clean, seg)
+    synth = REGISTRY[synthesizer](random_state=random_state, **dict(params or {}))
+    synth.fit(clean, clean_schema)
+    fakes = {f.column for f in report.fakes}
+    order = [c for c in data.columns if c in clean.columns or c in fakes]
+    return SynthModel(synth, schema, report, [str(c) for c in order], segs)
+
+
+def _schema_after_pii(clean: pd.DataFrame, schema: Schema) -> Schema:
+    """Columns PII handling left untouched keep their schema entry; changed ones are re-inferred.
+
+    Constraints keep applying when every column they read is untouched; one that reads a PII
+    column is dropped (its values are no longer the real ones it was stated for).
+    """
+    cols = []
+    kept: set[str] = set()
+    for name in clean.columns:
+        if name in schema and schema[name].pii is None:
+            cols.append(schema[name])
+            kept.add(name)
+        else:
+            col, _ = infer_column(clean[name], n_rows=len(clean))
+            cols.append(col)
+    rules = tuple(k for k in schema.constraints if set(k.columns) <= kept)
+    return Schema(tuple(cols), constraints=rules)
+
+
+def _pii_findings(found: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
+    """PII per column: the detector's findings (with evidence) plus what the schema declares."""
+    out: dict[str, Any] = dict(found)
+    for col in schema:
+        if col.pii is None:
+            out.pop(col.name, None)  # the user's schema says it is not PII
+        elif col.name not in out or out[col.name].kind != col.pii:
+            out[col.name] = col.pii
+    return out
+
+
+def _pii_policies(schema: Schema, overrides: Mapping[str, str] | None) -> dict[str, str]:
+    out = {c.name: c.pii_policy.value for c in schema if c.pii_policy is not None}
+    out.update(overrides or {})
+    return out

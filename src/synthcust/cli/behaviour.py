@@ -1,13 +1,11 @@
 """``synthcust choice fit``, ``synthcust scenario`` and ``synthcust validate-behaviour``.
 
-Thin layer over :mod:`synthcust.simulation.choice`, :mod:`synthcust.simulation.scenarios` and
-:mod:`synthcust.simulation.validation`: options become a :class:`ChoiceSpec`, errors are
-SynthcustErrors printed as one line by ``synthcust.cli.main``.
+A Typer sub-app with no logic of its own: options go to :mod:`synthcust.workflows.behaviour`,
+results are printed; errors are SynthcustErrors printed as one line by ``synthcust.cli.main``.
 """
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -16,9 +14,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli.common import app, console, read_input
-from synthcust.exceptions import SynthcustError
+from synthcust.cli import common
+from synthcust.cli.common import console
+from synthcust.workflows import behaviour as wf
+from synthcust.workflows.experiments import write_outputs
 
+#: this module's commands (mounted on the root app)
+app = typer.Typer(no_args_is_help=True)
 choice_app = typer.Typer(
     help="Discrete-choice models (multinomial and latent-class logit) on purchase data.",
     no_args_is_help=True,
@@ -88,52 +90,22 @@ TableOpt = Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL).")
 QueryOpt = Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL).")]
 
 
-def _split(text: str | None) -> list[str] | None:
-    return None if text is None else [a.strip() for a in text.split(",") if a.strip()]
-
-
 def _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, household, order,
           persona, base, drop_bad_prices, table, query, unavailable=False):  # fmt: skip
-    from synthcust.simulation.choice import choice_data, detect_spec
-
-    df = read_input(data, table, query)
-    attrs = attr_prefix
-    if attrs and [a.lower() for a in attrs] == ["none"]:
-        attrs = []
-    spec = detect_spec(
-        df,
-        choice,
-        alternatives=_split(alternatives),
-        price_prefix=price_prefix or None,
-        attr_prefixes=attrs,
-        covariates=tuple(covariate or ()),
-        household=None if household.lower() == "none" else household,
-        order=order,
-        persona=persona,
-        base=base,
-    )
-    if unavailable and drop_bad_prices:
-        raise SynthcustError("choose one of --drop-bad-prices and --missing-price-unavailable")
-    mode = "unavailable" if unavailable else "drop" if drop_bad_prices else "error"
-    return df, choice_data(df, spec, bad_prices=mode)
+    return wf.load_choice_data(
+        data, choice=choice, alternatives=alternatives, price_prefix=price_prefix,
+        attr_prefixes=attr_prefix, covariates=tuple(covariate or ()), household=household,
+        order=order, persona=persona, base=base, drop_bad_prices=drop_bad_prices,
+        missing_price_unavailable=unavailable, table=table, query=query,
+    )[1]  # fmt: skip
 
 
-def _classes(text: str) -> int | str:
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        return int(text)
-    except ValueError:
-        raise SynthcustError(f"--classes must be an integer or 'auto', not {text!r}") from None
-
-
-def _check_outputs(out: Path | None, report: Path | None) -> None:
-    twin = None if report is None else Path(report).with_suffix(".json").resolve()
-    if out is not None and twin == Path(out).resolve():
-        raise SynthcustError(
-            f"--report {report} writes its figures to {twin}, which is the -o file; give the "
-            "report another name"
-        )
+def _written(written) -> None:
+    paths = dict(written)
+    if "result" in paths:
+        console.print(f"result written to {paths['result']}")
+    if "report" in paths:
+        console.print(f"report written to {paths['report']} (figures in {paths['figures']})")
 
 
 def _summary_table(model) -> Table:
@@ -181,34 +153,14 @@ def choice_fit(
 ) -> None:
     """Fit a multinomial logit (or, with --classes K, a latent-class logit) on wide purchase
     data: one row per occasion, price/attribute columns per alternative, a choice column."""
-    from synthcust.simulation.choice import (
-        LatentClassLogit,
-        MultinomialLogit,
-        select_n_classes,
-    )
-    from synthcust.simulation.validation import model_report, write_page
-
-    _check_outputs(out, report)
-    _, d = _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, household,
-                 order, persona, base, drop_bad_prices, table, query,
-                 missing_price_unavailable)  # fmt: skip
-    k = _classes(classes)
-    if k == "auto":
-        model, ktab = select_n_classes(d, random_state=seed)
-        console.print(ktab.round(2).to_string(index=False))
-    elif k < 1:
-        raise SynthcustError("--classes must be >= 1 or 'auto'")
-    elif k == 1:
-        model = MultinomialLogit(cov_type=cov_type).fit(d)
-    else:
-        model = LatentClassLogit(k, random_state=seed).fit(d)
-    import datetime as _dt
-
-    model.provenance = {
-        "data": str(data), "occasions": int(d.n), "command": "synthcust choice fit",
-        "fitted_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-    }  # fmt: skip
-    model.save(out)
+    d = _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, household,
+              order, persona, base, drop_bad_prices, table, query,
+              missing_price_unavailable)  # fmt: skip
+    fit = wf.fit_choice(d, classes=classes, cov_type=cov_type, random_state=seed,
+                        source=str(data), out=out, report=report, n_draws=draws)  # fmt: skip
+    model = fit.model
+    if fit.class_selection is not None:
+        console.print(fit.class_selection.round(2).to_string(index=False))
     console.print(_summary_table(model))
     if model.n_classes > 1:
         console.print(model.class_table().round(3).to_string())
@@ -220,10 +172,7 @@ def choice_fit(
         console.print(f"[yellow]note[/yellow]: {n}")
     console.print(f"model written to {out} (log-likelihood {model.loglik_:.2f}, BIC "
                   f"{model.bic_:.1f})")  # fmt: skip
-    if report is not None:
-        body, payload = model_report(model, d, n_draws=draws, random_state=seed)
-        h, j = write_page(report, "Choice model", body, payload)
-        console.print(f"report written to {h} (figures in {j})")
+    _written(fit.written)
 
 
 @app.command("scenario")
@@ -267,39 +216,10 @@ def scenario_cmd(
 ) -> None:
     """What-if over a population: price changes, display/feature on, removed or new
     alternatives; demand shares, revenue and switching, per persona and overall."""
-    from synthcust.simulation.choice import load_model
-    from synthcust.simulation.scenarios import (
-        Scenario,
-        parse_new_alternative,
-        simulate,
-    )
-    from synthcust.simulation.validation import write_page
-
-    _check_outputs(out, report)
-    model = load_model(model_file)
-    pop = read_input(population, table, query)
-    attrs: dict[str, dict[str, str]] = {}
-    for item in on or []:
-        if ":" not in item:
-            raise SynthcustError(f"cannot read --on {item!r}; write ATTR:ALT (disp:heinz32)")
-        at, alt = (x.strip() for x in item.split(":", 1))
-        attrs.setdefault(at, {})[alt] = "=1"
-    for item in set_ or []:
-        if ":" not in item or "=" not in item:
-            raise SynthcustError(f"cannot read --set {item!r}; write ATTR:ALT=CHANGE")
-        at, rest = item.split(":", 1)
-        alt, ch = rest.split("=", 1)
-        ch = ch.strip()
-        attrs.setdefault(at.strip(), {})[alt.strip()] = ch if ch[:1] in "+-*=" else "=" + ch
-    prices: dict[str, str | float] = {}
-    for item in price or []:
-        if "=" not in item:
-            raise SynthcustError(f"cannot read --price {item!r}; write ALT=+10%")
-        alt, ch = item.split("=", 1)
-        prices[alt.strip()] = ch.strip()
-    sc = Scenario(name=name, price=prices, attributes=attrs, remove=list(remove or []),
-                  add=dict(parse_new_alternative(a) for a in add or []))  # fmt: skip
-    res = simulate(model, pop, sc, persona=persona, n_draws=draws, random_state=seed)
+    sc = wf.build_scenario(name, price=price or [], on=on or [], set_=set_ or [],
+                           remove=remove or [], add=add or [])  # fmt: skip
+    res = wf.run_scenario(model_file, population, sc, persona=persona, n_draws=draws,
+                          random_state=seed, table=table, query=query)  # fmt: skip
     t = Table(title=f"{name}: {sc.describe()} ({res.n_customers:,} customers)")
     for c in ("group", "alternative", "base %", "scenario %", "change (pts)", "95% interval"):
         t.add_column(c, justify="left" if c in ("group", "alternative") else "right")
@@ -314,14 +234,7 @@ def scenario_cmd(
                       f"{r.change_pct_high:+.2f}])")  # fmt: skip
     for n in res.notes:
         console.print(f"[yellow]note[/yellow]: {n}")
-    if out is not None:
-        from synthcust.io.atomic import atomic_write_text
-
-        atomic_write_text(out, json.dumps(res.to_dict(), indent=1, default=str) + "\n")
-        console.print(f"result written to {out}")
-    if report is not None:
-        h, j = write_page(report, f"Scenario: {name}", res.to_html(), res.to_dict())
-        console.print(f"report written to {h} (figures in {j})")
+    _written(write_outputs(res, out, report))
 
 
 @app.command("validate-behaviour")
@@ -356,14 +269,12 @@ def validate_behaviour_cmd(
     under their actual prices/promotions: shares, hit rate and log-likelihood vs a plain MNL
     (constants + price), and whether the latent-class (persona-aware) model beats the pooled
     one."""
-    from synthcust.simulation.validation import validate_behaviour, write_behaviour_report
-
-    _, d = _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, household,
-                 order, persona, base, drop_bad_prices, table, query,
-                 missing_price_unavailable)  # fmt: skip
+    d = _load(data, choice, alternatives, price_prefix, attr_prefix, covariate, household,
+              order, persona, base, drop_bad_prices, table, query,
+              missing_price_unavailable)  # fmt: skip
     cmd = "synthcust " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
-    v = validate_behaviour(d, holdout=holdout, n_classes=_classes(classes), bootstrap=bootstrap,
-                           random_state=seed, command=cmd)  # fmt: skip
+    v = wf.validate(d, holdout=holdout, classes=classes, bootstrap=bootstrap, random_state=seed,
+                    command=cmd)  # fmt: skip
     sp = v.split
     t = Table(title=f"Behaviour validation of {data}: {sp['train_occasions']} training / "
               f"{sp['test_occasions']} held-out occasions")  # fmt: skip
@@ -377,6 +288,8 @@ def validate_behaviour_cmd(
         console.print(f"- {line}", highlight=False)
     for n in v.notes:
         console.print(f"[yellow]note[/yellow]: {n}")
-    if report is not None:
-        h, j = write_behaviour_report(v, report)
-        console.print(f"report written to {h} (figures in {j})")
+    _written(write_outputs(v, None, report))
+
+
+# mounted on the root app until synthcust.cli.main mounts every command module's sub-app
+common.app.add_typer(app)

@@ -1,23 +1,25 @@
 """``synthcust abtest``, ``synthcust funnel`` and ``synthcust diversity``: experiments on
-synthetic customers, each printing a summary and optionally writing a report section
-(self-contained HTML with inline SVG, JSON beside it).
+synthetic customers, each printing a summary and optionally writing a report (self-contained
+HTML with inline SVG, JSON beside it).
 
-Thin layer over :mod:`synthcust.simulation.abtest`, :mod:`synthcust.simulation.funnel` and
-:mod:`synthcust.evaluation.diversity`; errors are SynthcustErrors printed as one line by
-``synthcust.cli.main``.
+A Typer sub-app with no logic of its own: options go to :mod:`synthcust.workflows.experiments`;
+errors are SynthcustErrors printed as one line by ``synthcust.cli.main``.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from synthcust.cli.common import app, console, read_input
-from synthcust.exceptions import SynthcustError
+from synthcust.cli import common
+from synthcust.cli.common import console
+from synthcust.workflows import experiments as wf
+
+#: this module's commands (mounted on the root app)
+app = typer.Typer(no_args_is_help=True)
 
 TableOpt = Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL) of every input.")]
 OutOpt = Annotated[Path | None, typer.Option("-o", "--out", help="Result JSON.")]
@@ -26,20 +28,12 @@ ReportOpt = Annotated[
 ]
 
 
-def _outputs(out: Path | None, report: Path | None, payload: dict, title: str, body: str) -> None:
-    from synthcust.io.atomic import atomic_write_text
-    from synthcust.simulation.validation import write_page
-
-    if out is not None and report is not None and Path(report).with_suffix(".json").resolve() == (
-        Path(out).resolve()
-    ):
-        raise SynthcustError(f"--report {report} writes its JSON to {out}; give -o another name")
-    if out is not None:
-        atomic_write_text(out, json.dumps(payload, indent=1, default=str) + "\n")
-        console.print(f"result written to {out}")
-    if report is not None:
-        h, j = write_page(report, title, body, payload)
-        console.print(f"report written to {h} (figures in {j})")
+def _outputs(result, out: Path | None, report: Path | None) -> None:
+    paths = dict(wf.write_outputs(result, out, report))
+    if "result" in paths:
+        console.print(f"result written to {paths['result']}")
+    if "report" in paths:
+        console.print(f"report written to {paths['report']} (figures in {paths['figures']})")
 
 
 def _assumptions(rests_on: dict) -> None:
@@ -95,15 +89,11 @@ def abtest_cmd(
 ) -> None:
     """Virtual A/B(/n) test: conversion per variant and persona with intervals, lift against
     the control, the sample size a real test would need, and an extrapolation flag."""
-    from synthcust.simulation.abtest import run_abtest
-
-    pop = read_input(population, table, None)
-    train = read_input(training, table, None) if training else None
-    res = run_abtest(
-        model_file, pop, list(variant), focal=focal, outside=outside, persona=persona,
-        training=train, extrapolation_tolerance=tolerance, n_draws=draws, alpha=alpha,
-        power=power, random_state=seed, bad_prices="drop" if drop_bad_prices else "error",
-    )
+    res = wf.abtest(
+        model_file, population, list(variant), focal=focal, outside=outside, persona=persona,
+        training=training, tolerance=tolerance, n_draws=draws, alpha=alpha, power=power,
+        drop_bad_prices=drop_bad_prices, random_state=seed, table=table,
+    )  # fmt: skip
     flagged = set(res.flagged)
     t = Table(title=f"A/B test: {res.outcome} ({res.n_customers:,} customers)")
     for c in ("variant", "group", "conversion %", f"{round(100 * res.level)}% interval", ""):
@@ -132,7 +122,7 @@ def abtest_cmd(
     _assumptions(res.rests_on)
     for n in res.notes:
         console.print(f"[yellow]note[/yellow]: {n}")
-    _outputs(out, report, res.to_dict(), "Virtual A/B test", res.to_html())
+    _outputs(res, out, report)
 
 
 @app.command("funnel")
@@ -174,27 +164,11 @@ def funnel_cmd(
 ) -> None:
     """Fit a funnel's step-through probabilities per persona (Beta-Binomial posteriors), show
     where each persona is lost, and what a change to a step would do."""
-    from synthcust.cli.common import load_json
-    from synthcust.simulation.funnel import fit_funnel, funnel_from_probabilities
-
-    if (events is None) == (given is None):
-        raise SynthcustError("give EVENTS (session data to fit on) or --given PROBS.json")
-    changes: dict[str, str] = {}
-    for item in change or []:
-        if "=" not in item:
-            raise SynthcustError(f"cannot read --change {item!r}; write STEP=odds*1.2")
-        k, v = item.split("=", 1)
-        changes[k.strip()] = v.strip()
-    if given is not None:
-        probs = load_json(given, "probabilities")
-        if not isinstance(probs, dict):
-            raise SynthcustError(f"{given} must hold a JSON object of step probabilities")
-        fm = funnel_from_probabilities(probs, steps)
-    else:
-        fm = fit_funnel(read_input(events, table, None), steps, session=session, step=step,
-                        persona=persona, timestamp=timestamp, prior=prior,
-                        unknown="ignore" if ignore_unknown else "error", source=str(events))
-    res = fm.what_if(changes, n_draws=draws, random_state=seed)
+    res = wf.funnel(steps, events, given=given, changes=change, session=session, step=step,
+                    persona=persona, timestamp=timestamp, prior=prior,
+                    ignore_unknown=ignore_unknown, n_draws=draws, random_state=seed,
+                    table=table)  # fmt: skip
+    fm, changes = res.model, res.changes
     t = Table(title=f"Funnel {' -> '.join(fm.steps)}: completion per group")
     cols = ["group", "completion %", "interval", "most lost at"]
     if changes:
@@ -212,7 +186,7 @@ def funnel_cmd(
     _assumptions(res.rests_on)
     for n in res.notes:
         console.print(f"[yellow]note[/yellow]: {n}")
-    _outputs(out, report, res.to_dict(), "Funnel", res.to_html())
+    _outputs(res, out, report)
 
 
 @app.command("diversity")
@@ -251,12 +225,11 @@ def diversity_cmd(
     """Coverage of demographic subgroups (and combinations) in real vs synthetic data, with
     groups too small to speak for, missing, invented, under- or over-represented; optionally
     a synthetic panel over-sampling small groups, weighted back to the real population."""
-    from synthcust.evaluation.diversity import coverage
-    from synthcust.reporting.diversity import DiversityReport
-
-    real_df = read_input(real, table, None)
-    r = coverage(real_df, read_input(synth, table, None), by, max_order=max_order,
-                 min_n=min_n, max_rel_halfwidth=max_rel_halfwidth)
+    res = wf.diversity(real, synth, by, max_order=max_order, min_n=min_n,
+                       max_rel_halfwidth=max_rel_halfwidth, panel_model=panel_model,
+                       panel_size=panel_size, panel_min=panel_min, panel_out=panel_out,
+                       random_state=seed, table=table)  # fmt: skip
+    r = res.result
     s = r.summary()
     t = Table(title=f"Subgroups of {', '.join(r.by)}: {r.n_real:,} real, {r.n_synth:,} synthetic")
     for c in s.columns:
@@ -275,23 +248,12 @@ def diversity_cmd(
         console.print(t)
     for n in r.notes:
         console.print(f"[yellow]note[/yellow]: {n}")
-    payload, body = r.to_dict(), DiversityReport(r).body_html()
-    if panel_model is not None:
-        from synthcust.api import load
-        from synthcust.evaluation.diversity import oversampled_panel
-        from synthcust.io import write_table
-        from synthcust.reporting import html_table
-
-        if panel_out is None:
-            raise SynthcustError("--panel-model needs --panel-out FILE for the panel")
-        cols = [c.strip() for c in by.split(",") if c.strip()]
-        pnl = oversampled_panel(load(panel_model), panel_size, cols, population=real_df,
-                                min_per_group=panel_min or min_n, random_state=seed)
-        write_table(pnl.frame, panel_out)
+    pnl = res.panel
+    if pnl is not None:
         console.print(f"panel of {len(pnl.frame):,} rows written to {panel_out} (design weights "
                       f"in column {pnl.weight!r}; Kish effective n {pnl.effective_n:,.0f})")
-        payload["panel"] = pnl.to_dict()
-        body += ("<h3>Over-sampled panel</h3><p class='method'>Design weight = population "
-                 "share of the cell / panel share of the cell; weighted estimates return to the "
-                 "real population.</p>" + html_table(pnl.cells.round(4)))
-    _outputs(out, report, payload, "Diversity", body)
+    _outputs(res, out, report)
+
+
+# mounted on the root app until synthcust.cli.main mounts every command module's sub-app
+common.app.add_typer(app)

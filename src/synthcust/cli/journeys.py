@@ -1,19 +1,25 @@
 """``synthcust journeys`` and ``synthcust attribution``: simulated journeys with known truth,
-a generative journey model, and attribution models scored against the truth."""
+a generative journey model, and attribution models scored against the truth.
+
+A Typer sub-app with no logic of its own: options go to :mod:`synthcust.workflows.journeys`.
+"""
 
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from synthcust.cli.common import app, console, err_console, load_json, progress, read_input
-from synthcust.exceptions import SynthcustError
+from synthcust.cli import common
+from synthcust.cli.common import console, err_console, progress
+from synthcust.simulation.journeys import SCENARIOS, get_scenario
+from synthcust.workflows import journeys as wf
 
+#: this module's commands (mounted on the root app)
+app = typer.Typer(no_args_is_help=True)
 journeys_app = typer.Typer(
     help="Simulated customer journeys with known channel effects; a generative journey model.",
     no_args_is_help=True,
@@ -24,30 +30,6 @@ attribution_app = typer.Typer(
 )
 app.add_typer(journeys_app, name="journeys")
 app.add_typer(attribution_app, name="attribution")
-
-
-def _split(s: str | None) -> list[str] | None:
-    if s is None:
-        return None
-    items = [x.strip() for x in s.split(",") if x.strip()]
-    if not items:
-        raise SynthcustError(f"empty list {s!r}; write comma-separated names")
-    return items
-
-
-def _scenario(arg: str):
-    """A scenario name, or a JSON file of scenario parameters (``scenarios --show`` output)."""
-    from synthcust.simulation.journeys import Scenario, get_scenario
-
-    if arg.lower().endswith(".json"):
-        return Scenario.from_dict(load_json(Path(arg), "scenario"))
-    return get_scenario(arg)
-
-
-def _write_json(path: Path, obj: dict) -> None:
-    from synthcust.io.atomic import atomic_write_text
-
-    atomic_write_text(path, json.dumps(obj, indent=1, default=str))
 
 
 _SHORT = {
@@ -76,8 +58,6 @@ def scenarios_cmd(
     ] = None,
 ) -> None:
     """List the named simulation scenarios (or show one's parameters)."""
-    from synthcust.simulation.journeys import SCENARIOS, get_scenario
-
     if show:
         console.print_json(json.dumps(get_scenario(show).to_dict()))
         return
@@ -114,15 +94,10 @@ def simulate_cmd(
     ] = None,
 ) -> None:
     """Simulate journeys of a scenario and write them with their ground truth."""
-    from synthcust.io import write_table
-    from synthcust.simulation.journeys import simulate
-
-    sc = _scenario(scenario)
-    sim = simulate(sc, users, random_state=seed)
-    df = sim.path_table() if paths else sim.touches
-    p = write_table(df, out)
-    tp = truth or p.with_name(p.name.split(".")[0] + ".truth.json")
-    _write_json(tp, {"scenario": sim.scenario.to_dict(), "seed": seed, **sim.truth.to_dict()})
+    run = wf.simulate_journeys(scenario, users, out, random_state=seed, paths=paths,
+                               truth=truth)  # fmt: skip
+    sim, df, p, tp = run.simulation, run.frame, run.path, run.truth_path
+    sc = sim.scenario
     t = Table(title=f"{sc.name}: ground truth ({users:,} users)")
     for c in ("channel", "removal effect", "Shapley", "true share"):
         t.add_column(c)
@@ -148,11 +123,9 @@ def fit_cmd(
     table: Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL).")] = None,
 ) -> None:
     """Fit a variable-order Markov journey model on real paths; save it as JSON."""
-    from synthcust.simulation.journey_model import JourneyMarkovModel
-
-    m = JourneyMarkovModel(order=order, max_order=max_order, random_state=seed)
-    m.fit(read_input(data, table, None))
-    p = m.save(out)
+    m = wf.fit_journey_model(data, out, order=order, max_order=max_order, random_state=seed,
+                             table=table)  # fmt: skip
+    p = out
     if m.heldout_loglik_:
         ll = ", ".join(f"{k}: {v:.3f}" for k, v in m.heldout_loglik_.items())
         console.print(f"held-out log-likelihood per journey by order: {ll}")
@@ -170,15 +143,9 @@ def generate_cmd(
     ] = None,
 ) -> None:
     """Generate synthetic journeys (a path table) from a fitted journey model."""
-    from synthcust.io import write_table
-    from synthcust.simulation.journey_model import JourneyMarkovModel, fidelity
-
-    m = JourneyMarkovModel.load(model)
-    syn = m.sample(n, random_state=seed)
-    p = write_table(syn, out)
+    syn, p, f = wf.generate_journeys(model, n, out, random_state=seed, compare=compare)
     console.print(f"{n:,} journeys in {len(syn):,} distinct paths -> {p}")
-    if compare:
-        f = fidelity(read_input(compare, None, None), syn)
+    if f is not None:
         console.print(
             f"path-length TV {f['length_tv']:.4f}, transition TV {f['transition_tv']:.4f}, "
             f"conversion rate by length MAE {f['conv_rate_mae']:.4f}, "
@@ -208,16 +175,9 @@ def run_cmd(
     query: Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL).")] = None,
 ) -> None:
     """Run attribution models on a touch log or a path table; print credit shares."""
-    from synthcust.simulation.attribution import DEFAULT_MODELS, attribute, from_log
-
-    df = read_input(data, table, query)
-    ch = _split(channels)
-    d = from_log(df, channels=ch, sort=True) if sort else df
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = attribute(
-            d, _split(models) or DEFAULT_MODELS, channels=ch, baseline_rate=baseline_rate
-        )
+    res = wf.run_attribution(data, models=models, channels=channels, sort=sort,
+                             baseline_rate=baseline_rate, out=out, table=table,
+                             query=query)  # fmt: skip
     for note in res.notes:
         err_console.print(f"[yellow]note[/yellow]: {note}")
     sh = res.shares
@@ -229,13 +189,6 @@ def run_cmd(
         t.add_row(str(ch_), *[f"{v:.3f}" for v in row])
     console.print(t)
     if out:
-        cred = res.credits.reset_index()
-        if out.suffix == ".json":
-            _write_json(out, {"credits": res.credits.to_dict(), "notes": res.notes})
-        else:
-            from synthcust.io import write_table
-
-            write_table(cred, out)
         console.print(f"credits (conversions per channel and model) -> {out}")
 
 
@@ -255,20 +208,14 @@ def evaluate_cmd(
     ] = None,
 ) -> None:
     """Score every attribution model against the simulator's truth (the attribution lab)."""
-    from synthcust.simulation.attribution_lab import LAB_MODELS, evaluate
-
-    names = _split(scenarios)
-    scen = [_scenario(s) for s in names] if names else None
-    n_runs = (len(scen) if scen else 5) * seeds
+    names = wf.split_names(scenarios)
+    n_runs = (len(names) if names else len(SCENARIOS)) * seeds
     with progress() as prog:
         task = prog.add_task("simulating and scoring", total=n_runs)
-        lab = evaluate(
-            scen,
-            seeds=seeds,
-            n_users=users,
-            models=_split(models) or LAB_MODELS,
+        lab = wf.attribution_lab(
+            names, seeds=seeds, users=users, models=models, report=report,
             progress=lambda done, total: prog.update(task, completed=done, total=total),
-        )
+        )  # fmt: skip
     tab = lab.table()
     console.print(
         f"Attribution vs truth: {seeds} seeds x {users:,} users, mean ± sd over seeds; MAE of "
@@ -282,5 +229,9 @@ def evaluate_cmd(
             t.add_row(*[str(v) for v in r])
         console.print(t)
     if report:
-        p = lab.write(report)
+        p = Path(report)
         console.print(f"report -> {p} (and {p.with_suffix('.json').name})")
+
+
+# mounted on the root app until synthcust.cli.main mounts every command module's sub-app
+common.app.add_typer(app)

@@ -87,7 +87,7 @@ class ChoiceModelReport(Report):
         m = self.model
         summ = m.summary().reset_index().round(4)
         ctx: dict[str, Any] = {
-            "m": m,
+            "model": m,
             "n_draws": self.n_draws,
             "summary": table_view(summ, len(summ), raw=True),
             "classes": None,

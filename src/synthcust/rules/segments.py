@@ -266,7 +266,34 @@ def _in_range(v: Any, rng: _Constraint) -> bool:
 def segment_mask(
     df: pd.DataFrame, conditions: Mapping[str, Any], name: str = "segment"
 ) -> np.ndarray:
-    """Boolean mask of the rows of ``df`` in the segment (vectorised)."""
+    """Boolean mask of the rows of ``df`` in the segment (vectorised).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The rows.
+    conditions : mapping
+        The segment's compiled conditions (:attr:`Segment.conditions`).
+    name : str
+        The segment's name, for messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``True`` for the rows in the segment.
+
+    Raises
+    ------
+    SegmentError
+        If a condition names a column ``df`` does not have.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"age": [20, 35, 50], "plan": ["a", "b", "a"]})
+    >>> segment_mask(df, parse_rule("age >= 30 and plan == 'a'")).tolist()
+    [False, False, True]
+    """
     mask = np.ones(len(df), dtype=bool)
     for col, cond in conditions.items():
         if col not in df.columns:
@@ -302,7 +329,23 @@ def check_segment(df: pd.DataFrame, seg: Segment) -> int:
 
 
 def load_segments(spec: Mapping[str, str]) -> dict[str, Segment]:
-    """Parse ``{name: rule}`` (e.g. from a segments JSON file); all errors at once."""
+    """Parse ``{name: rule}`` (e.g. from a segments JSON file); all errors at once.
+
+    Parameters
+    ----------
+    spec : mapping
+        Segment name -> rule.
+
+    Returns
+    -------
+    dict
+        Segment name -> :class:`Segment`.
+
+    Raises
+    ------
+    SegmentError
+        Listing the problem of every malformed rule.
+    """
     out: dict[str, Segment] = {}
     problems = []
     for name, rule in spec.items():

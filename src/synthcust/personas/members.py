@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from synthcust._utils.persist import load_bundle
 from synthcust._utils.rng import RandomState, resolve_rng
-from synthcust.api import SynthModel  # TODO(H6): synthcust.synthesizers.fitted once it lands
-from synthcust.api import load as load_model
 from synthcust.exceptions import (
     ConditionError,
     DataError,
@@ -40,10 +37,9 @@ from synthcust.personas.describe import PersonaCards
 from synthcust.personas.segment import PersonaSegmenter
 from synthcust.personas.traits import unknown_persona_message
 from synthcust.privacy.pii_fake import FakeSpec, fake_columns
-from synthcust.schema.infer import infer_schema
 from synthcust.schema.model import PIIKind
-from synthcust.schema.validate import validate
 from synthcust.synthesizers import REGISTRY
+from synthcust.synthesizers.fitted import fit_model, load_model, prepare_schema
 
 __all__ = [
     "PERSONA_COLUMN",
@@ -122,8 +118,8 @@ class PersonaModel:
             labels = segmenter.predict(df)
         data = df[segmenter.columns_].copy()
         data[self.column] = np.asarray(labels, dtype=object).astype(str)
-        synth = REGISTRY[self.synthesizer](random_state=self.random_state)
-        self.synth_ = _fit_synthesizer(synth, data)
+        self.synth_ = fit_model(data, prepare_schema(data), self.synthesizer,
+                                random_state=self.random_state)
         self.segmenter_ = segmenter
         self.names_ = dict(self.names or {p: p for p in segmenter.personas_})
         return self
@@ -192,16 +188,6 @@ class PersonaModel:
         model.segmenter_ = PersonaSegmenter.from_dict(info.get("segmenter"), repr(str(path)))
         model.names_ = dict(info["names"])
         return model
-
-
-def _fit_synthesizer(synth: Any, data: pd.DataFrame) -> SynthModel:
-    """Fit ``synth`` on ``data`` (no PII: the segmenter never uses PII columns)."""
-    schema = infer_schema(data)
-    errors = [str(p) for p in validate(data, schema) if p.severity == "error"]
-    if errors:
-        raise SchemaError(errors)
-    synth.fit(data, schema)
-    return SynthModel(synth, schema, None, [str(c) for c in data.columns])
 
 
 def load_persona_model(path: str | os.PathLike) -> PersonaModel:

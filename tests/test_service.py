@@ -612,3 +612,52 @@ def test_dp_fit_is_charged_to_the_ledger_and_refused_over_budget(
     assert code == 1
     assert " ".join(msg.split()) in " ".join(err.split())
     assert len(ws.ledger(fp)) == 1
+
+
+def test_evaluation_equals_the_library_on_the_same_split_and_seed(client, tmp_path):
+    from synthcust.io import read_table
+    from synthcust.workflows.evaluate import evaluate_model
+    from synthcust.workflows.fit import fit
+    from synthcust.workflows.split import split
+
+    data = tmp_path / "customers.csv"
+    customers().to_csv(data, index=False)
+    did = upload(client, data.read_bytes()).json()["id"]
+    job = client.post("/api/fits", json={"dataset": did, "synthesizer": "copula",
+                                         "target": "choice", "seed": 0}, headers=H)  # fmt: skip
+    res = wait(client, job.json()["id"])["result"]
+    ej = client.post(f"/api/models/{res['model_id']}/evaluate", json={"seed": 0}, headers=H)
+    served = {m["key"]: m["value"] for m in wait(client, ej.json()["id"], 120)["result"][
+        "report"]["scorecard"]}  # fmt: skip
+
+    train, holdout = split(read_table(data), target="choice", random_state=0)
+    model = fit(train, synthesizer="copula", target="choice", random_state=0).model
+    report = evaluate_model(model, train, holdout, target="choice", random_state=0)
+    library = {m.key: m.value for m in report.scorecard()}
+    assert "tstr_auc" in library and served.keys() == library.keys()
+    for key, value in library.items():
+        assert served[key] == pytest.approx(value, abs=1e-9), key
+
+
+def test_fit_segments_and_constraints_then_sample_by_segment_where_and_gate(client):
+    did = upload(client, csv_bytes(customers())).json()["id"]
+    body = {"dataset": did, "synthesizer": "copula", "segments": {"young": "age < 30"},
+            "constraints": ["age >= 18"]}  # fmt: skip
+    done = wait(client, client.post("/api/fits", json=body, headers=H).json()["id"])
+    assert done["status"] == "done", done
+    mid = done["result"]["model_id"]
+
+    def rows(**kw):
+        r = client.post(f"/api/models/{mid}/sample", json={"n": 40, "seed": 1, **kw}, headers=H)
+        assert r.status_code == 200, r.text
+        return pd.DataFrame(r.json()["rows"])
+
+    assert (rows(segment="young")["age"] < 30).all()
+    assert (rows(where="region == 'north'")["region"] == "north").all()
+    assert (rows(gate=True)["age"] >= 18).all()
+    r = client.post(f"/api/models/{mid}/sample", json={"n": 5, "segment": "old"}, headers=H)
+    assert r.status_code == 400 and "old" in r.json()["error"]
+    r = client.post("/api/fits", headers=H, json={"dataset": did, "synthesizer": "copula",
+                                                  "constraints": ["nope > 1"]})  # fmt: skip
+    failed = wait(client, r.json()["id"])
+    assert failed["status"] == "failed" and "nope" in failed["error"]

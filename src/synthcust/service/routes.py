@@ -23,6 +23,8 @@ from synthcust.workflows import defaults
 
 router = APIRouter(prefix="/api")
 
+Name = Annotated[str, Field(max_length=200)]
+Rule = Annotated[str, Field(max_length=1000)]
 IdPath = Annotated[str, Path(max_length=64, description="a generated id")]
 ModelPath = Annotated[int, Path(ge=1, le=2**62, description="a model id")]
 
@@ -49,7 +51,7 @@ class FitIn(BaseModel):
         description="a name from GET /api/synthesizers; none: the default every face fits "
         "(dp_marginal when dp_epsilon is given)",
     )  # fmt: skip
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    seed: int = Field(defaults.SEED, ge=0, le=2**31 - 1)
     target: str | None = Field(
         None, max_length=200,
         description="target column: the split is stratified by it and evaluations measure "
@@ -60,35 +62,48 @@ class FitIn(BaseModel):
         description="fit under (epsilon, delta)-differential privacy, charged to the dataset's "
         "privacy budget in the workspace ledger (refused with 403 over budget)",
     )  # fmt: skip
-    dp_delta: float = Field(1e-9, gt=0, lt=1, description="delta for dp_epsilon (< 1/rows)")
-    bounds: dict[Annotated[str, Field(max_length=200)], tuple[float | str, float | str]] | None = (
-        Field(None, max_length=500,
-              description="public bounds per numeric/date column for dp_marginal, "
-              "{column: [low, high]} (or lower/upper in the schema)")
+    dp_delta: float = Field(defaults.DP_DELTA, gt=0, lt=1,
+                            description="delta for dp_epsilon (< 1/rows)")  # fmt: skip
+    bounds: dict[Name, tuple[float | str, float | str]] | None = Field(
+        None, max_length=500,
+        description="public bounds per numeric/date column for dp_marginal, "
+        "{column: [low, high]} (or lower/upper in the schema)",
     )  # fmt: skip
-    constraints: list[Annotated[str, Field(max_length=500)]] = Field(
+    constraints: list[Rule] = Field(
         default_factory=list, max_length=50,
         description="rules every synthetic row obeys, e.g. 'last_order >= first_order'",
+    )  # fmt: skip
+    segments: dict[Name, Rule] = Field(
+        default_factory=dict, max_length=50,
+        description="named segments to sample from later, {name: rule}",
     )  # fmt: skip
 
 
 class SampleIn(BaseModel):
     n: int = Field(100, ge=1, le=100_000)
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
-    conditions: dict[str, str | float | int | bool] = Field(default_factory=dict)
+    conditions: dict[str, str | float | int | bool] = Field(
+        default_factory=dict, description="column -> the value every synthetic row takes",
+    )  # fmt: skip
+    segment: str | None = Field(None, max_length=200, description="a segment named at fit time")
+    where: str | None = Field(None, max_length=1000, description="an ad-hoc rule: 'age < 30'")
+    gate: bool = Field(
+        False, description="check the rows against the privacy gate (on the model's real train "
+        "and holdout rows) first; refused with 400 when they fail it",
+    )  # fmt: skip
     format: str = Field("json", pattern="^(json|csv)$")
 
 
 class EvaluateIn(BaseModel):
     target: str | None = Field(None, max_length=200)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    seed: int = Field(defaults.SEED, ge=0, le=2**31 - 1)
 
 
 class PersonasIn(BaseModel):
     k: int | None = Field(None, ge=2, le=12)
     max_k: int = Field(6, ge=2, le=12)
     members: int = Field(3, ge=0, le=20)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    seed: int = Field(defaults.SEED, ge=0, le=2**31 - 1)
 
 
 class ScenarioIn(BaseModel):
@@ -98,7 +113,7 @@ class ScenarioIn(BaseModel):
         default_factory=dict, description="alternative -> price change in percent (-90..+300)"
     )
     n: int = Field(2000, ge=50, le=50_000, description="synthetic customers simulated")
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    seed: int = Field(defaults.SEED, ge=0, le=2**31 - 1)
 
 
 class ABTestIn(BaseModel):
@@ -110,7 +125,7 @@ class ABTestIn(BaseModel):
     )
     focal: str | None = Field(None, max_length=200, description="alternative that converts")
     n: int = Field(2000, ge=50, le=50_000, description="synthetic customers simulated")
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    seed: int = Field(defaults.SEED, ge=0, le=2**31 - 1)
 
 
 class InterviewIn(BaseModel):
@@ -321,9 +336,14 @@ def list_models(request: Request) -> dict[str, Any]:
 
 @router.post("/models/{model_id}/sample", summary="Synthetic rows (JSON or CSV)")
 def sample(request: Request, model_id: ModelPath, body: SampleIn) -> Response:
+    """Synthetic rows through :func:`synthcust.workflows.sample.sample`."""
+    from synthcust.workflows.sample import sample as sample_workflow
+
     st = _state(request)
     model = st.model(model_id)
-    df = model.sample(body.n, conditions=body.conditions or None, random_state=body.seed)
+    gate = st.model_split(model_id) if body.gate else None
+    df = sample_workflow(model, body.n, conditions=body.conditions or None, segment=body.segment,
+                         where=body.where, random_state=body.seed, gate=gate)  # fmt: skip
     if body.format == "csv":
         return Response(df.to_csv(index=False), media_type="text/csv")
     text = f'{{"model_id": {model_id}, "n": {len(df)}, "rows": {rows_json(df)}}}'

@@ -28,7 +28,9 @@ from synthcust.schema import Schema
 from synthcust.store.jobs import DatasetEntry, Job, JobStore, UnknownJob, new_id
 from synthcust.store.workspace import Workspace
 from synthcust.workflows import defaults
+from synthcust.workflows.evaluate import evaluate_model
 from synthcust.workflows.fit import fit as fit_workflow
+from synthcust.workflows.split import split as split_workflow
 
 log = logging.getLogger("synthcust.service")
 
@@ -136,12 +138,10 @@ class ServiceState:
 
     def split(self, dataset_id: str, seed: int,
               target: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-        """Train and holdout rows (80/20 by ``seed``, stratified by ``target``): fits see only
-        train."""
-        from synthcust.evaluation.splits import train_holdout_split
-
-        return train_holdout_split(self.frame(dataset_id), target=target, holdout=HOLDOUT,
-                                   random_state=seed)  # fmt: skip
+        """Train and holdout rows (:func:`synthcust.workflows.split.split`: 80/20 by ``seed``,
+        stratified by ``target``): fits see only train."""
+        return split_workflow(self.frame(dataset_id), target=target, holdout=HOLDOUT,
+                              random_state=seed)  # fmt: skip
 
     # ------------------------------------------------------------------ models
     def model_record(self, model_id: int) -> Any:
@@ -247,6 +247,7 @@ class ServiceState:
             res = fit_workflow(
                 train, schema=schema, synthesizer=p.get("synthesizer"), target=target,
                 random_state=seed, constraints=p.get("constraints") or None,
+                segments=p.get("segments") or None,
                 dp_epsilon=p.get("dp_epsilon"), dp_delta=float(p.get("dp_delta") or
                                                                 defaults.DP_DELTA),
                 bounds=p.get("bounds") or None, workspace=self.ws, dataset=self.frame(ds),
@@ -267,19 +268,23 @@ class ServiceState:
                 "columns": model.column_order, "pii_handled": handled,
                 "notes": list(model.notes), "privacy": privacy}  # fmt: skip
 
+    def model_split(self, model_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The train and holdout rows of a model's fit (its seed and target)."""
+        rec = self.model_record(model_id)
+        return self.split(rec.params["service_dataset"], int(rec.params["seed"]),
+                          rec.params.get("target") or None)  # fmt: skip
+
     def evaluate_job(self, job: Job, progress: Callable[[float, str], None]) -> dict[str, Any]:
-        from synthcust.evaluation import evaluate
-        from synthcust.reporting.html import write_report
+        """Evaluate through :func:`synthcust.workflows.evaluate.evaluate_model` on the fit's
+        split: the figures the CLI and the library give on the same split and seed."""
+        from synthcust.reporting import write_report
 
         mid = int(job.params["model_id"])
         rec = self.model_record(mid)
         model = self.model(mid)
         target = job.params.get("target") or rec.params.get("target") or None
         progress(0.1, "sampling synthetic customers")
-        train, holdout = self.split(rec.params["service_dataset"], int(rec.params["seed"]),
-                                    rec.params.get("target"))  # fmt: skip
-        cols = [c for c in model.learned_columns if c in train.columns]
-        synth = model.sample(len(train), random_state=int(job.params.get("seed", 0)))
+        train, holdout = self.model_split(mid)
         progress(0.3, "measuring fidelity, detection, privacy and utility")
         steps = [0]
 
@@ -287,9 +292,9 @@ class ServiceState:
             steps[0] += 1
             progress(0.3 + 0.6 * (1 - 0.75 ** steps[0]), message)
 
-        schema = model.schema.select(cols)  # the upload's schema: not inferred again
-        report = evaluate(train[cols], synth[cols], holdout[cols], target=target,
-                          progress=step, schema=schema)  # fmt: skip
+        report = evaluate_model(model, train, holdout, target=target,
+                                random_state=int(job.params.get("seed", defaults.SEED)),
+                                progress=step)  # fmt: skip
         progress(0.9, "writing the report")
         _, json_path = write_report(report, self.data_dir / "reports" / f"{job.id}.html")
         return {"model_id": mid, "target": target, "report": json.loads(json_path.read_text()),

@@ -35,7 +35,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -43,18 +42,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthcust.exceptions import ConditionError, ConstraintError, SchemaError
+from synthcust.constraints.common import count_decimals, frame_of_columns, json_value
+from synthcust.constraints.sampling import MAX_FACTOR, MAX_ROUNDS, sample_rows
+from synthcust.constraints.validate import validate_constraints
+from synthcust.exceptions import ConditionError, ConstraintError
 from synthcust.rules.constraints import (
-    AllowedValues,
     Constraint,
     FixedCombinations,
     Identity,
     Inequality,
-    Range,
     UniqueKey,
     combo_keys,
 )
-from synthcust.schema.model import Column, Kind, Schema, unknown_column_message
+from synthcust.schema.model import Column, Kind, Schema
 from synthcust.transform.codec import (
     ColumnSpec,
     TableCodec,
@@ -64,12 +64,9 @@ from synthcust.transform.codec import (
 )
 from synthcust.transform.conditions import CategoricalCondition, compile_conditions
 
-MAX_ROUNDS = 10
-INEQUALITY_MODE = "share"  # "share" of the room up to the real maximum, or "difference"
-MAX_FACTOR = 200  # rows drawn at most, as a multiple of the rows asked for
+__all__ = ["INEQUALITY_MODE", "MAX_FACTOR", "MAX_ROUNDS", "ConstraintPlan"]
 
-_ORDERED = (Kind.NUMERIC, Kind.DATETIME)
-_COMBINABLE = (Kind.CATEGORICAL, Kind.BOOLEAN, Kind.NUMERIC, Kind.CONSTANT)
+INEQUALITY_MODE = "share"  # "share" of the room up to the real maximum, or "difference"
 
 
 @dataclass
@@ -98,106 +95,7 @@ class ConstraintPlan:
 
     # ------------------------------------------------------------------ static checks
     def _validate(self) -> None:
-        problems: list[str] = []
-        kinds = {c.name: c.kind for c in self.schema}
-        for c in self.constraints:
-            for col in c.columns:
-                if col not in kinds:
-                    problems.append(
-                        f"constraint '{c}': {unknown_column_message(col, self.schema.names)}"
-                    )
-        if problems:
-            raise SchemaError(problems)
-        for c in self.constraints:
-            k = {col: kinds[col] for col in c.columns}
-            if isinstance(c, Inequality):
-                if k[c.low] not in _ORDERED or k[c.high] not in _ORDERED or k[c.low] != k[c.high]:
-                    problems.append(
-                        f"constraint '{c}': compares {c.low!r} ({k[c.low]}) with {c.high!r} "
-                        f"({k[c.high]}); an inequality needs two numeric or two datetime columns"
-                    )
-            elif isinstance(c, Range):
-                if k[c.column] not in _ORDERED:
-                    problems.append(
-                        f"constraint '{c}': {c.column!r} is {k[c.column]}, not numeric or datetime"
-                    )
-                else:
-                    want_ts = k[c.column] == Kind.DATETIME
-                    for b in (c.low, c.high):
-                        if b is not None and isinstance(b, pd.Timestamp) != want_ts:
-                            problems.append(
-                                f"constraint '{c}': bound {b!r} does not fit {k[c.column]} column "
-                                f"{c.column!r}"
-                                + ("; write a date like '2024-01-31'" if want_ts else "")
-                            )
-            elif isinstance(c, Identity):
-                bad = [col for col in c.columns if k[col] != Kind.NUMERIC]
-                if bad:
-                    problems.append(
-                        f"constraint '{c}': {', '.join(repr(b) for b in bad)} not numeric; "
-                        "identities are arithmetic on numeric columns"
-                    )
-            elif isinstance(c, FixedCombinations):
-                bad = [col for col in c.columns if k[col] not in _COMBINABLE]
-                if bad:
-                    problems.append(
-                        f"constraint '{c}': {', '.join(repr(b) for b in bad)} cannot be combined "
-                        "(ids, free text and dates are not categories)"
-                    )
-            elif isinstance(c, AllowedValues | UniqueKey) and k[c.column] == Kind.TEXT:
-                problems.append(
-                    f"constraint '{c}': {c.column!r} is free text, which is not modelled"
-                )
-        keys = {c.column for c in self.constraints if isinstance(c, UniqueKey)}
-        for c in self.constraints:
-            if not isinstance(c, UniqueKey) and keys & set(c.columns):
-                problems.append(
-                    f"constraint '{c}': uses key column(s) {sorted(keys & set(c.columns))}, "
-                    "which are generated, not modelled"
-                )
-        targets: dict[str, Identity] = {}
-        for c in self.constraints:
-            if isinstance(c, Identity):
-                if c.column in targets:
-                    problems.append(
-                        f"column {c.column!r} is derived twice ('{targets[c.column]}' and "
-                        f"'{c}'); keep one"
-                    )
-                targets[c.column] = c
-        # identities may not depend on each other in a circle
-        cyc = _find_cycle(
-            {t: [i for i in idn.inputs if i in targets] for t, idn in targets.items()}
-        )
-        if cyc:
-            problems.append(
-                "contradictory identities: " + " <- ".join(cyc) + " derive each other in a circle"
-            )
-        # inequalities: a circle a <= b <= ... <= a is contradictory (or forces equality)
-        edges: dict[str, list[str]] = {}
-        for c in self.constraints:
-            if isinstance(c, Inequality):
-                edges.setdefault(c.low, []).append(c.high)
-        cyc = _find_cycle(edges)
-        if cyc:
-            chain = " <= ".join(cyc)
-            problems.append(
-                f"contradictory inequalities: {chain}; they can only hold if all are equal "
-                "(and never if one is strict); remove one, or state the equality as an identity"
-            )
-        ranges: dict[str, list[Range]] = {}
-        for c in self.constraints:
-            if isinstance(c, Range):
-                ranges.setdefault(c.column, []).append(c)
-        for col, rs in ranges.items():
-            lows = [r.low for r in rs if r.low is not None]
-            highs = [r.high for r in rs if r.high is not None]
-            if lows and highs and max(lows) > min(highs):
-                problems.append(
-                    f"contradictory ranges on {col!r}: "
-                    f"{' and '.join(str(r) for r in rs)} leave no value"
-                )
-        if problems:
-            raise ConstraintError("; ".join(problems))
+        validate_constraints(self.constraints, self.schema)
 
     def _assign(self) -> None:
         """Decide which constraints are met by construction (the rest: by rejection)."""
@@ -278,13 +176,13 @@ class ConstraintPlan:
                 len(finite) and np.all(np.mod(finite, 1) == 0)
             )
         self.decimals = {
-            i.column: _decimals(typed[i.column].to_numpy(dtype=float)) for i in self.identities
+            i.column: count_decimals(typed[i.column].to_numpy(dtype=float)) for i in self.identities
         }
         self.combos = []
         for g in self.groups:
             keys = combo_keys(df, g)
             uniq, first = np.unique(keys.astype(str), return_index=True)
-            vals = [[_py(df[c].iloc[i]) for c in g] for i in first]
+            vals = [[json_value(df[c].iloc[i]) for c in g] for i in first]
             self.combos.append(_Combo(_combo_name(g, self.schema.names), g, uniq.tolist(), vals))
         self.keys_format = {k.column: k for k in self.keys}
         return self
@@ -365,7 +263,7 @@ class ConstraintPlan:
         for k in self.keys:
             if k.format:
                 out[k.column] = pd.Series([None] * n, dtype=object)
-        return _frame({c: out[c] for c in self.output_columns if c in out}, n)
+        return frame_of_columns({c: out[c] for c in self.output_columns if c in out}, n)
 
     def settle_identities(self, out: pd.DataFrame, mode: str | None) -> tuple[np.ndarray, str]:
         """Which rows' own values obey every identity; in ``"repair"`` mode fix the others.
@@ -378,7 +276,7 @@ class ConstraintPlan:
         if not self.identities:
             return np.ones(n, dtype=bool), mode or "reject"
         cols = dict.fromkeys(c for i in self.identities for c in i.columns)
-        frame = _frame({c: self._num(c, out[c]) for c in cols}, n)
+        frame = frame_of_columns({c: self._num(c, out[c]) for c in cols}, n)
         natural = np.ones(n, dtype=bool)
         for i in self.identities:
             natural &= i.check(frame)
@@ -450,7 +348,7 @@ class ConstraintPlan:
                 data[c] = pd.to_datetime(pd.Series(x * scale, index=df.index), unit="s")
             else:
                 data[c] = df[c]
-        out = _frame(data, len(df))
+        out = frame_of_columns(data, len(df))
         out.index = df.index
         return out
 
@@ -545,64 +443,10 @@ class ConstraintPlan:
     ) -> pd.DataFrame:
         """``n`` rows obeying every constraint and condition, from ``draw(m)`` (inverse applied).
 
-        At most ``MAX_ROUNDS`` rounds and ``MAX_FACTOR * n`` rows drawn in all.
+        At most ``MAX_ROUNDS`` rounds and ``MAX_FACTOR * n`` rows drawn in all (see
+        :func:`synthcust.constraints.sampling.sample_rows`).
         """
-        parts: list[pd.DataFrame] = []
-        have, drawn, rate = 0, 0, 1.0
-        passed: dict[str, int] = {}
-        mode: str | None = None  # identities: decided on the first batch, kept for the call
-        # the first round draws n (+8): most rows pass, and a short second round is cheaper
-        # than drawing spares every time; later rounds scale by the pass rate seen, + 10%
-        for r in range(MAX_ROUNDS):
-            need = n - have
-            spare = 1.0 if r == 0 else 1.1
-            m = min(math.ceil(need / max(rate, 1e-3) * spare) + 8, MAX_FACTOR * n - drawn)
-            if m <= 0:
-                break
-            out = draw(m)
-            drawn += m
-            _, mode = self.settle_identities(out, mode)
-            masks = self.check(out, full=False)
-            masks["rebuilt values inside the real range"] = self.rebuilt_in_range(out)
-            if post_conds:
-                masks["the sampling conditions"] = self.condition_mask(out, post_conds)
-            ok = np.ones(len(out), dtype=bool)
-            for name, msk in masks.items():
-                passed[name] = passed.get(name, 0) + int(msk.sum())
-                ok &= msk
-            if ok.all() and len(out) <= need:
-                parts.append(out)
-            else:  # column by column: no consolidation of the frame into 2-D blocks
-                idx = np.flatnonzero(ok)[:need]
-                parts.append(
-                    _frame(
-                        {
-                            c: out[c].to_numpy()[idx]
-                            if out[c].dtype.kind in "biufcM"
-                            else out[c].iloc[idx]
-                            for c in out.columns
-                        },
-                        len(idx),
-                    )
-                )
-            have += min(int(ok.sum()), need)
-            rate = max(int(ok.sum()), 1) / len(out)
-            if have >= n:
-                break
-        if have < n:
-            worst = min(passed, key=lambda k: passed[k]) if passed else "?"
-            share = passed.get(worst, 0) / max(drawn, 1)
-            raise ConstraintError(
-                f"could generate only {have:,} of {n:,} rows that obey every constraint "
-                f"({drawn:,} rows drawn in {MAX_ROUNDS} rounds at most): '{worst}' held in "
-                f"{share:.2%} of generated rows; loosen or remove it, or check that it agrees "
-                "with the data and the other constraints"
-            )
-        return (
-            pd.concat(parts, ignore_index=True)
-            if len(parts) > 1
-            else parts[0].reset_index(drop=True)
-        )
+        return sample_rows(self, n, draw, post_conds)
 
     # ------------------------------------------------------------------ persistence
     def to_state(self) -> dict[str, Any]:
@@ -701,17 +545,6 @@ class ConstraintPlan:
         return astype_safe(s, dtype)
 
 
-def _frame(cols: Mapping[str, Any], n: int) -> pd.DataFrame:
-    """A frame from columns without consolidating them into 2-D blocks (no extra copy)."""
-    if not cols:
-        return pd.DataFrame(index=pd.RangeIndex(n))
-    parts = [
-        (v.reset_index(drop=True) if isinstance(v, pd.Series) else pd.Series(v)).rename(k)
-        for k, v in cols.items()
-    ]
-    return pd.concat(parts, axis=1)
-
-
 def _cond_mask(cond: Any, x: np.ndarray, spec: ColumnSpec) -> np.ndarray:
     if isinstance(cond, CategoricalCondition):
         return np.isin(x, np.asarray(cond.codes))
@@ -726,56 +559,8 @@ def _combo_name(cols: Sequence[str], taken: Sequence[str]) -> str:
     return name
 
 
-def _decimals(x: np.ndarray) -> int | None:
-    """Fewest decimals (0..10) that represent every finite value of ``x`` (None: more)."""
-    f = x[np.isfinite(x)]
-    for k in range(11):
-        if np.all(np.abs(np.round(f, k) - f) <= 1e-9 * np.maximum(1.0, np.abs(f))):
-            return k
-    return None
-
-
-def _py(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, np.generic):
-        v = v.item()
-        return None if isinstance(v, float) and math.isnan(v) else v
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    return v
-
-
 def _show(v: Any) -> Any:
-    v = _py(v)
-    return v
-
-
-def _find_cycle(edges: Mapping[str, Sequence[str]]) -> list[str] | None:
-    """A cycle in a directed graph as a node list (first node repeated at the end), or None."""
-    color: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(u: str) -> list[str] | None:
-        color[u] = 1
-        stack.append(u)
-        for v in edges.get(u, ()):
-            if color.get(v) == 1:
-                return [*stack[stack.index(v) :], v]
-            if color.get(v) is None:
-                found = visit(v)
-                if found:
-                    return found
-        stack.pop()
-        color[u] = 2
-        return None
-
-    for u in list(edges):
-        if color.get(u) is None:
-            found = visit(u)
-            if found:
-                return found
-    return None
+    return json_value(v)
 
 
 def _topo_identities(ids: list[Identity]) -> list[Identity]:

@@ -1,4 +1,8 @@
-"""``synthcust serve``: the HTTP service and web page (needs the ``service`` extra)."""
+"""``synthcust serve``: the HTTP service and web page (needs the ``service`` extra).
+
+A Typer sub-app with no logic of its own: the options go to
+:func:`synthcust.service.create_app`, which serves the workflows every face shares.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,12 @@ from typing import Annotated
 
 import typer
 
-from synthcust.cli.common import app, console
+from synthcust.cli import common
+from synthcust.cli.common import console
 from synthcust.exceptions import SynthcustError
+
+#: this module's commands (mounted on the root app)
+app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("serve")
@@ -34,7 +42,8 @@ def serve(
                      "none: CORS off)."),
     ] = None,
 ) -> None:
-    """Serve the API (/api/, OpenAPI at /openapi.json) and the web page (/).
+    """Serve the API (/api/, OpenAPI at /openapi.json) and the web page (/): the same
+    workflows as the CLI (same default model; DP fits charged to the workspace's ledger).
 
     On the first start an API token is generated and printed once; only its hash is stored
     (service_token.json beside the workspace). Send it as 'Authorization: Bearer TOKEN'.
@@ -67,3 +76,7 @@ def serve(
     console.print(f"synthcust serving on http://{host}:{port}/ (OpenAPI: /openapi.json)",
                   highlight=False)  # fmt: skip
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+# mounted on the root app until synthcust.cli.main mounts every command module's sub-app
+common.app.add_typer(app)

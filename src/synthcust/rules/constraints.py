@@ -457,7 +457,30 @@ KINDS: dict[str, type[Constraint]] = {
 
 
 def constraint_from_dict(d: Mapping[str, Any], where: str = "") -> Constraint:
-    """Build a constraint from its JSON object; a :class:`SchemaError` says what is wrong."""
+    """Build a constraint from its JSON object; a :class:`SchemaError` says what is wrong.
+
+    Parameters
+    ----------
+    d : mapping
+        The JSON object, e.g. ``{"type": "inequality", "low": "a", "high": "b"}``.
+    where : str
+        Where it comes from (``"#3"``), for messages.
+
+    Returns
+    -------
+    Constraint
+        The declaration.
+
+    Raises
+    ------
+    SchemaError
+        Naming the unknown type, the missing or unknown fields, or the invalid value.
+
+    Examples
+    --------
+    >>> constraint_from_dict({"type": "range", "column": "age", "low": 18})
+    Range(column='age', low=18, high=None)
+    """
     at = f"constraint {where}: " if where else "constraint: "
     if not isinstance(d, Mapping):
         raise SchemaError(f"{at}must be an object, got {type(d).__name__}")
@@ -509,6 +532,29 @@ def constraint_from_dict(d: Mapping[str, Any], where: str = "") -> Constraint:
 
 def parse_constraint(text: str) -> Constraint:
     """A constraint from a line of text, as typed on the command line.
+
+    The text is read by the one expression language (:func:`synthcust.rules.expr.parse`);
+    ``if <condition> then <condition>`` makes a :class:`Rule`, and comparisons of the simple
+    shapes below become the matching declaration (anything else is a :class:`Rule`).
+
+    Parameters
+    ----------
+    text : str
+        E.g. ``"last_order >= first_order"``.
+
+    Returns
+    -------
+    Constraint
+        An :class:`Inequality`, :class:`Range`, :class:`AllowedValues`, :class:`Identity` or
+        :class:`Rule`.
+
+    Raises
+    ------
+    SchemaError
+        Naming the expression, the column at fault and the fix.
+
+    Examples
+    --------
 
     >>> parse_constraint("last_order >= first_order")
     Inequality(low='first_order', high='last_order', strict=False)

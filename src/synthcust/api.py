@@ -1,8 +1,12 @@
-"""The public library surface: one call to fit, one to sample. The CLI and service wrap this.
+"""The public library face: fit, load, sample, split, evaluate. A thin layer over the workflows.
+
+The command line and the HTTP service call the same workflows (:mod:`synthcust.workflows`), so
+the library fits the same default model, measures the same way, and records DP fits in the
+same privacy ledger.
 
 >>> import synthcust.api as sc
 >>> from synthcust.demo.world import simulate_customers
->>> model = sc.fit(simulate_customers(500, random_state=0), random_state=0)
+>>> model = sc.fit(simulate_customers(500, random_state=0), synthesizer="copula", random_state=0)
 >>> synthetic = model.sample(100, random_state=1)
 >>> "email" in synthetic.columns   # planted PII was found and dropped before learning
 False
@@ -10,54 +14,62 @@ False
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from synthcust.exceptions import SchemaError, SegmentError
-from synthcust.privacy import infer_schema_with_pii
-from synthcust.rules.segments import check_segment, load_segments
-from synthcust.schema.infer import infer_column
+from synthcust.evaluation.evaluate import EvaluationReport
+from synthcust.evaluation.privacy import GateThresholds
+from synthcust.rules.segments import Segment
 from synthcust.schema.model import Schema
-from synthcust.schema.validate import validate
-from synthcust.synthesizers import REGISTRY
-from synthcust.synthesizers.base import check_frame
-from synthcust.synthesizers.fitted import SynthModel, load_model
+from synthcust.store import Workspace
+from synthcust.synthesizers.fitted import SynthModel, load_model, prepare_schema
+from synthcust.workflows import evaluate as _evaluate_wf
+from synthcust.workflows import fit as _fit_wf
+from synthcust.workflows import sample as _sample_wf
+from synthcust.workflows import split as _split_wf
+from synthcust.workflows.defaults import (
+    DP_DELTA,
+    GATE,
+    HOLDOUT,
+    SEED,
+    SPLIT_SEED,
+    available_synthesizers,
+    default_synthesizer,
+)
 
-__all__ = ["SynthModel", "available_synthesizers", "default_synthesizer", "fit", "load"]
+__all__ = [
+    "SynthModel",
+    "available_synthesizers",
+    "default_synthesizer",
+    "evaluate",
+    "fit",
+    "load",
+    "prepare_schema",
+    "sample",
+    "split",
+]
 
 
-def available_synthesizers() -> list[str]:
-    return sorted(REGISTRY)
+def load(path: str | os.PathLike) -> SynthModel:
+    """Load a model written by :meth:`SynthModel.save` (never unpickles anything).
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
 
-def default_synthesizer() -> str:
-    """The flagship ``"autoregressive"`` when torch is installed, else ``"copula"``.
+    Returns
+    -------
+    SynthModel
 
-    The autoregressive model wins every fidelity, detection and utility figure in
-    ``bench/bench_deep.py``; the copula needs no torch and fits in a fraction of a second.
+    Examples
+    --------
+    >>> # model = synthcust.load("customers.synthcust"); model.sample(1000)
     """
-    from synthcust.synthesizers.neural.torchutil import torch_available
-
-    return "autoregressive" if torch_available() else "copula"
-
-
-load = load_model  # the public name: ``synthcust.api.load(path)``
-
-
-def prepare_schema(
-    data: pd.DataFrame, schema: Schema | None = None, target: str | None = None
-) -> Schema:
-    """Infer (or check) the schema of ``data``; every blocking problem raised at once."""
-    if schema is None:
-        schema = infer_schema_with_pii(data, target=target)
-    elif target is not None:
-        schema = schema.with_target(target)
-    errors = [str(p) for p in validate(data, schema) if p.severity == "error"]
-    if errors:
-        raise SchemaError(errors)
-    return schema
+    return load_model(path)
 
 
 def fit(
@@ -72,83 +84,158 @@ def fit(
     hash_key: bytes | None = None,
     synthesizer_params: Mapping[str, Any] | None = None,
     constraints: Sequence[Any] | None = None,
+    dp_epsilon: float | None = None,
+    dp_delta: float = DP_DELTA,
+    bounds: Mapping[str, Any] | None = None,
+    workspace: str | os.PathLike | Workspace | None = None,
+    dataset_name: str | None = None,
+    save_to: str | os.PathLike | None = None,
 ) -> SynthModel:
     """Find and handle PII, then fit a synthesizer on ``data``.
 
     Nothing detected as PII reaches the model unless ``pii_policies`` says ``keep`` for it.
     ``synthesizer`` defaults to :func:`default_synthesizer` (the autoregressive model when torch
-    is installed, else the Gaussian copula). ``constraints`` (objects of
-    :mod:`synthcust.constraints` or text like ``"last_order >= first_order"``) are added to the
-    schema's; every synthetic row obeys them.
-    """
-    from synthcust.privacy import apply_pii
+    is installed, else the Gaussian copula), as on the command line and the service.
 
-    check_frame(data)
-    if synthesizer is None:
-        synthesizer = default_synthesizer()
-    if synthesizer not in REGISTRY:
-        raise SchemaError(
-            f"unknown synthesizer {synthesizer!r}; available: {', '.join(available_synthesizers())}"
-        )
-    schema = prepare_schema(data, schema, target)
-    if constraints:
-        schema = schema.with_constraints(*constraints)
-    clean, report = apply_pii(
+    With ``dp_epsilon`` the fit is differentially private (``dp_marginal`` unless
+    ``synthesizer`` is ctgan, tvae or autoregressive: DP-SGD), and the spend is charged to the
+    dataset's budget in the ``workspace`` ledger before the data is read; a fit over budget is
+    refused (:class:`synthcust.store.BudgetError`), exactly as ``synthcust fit --dp-epsilon``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The real customers (never modified).
+    schema : Schema, optional
+        Their schema (inferred when omitted).
+    synthesizer : str, optional
+        One of :func:`available_synthesizers`.
+    target : str, optional
+        The target column.
+    pii_policies : mapping, optional
+        ``{column: "drop" | "hash" | "fake" | "generalise" | "redact" | "keep"}``.
+    segments : mapping, optional
+        ``{name: rule}``, e.g. ``{"young": "age < 30"}``.
+    random_state : int, optional
+        Seed.
+    hash_key : bytes, optional
+        Key of the ``hash`` policy.
+    synthesizer_params : mapping, optional
+        Synthesizer parameters, e.g. ``{"epochs": 50}``.
+    constraints : sequence, optional
+        Rules every synthetic row obeys, e.g. ``"last_order >= first_order"``.
+    dp_epsilon, dp_delta : float, optional
+        Differential privacy (charged to the ledger).
+    bounds : mapping, optional
+        Public bounds ``{column: (low, high)}`` for ``dp_marginal``.
+    workspace : str, path or Workspace, optional
+        The ledger's workspace (default: ``$SYNTHCUST_HOME/workspace.db``).
+    dataset_name : str, optional
+        The dataset's name in the workspace.
+    save_to : str or path, optional
+        Save the model there (and record it in the workspace when one is used).
+
+    Returns
+    -------
+    SynthModel
+
+    Examples
+    --------
+    >>> from synthcust.demo.world import simulate_customers
+    >>> m = fit(simulate_customers(300, random_state=0), synthesizer="copula", random_state=0)
+    >>> len(m.sample(10, random_state=0))
+    10
+    """
+    return _fit_wf.fit(
         data,
-        _pii_findings(data, schema),
-        _pii_policies(schema, pii_policies),
+        schema=schema,
+        synthesizer=synthesizer,
+        target=target,
+        pii_policies=pii_policies,
+        segments=segments,
+        random_state=random_state,
         hash_key=hash_key,
-        random_state=random_state or 0,
-    )
-    clean_schema = _schema_after_pii(clean, schema)
-    segs = load_segments(segments or {})
-    for seg in segs.values():
-        missing = [c for c in seg.conditions if c not in clean.columns]
-        if missing:
-            raise SegmentError(
-                f"segment {seg.name!r} uses columns {missing} that are not learned "
-                f"(unknown, or removed as PII); learned columns: {list(clean.columns)}"
-            )
-        check_segment(clean, seg)
-    synth = REGISTRY[synthesizer](random_state=random_state, **dict(synthesizer_params or {}))
-    synth.fit(clean, clean_schema)
-    order = [c for c in data.columns if c in clean.columns or c in {f.column for f in report.fakes}]
-    return SynthModel(synth, schema, report, [str(c) for c in order], segs)
+        synthesizer_params=synthesizer_params,
+        constraints=constraints,
+        dp_epsilon=dp_epsilon,
+        dp_delta=dp_delta,
+        bounds=bounds,
+        workspace=workspace,
+        dataset_name=dataset_name,
+        save_to=save_to,
+    ).model
 
 
-def _schema_after_pii(clean: pd.DataFrame, schema: Schema) -> Schema:
-    """Columns PII handling left untouched keep their schema entry; changed ones are re-inferred.
+def sample(
+    model: SynthModel | str | os.PathLike,
+    n: int,
+    *,
+    conditions: Mapping[str, Any] | Iterable[str] | None = None,
+    segment: str | Segment | None = None,
+    where: str | None = None,
+    random_state: int | None = None,
+    gate: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    thresholds: GateThresholds = GATE,
+) -> pd.DataFrame:
+    """Draw ``n`` synthetic customers from a model (or a model file).
 
-    Constraints keep applying when every column they read is untouched; one that reads a PII
-    column is dropped (its values are no longer the real ones it was stated for).
+    See :func:`synthcust.workflows.sample.sample` for the parameters.
+
+    Examples
+    --------
+    >>> from synthcust.demo.world import simulate_customers
+    >>> m = fit(simulate_customers(300, random_state=0), synthesizer="copula", random_state=0)
+    >>> int(sample(m, 20, where="age < 40", random_state=0)["age"].max()) < 40
+    True
     """
-    cols = []
-    kept: set[str] = set()
-    for name in clean.columns:
-        if name in schema and schema[name].pii is None:
-            cols.append(schema[name])
-            kept.add(name)
-        else:
-            col, _ = infer_column(clean[name], n_rows=len(clean))
-            cols.append(col)
-    rules = tuple(k for k in schema.constraints if set(k.columns) <= kept)
-    return Schema(tuple(cols), constraints=rules)
+    return _sample_wf.sample(
+        model, n, conditions=conditions, segment=segment, where=where,
+        random_state=random_state, gate=gate, thresholds=thresholds,
+    )  # fmt: skip
 
 
-def _pii_findings(data: pd.DataFrame, schema: Schema) -> dict[str, Any]:
-    """PII per column: the detector's findings (with evidence) plus what the schema declares."""
-    from synthcust.privacy import detect_pii
+def split(
+    data: pd.DataFrame,
+    *,
+    target: str | None = None,
+    holdout: float = HOLDOUT,
+    random_state: int = SPLIT_SEED,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Real train (80%) and real holdout (20%), stratified by ``target``, as every figure uses.
 
-    found: dict[str, Any] = dict(detect_pii(data))
-    for col in schema:
-        if col.pii is None:
-            found.pop(col.name, None)  # the user's schema says it is not PII
-        elif col.name not in found or found[col.name].kind != col.pii:
-            found[col.name] = col.pii
-    return found
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> train, holdout = split(pd.DataFrame({"x": range(10)}))
+    >>> len(train), len(holdout)
+    (8, 2)
+    """
+    return _split_wf.split(data, target=target, holdout=holdout, random_state=random_state)
 
 
-def _pii_policies(schema: Schema, overrides: Mapping[str, str] | None) -> dict[str, str]:
-    out = {c.name: c.pii_policy.value for c in schema if c.pii_policy is not None}
-    out.update(overrides or {})
-    return out
+def evaluate(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame | None = None,
+    *,
+    schema: Schema | None = None,
+    target: str | None = None,
+    sensitive: str | None = None,
+    thresholds: GateThresholds = GATE,
+    random_state: int = SEED,
+    exclude: Sequence[str] | None = None,
+) -> EvaluationReport:
+    """Measure ``synthetic`` against the real train rows and the real ``holdout``.
+
+    Id and key columns (and handled PII) of the schema are left out, as on every face; see
+    :func:`synthcust.workflows.evaluate.evaluate`.
+
+    Returns
+    -------
+    EvaluationReport
+        Every figure; :func:`synthcust.reporting.write_report` writes it as HTML + JSON.
+    """
+    return _evaluate_wf.evaluate(
+        real, synthetic, holdout, schema=schema, target=target, sensitive=sensitive,
+        thresholds=thresholds, random_state=random_state, exclude=exclude,
+    )  # fmt: skip

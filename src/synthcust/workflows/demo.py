@@ -18,15 +18,15 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from synthcust import api
 from synthcust.demo.world import DEMO_UNIQUE_PII_COLUMNS, simulate_customers
 from synthcust.evaluation.evaluate import evaluate
 from synthcust.evaluation.fidelity import KL_THRESHOLD, kl_per_column
-from synthcust.evaluation.splits import train_holdout_split
 from synthcust.exceptions import DataError, SynthcustError
 from synthcust.io import write_table
 from synthcust.io.atomic import atomic_write_text
 from synthcust.reporting import scorecard_table, write_report
+from synthcust.workflows.fit import fit
+from synthcust.workflows.split import split
 
 TARGET = "churned"
 
@@ -54,9 +54,9 @@ def run_demo(
         task = progress.add_task("simulating the demo world", total=7)
         real = simulate_customers(rows, random_state=seed, with_pii=True)
         progress.update(task, advance=1, description="splitting train / holdout")
-        train, holdout = train_holdout_split(real, target=TARGET, random_state=0)
+        train, holdout = split(real, target=TARGET, random_state=0)
         progress.update(task, advance=1, description=f"finding PII, fitting on {len(train):,} rows")
-        model = api.fit(train, target=TARGET, random_state=seed)
+        model = fit(train, target=TARGET, random_state=seed).model
         progress.update(task, advance=1, description=f"sampling {n:,} synthetic customers")
         synth = model.sample(n, random_state=seed)
         progress.update(task, advance=1, description="writing outputs")

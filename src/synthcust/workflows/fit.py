@@ -20,9 +20,8 @@ One path from a real table to a fitted :class:`~synthcust.synthesizers.fitted.Sy
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from synthcust.workflows.defaults import (
     available_synthesizers,
     default_synthesizer,
 )
+from synthcust.workflows.privacy import open_workspace
 
 __all__ = ["DP_MECHANISM", "DPPlan", "DPSpend", "FitResult", "fit", "plan_dp", "prepare_schema"]
 
@@ -287,7 +287,7 @@ def fit(
         model = run()
         path = _save(model, save_to, say)
         return FitResult(model, name, len(data), path)
-    with _open(workspace) as ws:
+    with open_workspace(workspace) as ws:
         ds = ws.register_dataset(data if dataset is None else dataset, name=dataset_name)
         rec = {**params, **dict(record_params or {})}
         if plan is None:
@@ -309,16 +309,6 @@ def fit(
             left.remaining, left.total, str(ws.location), list(privacy.get("not_covered", [])),
         )  # fmt: skip
         return FitResult(model, name, len(data), path, c.model_id, spend)
-
-
-@contextlib.contextmanager
-def _open(workspace: str | os.PathLike | Workspace | None) -> Iterator[Workspace]:
-    """A workspace given as an object stays open (its owner closes it); else open and close."""
-    if isinstance(workspace, Workspace):
-        yield workspace
-        return
-    with Workspace(workspace) as ws:
-        yield ws
 
 
 def _save(model: SynthModel, path: str | os.PathLike | None, say: Progress) -> Path | None:

@@ -253,6 +253,48 @@ def evaluate_privacy(
     >>> copied.metric("exact_copy_rate").value, privacy_gate(copied).passed
     (1.0, False)
     """
+    th = thresholds if thresholds is not None else GateThresholds()
+    a, numeric, categorical, max_rows = _checked(train, synthetic, holdout, sensitive, max_rows)
+    r = _Run.start(a, numeric, categorical, max_rows, random_state)
+    copies = _exact_copies(r)
+    dcr = _dcr(r)
+    mia = _membership(r)
+    metrics = [*_copy_metrics(r, copies, dcr, th), *_distance_metrics(r, dcr, mia, th)]
+    tables, extra = _details(r, copies, dcr, mia)
+    if sensitive is not None:
+        metrics.append(_attribute_metric(r, mia, sensitive, tables, extra))
+    result = SectionResult(
+        name="privacy",
+        metrics=metrics,
+        tables=tables,
+        skipped=list(a.skipped),
+        extra=extra,
+        method=(
+            "Rows compared in a Gower-like embedding fitted on real train (numeric: robust "
+            "z-scores with a missing flag; categorical: scaled one-hot) with L2 distance, and by "
+            "hashing for exact copies; real holdout rows are the yardstick. Samples drawn with "
+            f"random_state={random_state}: "
+            + ", ".join(f"{k} {v:,}" for k, v in extra["sample_sizes"].items())
+        ),
+    )
+    failures = _judge(result, th)
+    result.metrics = [
+        dataclasses.replace(m, status="fail" if failures.get(m.key) else "pass")
+        if m.key in _GATED
+        else m
+        for m in result.metrics
+    ]
+    return result
+
+
+def _checked(
+    train: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame,
+    sensitive: str | None,
+    max_rows: Any,
+) -> tuple[Any, list[str], list[str], int]:
+    """The aligned frames, numeric and categorical columns (sorted), and ``max_rows``."""
     if holdout is None:
         raise DataError(
             "privacy needs a real holdout (rows the synthesizer never saw) as the yardstick; "
@@ -266,7 +308,6 @@ def evaluate_privacy(
             f"sensitive column {sensitive!r} is not in the real train data; "
             f"pick one of {[str(c) for c in train.columns]}"
         )
-    th = thresholds if thresholds is not None else GateThresholds()
     a = align(train, synthetic, holdout)
     assert a.holdout is not None
     cols = sorted(a.columns, key=str)  # fixed order: results do not depend on column order
@@ -287,87 +328,155 @@ def evaluate_privacy(
             raise DataError(
                 f"attribute inference on {sensitive!r} needs other columns the attacker knows"
             )
-    tr, sy, ho = a.real[cols], a.synthetic[cols], a.holdout[cols]
-    n_tr, n_sy, n_ho = len(tr), len(sy), len(ho)
-    ref_cap = REFERENCE_FACTOR * max_rows
-    rng = np.random.default_rng(random_state)
+    return a, numeric, categorical, max_rows
 
-    h_tr = row_hashes(tr, numeric, categorical)
-    h_sy = row_hashes(sy, numeric, categorical)
-    h_ho = row_hashes(ho, numeric, categorical)
-    o_tr, o_sy, o_ho = (np.argsort(h, kind="stable") for h in (h_tr, h_sy, h_ho))
-    emb = MixedEmbedding().fit(tr, numeric, categorical)
 
-    def embed(df: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
-        return emb.transform(df.iloc[pos])
+@dataclass
+class _Run:
+    """The frames of one privacy evaluation, their row hashes and hash orders (rows are drawn
+    in hash order, so results depend on neither row nor column order), the embedding and the
+    one random generator every draw takes from, in a fixed sequence."""
 
-    # 1. exact copies, all rows, by hash
-    copies_sy = np.isin(h_sy, h_tr)
-    copies_ho = np.isin(h_ho, h_tr)
+    tr: pd.DataFrame
+    sy: pd.DataFrame
+    ho: pd.DataFrame
+    numeric: list[str]
+    h_tr: np.ndarray
+    h_sy: np.ndarray
+    h_ho: np.ndarray
+    emb: MixedEmbedding
+    rng: np.random.Generator
+    max_rows: int
+
+    @classmethod
+    def start(
+        cls, a: Any, numeric: list[str], categorical: list[str], max_rows: int, random_state: int
+    ) -> _Run:
+        cols = [*numeric, *categorical]
+        cols = sorted(cols, key=str)
+        tr, sy, ho = a.real[cols], a.synthetic[cols], a.holdout[cols]
+        rng = np.random.default_rng(random_state)
+        hashes = [row_hashes(df, numeric, categorical) for df in (tr, sy, ho)]
+        emb = MixedEmbedding().fit(tr, numeric, categorical)
+        return cls(tr, sy, ho, numeric, *hashes, emb, rng, max_rows)
+
+    @property
+    def n_tr(self) -> int:
+        return len(self.tr)
+
+    @property
+    def n_sy(self) -> int:
+        return len(self.sy)
+
+    @property
+    def n_ho(self) -> int:
+        return len(self.ho)
+
+    @property
+    def ref_cap(self) -> int:
+        return REFERENCE_FACTOR * self.max_rows
+
+    def pick(self, which: str, n: int) -> np.ndarray:
+        """``n`` row positions of ``"tr"``, ``"sy"`` or ``"ho"``, drawn in hash order."""
+        order = np.argsort(getattr(self, f"h_{which}"), kind="stable")
+        return _pick(order, n, self.rng)
+
+    def embed(self, df: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
+        return self.emb.transform(df.iloc[pos])
+
+
+def _exact_copies(r: _Run) -> dict[str, Any]:
+    """1. exact copies, all rows, by hash."""
+    copies_sy = np.isin(r.h_sy, r.h_tr)
+    copies_ho = np.isin(r.h_ho, r.h_tr)
     rate_sy, rate_ho = float(copies_sy.mean()), float(copies_ho.mean())
-    p = max(rate_ho, 1.0 / n_ho)
-    margin = COPY_Z * float(np.sqrt(p * (1 - p) * (1.0 / n_sy + 1.0 / n_ho)))
+    p = max(rate_ho, 1.0 / r.n_ho)
+    margin = COPY_Z * float(np.sqrt(p * (1 - p) * (1.0 / r.n_sy + 1.0 / r.n_ho)))
+    return {
+        "rate_sy": rate_sy,
+        "rate_ho": rate_ho,
+        "margin": margin,
+        "count_sy": int(copies_sy.sum()),
+        "count_ho": int(copies_ho.sum()),
+    }
 
-    # 2. DCR share against equal-size train and holdout reference sets
-    q_sy = _pick(o_sy, max_rows, rng)
-    e_q = embed(sy, q_sy)
-    m_eq = min(n_tr, n_ho, ref_cap)
-    e_t_eq = embed(tr, _pick(o_tr, m_eq, rng))
-    e_h_eq = embed(ho, _pick(o_ho, m_eq, rng))
+
+def _dcr(r: _Run) -> dict[str, Any]:
+    """2. DCR share against equal-size train and holdout reference sets; 3. DCR distribution
+    and NNDR against (up to ref_cap) train rows."""
+    q_sy = r.pick("sy", r.max_rows)
+    e_q = r.embed(r.sy, q_sy)
+    m_eq = min(r.n_tr, r.n_ho, r.ref_cap)
+    e_t_eq = r.embed(r.tr, r.pick("tr", m_eq))
+    e_h_eq = r.embed(r.ho, r.pick("ho", m_eq))
     d_t = nearest_neighbors(e_q, e_t_eq, 1)[0][:, 0]
     d_h = nearest_neighbors(e_q, e_h_eq, 1)[0][:, 0]
     tie = np.abs(d_t - d_h) <= TIE_TOL
     share = float(np.mean((d_t < d_h) & ~tie) + 0.5 * np.mean(tie))
-
-    # 3. DCR distribution and NNDR against (up to ref_cap) train rows
-    t_all = _pick(o_tr, ref_cap, rng)
-    e_t = embed(tr, t_all)
+    t_all = r.pick("tr", r.ref_cap)
+    e_t = r.embed(r.tr, t_all)
     k2 = min(2, len(t_all))
     dd_sy = nearest_neighbors(e_q, e_t, k2)[0]
-    q_ho = _pick(o_ho, max_rows, rng)
-    dd_ho = nearest_neighbors(embed(ho, q_ho), e_t, k2)[0]
+    q_ho = r.pick("ho", r.max_rows)
+    dd_ho = nearest_neighbors(r.embed(r.ho, q_ho), e_t, k2)[0]
     dcr_sy, dcr_ho = dd_sy[:, 0], dd_ho[:, 0]
-    med_sy, med_ho = float(np.median(dcr_sy)), float(np.median(dcr_ho))
-    p5_sy, p5_ho = float(np.quantile(dcr_sy, 0.05)), float(np.quantile(dcr_ho, 0.05))
     # the same comparison against all (up to ref_cap) train rows, undiluted by subsampling;
     # the fair value is n_t / (n_t + m_eq), so its odds are rescaled to make 0.5 fair again
     tie_f = np.abs(dcr_sy - d_h) <= TIE_TOL
     s_f = float(np.mean((dcr_sy < d_h) & ~tie_f) + 0.5 * np.mean(tie_f))
     n_t = len(t_all)
-    share_adj = s_f * m_eq / (s_f * m_eq + (1 - s_f) * n_t)
     nndr_sy = nndr_ho = None
     if k2 == 2:
         with np.errstate(invalid="ignore", divide="ignore"):
             r_sy = np.where(dd_sy[:, 1] > 0, dd_sy[:, 0] / dd_sy[:, 1], 1.0)
             r_ho = np.where(dd_ho[:, 1] > 0, dd_ho[:, 0] / dd_ho[:, 1], 1.0)
         nndr_sy, nndr_ho = float(np.median(r_sy)), float(np.median(r_ho))
+    return {
+        "n_queries": len(q_sy),
+        "m_eq": m_eq,
+        "share": share,
+        "share_raw": s_f,
+        "share_adj": s_f * m_eq / (s_f * m_eq + (1 - s_f) * n_t),
+        "n_t": n_t,
+        "n_ho_queries": len(q_ho),
+        "k2": k2,
+        "dcr_sy": dcr_sy,
+        "dcr_ho": dcr_ho,
+        "med_sy": float(np.median(dcr_sy)),
+        "med_ho": float(np.median(dcr_ho)),
+        "p5_sy": float(np.quantile(dcr_sy, 0.05)),
+        "p5_ho": float(np.quantile(dcr_ho, 0.05)),
+        "nndr_sy": nndr_sy,
+        "nndr_ho": nndr_ho,
+    }
 
-    # 4. membership inference from the synthetic data only
-    m_att = min(n_tr, n_ho, max(1, max_rows // 2))
-    mem, non = _pick(o_tr, m_att, rng), _pick(o_ho, m_att, rng)
-    s_ref = _pick(o_sy, ref_cap, rng)
-    e_s = embed(sy, s_ref)
-    e_cand = np.vstack([embed(tr, mem), embed(ho, non)])
+
+def _membership(r: _Run) -> dict[str, Any]:
+    """4. membership inference from the synthetic data only."""
+    m_att = min(r.n_tr, r.n_ho, max(1, r.max_rows // 2))
+    mem, non = r.pick("tr", m_att), r.pick("ho", m_att)
+    s_ref = r.pick("sy", r.ref_cap)
+    e_s = r.embed(r.sy, s_ref)
+    e_cand = np.vstack([r.embed(r.tr, mem), r.embed(r.ho, non)])
     labels = np.r_[np.ones(m_att), np.zeros(m_att)]
     d_c = nearest_neighbors(e_cand, e_s, 1)[0][:, 0]
-    auc = float(roc_auc_score(labels, -d_c))
-
-    sizes = {
-        "train": n_tr,
-        "synthetic": n_sy,
-        "holdout": n_ho,
-        "dcr_share_queries": len(q_sy),
-        "dcr_share_reference_each": m_eq,
-        "dcr_train_reference": len(t_all),
-        "dcr_holdout_queries": len(q_ho),
-        "attack_members": m_att,
-        "attack_non_members": m_att,
-        "attack_synthetic_reference": len(s_ref),
+    return {
+        "m_att": m_att,
+        "mem": mem,
+        "non": non,
+        "s_ref": s_ref,
+        "e_s": e_s,
+        "e_cand": e_cand,
+        "auc": float(roc_auc_score(labels, -d_c)),
     }
-    sample_note = (
-        f"{len(q_sy):,} of {n_sy:,} synthetic rows vs {len(t_all):,} of {n_tr:,} train rows"
-    )
-    metrics = [
+
+
+def _copy_metrics(
+    r: _Run, c: dict[str, Any], d: dict[str, Any], th: GateThresholds
+) -> list[Metric]:
+    rate_sy, rate_ho, margin = c["rate_sy"], c["rate_ho"], c["margin"]
+    n_sy, n_ho, m_eq, n_t, s_f = r.n_sy, r.n_ho, d["m_eq"], d["n_t"], d["share_raw"]
+    return [
         Metric(
             key="exact_copy_rate",
             label="Exact copies of training rows",
@@ -382,14 +491,14 @@ def evaluate_privacy(
                 f"({th.max_exact_copy_rate:g}) + {COPY_Z:g} standard errors ({margin:.2g})"
             ),
             note=(
-                f"{int(copies_sy.sum()):,} of {n_sy:,} synthetic rows; {int(copies_ho.sum()):,} "
+                f"{c['count_sy']:,} of {n_sy:,} synthetic rows; {c['count_ho']:,} "
                 f"of {n_ho:,} holdout rows coincide with train rows by chance"
             ),
         ),
         Metric(
             key="dcr_share",
             label="DCR share (closer to train than to holdout)",
-            value=share,
+            value=d["share"],
             threshold=th.max_dcr_share,
             better="closer_to:0.5",
             method=(
@@ -397,12 +506,12 @@ def evaluate_privacy(
                 "holdout row (equal-size reference sets, ties count half; Gower-like L2 "
                 "distance); 0.5 is ideal, above ~0.55 memorising"
             ),
-            note=f"{len(q_sy):,} synthetic rows vs {m_eq:,} train and {m_eq:,} holdout rows",
+            note=f"{d['n_queries']:,} synthetic rows vs {m_eq:,} train and {m_eq:,} holdout rows",
         ),
         Metric(
             key="dcr_share_adjusted",
             label="DCR share against all train rows (size-adjusted)",
-            value=share_adj,
+            value=d["share_adj"],
             better="closer_to:0.5",
             method=(
                 "as the DCR share but against all train rows instead of a holdout-sized sample, "
@@ -414,6 +523,18 @@ def evaluate_privacy(
                 f"(fair value {n_t / (n_t + m_eq):.3f})"
             ),
         ),
+    ]
+
+
+def _distance_metrics(
+    r: _Run, d: dict[str, Any], mia: dict[str, Any], th: GateThresholds
+) -> list[Metric]:
+    med_sy, med_ho, p5_sy, p5_ho = d["med_sy"], d["med_ho"], d["p5_sy"], d["p5_ho"]
+    m_att = mia["m_att"]
+    sample_note = (
+        f"{d['n_queries']:,} of {r.n_sy:,} synthetic rows vs {d['n_t']:,} of {r.n_tr:,} train rows"
+    )
+    return [
         Metric(
             key="dcr_median_ratio",
             label="Median DCR, synthetic / holdout",
@@ -442,47 +563,64 @@ def evaluate_privacy(
         Metric(
             key="nndr",
             label="Median NNDR (synthetic)",
-            value=nndr_sy,
-            reference=nndr_ho,
+            value=d["nndr_sy"],
+            reference=d["nndr_ho"],
             better="higher",
             method=(
                 "median of distance to the closest / second-closest train row; reference: the "
                 "same for real holdout rows; low values single out one training record"
             ),
-            note=sample_note if k2 == 2 else "needs at least 2 train rows",
+            note=sample_note if d["k2"] == 2 else "needs at least 2 train rows",
         ),
         Metric(
             key="mia_auc",
             label="Membership inference AUC",
-            value=auc,
+            value=mia["auc"],
             threshold=th.max_mia_auc,
             better="lower",
             method=(
                 "ROC AUC of telling train members from holdout non-members by their distance to "
                 "the closest synthetic row (closer = member); 0.5 = no leak"
             ),
-            note=f"{m_att:,} members, {m_att:,} non-members, {len(s_ref):,} synthetic rows",
+            note=f"{m_att:,} members, {m_att:,} non-members, {len(mia['s_ref']):,} synthetic rows",
         ),
     ]
+
+
+def _details(
+    r: _Run, c: dict[str, Any], d: dict[str, Any], mia: dict[str, Any]
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The DCR quantile table and the plot and sample-size data (``extra``)."""
+    dcr_sy, dcr_ho = d["dcr_sy"], d["dcr_ho"]
+    qs = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95]
     tables: dict[str, pd.DataFrame] = {
         "dcr_quantiles": pd.DataFrame(
-            {
-                "synthetic": np.quantile(dcr_sy, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95]),
-                "holdout": np.quantile(dcr_ho, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95]),
-            },
-            index=pd.Index([0.01, 0.05, 0.25, 0.5, 0.75, 0.95], name="quantile"),
+            {"synthetic": np.quantile(dcr_sy, qs), "holdout": np.quantile(dcr_ho, qs)},
+            index=pd.Index(qs, name="quantile"),
         )
     }
     hist, hist_hi = _histogram(dcr_sy, dcr_ho)
+    sizes = {
+        "train": r.n_tr,
+        "synthetic": r.n_sy,
+        "holdout": r.n_ho,
+        "dcr_share_queries": d["n_queries"],
+        "dcr_share_reference_each": d["m_eq"],
+        "dcr_train_reference": d["n_t"],
+        "dcr_holdout_queries": d["n_ho_queries"],
+        "attack_members": mia["m_att"],
+        "attack_non_members": mia["m_att"],
+        "attack_synthetic_reference": len(mia["s_ref"]),
+    }
     extra: dict[str, Any] = {
         "sample_sizes": sizes,
         "exact_copies": {
-            "synthetic_rate": rate_sy,
-            "holdout_rate": rate_ho,
-            "excess": rate_sy - rate_ho,
-            "margin": margin,
-            "synthetic_count": int(copies_sy.sum()),
-            "holdout_count": int(copies_ho.sum()),
+            "synthetic_rate": c["rate_sy"],
+            "holdout_rate": c["rate_ho"],
+            "excess": c["rate_sy"] - c["rate_ho"],
+            "margin": c["margin"],
+            "synthetic_count": c["count_sy"],
+            "holdout_count": c["count_ho"],
         },
         # plot data: {"edges", "synthetic", "holdout"} only, as the report's renderer expects
         "distance_to_closest_train_row": hist,
@@ -491,67 +629,53 @@ def evaluate_privacy(
                 "shares of rows by distance to the closest train row; distances above the 99th "
                 f"percentile ({hist_hi:.3g}) are counted in the last bin"
             ),
-            "median": {"synthetic": med_sy, "holdout": med_ho},
-            "p5": {"synthetic": p5_sy, "holdout": p5_ho},
+            "median": {"synthetic": d["med_sy"], "holdout": d["med_ho"]},
+            "p5": {"synthetic": d["p5_sy"], "holdout": d["p5_ho"]},
         },
-        "nndr": {"synthetic": nndr_sy, "holdout": nndr_ho},
+        "nndr": {"synthetic": d["nndr_sy"], "holdout": d["nndr_ho"]},
         "embedding": {
             "numeric_scale": "(x - train median) / (IQR / 1.349); std if IQR is 0; 1 if both 0",
-            "categorical": f"one-hot of the top {emb.top} train categories + (other), x 1/sqrt(2)",
-            "n_features": emb.n_features_,
+            "categorical": f"one-hot of the top {r.emb.top} train categories + (other), "
+            "x 1/sqrt(2)",
+            "n_features": r.emb.n_features_,
         },
     }
+    return tables, extra
 
-    # 5. attribute inference on the sensitive column
-    if sensitive is not None:
-        mask = emb.feature_mask([sensitive])
-        k = min(K_MAX, len(s_ref))
-        nb = nearest_neighbors(e_cand[:, mask], e_s[:, mask], k)[1]
-        cand_df = pd.concat([tr.iloc[mem], ho.iloc[non]], ignore_index=True)
-        table, info = _attribute_inference(
-            sensitive, sensitive in numeric, tr, cand_df, m_att, sy.iloc[s_ref], nb
-        )
-        tables["attribute_inference"] = table
-        extra["attribute_inference"] = {"column": sensitive, **info}
-        adv = table["advantage"]
-        worst = None if adv.isna().all() else float(adv.max())
-        metrics.append(
-            Metric(
-                key="attribute_inference_advantage",
-                label=f"Attribute inference advantage ({sensitive})",
-                value=worst,
-                reference=0.0,
-                better="lower",
-                method=(
-                    f"an attacker knowing the other columns predicts {sensitive!r} from the "
-                    f"k nearest synthetic rows (k = 1..{k}); {info['score']} on train members "
-                    "minus on holdout non-members, worst k; 0 = no extra risk for members"
-                ),
-                note=f"{m_att:,} members and {m_att:,} non-members; per-k figures in the table",
-            )
-        )
 
-    result = SectionResult(
-        name="privacy",
-        metrics=metrics,
-        tables=tables,
-        skipped=list(a.skipped),
-        extra=extra,
-        method=(
-            "Rows compared in a Gower-like embedding fitted on real train (numeric: robust "
-            "z-scores with a missing flag; categorical: scaled one-hot) with L2 distance, and by "
-            "hashing for exact copies; real holdout rows are the yardstick. Samples drawn with "
-            f"random_state={random_state}: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
-        ),
+def _attribute_metric(
+    r: _Run,
+    mia: dict[str, Any],
+    sensitive: str,
+    tables: dict[str, pd.DataFrame],
+    extra: dict[str, Any],
+) -> Metric:
+    """5. attribute inference on the sensitive column (its table and extra added in place)."""
+    m_att, s_ref = mia["m_att"], mia["s_ref"]
+    mask = r.emb.feature_mask([sensitive])
+    k = min(K_MAX, len(s_ref))
+    nb = nearest_neighbors(mia["e_cand"][:, mask], mia["e_s"][:, mask], k)[1]
+    cand_df = pd.concat([r.tr.iloc[mia["mem"]], r.ho.iloc[mia["non"]]], ignore_index=True)
+    table, info = _attribute_inference(
+        sensitive, sensitive in r.numeric, r.tr, cand_df, m_att, r.sy.iloc[s_ref], nb
     )
-    failures = _judge(result, th)
-    result.metrics = [
-        dataclasses.replace(m, status="fail" if failures.get(m.key) else "pass")
-        if m.key in _GATED
-        else m
-        for m in result.metrics
-    ]
-    return result
+    tables["attribute_inference"] = table
+    extra["attribute_inference"] = {"column": sensitive, **info}
+    adv = table["advantage"]
+    worst = None if adv.isna().all() else float(adv.max())
+    return Metric(
+        key="attribute_inference_advantage",
+        label=f"Attribute inference advantage ({sensitive})",
+        value=worst,
+        reference=0.0,
+        better="lower",
+        method=(
+            f"an attacker knowing the other columns predicts {sensitive!r} from the "
+            f"k nearest synthetic rows (k = 1..{k}); {info['score']} on train members "
+            "minus on holdout non-members, worst k; 0 = no extra risk for members"
+        ),
+        note=f"{m_att:,} members and {m_att:,} non-members; per-k figures in the table",
+    )
 
 
 _GATED = ("exact_copy_rate", "dcr_share", "mia_auc")

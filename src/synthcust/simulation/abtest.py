@@ -47,7 +47,6 @@ from synthcust.simulation.choice import (
     load_model,
 )
 from synthcust.simulation.choice.numerics import batch_utilities, coef_arrays, softmax
-from synthcust.simulation.reports import rests_on_html, table_html
 from synthcust.simulation.scenarios import apply_change, group_operator, parse_change
 
 __all__ = [
@@ -59,10 +58,6 @@ __all__ = [
     "required_sample_size",
     "run_abtest",
 ]
-
-#: kept for :mod:`synthcust.evaluation.diversity` until its report is a Report
-_table = table_html
-_rests_on_html = rests_on_html
 
 OUTSIDE_NAMES = ("none", "no_purchase", "nopurchase", "no-purchase", "outside", "no_buy", "nobuy")
 

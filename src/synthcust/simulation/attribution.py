@@ -55,6 +55,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix, identity
+from scipy.sparse.linalg import spsolve
 
 from synthcust.exceptions import DataError
 
@@ -395,9 +397,6 @@ def markov(d: JourneyData, order: int = 1) -> pd.Series:
 def markov_removal_effects(d: JourneyData, order: int = 1) -> pd.Series:
     """Raw removal effects ``1 - P(conv | channel removed) / P(conv)`` of an order-``order``
     Markov chain, solved exactly as an absorbing chain (sparse linear solves)."""
-    from scipy.sparse import coo_matrix, identity
-    from scipy.sparse.linalg import spsolve
-
     if order < 1:
         raise DataError(f"Markov order must be >= 1 (got {order})")
     C = len(d.channels)
@@ -467,7 +466,7 @@ def _bits(masks: np.ndarray, C: int) -> np.ndarray:
 
 def _fit_logistic(masks: np.ndarray, n: np.ndarray, y: np.ndarray, C: int, l2: float = 1.0):
     """Weighted logistic regression of conversion on channel presence -> predict(masks)."""
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression  # heavy to import; only this model
 
     X = _bits(masks, C)
     Xr = np.vstack([X, X])

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -128,8 +129,6 @@ class PricingEnv(gym.Env):
         if missing_cov:
             pop = population.assign(**{c: m.covariate_means_[spec.covariates.index(c)]
                                        for c in missing_cov})  # fmt: skip
-        from dataclasses import replace
-
         self._data = choice_data(pop, replace(spec, order=None), require_choice=False,
                                  fill=fill)  # fmt: skip
         d = self._data

@@ -45,14 +45,28 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from synthcust.exceptions import DataError
+from synthcust.simulation.attribution import from_log, shapley_from_values
+from synthcust.simulation.journey_scenarios import (
+    MAX_TRUTH_CHANNELS,
+    SCENARIOS,
+    Channel,
+    Harvest,
+    Persona,
+    Scenario,
+    Synergy,
+    Upstream,
+    get_scenario,
+    scenario_table,
+)
 
 __all__ = [
+    "MAX_TRUTH_CHANNELS",
     "SCENARIOS",
     "Channel",
     "GroundTruth",
@@ -63,296 +77,12 @@ __all__ = [
     "Synergy",
     "Upstream",
     "get_scenario",
+    "scenario_table",
     "simulate",
 ]
 
 _EPOCH = np.datetime64("2026-01-01T00:00:00", "ns")
 _NS_PER_DAY = 86_400 * 10**9
-MAX_TRUTH_CHANNELS = 12
-
-
-@dataclass(frozen=True)
-class Channel:
-    """One marketing channel.
-
-    Attributes
-    ----------
-    name : str
-    reach : float
-        Share of users the channel reaches at all (before targeting), in (0, 1).
-    frequency : float
-        Mean number of exposures of a reached user over the window (>= 1).
-    effect : float
-        Conversion hazard per day added by one unit of (saturated) adstock; 0 = no effect.
-    half_life_days : float
-        Time decay of the adstock (days until an exposure's effect halves).
-    saturation : float
-        Adstock level at which the effect is half its linear value (diminishing returns).
-    targeting : float
-        Slope of the reach logit on the user's standardised log baseline propensity
-        (0 = random reach; 2 = heavy targeting of likely converters).
-    timing : tuple of float
-        Beta(a, b) shape of exposure times over the window ((1, 1) uniform, (1, 3) early).
-    """
-
-    name: str
-    reach: float
-    frequency: float = 2.0
-    effect: float = 0.01
-    half_life_days: float = 5.0
-    saturation: float = 3.0
-    targeting: float = 0.0
-    timing: tuple[float, float] = (1.0, 1.0)
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """Each exposure to ``source`` induces a ``target`` touch with probability ``rate``,
-    ``Exp(lag_days)`` days later (it vanishes when ``source`` is switched off)."""
-
-    source: str
-    target: str
-    rate: float
-    lag_days: float = 2.0
-
-
-@dataclass(frozen=True)
-class Synergy:
-    """Extra hazard ``strength * sqrt(sat_a * sat_b)``: only when both channels are present."""
-
-    a: str
-    b: str
-    strength: float
-
-
-@dataclass(frozen=True)
-class Harvest:
-    """A share ``prob`` of converting users touch ``channel`` ``Exp(lag_hours)`` before
-    converting; the touch is caused by the conversion intent and causes nothing."""
-
-    channel: str
-    prob: float
-    lag_hours: float = 1.0
-
-
-@dataclass(frozen=True)
-class Persona:
-    """A kind of user: ``share`` of the population, no-ads daily ``baseline`` hazard and a
-    multiplier of each channel's effect (``response``; channels not named get 1)."""
-
-    name: str
-    share: float
-    baseline: float
-    response: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A complete simulated market: channels, personas and the causal links between them.
-
-    ``baseline_spread`` is the log-normal sd of the individual no-ads propensity around the
-    persona's baseline (it is what targeting aims at).
-    """
-
-    name: str
-    description: str
-    channels: tuple[Channel, ...]
-    personas: tuple[Persona, ...] = (Persona("everyone", 1.0, 0.0006),)
-    upstream: tuple[Upstream, ...] = ()
-    synergy: tuple[Synergy, ...] = ()
-    harvest: tuple[Harvest, ...] = ()
-    horizon_days: int = 28
-    baseline_spread: float = 0.5
-
-    @property
-    def channel_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.channels)
-
-    def to_dict(self) -> dict:
-        """JSON-ready parameters (what ``synthcust journeys scenarios --show`` prints)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Scenario:
-        """A scenario from :meth:`to_dict` output (e.g. an edited ``--show`` JSON), validated."""
-        parts = {
-            "channels": Channel,
-            "personas": Persona,
-            "upstream": Upstream,
-            "synergy": Synergy,
-            "harvest": Harvest,
-        }
-        if not isinstance(d, dict):
-            raise DataError("a scenario must be a JSON object (see `journeys scenarios --show`)")
-        kw = dict(d)
-        try:
-            for key, kind in parts.items():
-                if key in kw:
-                    items = []
-                    for item in kw[key]:
-                        item = dict(item)
-                        if "timing" in item:
-                            item["timing"] = tuple(item["timing"])
-                        items.append(kind(**item))
-                    kw[key] = tuple(items)
-            sc = cls(**kw)
-        except TypeError as e:
-            raise DataError(
-                f"scenario {d.get('name', '?')!r}: {e}; compare with the fields printed by "
-                "`synthcust journeys scenarios --show independent`"
-            ) from e
-        sc.validate()
-        return sc
-
-    def validate(self) -> None:
-        """Raise :class:`DataError` naming the first inconsistent parameter."""
-        names = self.channel_names
-        if not names:
-            raise DataError(f"scenario {self.name!r} has no channels")
-        if len(set(names)) != len(names):
-            raise DataError(f"scenario {self.name!r}: channel names repeat: {list(names)}")
-        if len(names) > MAX_TRUTH_CHANNELS:
-            raise DataError(
-                f"scenario {self.name!r} has {len(names)} channels; the exact ground truth "
-                f"re-simulates all 2^C subsets and supports at most {MAX_TRUTH_CHANNELS}"
-            )
-        for c in self.channels:
-            if not 0 < c.reach < 1 or c.frequency < 1 or c.effect < 0:
-                raise DataError(
-                    f"channel {c.name!r}: need 0 < reach < 1, frequency >= 1, effect >= 0 "
-                    f"(got reach={c.reach}, frequency={c.frequency}, effect={c.effect})"
-                )
-        refs = [(u.source, "upstream source") for u in self.upstream]
-        refs += [(u.target, "upstream target") for u in self.upstream]
-        refs += [(s.a, "synergy") for s in self.synergy] + [(s.b, "synergy") for s in self.synergy]
-        refs += [(h.channel, "harvest") for h in self.harvest]
-        refs += [(k, f"persona {p.name!r} response") for p in self.personas for k in p.response]
-        for ch, where in refs:
-            if ch not in names:
-                raise DataError(
-                    f"scenario {self.name!r}: {where} names channel {ch!r}, which is not one "
-                    f"of its channels {list(names)}"
-                )
-        shares = np.array([p.share for p in self.personas])
-        if (shares <= 0).any() or abs(shares.sum() - 1) > 1e-6:
-            raise DataError(f"scenario {self.name!r}: persona shares must be > 0 and sum to 1")
-
-
-def _independent() -> Scenario:
-    return Scenario(
-        "independent",
-        "Five channels reached at random with additive effects: no targeting, no upstream "
-        "links, no synergy, no harvesting, a small no-ads baseline. The easy case.",
-        channels=(
-            Channel("display", 0.35, 3.0, 0.004, 5.0, 6.0),
-            Channel("social", 0.30, 2.5, 0.010, 4.0, 6.0),
-            Channel("email", 0.25, 2.0, 0.020, 3.0, 6.0),
-            Channel("search", 0.20, 1.5, 0.040, 3.0, 6.0),
-            Channel("affiliate", 0.10, 1.5, 0.010, 4.0, 6.0),
-        ),
-        personas=(Persona("everyone", 1.0, 0.0003),),
-        baseline_spread=0.3,
-    )
-
-
-def _search_harvests() -> Scenario:
-    return Scenario(
-        "search_harvests",
-        "Brand search causes nothing: 70% of converters search just before buying and search "
-        "targets high-intent users, so last-click hands it most of the credit.",
-        channels=(
-            Channel("display", 0.40, 3.0, 0.008, 5.0, 4.0, timing=(1.0, 2.0)),
-            Channel("social", 0.30, 2.5, 0.012, 4.0, 4.0),
-            Channel("email", 0.30, 2.0, 0.014, 3.0, 4.0),
-            Channel("search", 0.20, 1.5, 0.0, 3.0, 4.0, targeting=1.5, timing=(2.0, 1.0)),
-        ),
-        personas=(Persona("everyone", 1.0, 0.0008),),
-        harvest=(Harvest("search", 0.7, 2.0),),
-    )
-
-
-def _upper_funnel_display() -> Scenario:
-    return Scenario(
-        "upper_funnel_display",
-        "Display is seen early and barely converts by itself, but each exposure makes a later "
-        "search or direct visit likely (upstream effect); those visits convert.",
-        channels=(
-            Channel("display", 0.50, 3.0, 0.0005, 5.0, 4.0, timing=(1.0, 5.0)),
-            Channel("social", 0.25, 2.0, 0.008, 4.0, 4.0),
-            Channel("email", 0.25, 2.0, 0.010, 3.0, 4.0),
-            Channel("search", 0.15, 1.5, 0.030, 3.0, 4.0, timing=(2.0, 1.0)),
-            Channel("direct", 0.10, 1.5, 0.030, 3.0, 4.0, timing=(2.0, 1.0)),
-        ),
-        personas=(Persona("everyone", 1.0, 0.0004),),
-        upstream=(
-            Upstream("display", "search", 0.35, 4.0),
-            Upstream("display", "direct", 0.20, 5.0),
-        ),
-    )
-
-
-def _synergy() -> Scenario:
-    return Scenario(
-        "synergy",
-        "Video and social do little alone but strongly together; email and search are "
-        "additive. Two personas respond differently to video.",
-        channels=(
-            Channel("video", 0.40, 3.0, 0.002, 6.0, 4.0),
-            Channel("social", 0.40, 3.0, 0.002, 4.0, 4.0),
-            Channel("email", 0.25, 2.0, 0.012, 3.0, 4.0),
-            Channel("search", 0.20, 1.5, 0.020, 3.0, 4.0),
-        ),
-        personas=(
-            Persona("young", 0.5, 0.0004, {"video": 1.5, "email": 0.5}),
-            Persona("established", 0.5, 0.0004, {"video": 0.5, "email": 1.5}),
-        ),
-        synergy=(Synergy("video", "social", 0.03),),
-    )
-
-
-def _targeted() -> Scenario:
-    return Scenario(
-        "targeted",
-        "Retargeting and email are aimed at users who would convert anyway (strong targeting) "
-        "and add little; prospecting display reaches everyone at random and works. Three "
-        "personas: loyal (high baseline, unresponsive), persuadable, indifferent.",
-        channels=(
-            Channel("prospecting", 0.40, 3.0, 0.010, 5.0, 4.0),
-            Channel("social", 0.30, 2.0, 0.008, 4.0, 4.0),
-            Channel("retargeting", 0.20, 3.0, 0.002, 3.0, 4.0, targeting=2.5),
-            Channel("email", 0.25, 2.0, 0.002, 3.0, 4.0, targeting=2.0),
-        ),
-        personas=(
-            Persona("loyal", 0.2, 0.004, {"prospecting": 0.2, "social": 0.2}),
-            Persona("persuadable", 0.3, 0.0004, {"prospecting": 2.0, "social": 2.0}),
-            Persona("indifferent", 0.5, 0.0002, {"prospecting": 0.3, "social": 0.3}),
-        ),
-        baseline_spread=0.8,
-    )
-
-
-#: Named scenarios: name -> factory returning its :class:`Scenario` (see ``Scenario.to_dict``).
-SCENARIOS = {
-    "independent": _independent,
-    "search_harvests": _search_harvests,
-    "upper_funnel_display": _upper_funnel_display,
-    "synergy": _synergy,
-    "targeted": _targeted,
-}
-
-
-def get_scenario(scenario: str | Scenario) -> Scenario:
-    """The named scenario (or ``scenario`` itself), validated."""
-    if isinstance(scenario, Scenario):
-        scenario.validate()
-        return scenario
-    if scenario not in SCENARIOS:
-        raise DataError(
-            f"unknown scenario {scenario!r}; choose one of {sorted(SCENARIOS)} or pass a Scenario"
-        )
-    sc = SCENARIOS[scenario]()
-    sc.validate()
-    return sc
 
 
 @dataclass(frozen=True)
@@ -391,8 +121,6 @@ class GroundTruth:
     @property
     def shapley(self) -> pd.Series:
         """Exact Shapley split of the incremental conversions ``values[all] - values[none]``."""
-        from synthcust.simulation.attribution import shapley_from_values
-
         phi = shapley_from_values(self.values)
         return pd.Series(phi, index=list(self.channels), name="shapley", dtype=float)
 
@@ -431,8 +159,6 @@ class JourneySimulation:
 
     def path_table(self) -> pd.DataFrame:
         """Aggregate the touched users into ``path, total_conversions, total_null``."""
-        from synthcust.simulation.attribution import from_log
-
         out = from_log(self.touches).to_path_table()
         return out.astype({"total_conversions": np.int64, "total_null": np.int64})
 
@@ -466,23 +192,59 @@ class _Chunk:
 def _simulate_chunk(
     sc: Scenario, m: int, rng: np.random.Generator, truth: bool, z_mu: float, z_sd: float
 ) -> _Chunk:
-    chans = sc.channels
-    C, D, L = len(chans), sc.horizon_days, len(sc.upstream)
-    idx = {c.name: i for i, c in enumerate(chans)}
+    """``m`` users of ``sc``: their touches, conversions and (``truth``) the conversions of
+    every channel subset, all from one set of random draws (common random numbers)."""
+    C = len(sc.channels)
+    persona, base, resp_u, thresh = _draw_users(sc, m, rng, z_mu, z_sd)
+    z = (np.log(np.maximum(base, 1e-300)) - z_mu) / z_sd
+    tu, tt, tk = _draw_exposures(sc, m, z, rng)
+    adstock = _adstock(sc, m, tu, tt, tk)
+    terms = _hazard_terms(sc, adstock, resp_u)
+    del adstock
+    # whether a user converts in a world S only needs the end-of-window cumulative hazard:
+    # baseline * D + the window totals of the terms active in S (one small matrix product)
+    D = sc.horizon_days
+    full = (1 << C) - 1
+    tot = np.stack([h.sum(axis=0, dtype=np.float64) for h, *_ in terms])  # (J, m)
+    masks = np.arange(1 << C) if truth else np.array([full])
+    coef = np.array(
+        [((masks & need) == need) & ((masks & off) == 0) for _, need, _, off in terms],
+        dtype=np.float64,
+    )  # (J, n_masks)
+    H = coef.T @ tot + base[None, :] * D  # (n_masks, m)
+    reached = thresh[None, :] <= H
+    values = reached.sum(axis=1).astype(np.float64) if truth else None
+    converted = reached[-1]  # the observed world: every channel on (the last mask)
+    conv_time = _conversion_time(terms, base, thresh, converted, D, full)
+    tu, tt, tch = _with_harvest(sc, rng, tu, tt, tk, converted, conv_time)
+    seen = ~(converted[tu] & (tt > conv_time[tu]))  # the journey ends at the conversion
+    return _Chunk(tu[seen], tt[seen], tch[seen], persona, converted, conv_time, values)
+
+
+def _draw_users(sc: Scenario, m: int, rng: np.random.Generator, z_mu: float, z_sd: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Each user's persona, baseline hazard, channel responses (m, C) and Exp(1) threshold."""
+    idx = {c.name: i for i, c in enumerate(sc.channels)}
     shares = np.array([p.share for p in sc.personas])
     persona = rng.choice(len(sc.personas), size=m, p=shares / shares.sum())
     base = np.array([p.baseline for p in sc.personas])[persona]
     sig = sc.baseline_spread
     base = base * np.exp(sig * rng.standard_normal(m) - sig * sig / 2)
-    z = (np.log(np.maximum(base, 1e-300)) - z_mu) / z_sd
-    resp = np.ones((len(sc.personas), C))
+    resp = np.ones((len(sc.personas), len(sc.channels)))
     for pi, p in enumerate(sc.personas):
         for k, v in p.response.items():
             resp[pi, idx[k]] = v
-    resp_u = resp[persona]  # (m, C)
     thresh = rng.exponential(1.0, m)  # the user's Exp(1) conversion threshold (CRN)
+    return persona, base, resp[persona], thresh
 
-    # exposures: component k < C are a channel's own touches, C + l those induced by link l
+
+def _draw_exposures(sc: Scenario, m: int, z: np.ndarray, rng: np.random.Generator
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Exposures (user, time in days, component): component k < C is channel k's own touch,
+    C + l a touch induced by upstream link l."""
+    chans = sc.channels
+    C, D = len(chans), sc.horizon_days
+    idx = {c.name: i for i, c in enumerate(chans)}
     users, times, comps = [], [], []
     for ci, ch in enumerate(chans):
         logit = math.log(ch.reach / (1 - ch.reach)) + ch.targeting * z
@@ -501,8 +263,15 @@ def _simulate_chunk(
         users.append(own_u[s][keep][ok])
         times.append(t[ok])
         comps.append(np.full(int(ok.sum()), C + li, np.int32))
-    tu, tt, tk = np.concatenate(users), np.concatenate(times), np.concatenate(comps)
-    K = C + L
+    return np.concatenate(users), np.concatenate(times), np.concatenate(comps)
+
+
+def _adstock(sc: Scenario, m: int, tu: np.ndarray, tt: np.ndarray,
+             tk: np.ndarray) -> np.ndarray:  # fmt: skip
+    """(components, days, users) exposures strictly before each day, geometrically decayed."""
+    chans = sc.channels
+    idx = {c.name: i for i, c in enumerate(chans)}
+    K, D = len(chans) + len(sc.upstream), sc.horizon_days
     day = np.minimum(tt.astype(np.int64), D - 1)
     # layout (component, day, user): every per-day and per-channel slice is contiguous
     counts = np.bincount((tk * D + day) * m + tu, minlength=K * D * m).reshape(K, D, m)
@@ -512,14 +281,22 @@ def _simulate_chunk(
         + [0.5 ** (1 / chans[idx[lk.target]].half_life_days) for lk in sc.upstream],
         dtype=np.float32,
     )
-    adstock = np.zeros_like(counts)  # exposures strictly before day d, decayed
+    adstock = np.zeros_like(counts)
     lam_k = lam[:, None]
     for d in range(1, D):
         np.multiply(adstock[:, d - 1], lam_k, out=adstock[:, d])
         adstock[:, d] += counts[:, d - 1]
-    del counts
+    return adstock
 
-    # per channel: its saturated daily effect for every on/off combination of its sources
+
+def _hazard_terms(sc: Scenario, adstock: np.ndarray, resp_u: np.ndarray
+                  ) -> list[tuple[np.ndarray, int, int, int]]:  # fmt: skip
+    """The hazard terms ``(daily hazard (D, m), channels needed, sources on, sources off)``:
+    per channel its saturated effect for every on/off combination of its upstream sources,
+    and the synergies of pairs."""
+    chans = sc.channels
+    C = len(chans)
+    idx = {c.name: i for i, c in enumerate(chans)}
     src_links = {
         ci: [li for li, lk in enumerate(sc.upstream) if idx[lk.target] == ci] for ci in range(C)
     }
@@ -536,8 +313,7 @@ def _simulate_chunk(
         on = sum(b for j, b in enumerate(bits) if v >> j & 1)
         return on, sum(bits) - on
 
-    # terms: (daily hazard array, channels it needs, function mask -> active)
-    terms: list[tuple[np.ndarray, int, int, int]] = []  # (hazard, need_mask, srcreq, srcoff)
+    terms: list[tuple[np.ndarray, int, int, int]] = []
     for ci, ch in enumerate(chans):
         links = src_links[ci]
         for v in range(1 << len(links)):
@@ -557,22 +333,14 @@ def _simulate_chunk(
                     continue  # contradictory source states
                 h = np.float32(syn.strength) * np.sqrt(sat_of(a, va) * sat_of(b, vb))
                 terms.append((h, (1 << a) | (1 << b) | on_a | on_b, on_a | on_b, off_a | off_b))
+    return terms
 
-    # whether a user converts in a world S only needs the end-of-window cumulative hazard:
-    # baseline * D + the window totals of the terms active in S (one small matrix product)
-    full = (1 << C) - 1
-    tot = np.stack([h.sum(axis=0, dtype=np.float64) for h, *_ in terms])  # (J, m)
-    masks = np.arange(1 << C) if truth else np.array([full])
-    coef = np.array(
-        [((masks & need) == need) & ((masks & off) == 0) for _, need, _, off in terms],
-        dtype=np.float64,
-    )  # (J, n_masks)
-    H = coef.T @ tot + base[None, :] * D  # (n_masks, m)
-    reached = thresh[None, :] <= H
-    values = reached.sum(axis=1).astype(np.float64) if truth else None
-    converted = reached[-1]  # the observed world: every channel on (the last mask)
 
-    # conversion time in the observed world: first day the cumulative hazard passes thresh
+def _conversion_time(terms: list, base: np.ndarray, thresh: np.ndarray, converted: np.ndarray,
+                     D: int, full: int) -> np.ndarray:  # fmt: skip
+    """Conversion time (days) in the observed world: when the cumulative hazard passes the
+    user's threshold (NaN: no conversion)."""
+    m = base.size
     hazard = np.broadcast_to(base[None, :], (D, m)).astype(np.float64)
     for h, need, _, off in terms:
         if (need & full) == need and not (off & full):
@@ -583,9 +351,16 @@ def _simulate_chunk(
     dconv = np.where(crossed.any(axis=0), np.argmax(crossed, axis=0), D - 1)  # rounding guard
     prev = np.where(dconv > 0, cum[np.maximum(dconv - 1, 0), cols], 0.0)
     frac = np.clip((thresh - prev) / np.maximum(hazard[dconv, cols], 1e-300), 0.0, 1.0)
-    conv_time = np.where(converted, dconv + frac, np.nan)
+    return np.where(converted, dconv + frac, np.nan)
 
-    # harvest touches just before a conversion that was going to happen anyway
+
+def _with_harvest(sc: Scenario, rng: np.random.Generator, tu: np.ndarray, tt: np.ndarray,
+                  tk: np.ndarray, converted: np.ndarray, conv_time: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """The touches with harvest touches added (just before a conversion that was going to
+    happen anyway); induced touches become touches of their target channel."""
+    C = len(sc.channels)
+    idx = {c.name: i for i, c in enumerate(sc.channels)}
     hu, ht, hk = [], [], []
     conv_users = np.flatnonzero(converted)
     for hv in sc.harvest:
@@ -595,13 +370,9 @@ def _simulate_chunk(
         hu.append(take)
         ht.append(t)
         hk.append(np.full(take.size, idx[hv.channel], np.int32))
-    # induced touches are touches of their target channel
     target_of = np.array([*range(C), *[idx[lk.target] for lk in sc.upstream]], np.int32)
-    tu = np.concatenate([tu, *hu])
-    tt = np.concatenate([tt, *ht])
-    tch = np.concatenate([target_of[tk], *hk])
-    seen = ~(converted[tu] & (tt > conv_time[tu]))  # the journey ends at the conversion
-    return _Chunk(tu[seen], tt[seen], tch[seen], persona, converted, conv_time, values)
+    return (np.concatenate([tu, *hu]), np.concatenate([tt, *ht]),
+            np.concatenate([target_of[tk], *hk]))  # fmt: skip
 
 
 def simulate(
@@ -678,10 +449,3 @@ def simulate(
         values = np.sum([c.values for c in chunks], axis=0)
         truth = GroundTruth(tuple(names), values)
     return JourneySimulation(sc, touches, users, truth, random_state)
-
-
-def scenario_table(scenario: str | Scenario) -> pd.DataFrame:
-    """The channel parameters of a scenario as a table (one row per channel)."""
-    sc = get_scenario(scenario)
-    rows = [asdict(c) for c in sc.channels]
-    return pd.DataFrame(rows).set_index("name")

@@ -110,16 +110,7 @@ class PricingEnv(gym.Env):
         if unknown or not controlled:
             raise DataError(f"controlled alternatives {unknown or controlled} are not in the "
                             f"model's {alts}")  # fmt: skip
-        if reward not in ("revenue", "margin"):
-            raise DataError(f"reward must be 'revenue' or 'margin', not {reward!r}")
-        if reward_mode not in ("sampled", "expected"):
-            raise DataError(f"reward_mode must be 'sampled' or 'expected', not {reward_mode!r}")
-        bad_promo = [p for p in promotions if p not in attrs or p == spec.price]
-        if bad_promo:
-            raise DataError(f"promotion attribute(s) {bad_promo} are not non-price attributes of "
-                            f"the model ({[a for a in attrs if a != spec.price]})")  # fmt: skip
-        if int(horizon) < 1:
-            raise DataError(f"horizon must be >= 1, not {horizon}")
+        _check_settings(spec, reward, reward_mode, promotions, horizon)
         persona = persona if persona is not None else spec.persona
         if persona is not None and persona not in population.columns:
             raise DataError(f"persona column {persona!r} is not in the population")
@@ -139,19 +130,7 @@ class PricingEnv(gym.Env):
         self._promo_p = np.array([attrs.index(p) for p in promotions], dtype=np.int64)
         self.controlled, self.promotions, self.alternatives = controlled, list(promotions), alts
         obs_prices = d.X[:, :, self._pi]
-        lo = np.empty(len(controlled))
-        hi = np.empty(len(controlled))
-        for i, (a, j) in enumerate(zip(controlled, self._cj, strict=True)):
-            if price_range is not None and a in price_range:
-                lo[i], hi[i] = (float(x) for x in price_range[a])
-            elif price_range is not None:
-                raise DataError(f"price_range lacks controlled alternative {a!r}")
-            else:
-                v = obs_prices[d.avail[:, j], j]
-                lo[i], hi[i] = float(v.min()), float(v.max())
-            if not (0 < lo[i] < hi[i]):
-                raise DataError(f"price range of {a!r} is [{lo[i]}, {hi[i]}]; it needs "
-                                "0 < low < high")  # fmt: skip
+        lo, hi = _price_bounds(controlled, self._cj, obs_prices, d.avail, price_range)
         self.price_low, self.price_high = lo, hi
         self.cost = np.array([float((cost or {}).get(a, 0.0)) for a in controlled])
         if reward == "margin" and cost is None:
@@ -171,7 +150,12 @@ class PricingEnv(gym.Env):
         # coefficients and each customer's class weights (the membership prior)
         self._asc, self._beta, self._G = coef_arrays(spec, m.class_rows(m.theta_))
         self._w = m.class_weights(d, m.theta_, posterior=False)  # (N, C)
-        comp_hi = 10 * float(np.nanmax(obs_prices)) if len(self._oj) else 1.0
+        self._make_spaces(10 * float(np.nanmax(obs_prices)) if len(self._oj) else 1.0)
+        self._t = 0
+        self._i = 0
+
+    def _make_spaces(self, comp_hi: float) -> None:
+        """Observation (persona one-hot, competitors' prices, time) and action spaces."""
         k = len(self.personas)
         n_obs = k + len(self._oj) + 1
         self.observation_space = spaces.Box(
@@ -181,16 +165,15 @@ class PricingEnv(gym.Env):
             ),
             dtype=np.float32,
         )
+        lo, hi = self.price_low, self.price_high
         price_box = spaces.Box(lo.astype(np.float32), hi.astype(np.float32), dtype=np.float32)
         if self.promotions:
             self.action_space = spaces.Dict({
                 "price": price_box,
-                "promo": spaces.MultiBinary(len(controlled) * len(self.promotions)),
+                "promo": spaces.MultiBinary(len(self.controlled) * len(self.promotions)),
             })  # fmt: skip
         else:
             self.action_space = price_box
-        self._t = 0
-        self._i = 0
 
     # ---- helpers
     def _obs(self) -> np.ndarray:
@@ -277,6 +260,42 @@ class PricingEnv(gym.Env):
     def persona_of(self, obs: np.ndarray) -> int:
         """The persona index encoded in an observation."""
         return int(np.argmax(obs[: len(self.personas)]))
+
+
+def _check_settings(spec: Any, reward: str, reward_mode: str, promotions: Sequence[str],
+                    horizon: int) -> None:  # fmt: skip
+    """Refuse unknown reward kinds, promotion attributes and horizons."""
+    attrs = spec.attribute_names
+    if reward not in ("revenue", "margin"):
+        raise DataError(f"reward must be 'revenue' or 'margin', not {reward!r}")
+    if reward_mode not in ("sampled", "expected"):
+        raise DataError(f"reward_mode must be 'sampled' or 'expected', not {reward_mode!r}")
+    bad_promo = [p for p in promotions if p not in attrs or p == spec.price]
+    if bad_promo:
+        raise DataError(f"promotion attribute(s) {bad_promo} are not non-price attributes of "
+                        f"the model ({[a for a in attrs if a != spec.price]})")  # fmt: skip
+    if int(horizon) < 1:
+        raise DataError(f"horizon must be >= 1, not {horizon}")
+
+
+def _price_bounds(controlled: list[str], cj: np.ndarray, obs_prices: np.ndarray,
+                  avail: np.ndarray, price_range: Mapping[str, tuple[float, float]] | None
+                  ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Each controlled alternative's price range: given, or observed in the population."""
+    lo = np.empty(len(controlled))
+    hi = np.empty(len(controlled))
+    for i, (a, j) in enumerate(zip(controlled, cj, strict=True)):
+        if price_range is not None and a in price_range:
+            lo[i], hi[i] = (float(x) for x in price_range[a])
+        elif price_range is not None:
+            raise DataError(f"price_range lacks controlled alternative {a!r}")
+        else:
+            v = obs_prices[avail[:, j], j]
+            lo[i], hi[i] = float(v.min()), float(v.max())
+        if not (0 < lo[i] < hi[i]):
+            raise DataError(f"price range of {a!r} is [{lo[i]}, {hi[i]}]; it needs "
+                            "0 < low < high")  # fmt: skip
+    return lo, hi
 
 
 def expected_reward(env: PricingEnv, rule: Any, *, by_persona: bool = True) -> pd.Series:

@@ -290,7 +290,7 @@ def test_cli_end_to_end(tmp_path, capsys, monkeypatch, data):
     code, text, err = run(["personas", "segment", src, "-o", out, "--max-k", "4",
                            "--members", "2", "--seed", "0"], capsys, monkeypatch)
     assert code == 0, err
-    for f in ("personas.html", "personas.json", "segmenter.json", "personas.synthcust",
+    for f in ("personas.html", "personas.json", "segmenter.synthcust", "personas.synthcust",
               "labels.csv"):
         assert (out / f).exists(), f
     cards = json.loads((out / "personas.json").read_text())
@@ -313,7 +313,7 @@ def test_cli_end_to_end(tmp_path, capsys, monkeypatch, data):
     code, _, err = run(["personas", "sample", out / "personas.synthcust", "--persona", "P7",
                         "-n", "5", "-o", tmp_path / "x.csv"], capsys, monkeypatch)
     assert code == 1 and "unknown persona 'P7'; the personas are: P1" in err
-    code, _, err = run(["personas", "predict", out / "segmenter.json", tmp_path / "p2.csv",
+    code, _, err = run(["personas", "predict", out / "segmenter.synthcust", tmp_path / "p2.csv",
                         "-o", tmp_path / "lab.csv"], capsys, monkeypatch)
     assert code == 0, err
     assert (pd.read_csv(tmp_path / "lab.csv")["persona"] == "P2").all()  # --consistent

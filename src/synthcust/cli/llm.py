@@ -12,6 +12,8 @@ Backends: ``offline`` (default; SmolLM2-135M-Instruct via llama-cpp-python, no n
 ``http`` (an OpenAI-compatible server from SYNTHCUST_LLM_BASE_URL / _MODEL / _API_KEY).
 Replies are cached on disk (SYNTHCUST_LLM_CACHE, default ~/.cache/synthcust/llm); --no-cache
 turns that off.
+
+A Typer sub-app with no logic of its own: options go to :mod:`synthcust.workflows.llm`.
 """
 
 from __future__ import annotations
@@ -22,19 +24,22 @@ from typing import Annotated
 
 import typer
 
-from synthcust.cli.common import app, console, err_console, load_json, read_input
+from synthcust.cli import common
+from synthcust.cli.common import console, err_console, load_json, read_input
 from synthcust.exceptions import SynthcustError
+from synthcust.workflows import llm as wf
+
+#: this module's commands (mounted on the root app)
+app = typer.Typer(no_args_is_help=True)
 
 _BACKEND_HELP = ("LLM backend: offline (SmolLM2-135M run locally, default) or http "
                  "(OpenAI-compatible server from SYNTHCUST_LLM_BASE_URL / _MODEL / _API_KEY).")
 
 
 def _backend(name: str, cache: bool):
-    from synthcust.llm import get_backend
-
-    if name not in ("offline", "http", "fake"):
+    if name not in wf.BACKENDS:
         raise SynthcustError(f"unknown --backend {name!r}; use offline or http")
-    return get_backend(name, cache=cache)
+    return wf.get_llm_backend(name, cache=cache)
 
 
 @app.command("interview")
@@ -63,28 +68,22 @@ def interview(
 ) -> None:
     """Interview a persona: answers grounded in its card and retrieved customer text, with the
     record ids they rest on, a warning when evidence is thin, and PII redacted."""
-    from synthcust.personas.interview import InterviewSession, build_agent
-    from synthcust.personas.knowledge import KnowledgeIndex, records_from_table
-
     cards = load_json(personas_json, "personas")
     index = None
     if evidence is not None:
         if not text_col:
             raise SynthcustError("--evidence needs --text-col naming the text column")
-        df = read_input(evidence, None, None)
-        index = KnowledgeIndex.build(
-            records_from_table(df, text_col, id_col=id_col, persona_col=persona_col),
-            method=method)
-    agent = build_agent(cards, persona, _backend(backend, not no_cache), index, k=k, seed=seed)
-    session = InterviewSession(agent)
-    for q in [question, *(follow_up or [])]:
-        a = session.ask(q)
-        if not as_json:
-            console.print(f"[bold]Q:[/bold] {q}", highlight=False)
-            console.print(f"[bold]{agent.id}:[/bold] {a.text}\n", highlight=False,
-                          markup=False)
+        index = wf.evidence_index(read_input(evidence, None, None), text_col, id_col=id_col,
+                                  persona_col=persona_col, method=method)
+    session = wf.interview(cards, persona, [question, *(follow_up or [])],
+                           _backend(backend, not no_cache), index=index, k=k, seed=seed)
     if as_json:
         console.print_json(json.dumps(session.transcript()))
+        return
+    for a in session.turns:
+        console.print(f"[bold]Q:[/bold] {a.question}", highlight=False)
+        console.print(f"[bold]{session.agent.id}:[/bold] {a.text}\n", highlight=False,
+                      markup=False)
 
 
 @app.command("augment-text")
@@ -111,22 +110,13 @@ def augment_text_cmd(
 ) -> None:
     """Generate on-brand copy variations from approved lines, filtered by a brand-voice
     classifier and for near-duplicates; reports acceptance rate and diversity."""
-    from synthcust.augment.text import augment_text, read_seed_lines
-    from synthcust.io.atomic import atomic_write_text
-    from synthcust.personas.knowledge import MiniLMEmbedder, TfidfEmbedder, default_embedder
-
     if embedder not in ("auto", "minilm", "tfidf"):
         raise SynthcustError(f"unknown --embedder {embedder!r}; use auto, minilm or tfidf")
-    emb = {"auto": lambda: default_embedder() or TfidfEmbedder(), "minilm": MiniLMEmbedder,
-           "tfidf": TfidfEmbedder}[embedder]()
-    lines = read_seed_lines(seed_file)
-    neg = read_seed_lines(negatives) if negatives is not None else None
-    res = augment_text(lines, n, _backend(backend, not no_cache), negatives=neg, embedder=emb,
-                       threshold=threshold, dup_threshold=dup_threshold,
-                       max_attempts=max_attempts, random_state=seed)
-    atomic_write_text(out, "".join(f"{t}\n" for t in res.accepted))
-    if report is not None:
-        atomic_write_text(report, json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
+    res = wf.augment_copy(seed_file, n, _backend(backend, not no_cache),
+                          negatives_file=negatives, embedder=embedder, threshold=threshold,
+                          dup_threshold=dup_threshold, max_attempts=max_attempts,
+                          random_state=seed)
+    wf.write_augment(res, out, report)
     c = res.classifier
     err_console.print(
         f"{len(res.accepted)} of {res.generated} generated lines accepted "
@@ -135,3 +125,6 @@ def augment_text_cmd(
         f"{c.get('roc_auc', float('nan')):.2f} (n={c.get('n_test')}); distinct-2 "
         f"{res.diversity['distinct_2']:.2f}, spread {res.diversity['spread']:.2f} "
         f"(seed {res.diversity['seed_spread']:.2f}); wrote {out}", highlight=False)
+
+
+common.app.add_typer(app)

@@ -9,10 +9,12 @@
     synthcust personas predict MODEL DATA -o OUT
 
 ``segment`` writes into OUTDIR: ``personas.html`` (cards with charts), ``personas.json`` (every
-figure), ``segmenter.json`` (the segmentation model, JSON), ``personas.synthcust`` (a synthesizer
+figure), ``segmenter.synthcust`` (the segmentation model), ``personas.synthcust`` (a synthesizer
 that learned the personas: ``sample`` reads it, and so does ``synthcust sample --condition
 persona=P2``) and ``labels.csv`` (each row's id columns, persona id and name; no other value of
 the input is copied).
+
+A Typer sub-app with no logic of its own: options go to :mod:`synthcust.workflows.personas`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli.common import app, console, progress, read_input
+from synthcust.cli import common
+from synthcust.cli.common import console, load_json, progress, read_input
 from synthcust.exceptions import SynthcustError
+from synthcust.io import write_table
+from synthcust.schema import Schema
+from synthcust.workflows import personas as wf
 
 
 class _SegmentByDefault(typer.core.TyperGroup):
@@ -36,6 +42,8 @@ class _SegmentByDefault(typer.core.TyperGroup):
         return super().parse_args(ctx, args)
 
 
+#: this module's commands (mounted on the root app)
+app = typer.Typer(no_args_is_help=True)
 personas_app = typer.Typer(
     cls=_SegmentByDefault,
     help="Personas: segment customers into personas, describe them, sample synthetic members "
@@ -94,76 +102,33 @@ def segment(
     query: Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL).")] = None,
 ) -> None:
     """Find personas in DATA and write cards (HTML + JSON), the models and the labels."""
-    import numpy as np
-    import pandas as pd
-
-    from synthcust.cli.common import load_json
-    from synthcust.io import write_table
-    from synthcust.personas import (
-        PersonaSegmenter,
-        add_members,
-        describe_personas,
-        fit_persona_model,
-        write_cards,
-    )
-    from synthcust.schema import Kind, Role, Schema
-
     if members < 0:
         raise SynthcustError(f"--members must be 0 or more, got {members}")
-    _outdir(out)
+    wf.prepare_outdir(out)  # before the long work: a bad -o fails at once
     with progress() as prog:
         t = prog.add_task("reading", total=5)
         df = read_input(data, table, query)
         schema = Schema.from_dict(load_json(schema_file, "schema")) if schema_file else None
-        if schema is None:
-            from synthcust.privacy import infer_schema_with_pii
-
-            schema = infer_schema_with_pii(df)
-        prog.update(t, advance=1, description="choosing k and fitting personas")
-        seg = PersonaSegmenter(
-            k=k, k_range=(min_k, max_k), criterion=criterion, columns=_split(columns),
-            exclude=_split(exclude), schema=schema, random_state=seed,
-        ).fit(df)
-        prog.update(t, advance=1, description="describing personas")
-        cards = describe_personas(df, seg, seg.labels_)
-        names = {c.id: c.name for c in cards.cards}
-        prog.update(t, advance=1, description=f"fitting the {synthesizer} synthesizer")
-        model = fit_persona_model(df, seg, seg.labels_, names=names, synthesizer=synthesizer,
-                                  random_state=seed)
-        if members:
-            add_members(cards, model, members, real=df, random_state=seed)
-        prog.update(t, advance=1, description="writing")
-        html_path, json_path = write_cards(cards, out)
-        seg.save(out / "segmenter.json")
-        model.save(out / "personas.synthcust")
-        ids = [c.name for c in schema if c.kind == Kind.ID or c.role == Role.KEY]
-        ids = [c for c in ids if c in df.columns and schema[c].pii is None]
-        lab = pd.DataFrame({c: df[c].to_numpy() for c in ids}) if ids else \
-            pd.DataFrame({"row": np.arange(len(df))})
-        lab["persona"] = seg.labels_
-        lab["persona_name"] = [names[p] for p in seg.labels_]
-        write_table(lab, out / "labels.csv")
-        prog.update(t, advance=1, description="done")
+        res = wf.segment_personas(
+            df, schema=schema, k=k, k_range=(min_k, max_k), criterion=criterion,
+            columns=_split(columns), exclude=_split(exclude), members=members,
+            synthesizer=synthesizer, random_state=seed,
+            progress=lambda i, n, msg: prog.update(t, completed=i, description=msg),
+        )
+        prog.update(t, completed=4, description="writing")
+        paths = wf.write_personas(res, out)
+        prog.update(t, completed=5, description="done")
+    cards = res.cards
     _summary(cards, f"Personas of {data}")
     for n in cards.notes:
         console.print(f"[yellow]note[/yellow]: {n}", highlight=False)
     console.print(
         f"k = {cards.k} " + ("(fixed)" if cards.chosen_by == "given" else
                              f"chosen by {cards.chosen_by}")
-        + f"; cards in {html_path} (figures in "
-        f"{json_path.name}); models segmenter.json and personas.synthcust; labels.csv",
+        + f"; cards in {paths['html']} (figures in {paths['json'].name}); models "
+        f"{paths['segmenter'].name} and {paths['model'].name}; {paths['labels'].name}",
         highlight=False,
     )
-
-
-def _outdir(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise SynthcustError(f"-o {str(out)!r} is a file; give a folder for the persona outputs")
-    if not out.parent.is_dir():
-        raise SynthcustError(
-            f"cannot create {str(out)!r}: its parent folder {str(out.parent)!r} does not exist"
-        )
-    out.mkdir(exist_ok=True)
 
 
 def _summary(cards, title: str) -> None:
@@ -171,10 +136,10 @@ def _summary(cards, title: str) -> None:
     for c, j in (("persona", "left"), ("name", "left"), ("customers", "right"),
                  ("share", "right"), ("top traits", "left"), ("synthetic agreement", "right")):
         tab.add_column(c, justify=j)
-    for c in cards.cards:
-        top = [t.sentence() for t in c.highlights(2)]
-        agree = "-" if c.agreement is None else f"{c.agreement:.0%}"
-        tab.add_row(c.id, c.name, f"{c.size:,}", f"{c.share:.1%}", "\n".join(top) or "-", agree)
+    for r in wf.cards_summary(cards):
+        agree = "-" if r["agreement"] is None else f"{r['agreement']:.0%}"
+        tab.add_row(r["persona"], r["name"], f"{r['customers']:,}", f"{r['share']:.1%}",
+                    "\n".join(r["top_traits"]) or "-", agree)
     console.print(tab)
 
 
@@ -195,26 +160,21 @@ def sample(
     table: Annotated[str, typer.Option(help="Table name for .duckdb output.")] = "synthetic",
 ) -> None:
     """Draw N synthetic customers of one persona (exact conditional sampling) into OUT."""
-    from synthcust.io import write_table
-    from synthcust.personas import load_persona_model, sample_persona
-
     if n <= 0:
         raise SynthcustError(f"-n must be a positive number of rows, got {n}")
-    model = load_persona_model(model_path)
-    pid = model.resolve(persona)
-    df = sample_persona(model, n, pid, random_state=seed, with_names=names, consistent=consistent)
+    df, pid, name = wf.sample_personas(model_path, persona, n, random_state=seed,
+                                       with_names=names, consistent=consistent)
     write_table(df, out, table=table if str(out).endswith((".duckdb", ".ddb")) else None)
-    console.print(
-        f"{len(df):,} synthetic customers of {pid} ({model.names.get(pid, pid)}) written to {out}",
-        highlight=False,
-    )
+    console.print(f"{len(df):,} synthetic customers of {pid} ({name}) written to {out}",
+                  highlight=False)
 
 
 @personas_app.command("predict")
 def predict(
     model_path: Annotated[
         Path,
-        typer.Argument(metavar="MODEL", help="segmenter.json or personas.synthcust."),
+        typer.Argument(metavar="MODEL", help="segmenter.synthcust (or an old segmenter.json) "
+                       "or personas.synthcust."),
     ],
     data: Annotated[str, typer.Argument(metavar="DATA", help=_DATA_HELP)],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output table: DATA plus 'persona'.")],
@@ -222,20 +182,10 @@ def predict(
     query: Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL).")] = None,
 ) -> None:
     """Label the rows of DATA (new or synthetic customers) with their most likely persona."""
-    from synthcust.io import write_table
-    from synthcust.personas import PersonaSegmenter, load_persona_model
-
-    if str(model_path).endswith(".json"):
-        seg, names = PersonaSegmenter.load(model_path), {}
-    else:
-        pm = load_persona_model(model_path)
-        seg, names = pm.segmenter, pm.names
-    df = read_input(data, table, query)
-    res = df.copy()
-    res["persona"] = seg.predict(df)
-    if names:
-        res["persona_name"] = res["persona"].map(names)
+    res, counts = wf.label_personas(model_path, read_input(data, table, query))
     write_table(res, out)
-    counts = res["persona"].value_counts().reindex(seg.personas_, fill_value=0)
     shown = ", ".join(f"{p} {c:,}" for p, c in counts.items())
     console.print(f"{len(res):,} rows labelled ({shown}) and written to {out}", highlight=False)
+
+
+common.app.add_typer(app)

@@ -20,6 +20,7 @@ from synthcust.exceptions import DataError, SynthcustError
 from synthcust.service.state import ServiceState, rows_json
 from synthcust.service.uploads import Upload, UploadError, receive_upload
 from synthcust.workflows import defaults
+from synthcust.workflows.sample import sample as sample_workflow
 
 router = APIRouter(prefix="/api")
 
@@ -269,7 +270,7 @@ def start_fit(request: Request, body: FitIn) -> dict[str, Any]:
     # the budget with 403 and the ledger's message (nothing charged, no model)
     job = st.submit("fit", f"fit:{body.dataset}", body.model_dump(), st.fit_job,
                     wait_checks=body.dp_epsilon is not None)  # fmt: skip
-    return _job_out(st.store.get(job.id))
+    return _job_out(job)
 
 
 def _check_target(schema: dict[str, Any], target: str | None) -> None:
@@ -337,8 +338,6 @@ def list_models(request: Request) -> dict[str, Any]:
 @router.post("/models/{model_id}/sample", summary="Synthetic rows (JSON or CSV)")
 def sample(request: Request, model_id: ModelPath, body: SampleIn) -> Response:
     """Synthetic rows through :func:`synthcust.workflows.sample.sample`."""
-    from synthcust.workflows.sample import sample as sample_workflow
-
     st = _state(request)
     model = st.model(model_id)
     gate = st.model_split(model_id) if body.gate else None

@@ -44,7 +44,7 @@ import pandas as pd
 from synthcust._utils.persist import load_bundle, save_bundle
 from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import DataError, ModelFileError, NotFittedError
-from synthcust.simulation.attribution import JourneyData, load_journeys
+from synthcust.simulation.attribution_data import JourneyData, load_journeys
 
 __all__ = ["JourneyMarkovModel", "fidelity"]
 

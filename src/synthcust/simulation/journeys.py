@@ -51,7 +51,8 @@ import numpy as np
 import pandas as pd
 
 from synthcust.exceptions import DataError
-from synthcust.simulation.attribution import from_log, shapley_from_values
+from synthcust.simulation.attribution import shapley_from_values
+from synthcust.simulation.attribution_data import from_log
 from synthcust.simulation.journey_scenarios import (
     MAX_TRUTH_CHANNELS,
     SCENARIOS,

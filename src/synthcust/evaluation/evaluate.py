@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import pandas as pd
@@ -249,6 +250,7 @@ def _holdout_sections(
 
 
 def _version() -> str:
-    from synthcust import __version__
-
-    return __version__
+    try:
+        return version("synthcust")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from synthcust.evaluation.common import to_epoch_seconds
+from synthcust.evaluation.privacy import evaluate_privacy
 from synthcust.evaluation.results import Metric, SectionResult, jsonable
 from synthcust.exceptions import DataError
 from synthcust.synthesizers.multi_table.relational import RelationalSpec, check_spec
@@ -569,8 +570,6 @@ def _privacy_section(
     if "holdout" not in feats:
         sec.skipped.append("customer-level DCR needs a real holdout of customers")
         return sec
-    from synthcust.evaluation.privacy import evaluate_privacy
-
     res = evaluate_privacy(
         feats["real"],
         feats["synthetic"],

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 Status = Literal["pass", "warn", "fail", "info"]
@@ -100,12 +101,12 @@ def finite_or_none(v: Any) -> Any:
 
 
 def frame_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame (index as columns) as JSON-safe records."""
     return jsonable(df.reset_index().to_dict(orient="records"))
 
 
 def jsonable(obj: Any) -> Any:
-    import numpy as np
-
+    """``obj`` with NumPy values, frames, series and NaN made JSON-safe (recursively)."""
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

@@ -44,7 +44,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthcust.constraints.model import UniqueKey
 from synthcust.evaluation.results import Metric, SectionResult
+from synthcust.schema.infer import infer_schema
+from synthcust.schema.model import Kind, Role
 
 #: the kinds of check, in the order they are reported
 CHECKS = ("structure", "constraint", "key", "range", "category", "format")
@@ -426,12 +429,7 @@ def validity_checks(
     real: pd.DataFrame, synthetic: pd.DataFrame, schema: Any | None = None
 ) -> tuple[list[Check], list[str]]:
     """Every check (see the module table) and what was skipped, and why."""
-    from synthcust.constraints.model import UniqueKey
-    from synthcust.schema.model import Kind, Role
-
     if schema is None:
-        from synthcust.schema.infer import infer_schema
-
         schema = infer_schema(real, detect_pii=False)
     checks = [_check_structure(real, synthetic)]
     skipped: list[str] = []

@@ -121,7 +121,7 @@ def _summary_table(model) -> Table:
 @choice_app.command("fit")
 def choice_fit(
     data: DataArg,
-    out: Annotated[Path, typer.Option("-o", "--out", help="Model JSON to write.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Model file to write.")],
     choice: ChoiceOpt = "choice",
     alternatives: AltsOpt = None,
     price_prefix: PriceOpt = "price.",
@@ -177,7 +177,7 @@ def choice_fit(
 
 @app.command("scenario")
 def scenario_cmd(
-    model_file: Annotated[Path, typer.Argument(metavar="MODEL", help="Model JSON (choice fit).")],
+    model_file: Annotated[Path, typer.Argument(metavar="MODEL", help="Choice model file.")],
     population: Annotated[
         str,
         typer.Argument(

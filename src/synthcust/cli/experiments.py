@@ -24,7 +24,7 @@ app = typer.Typer(no_args_is_help=True)
 TableOpt = Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL) of every input.")]
 OutOpt = Annotated[Path | None, typer.Option("-o", "--out", help="Result JSON.")]
 ReportOpt = Annotated[
-    Path | None, typer.Option(help="Self-contained HTML report section (JSON beside it).")
+    Path | None, typer.Option(help="Self-contained HTML report (JSON beside it).")
 ]
 
 
@@ -43,7 +43,7 @@ def _assumptions(rests_on: dict) -> None:
 
 @app.command("abtest")
 def abtest_cmd(
-    model_file: Annotated[Path, typer.Argument(metavar="MODEL", help="Choice model JSON.")],
+    model_file: Annotated[Path, typer.Argument(metavar="MODEL", help="Choice model file.")],
     population: Annotated[
         str, typer.Argument(metavar="POPULATION", help="Customer occasions (wide layout).")
     ],

@@ -114,7 +114,7 @@ def simulate_cmd(
 @journeys_app.command("fit")
 def fit_cmd(
     data: Annotated[str, typer.Argument(help="Path table or touch log (CSV/Parquet/...).")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Model JSON to write.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Model file to write.")],
     order: Annotated[
         int | None, typer.Option(help="Markov order (default: chosen by held-out likelihood).")
     ] = None,
@@ -122,7 +122,7 @@ def fit_cmd(
     seed: Annotated[int | None, typer.Option(help="Seed of the held-out split.")] = 0,
     table: Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL).")] = None,
 ) -> None:
-    """Fit a variable-order Markov journey model on real paths; save it as JSON."""
+    """Fit a variable-order Markov journey model on real paths; save it as a model file."""
     m = wf.fit_journey_model(data, out, order=order, max_order=max_order, random_state=seed,
                              table=table)  # fmt: skip
     p = out
@@ -134,7 +134,7 @@ def fit_cmd(
 
 @journeys_app.command("generate")
 def generate_cmd(
-    model: Annotated[Path, typer.Argument(help="Model JSON from `journeys fit`.")],
+    model: Annotated[Path, typer.Argument(help="Model file from `journeys fit`.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Path table to write.")],
     n: Annotated[int, typer.Option("-n", "--journeys", help="Journeys to generate.")] = 10_000,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,

@@ -49,14 +49,17 @@ class JourneyData:
 
     @property
     def n_journeys(self) -> int:
+        """Number of journeys."""
         return len(self.offsets) - 1
 
     @property
     def lengths(self) -> np.ndarray:
+        """Touches per journey."""
         return np.diff(self.offsets)
 
     @property
     def journey_of_touch(self) -> np.ndarray:
+        """The journey of every touch."""
         return np.repeat(np.arange(self.n_journeys), self.lengths)
 
     @property

@@ -122,6 +122,7 @@ class Scenario:
 
     @property
     def channel_names(self) -> tuple[str, ...]:
+        """The channels, in order."""
         return tuple(c.name for c in self.channels)
 
     def to_dict(self) -> dict:

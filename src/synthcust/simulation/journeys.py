@@ -132,6 +132,7 @@ class GroundTruth:
         return (s / s.sum()).rename("truth")
 
     def to_dict(self) -> dict:
+        """The ground truth as a JSON-ready dict."""
         return {
             "channels": list(self.channels),
             "values": [float(v) for v in self.values],

@@ -125,6 +125,7 @@ class Scenario:
     add: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def describe(self) -> str:
+        """The scenario in words (``"no change"`` when empty)."""
         parts = [f"price of {a} {v}" for a, v in self.price.items()]
         parts += [f"{at} of {a} {v}" for at, d in self.attributes.items() for a, v in d.items()]
         parts += [f"remove {a}" for a in self.remove]

@@ -129,6 +129,7 @@ class ChoiceModel:
 
     @property
     def se_(self) -> np.ndarray:
+        """Standard errors of the estimates (square roots of the covariance diagonal)."""
         self._check_fitted()
         return np.sqrt(np.clip(np.diag(self.cov_), 0, None))
 
@@ -151,10 +152,12 @@ class ChoiceModel:
 
     @property
     def aic_(self) -> float:
+        """Akaike's information criterion, ``-2 loglik + 2 parameters``."""
         return -2 * self.loglik_ + 2 * len(self.theta_)
 
     @property
     def bic_(self) -> float:
+        """Bayesian information criterion, ``-2 loglik + parameters x log(units)``."""
         return -2 * self.loglik_ + len(self.theta_) * math.log(self.n_units_)
 
     def _draws(self, n_draws: int, rng: np.random.Generator) -> np.ndarray:

@@ -53,10 +53,12 @@ class ChoiceSpec:
 
     @property
     def attribute_names(self) -> list[str]:
+        """The attribute names, in the order of ``attributes``."""
         return [a for a, _ in self.attributes]
 
     @property
     def base_alt(self) -> str:
+        """The alternative whose constant is fixed at 0."""
         return self.base if self.base is not None else self.alternatives[0]
 
     def column(self, attribute: str, alt: str) -> str:
@@ -69,6 +71,7 @@ class ChoiceSpec:
         return replace(self, attributes=attrs, covariates=self.covariates if covariates else ())
 
     def to_dict(self) -> dict[str, Any]:
+        """The spec as a JSON-ready dict."""
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["attributes"] = [list(p) for p in self.attributes]
         for k in ("alternatives", "covariates", "membership"):
@@ -77,6 +80,7 @@ class ChoiceSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ChoiceSpec:
+        """The spec back from :meth:`to_dict`."""
         d = dict(d)
         d["attributes"] = tuple(tuple(p) for p in d["attributes"])
         for k in ("alternatives", "covariates", "membership"):
@@ -107,6 +111,7 @@ class ChoiceData:
 
     @property
     def n(self) -> int:
+        """Number of occasions."""
         return int(self.X.shape[0])
 
     def take(self, idx: np.ndarray) -> ChoiceData:

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from synthcust.exceptions import DataError, SynthcustError
+from synthcust.workflows.llm import interview
 
 _lock = threading.Lock()
 
@@ -48,14 +49,28 @@ def _backend(st: Any) -> Any:
 
 
 def ask(st: Any, job_id: str, persona: str, question: str) -> dict[str, Any]:
-    """One answer of ``persona`` (id or name from the personas job ``job_id``)."""
-    from synthcust.personas.interview import build_agent
+    """One answer of ``persona`` (id or name from the personas job ``job_id``).
 
+    Parameters
+    ----------
+    st : ServiceState
+        The service state (job store, language model backend).
+    job_id : str
+        A finished personas job: its cards are the persona's evidence.
+    persona : str
+        The persona's id or name.
+    question : str
+        The question.
+
+    Returns
+    -------
+    dict
+        The answer, the evidence records it cites and whether the evidence was thin.
+    """
     job = st.store.get(job_id)
     if job.kind != "personas" or job.status != "done":
         raise DataError(f"job {job_id} is not a finished personas job ({job.kind}, {job.status})")
-    agent = build_agent(job.result["cards"], persona, _backend(st))
-    ans = agent.ask(question)
-    d = ans.to_dict()
+    session = interview(job.result["cards"], persona, [question], _backend(st))
+    d = session.turns[0].to_dict()
     return {"persona": persona, "question": question, "answer": d.get("answer"),
             "citations": d.get("citations"), "thin_evidence": d.get("thin_evidence")}

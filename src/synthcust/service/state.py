@@ -30,6 +30,7 @@ from synthcust.store.workspace import Workspace
 from synthcust.workflows import defaults
 from synthcust.workflows.evaluate import evaluate_model
 from synthcust.workflows.fit import fit as fit_workflow
+from synthcust.workflows.personas import segment_personas
 from synthcust.workflows.split import split as split_workflow
 
 log = logging.getLogger("synthcust.service")
@@ -301,30 +302,22 @@ class ServiceState:
                 "html": f"/api/jobs/{job.id}/report.html"}  # fmt: skip
 
     def personas_job(self, job: Job, progress: Callable[[float, str], None]) -> dict[str, Any]:
-        from synthcust.personas import (
-            PersonaSegmenter,
-            add_members,
-            describe_personas,
-            fit_persona_model,
-        )
-        from synthcust.schema import Schema
-
+        """Personas through :func:`synthcust.workflows.personas.segment_personas` on the whole
+        uploaded table (segmenting trains no synthesizer on a split: the cards describe it)."""
         p = job.params
         ds = p["dataset"]
         progress(0.1, "reading the data")
         df = self.frame(ds)
-        schema = Schema.from_dict(self.store.dataset(ds).schema)
-        progress(0.2, "choosing the number of personas and fitting them")
-        k = p.get("k")
-        seg = PersonaSegmenter(k=k, k_range=(2, int(p.get("max_k", 6))), schema=schema,
-                               random_state=int(p.get("seed", 0))).fit(df)  # fmt: skip
-        progress(0.6, "describing the personas")
-        cards = describe_personas(df, seg, seg.labels_)
-        names = {c.id: c.name for c in cards.cards}
-        progress(0.7, "drawing synthetic members of each persona")
-        pm = fit_persona_model(df, seg, seg.labels_, names=names, random_state=0)
-        add_members(cards, pm, int(p.get("members", 3)), real=df, random_state=0)
-        return {"dataset": ds, "cards": cards.to_dict()}
+        schema = Schema.from_dict(self.store.dataset(ds).schema)  # inferred once, at upload
+
+        def step(i: int, total: int, message: str) -> None:
+            progress(0.1 + 0.8 * (i - 1) / total, message)
+
+        res = segment_personas(df, schema=schema, k=p.get("k"), k_range=(2, int(p.get("max_k", 6))),
+                               members=int(p.get("members", 3)),
+                               random_state=int(p.get("seed", defaults.SEED)),
+                               members_random_state=0, progress=step)  # fmt: skip
+        return {"dataset": ds, "cards": res.cards.to_dict()}
 
     def save_upload_entry(self, upload: Any, df: pd.DataFrame, schema: Any, pii: dict) -> Any:
         """Register an uploaded, parsed file (catalog + service table) under a new id."""

@@ -211,3 +211,20 @@ def test_model_file_carries_attribute_ranges_and_provenance(tmp_path) -> None:
     lo, hi = back.attribute_ranges_["price"]["a"]
     assert lo == pytest.approx(price[:, 0].min()) and hi == pytest.approx(price[:, 0].max())
     assert back.provenance == {"data": "test"}
+
+
+def test_report_is_one_escaped_page_with_its_json(fitted, tmp_path):
+    """The A/B result is a reporting.Report: one page, data text escaped, JSON beside it."""
+    from synthcust.workflows.experiments import write_outputs
+
+    m, df = fitted
+    df = df.assign(persona=df["persona"].replace({"loyal": "<script>x</script>"}))
+    r = run_abtest(m, df, ["A:", "B:price.a=-3%"], persona="persona", training=df, n_draws=10)
+    written = dict(write_outputs(r, tmp_path / "res.json", tmp_path / "ab.html"))
+    page = written["report"].read_text()
+    assert page.count("<html") == 1 and "<script>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page
+    twin = json.loads(written["figures"].read_text())
+    assert twin.keys() == json.loads((tmp_path / "res.json").read_text()).keys()
+    with pytest.raises(DataError, match="JSON"):
+        write_outputs(r, tmp_path / "ab.json", tmp_path / "ab.html")

@@ -16,35 +16,18 @@ shown them: 4 significant digits, thousands without decimals, ``yes`` for true f
 >>> t = table_view(pd.DataFrame({"a": [1234.5, 0.123456], "b": ["<x>", "y"]}))
 >>> t.rows[0]
 [('1,234', True), ('<x>', False)]
->>> "&lt;x&gt;" in table_html(pd.DataFrame({"b": ["<x>"]}))
-True
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synthcust.exceptions import DataError
-from synthcust.io.atomic import atomic_write_text
-from synthcust.reporting import render
-
-__all__ = [
-    "RestsOnView",
-    "TableView",
-    "format_value",
-    "rests_on_html",
-    "rests_on_view",
-    "table_html",
-    "table_view",
-    "write_page",
-]
+__all__ = ["RestsOnView", "TableView", "format_value", "rests_on_view", "table_view"]
 
 
 def format_value(v: Any) -> str:
@@ -122,35 +105,3 @@ def rests_on_view(r: dict[str, Any]) -> RestsOnView:
 
     rows = [(str(k), show(v)) for k, v in r.items() if k != "assumptions"]
     return RestsOnView(rows, [str(a) for a in r.get("assumptions") or []])
-
-
-def table_html(df: pd.DataFrame, max_rows: int = 80) -> str:
-    """A frame as an escaped HTML table in the simulation reports' style (a fragment)."""
-    return render("simulation_fragment.html.j2", what="table", value=table_view(df, max_rows))
-
-
-def rests_on_html(r: dict[str, Any]) -> str:
-    """"What this rests on" and the unvalidated assumptions as an escaped HTML fragment."""
-    return render("simulation_fragment.html.j2", what="rests_on", value=rests_on_view(r))
-
-
-def write_page(path: str | os.PathLike[str], title: str, body: str,
-               payload: dict[str, Any]) -> tuple[Path, Path]:  # fmt: skip
-    """Write a page around an HTML ``body`` fragment and ``payload`` as JSON beside it.
-
-    For results that are not yet a :class:`synthcust.reporting.Report`; ``body`` must be
-    escaped markup already (it is inserted as is).
-
-    Returns
-    -------
-    tuple of Path
-        The HTML and the JSON file.
-    """
-    p = Path(path)
-    jp = p.with_suffix(".json")
-    if jp == p:
-        raise DataError(f"the report {p} must not end in .json (the JSON twin goes beside it)")
-    atomic_write_text(jp, json.dumps(payload, indent=1, default=str) + "\n")
-    atomic_write_text(p, render("simulation_page.html.j2", title=title, body=body,
-                                json_name=jp.name))  # fmt: skip
-    return p, jp

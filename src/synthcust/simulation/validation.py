@@ -42,7 +42,6 @@ from synthcust.simulation.choice import (
     select_n_classes,
 )
 from synthcust.simulation.choice_report import ChoiceModelReport, model_report
-from synthcust.simulation.reports import write_page
 
 __all__ = [
     "BehaviourValidation",
@@ -51,7 +50,6 @@ __all__ = [
     "model_report",
     "validate_behaviour",
     "write_behaviour_report",
-    "write_page",
 ]
 
 SHARE_GOAL_PTS = 3.0

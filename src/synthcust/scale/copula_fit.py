@@ -40,9 +40,9 @@ from synthcust.scale.cluster import dask_client, run_tasks
 from synthcust.schema.model import Schema
 from synthcust.synthesizers.copula import (
     GaussianCopulaSynthesizer,
-    _flat_slots,
-    _slot_mean_variance,
-    _z,
+    flat_slots,
+    normal_latent,
+    slot_mean_variance,
 )
 from synthcust.synthesizers.marginals import (
     ATOM_MIN_COUNT,
@@ -248,7 +248,7 @@ def _latents(m: GaussianCopulaSynthesizer, enc: Any, rng: np.random.Generator) -
     z_num = np.full((n, len(m.num_names_)), np.nan)
     for j, marg in enumerate(m.num_marg_):
         ok = ~np.isnan(X[:, j])
-        z_num[ok, j] = _z(marg.cdf_interval(X[ok, j], rng))
+        z_num[ok, j] = normal_latent(marg.cdf_interval(X[ok, j], rng))
     z_cat = np.empty((n, len(m.cat_names_)))
     for q in range(len(m.cat_names_)):
         k = m.n_cats_[q]
@@ -258,12 +258,12 @@ def _latents(m: GaussianCopulaSynthesizer, enc: Any, rng: np.random.Generator) -
         marg = m.cat_marg_[q]
         hi = marg.cum[slots]
         lo = hi - marg.probs[slots]
-        z_cat[:, q] = _z(lo + rng.random(n) * (hi - lo))
+        z_cat[:, q] = normal_latent(lo + rng.random(n) * (hi - lo))
     z_miss = np.empty((n, len(m.miss_idx_)))
     for k, j in enumerate(m.miss_idx_):
         isna = np.isnan(X[:, j])
         p = m.miss_p_[j]
-        z_miss[:, k] = _z(np.where(isna, rng.random(n) * p, p + rng.random(n) * (1 - p)))
+        z_miss[:, k] = normal_latent(np.where(isna, rng.random(n) * p, p + rng.random(n) * (1 - p)))
     return np.hstack([z_num, z_cat, z_miss])
 
 
@@ -454,12 +454,12 @@ def _corr(m: GaussianCopulaSynthesizer, N, A, Q, XY) -> np.ndarray:
     R = np.clip(R, -1, 1)
     v = np.concatenate(
         [
-            [_slot_mean_variance(_flat_slots(mg.P, mg.X)) for mg in m.num_marg_],
+            [slot_mean_variance(flat_slots(mg.P, mg.X)) for mg in m.num_marg_],
             [
-                _slot_mean_variance(np.column_stack([mg.cum - mg.probs, mg.cum]))
+                slot_mean_variance(np.column_stack([mg.cum - mg.probs, mg.cum]))
                 for mg in m.cat_marg_
             ],
-            [_slot_mean_variance(np.array([[0.0, p], [p, 1.0]])) for p in m.miss_p_[m.miss_idx_]],
+            [slot_mean_variance(np.array([[0.0, p], [p, 1.0]])) for p in m.miss_p_[m.miss_idx_]],
         ]
     )
     scale = np.sqrt(np.maximum(v, 1e-3))

@@ -41,7 +41,8 @@ from synthcust.transform.codec import Encoded
 _U_EPS = 1e-12
 
 
-def _z(u: np.ndarray) -> np.ndarray:
+def normal_latent(u: np.ndarray) -> np.ndarray:
+    """Uniforms -> standard normal latents (``ndtri``), kept finite by clipping ``u``."""
     return ndtri(np.clip(u, _U_EPS, 1 - _U_EPS))
 
 
@@ -100,14 +101,14 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
             marg = EmpiricalMarginal.fit(col[ok], integer=spec.integer)
             self.num_marg_.append(marg)
             self.miss_p_[j] = 1.0 - ok.mean()
-            z_num[ok, j] = _z(marg.cdf_interval(col[ok], rng))
+            z_num[ok, j] = normal_latent(marg.cdf_interval(col[ok], rng))
         self.miss_idx_ = np.flatnonzero(self.miss_p_ > 0)
         z_miss = np.empty((n, len(self.miss_idx_)))
         for k, j in enumerate(self.miss_idx_):
             isna = np.isnan(X[:, j])
             p = self.miss_p_[j]
             u = np.where(isna, rng.random(n) * p, p + rng.random(n) * (1 - p))
-            z_miss[:, k] = _z(u)
+            z_miss[:, k] = normal_latent(u)
 
         # categorical: frequency order first, then optimal scaling
         self.cat_order_: list[np.ndarray] = []
@@ -143,13 +144,13 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         """
         v = np.concatenate(
             [
-                [_slot_mean_variance(_flat_slots(m.P, m.X)) for m in self.num_marg_],
+                [slot_mean_variance(flat_slots(m.P, m.X)) for m in self.num_marg_],
                 [
-                    _slot_mean_variance(np.column_stack([m.cum - m.probs, m.cum]))
+                    slot_mean_variance(np.column_stack([m.cum - m.probs, m.cum]))
                     for m in self.cat_marg_
                 ],
                 [
-                    _slot_mean_variance(np.array([[0.0, p], [p, 1.0]]))
+                    slot_mean_variance(np.array([[0.0, p], [p, 1.0]]))
                     for p in self.miss_p_[self.miss_idx_]
                 ],
             ]
@@ -176,7 +177,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
             slots = slot_of[codes]
             hi = marg.cum[slots]
             lo = hi - marg.probs[slots]
-            out[:, q] = _z(lo + rng.random(len(slots)) * (hi - lo))
+            out[:, q] = normal_latent(lo + rng.random(len(slots)) * (hi - lo))
         return out
 
     def _forced_zero_pairs(self) -> list[tuple[int, int]]:
@@ -202,7 +203,8 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
                     )
                 latent[j] = np.array([[_z_edge(a), _z_edge(b)]])
                 if j in miss_pos:  # a value is asked for, so it must not be missing
-                    latent[miss_pos[j]] = np.array([[float(_z(np.array(self.miss_p_[j]))), np.inf]])
+                    z_miss = float(normal_latent(np.array(self.miss_p_[j])))
+                    latent[miss_pos[j]] = np.array([[z_miss, np.inf]])
             elif isinstance(c, CategoricalCondition):
                 q = self.cat_names_.index(c.column)
                 k = self.n_cats_[q]
@@ -308,13 +310,13 @@ def _discriminant_order(codes: np.ndarray, k: int, others: np.ndarray) -> np.nda
     return np.argsort(scores, kind="stable")
 
 
-def _flat_slots(P: np.ndarray, X: np.ndarray) -> np.ndarray:
+def flat_slots(P: np.ndarray, X: np.ndarray) -> np.ndarray:
     """u-intervals of the point masses (flat segments) of a quantile function."""
     flat = (np.diff(X) == 0) & (np.diff(P) > 0)
     return np.column_stack([P[:-1][flat], P[1:][flat]])
 
 
-def _slot_mean_variance(slots: np.ndarray) -> float:
+def slot_mean_variance(slots: np.ndarray) -> float:
     """Var(E[z | slot]) for z ~ N(0,1) cut into the given u-slots (elsewhere continuous)."""
     if len(slots) == 0:
         return 1.0

@@ -80,7 +80,7 @@ def sample_conditional_mvn(
     F = np.array([i for i in range(d) if i not in cond], dtype=np.int64)
     z = np.empty((n, d))
     if len(C) == 0:
-        L = _chol(corr)
+        L = robust_cholesky(corr)
         return rng.standard_normal((n, d)) @ L.T
     S_cc = corr[np.ix_(C, C)]
     lows = [cond[i][:, 0] for i in C]
@@ -93,12 +93,12 @@ def sample_conditional_mvn(
         else:
             S_pp = S_cc[:k, :k]
             s_kp = S_cc[k, :k]
-            w = np.linalg.solve(_psd(S_pp), s_kp)
+            w = np.linalg.solve(nearest_psd(S_pp), s_kp)
             mu = zc[:, :k] @ w
             var = max(1.0 - float(s_kp @ w), 1e-10)
         zc[:, k] = sample_truncated_1d(mu, np.sqrt(var), lows[k], highs[k], rng)
     if len(C) > 1:
-        prec = np.linalg.inv(_psd(S_cc))
+        prec = np.linalg.inv(nearest_psd(S_cc))
         diag = np.diag(prec)
         sd = 1.0 / np.sqrt(diag)
         for _ in range(sweeps):
@@ -110,28 +110,30 @@ def sample_conditional_mvn(
     if len(F):
         S_fc = corr[np.ix_(F, C)]
         S_ff = corr[np.ix_(F, F)]
-        A = np.linalg.solve(_psd(S_cc), S_fc.T).T  # (f, c)
+        A = np.linalg.solve(nearest_psd(S_cc), S_fc.T).T  # (f, c)
         cov = S_ff - A @ S_fc.T
-        L = _chol(cov)
+        L = robust_cholesky(cov)
         z[:, F] = zc @ A.T + rng.standard_normal((n, len(F))) @ L.T
     return z
 
 
-def _psd(m: np.ndarray, floor: float = 1e-8) -> np.ndarray:
+def nearest_psd(m: np.ndarray, floor: float = 1e-8) -> np.ndarray:
+    """The symmetric matrix nearest ``m`` with every eigenvalue at least ``floor``."""
     w, v = np.linalg.eigh((m + m.T) / 2)
     return (v * np.maximum(w, floor)) @ v.T
 
 
-def _chol(m: np.ndarray) -> np.ndarray:
+def robust_cholesky(m: np.ndarray) -> np.ndarray:
+    """Cholesky factor of ``m``, or of its nearest positive definite matrix when ``m`` is not."""
     try:
         return np.linalg.cholesky(m)
     except np.linalg.LinAlgError:
-        return np.linalg.cholesky(_psd(m, 1e-10) + 1e-12 * np.eye(len(m)))
+        return np.linalg.cholesky(nearest_psd(m, 1e-10) + 1e-12 * np.eye(len(m)))
 
 
 def nearest_correlation(m: np.ndarray, floor: float = 1e-6) -> np.ndarray:
     """Clip eigenvalues and rescale to a unit diagonal: a valid correlation matrix."""
-    c = _psd(m, floor)
+    c = nearest_psd(m, floor)
     d = np.sqrt(np.diag(c))
     c = c / d[:, None] / d[None, :]
     np.fill_diagonal(c, 1.0)

@@ -40,24 +40,35 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
-from threadpoolctl import threadpool_limits
 
 from synthcust._utils.persist import load_bundle, save_bundle
 from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFittedError
 from synthcust.schema.model import Column, Kind, Schema
+from synthcust.schema.relational import (
+    RelationalSpec,
+    Relationship,
+    check_keys,
+    check_spec,
+    detect_relationships,
+    top_down,
+)
 from synthcust.synthesizers.base import REGISTRY, BaseSynthesizer
-from synthcust.synthesizers.copula import GaussianCopulaSynthesizer, _z
-from synthcust.synthesizers.truncnorm import _chol, _psd
+from synthcust.synthesizers.copula import GaussianCopulaSynthesizer
+from synthcust.synthesizers.multi_table.conditional import ConditionalCopula, code_map
+from synthcust.synthesizers.multi_table.tables import (
+    KeyStyle,
+    TableInfo,
+    add_child_aggregates,
+    time_step,
+    to_seconds,
+)
 from synthcust.transform.codec import Encoded
 
 __all__ = [
@@ -65,465 +76,14 @@ __all__ = [
     "RelationalSpec",
     "RelationalSynthesizer",
     "Relationship",
+    "check_keys",
+    "check_spec",
     "detect_relationships",
 ]
 
-#: at most this many numeric child columns are averaged onto the parent
-MAX_MEANS = 6
-#: observed uniforms are kept this far from 0 and 1 (no infinite latents from edge values)
-_U_CLIP = 1e-4
-#: noise variance assumed on observed latents when conditioning (see ConditionalCopula)
-RIDGE = 0.05
 _KIND = "relational"
 
 
-# ============================================================================ relationship spec
-@dataclass(frozen=True)
-class Relationship:
-    """``child.child_key`` references ``parent.parent_key`` (many children per parent)."""
-
-    parent: str
-    child: str
-    parent_key: str
-    child_key: str
-
-    @staticmethod
-    def parse(text: str) -> Relationship:
-        """Read ``"orders.customer_id=customers.id"`` (child side first)."""
-        m = re.fullmatch(r"\s*([^.=\s]+)\.([^=]+?)\s*=\s*([^.=\s]+)\.(.+?)\s*", text)
-        if not m:
-            raise DataError(
-                f"cannot read relationship {text!r}; write CHILD_TABLE.COLUMN=PARENT_TABLE.COLUMN, "
-                "e.g. orders.customer_id=customers.customer_id"
-            )
-        return Relationship(parent=m[3], child=m[1], parent_key=m[4], child_key=m[2])
-
-    def __str__(self) -> str:
-        return f"{self.child}.{self.child_key}={self.parent}.{self.parent_key}"
-
-
-@dataclass(frozen=True)
-class RelationalSpec:
-    """Tables' relationships, primary keys and sequence (order) columns.
-
-    ``order_by[table]`` is the datetime column that orders a table's rows within their parent
-    (``None``: the rows' order in the data). Saved and loaded as JSON with
-    :meth:`to_dict` / :meth:`from_dict`.
-    """
-
-    relationships: tuple[Relationship, ...]
-    primary_keys: Mapping[str, str] = field(default_factory=dict)
-    order_by: Mapping[str, str | None] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "relationships": [dataclasses.asdict(r) for r in self.relationships],
-            "primary_keys": dict(self.primary_keys),
-            "order_by": dict(self.order_by),
-        }
-
-    @staticmethod
-    def from_dict(d: Mapping[str, Any]) -> RelationalSpec:
-        try:
-            rels = tuple(Relationship(**r) for r in d.get("relationships", []))
-            return RelationalSpec(
-                rels, dict(d.get("primary_keys") or {}), dict(d.get("order_by") or {})
-            )
-        except TypeError as e:
-            raise DataError(
-                f"cannot read the relationship spec ({e}); each relationship needs exactly "
-                "parent, child, parent_key and child_key"
-            ) from e
-
-    # -- graph ------------------------------------------------------------------------------
-    def parent_of(self, table: str) -> Relationship | None:
-        for r in self.relationships:
-            if r.child == table:
-                return r
-        return None
-
-    def children_of(self, table: str) -> list[Relationship]:
-        return [r for r in self.relationships if r.parent == table]
-
-    def root(self, tables: Sequence[str]) -> str:
-        roots = [t for t in tables if self.parent_of(t) is None]
-        if len(roots) != 1:
-            raise DataError(f"expected exactly one root table, found {roots}")
-        return roots[0]
-
-
-def detect_relationships(tables: Mapping[str, pd.DataFrame]) -> list[Relationship]:
-    """Relationships that are obvious from the data.
-
-    ``child.c`` references ``parent.c`` when both tables have a column ``c``, ``parent.c`` is
-    unique and complete, and the child's non-missing values are a subset of it. When both
-    directions qualify (one-to-one), the smaller table is the parent.
-
-    Examples
-    --------
-    >>> cust = pd.DataFrame({"cid": [1, 2, 3], "country": ["NL", "UK", "NL"]})
-    >>> orders = pd.DataFrame({"oid": [10, 11, 12, 13], "cid": [1, 1, 3, 2]})
-    >>> [str(r) for r in detect_relationships({"customers": cust, "orders": orders})]
-    ['orders.cid=customers.cid']
-    """
-    found: dict[tuple[str, str], Relationship] = {}
-    names = list(tables)
-    for p in names:
-        for c in names:
-            if p == c:
-                continue
-            for col in tables[p].columns:
-                if col not in tables[c].columns:
-                    continue
-                pk = tables[p][col]
-                if pk.isna().any() or not pk.is_unique:
-                    continue
-                fk = tables[c][col].dropna()
-                if len(fk) == 0 or not fk.isin(pk).all():
-                    continue
-                key = tuple(sorted((p, c)))
-                rel = Relationship(p, c, str(col), str(col))
-                prev = found.get(key)  # type: ignore[arg-type]
-                if prev is None or len(tables[p]) < len(tables[prev.parent]):
-                    found[key] = rel  # type: ignore[index]
-    return list(found.values())
-
-
-def check_spec(spec: RelationalSpec, tables: Mapping[str, pd.DataFrame]) -> str:
-    """Validate ``spec`` against ``tables``; return the root table's name.
-
-    Raises :class:`DataError` for unknown tables/columns, a table with two parents, circular
-    relationships, or a table not linked to any parent.
-    """
-    names = list(tables)
-    for r in spec.relationships:
-        for t, col in ((r.parent, r.parent_key), (r.child, r.child_key)):
-            if t not in tables:
-                raise DataError(f"relationship {r}: unknown table {t!r}; tables are {names}")
-            if col not in tables[t].columns:
-                raise DataError(
-                    f"relationship {r}: table {t!r} has no column {col!r}; its columns are "
-                    f"{[str(c) for c in tables[t].columns]}"
-                )
-    parents: dict[str, list[str]] = {}
-    for r in spec.relationships:
-        parents.setdefault(r.child, []).append(r.parent)
-    for t, ps in parents.items():
-        if len(ps) > 1:
-            raise DataError(
-                f"table {t!r} has several parents {ps}; a table may reference only one parent "
-                "(model the others as columns, or as separate relational models)"
-            )
-    # cycles: follow parent links from every table
-    for t in names:
-        seen = [t]
-        cur = t
-        while cur in parents:
-            cur = parents[cur][0]
-            if cur in seen:
-                cycle = " -> ".join([*seen[seen.index(cur) :], cur])
-                raise DataError(
-                    f"circular relationships {cycle}: every chain of parents must end at one "
-                    "root table (e.g. customers); remove one of these relationships"
-                )
-            seen.append(cur)
-    roots = [t for t in names if t not in parents]
-    if len(roots) != 1:
-        lone = [t for t in roots if not spec.children_of(t)] or roots[1:]
-        ex = lone[0]
-        other = next(t for t in roots if t != ex)
-        raise DataError(
-            f"table {ex!r} has no parent column declared and none was detected (root tables: "
-            f"{roots}); declare one like --relationship {ex}.COLUMN={other}.COLUMN"
-        )
-    return roots[0]
-
-
-def check_keys(
-    tables: Mapping[str, pd.DataFrame], spec: RelationalSpec, orphans: str = "error"
-) -> dict[str, pd.DataFrame]:
-    """Check referential integrity of the real tables; return them (orphans dropped if asked).
-
-    Parent keys must be unique and complete; every child key must point to a parent row. With
-    ``orphans="drop"`` child rows whose key is missing or unknown are dropped instead (and
-    their own children with them).
-    """
-    if orphans not in ("error", "drop"):
-        raise DataError(f"orphans must be 'error' or 'drop', got {orphans!r}")
-    out = dict(tables)
-    root = spec.root(list(tables))
-    order = _top_down(spec, root)
-    for r in (spec.parent_of(t) for t in order[1:]):
-        assert r is not None
-        pk = out[r.parent][r.parent_key]
-        if pk.isna().any():
-            raise DataError(
-                f"table {r.parent!r}: key column {r.parent_key!r} has {int(pk.isna().sum())} "
-                "missing values; every parent needs a key (drop those rows or fill them)"
-            )
-        dup = pk[pk.duplicated(keep=False)]
-        if len(dup):
-            ex = list(pd.unique(dup))[:5]
-            raise DataError(
-                f"table {r.parent!r}: key column {r.parent_key!r} has {dup.nunique()} duplicated "
-                f"values (e.g. {ex}); a parent key must be unique — deduplicate the table or "
-                "declare another key column"
-            )
-        fk = out[r.child][r.child_key]
-        bad = fk.isna() | ~fk.isin(pk)
-        if bad.any():
-            if orphans == "drop":
-                out[r.child] = out[r.child].loc[~bad].reset_index(drop=True)
-                continue
-            unknown = fk[bad].dropna()
-            ex = list(pd.unique(unknown))[:5]
-            raise DataError(
-                f"table {r.child!r}: {int(bad.sum())} rows have a {r.child_key!r} that matches "
-                f"no {r.parent!r}.{r.parent_key!r} ({int(fk.isna().sum())} missing"
-                + (f", unknown values e.g. {ex}" if ex else "")
-                + "); fix the data or pass orphans='drop' (CLI: --drop-orphans) to leave them out"
-            )
-    return out
-
-
-def _top_down(spec: RelationalSpec, root: str) -> list[str]:
-    out, todo = [], [root]
-    while todo:
-        t = todo.pop(0)
-        out.append(t)
-        todo.extend(r.child for r in spec.children_of(t))
-    return out
-
-
-# ============================================================================ conditional copula
-class ConditionalCopula:
-    """Row-wise conditional sampling from a fitted :class:`GaussianCopulaSynthesizer`.
-
-    Every row fixes its own values of the ``given`` columns. They are mapped to the copula's
-    latent normals with the randomised probability integral transform the copula was fitted
-    with (a discrete value or a category draws uniformly inside its slot; a missing value
-    imputes the value latent at 0 and draws its missingness latent below the missing share),
-    and the free latents are drawn from the Gaussian conditional
-    ``N(A z_given, S_ff - A S_gf)`` with ``A = S_fg (S_gg + ridge I)^-1`` (the conditional of
-    a latent observed with noise of variance ``ridge``: the jitter of discrete values, and a
-    guard against nearly collinear lags), whose regression and Cholesky factor are computed
-    once. The free columns are then decoded by the copula's marginals.
-    """
-
-    def __init__(
-        self, model: GaussianCopulaSynthesizer, given: Sequence[str], ridge: float = RIDGE
-    ):
-        self.model = model
-        self.given = list(given)
-        m = model
-        n_num, n_cat = len(m.num_names_), len(m.cat_names_)
-        off = n_num + n_cat
-        miss_pos = {int(j): off + k for k, j in enumerate(m.miss_idx_)}
-        C: list[int] = []
-        for g in self.given:
-            if g in m.num_names_:
-                j = m.num_names_.index(g)
-                C.append(j)
-                if j in miss_pos:
-                    C.append(miss_pos[j])
-            elif g in m.cat_names_:
-                C.append(n_num + m.cat_names_.index(g))
-        d = m.corr_.shape[0]
-        self.C = np.array(sorted(C), dtype=np.int64)
-        self.F = np.array([i for i in range(d) if i not in set(C)], dtype=np.int64)
-        S = m.corr_
-        # observed latents are noisy (jittered inside their slots) and the lags are nearly
-        # collinear with each other: a ridge keeps the regression from amplifying that noise
-        S_cc = _psd(S[np.ix_(self.C, self.C)]) + ridge * np.eye(len(self.C))
-        S_fc = S[np.ix_(self.F, self.C)]
-        self.A = np.linalg.solve(S_cc, S_fc.T).T if len(self.C) else np.zeros((len(self.F), 0))
-        cov = S[np.ix_(self.F, self.F)] - self.A @ S_fc.T
-        self.L = _chol(cov) if len(self.F) else np.zeros((0, 0))
-        self._miss_pos = miss_pos
-        self.free_columns = [c for c in m.codec_.output_columns if c not in set(self.given)]
-        self._slot_of = []
-        for q in range(len(m.cat_names_)):
-            slot_of = np.empty(m.n_cats_[q] + 1, dtype=np.int64)
-            slot_of[m.cat_order_[q]] = np.arange(m.n_cats_[q] + 1)
-            self._slot_of.append(slot_of)
-
-    def encode_given(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-        """The given columns of ``frame`` in the model's encoding (floats, or category codes)."""
-        m = self.model
-        cols = [s.name for s in m.codec_.specs_]
-        enc = m.codec_.encode(frame.reindex(columns=cols))
-        out: dict[str, np.ndarray] = {}
-        for g in self.given:
-            if g in enc.numeric_names:
-                out[g] = enc.numeric[:, enc.numeric_names.index(g)]
-            elif g in enc.categorical_names:
-                out[g] = enc.codes[:, enc.categorical_names.index(g)]
-        return out
-
-    def sample_encoded(
-        self, given: Mapping[str, np.ndarray], n: int, rng: np.random.Generator
-    ) -> Encoded:
-        """Draw one row per row of ``given`` (encoded arrays); returns every column encoded.
-
-        Only the free columns of the result are meaningful (the given ones are redrawn).
-        """
-        m = self.model
-        n_num = len(m.num_names_)
-        with threadpool_limits(limits=1, user_api="blas"):
-            Z = np.zeros((n, m.corr_.shape[0]))
-            for g in self.given:
-                if g in m.num_names_:
-                    j = m.num_names_.index(g)
-                    x = np.asarray(given[g], dtype=float)
-                    ok = ~np.isnan(x)
-                    u = m.num_marg_[j].cdf_interval(x[ok], rng)
-                    Z[ok, j] = _z(np.clip(u, _U_CLIP, 1 - _U_CLIP))
-                    if j in self._miss_pos:
-                        p = m.miss_p_[j]
-                        r = rng.random(n)
-                        Z[:, self._miss_pos[j]] = _z(np.where(ok, p + r * (1 - p), r * p))
-                elif g in m.cat_names_:
-                    q = m.cat_names_.index(g)
-                    k = m.n_cats_[q]
-                    c = np.asarray(given[g])
-                    slots = self._slot_of[q][np.where(c < 0, k, c)]
-                    marg = m.cat_marg_[q]
-                    hi, lo = marg.cum[slots], marg.cum[slots] - marg.probs[slots]
-                    u = lo + rng.random(n) * (hi - lo)
-                    Z[:, n_num + q] = _z(np.clip(u, _U_CLIP, 1 - _U_CLIP))
-            if len(self.F):
-                Z[:, self.F] = (
-                    Z[:, self.C] @ self.A.T + rng.standard_normal((n, len(self.F))) @ self.L.T
-                )
-            return _decode_latent(m, Z)
-
-    def decode(self, parts: Sequence[Encoded], rng: np.random.Generator) -> pd.DataFrame:
-        """The free columns of encoded blocks from :meth:`sample_encoded`, as one frame."""
-        m = self.model
-        if not parts:
-            return pd.DataFrame({c: pd.Series(dtype=float) for c in self.free_columns})
-        enc = Encoded(
-            np.concatenate([p.numeric for p in parts]),
-            np.concatenate([p.codes for p in parts]),
-            parts[0].numeric_names,
-            parts[0].categorical_names,
-        )
-        return m.codec_.decode(enc, rng)[self.free_columns]
-
-    def sample(self, given: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        """One row of the free columns per row of ``given`` (a frame in the user's values)."""
-        enc = self.sample_encoded(self.encode_given(given), len(given), rng)
-        return self.decode([enc], rng)
-
-
-def _code_map(src: Any, src_col: str, dst: Any, dst_col: str) -> np.ndarray:
-    """Category codes of ``src_col`` in codec ``src`` -> codes of ``dst_col`` in ``dst``.
-
-    Index ``-1`` (the last entry) maps missing to missing; unknown categories become missing.
-    """
-    a, b = src.spec(src_col), dst.spec(dst_col)
-    lookup = {v: i for i, v in enumerate(b.categories)}
-    rare_dst = len(b.categories) if b.rare else -1
-    out = [lookup.get(v, -1) for v in a.categories]
-    if a.rare:
-        out.append(rare_dst)
-    out.append(-1)  # code -1 (missing) indexes the last entry
-    return np.asarray(out, dtype=np.int32)
-
-
-def _decode_latent(m: GaussianCopulaSynthesizer, Z: np.ndarray) -> Encoded:
-    """Latent normals -> encoded blocks through the copula's marginals (as its ``_sample``)."""
-    n = Z.shape[0]
-    n_num, n_cat = len(m.num_names_), len(m.cat_names_)
-    off = n_num + n_cat
-    miss_pos = {int(j): off + k for k, j in enumerate(m.miss_idx_)}
-    U = ndtr(Z)
-    num = np.empty((n, n_num))
-    for j in range(n_num):
-        num[:, j] = m.num_marg_[j].ppf(U[:, j])
-        if j in miss_pos:
-            num[U[:, miss_pos[j]] < m.miss_p_[j], j] = np.nan
-    codes = np.empty((n, n_cat), dtype=np.int32)
-    for q in range(n_cat):
-        k = m.n_cats_[q]
-        slots = np.minimum(np.searchsorted(m.cat_marg_[q].cum, U[:, n_num + q]), k)
-        code = m.cat_order_[q][slots]
-        codes[:, q] = np.where(code == k, -1, code)
-    return Encoded(num, codes, list(m.num_names_), list(m.cat_names_))
-
-
-# ============================================================================ helpers
-def _seconds(s: pd.Series, fmt: str | None = None) -> np.ndarray:
-    """Datetimes (or text dates) -> float seconds since the epoch, NaN for missing."""
-    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
-        s = pd.to_datetime(s, format=fmt, errors="coerce")
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    ns = s.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
-    ns[s.isna().to_numpy()] = np.nan
-    return ns / 1e9
-
-
-def _time_step(sec: np.ndarray) -> int:
-    v = sec[np.isfinite(sec)]
-    for step in (86400, 3600, 60, 1):
-        if len(v) and np.all(np.mod(v, step) == 0):
-            return step
-    return 1
-
-
-@dataclass
-class _KeyStyle:
-    """How synthetic keys of one column look: integers, or a prefix and zero-padded numbers."""
-
-    integer: bool
-    prefix: str = ""
-    width: int = 0
-    start: int = 1
-
-    @staticmethod
-    def learn(s: pd.Series, table: str) -> _KeyStyle:
-        nn = s.dropna()
-        if pd.api.types.is_integer_dtype(s.dtype) or (
-            pd.api.types.is_float_dtype(s.dtype) and len(nn) and (nn % 1 == 0).all()
-        ):
-            return _KeyStyle(True, start=int(nn.max()) + 1 if len(nn) else 1)
-        m = nn.astype(str).str.extract(r"^(\D*?)(\d+)$")
-        if len(nn) and m[1].notna().all() and m[0].nunique() == 1:
-            return _KeyStyle(
-                False, str(m[0].iloc[0]), int(m[1].str.len().max()), int(m[1].astype(int).max()) + 1
-            )
-        return _KeyStyle(False, f"{table}-", 8, 1)
-
-    def make(self, n: int) -> pd.Series:
-        k = np.arange(self.start, self.start + n, dtype=np.int64)
-        if self.integer:
-            return pd.Series(k)
-        digits = np.char.zfill(k.astype(str), self.width)
-        return pd.Series(np.char.add(self.prefix, digits).astype(object))
-
-
-@dataclass
-class _TableInfo:
-    """What the model remembers about one table (JSON-serialisable)."""
-
-    name: str
-    columns: list[str]  # the real table's column order
-    pk: str | None
-    fk: str | None
-    order_by: str | None
-    order_format: str | None
-    time_step: int
-    t_max: float | None
-    modelled: list[str]  # real columns the models learn (not keys, ids, text, order_by)
-    dropped: list[str]  # ids / free text left out
-    features: list[str]  # modelled + aggregates: what a row of this table is described by
-    means: dict[str, list[str]]  # child table -> child columns averaged onto this table
-    pk_style: dict[str, Any] | None = None
-    dtypes: dict[str, str] = field(default_factory=dict)
-
-
-# ============================================================================ the synthesizer
 class RelationalSynthesizer:
     """Parent-child synthesizer over a tree of tables (customers -> orders -> lines).
 
@@ -628,10 +188,10 @@ class RelationalSynthesizer:
         self.notes_: list[str] = []
         rng = resolve_rng(self.random_state)
 
-        infos: dict[str, _TableInfo] = {}
+        infos: dict[str, TableInfo] = {}
         prepared: dict[str, pd.DataFrame] = {}
         prep_schema: dict[str, list[Column]] = {}
-        for t in reversed(_top_down(spec, root)):  # bottom-up: children before parents
+        for t in reversed(top_down(spec, root)):  # bottom-up: children before parents
             self._prepare(t, tables[t], schemas[t], spec, infos, prepared, prep_schema)
         self.tables_ = infos
 
@@ -644,7 +204,7 @@ class RelationalSynthesizer:
         self.parent_model_ = parent
         # two sequence models per relationship
         self.child_models_: dict[str, dict[str, GaussianCopulaSynthesizer]] = {}
-        for t in _top_down(spec, root)[1:]:
+        for t in top_down(spec, root)[1:]:
             r = spec.parent_of(t)
             assert r is not None
             self.child_models_[t] = self._fit_child(r, prepared, prep_schema, infos, rng)
@@ -657,7 +217,7 @@ class RelationalSynthesizer:
         df: pd.DataFrame,
         schema: Schema,
         spec: RelationalSpec,
-        infos: dict[str, _TableInfo],
+        infos: dict[str, TableInfo],
         prepared: dict[str, pd.DataFrame],
         prep_schema: dict[str, list[Column]],
     ) -> None:
@@ -689,7 +249,7 @@ class RelationalSynthesizer:
         t_max = None
         step = 1
         if ob:
-            sec = _seconds(df[ob], fmt)
+            sec = to_seconds(df[ob], fmt)
             if np.isnan(sec).any():
                 raise DataError(
                     f"table {t!r}: order column {ob!r} has {int(np.isnan(sec).sum())} missing "
@@ -697,42 +257,10 @@ class RelationalSynthesizer:
                 )
             frame["__t"] = sec
             t_max = float(np.max(sec))
-            step = _time_step(sec)
-        means: dict[str, list[str]] = {}
-        for r in spec.children_of(t):
-            ci = infos[r.child]
-            child = prepared[r.child]
-            g = child.groupby("__key", sort=False)
-            keyvals = frame["__pk"]
-            n = keyvals.map(g.size()).fillna(0).to_numpy(dtype=float)
-            frame[f"__n.{r.child}"] = n
-            cols.append(Column(f"__n.{r.child}", Kind.NUMERIC, integer=True))
-            if ci.order_by:
-                first = keyvals.map(g["__t"].min()).to_numpy(dtype=float)
-                last = keyvals.map(g["__t"].max()).to_numpy(dtype=float)
-                frame[f"__first.{r.child}"] = first
-                room = np.maximum(float(ci.t_max) - first, 1.0)  # type: ignore[arg-type]
-                frame[f"__reach.{r.child}"] = np.clip((last - first) / room, 0.0, 1.0)
-                cols += [
-                    Column(f"__first.{r.child}", Kind.NUMERIC),
-                    Column(f"__reach.{r.child}", Kind.NUMERIC, lower=0.0, upper=1.0),
-                ]
-            num = [
-                c
-                for c in ci.features
-                if pd.api.types.is_numeric_dtype(child[c].dtype)
-                and not pd.api.types.is_bool_dtype(child[c].dtype)
-                and not c.startswith(("__first.", "__reach."))
-            ][:MAX_MEANS]
-            means[r.child] = num
-            if num:
-                agg = g[num].mean()
-                for c in num:
-                    name = f"__mean.{r.child}.{c}"
-                    frame[name] = keyvals.map(agg[c]).to_numpy(dtype=float)
-                    cols.append(Column(name, Kind.NUMERIC))
+            step = time_step(sec)
+        means = add_child_aggregates(frame, cols, t, spec, infos, prepared)
         features = [c.name for c in cols]
-        info = _TableInfo(
+        info = TableInfo(
             name=t,
             columns=[str(c) for c in df.columns],
             pk=pk,
@@ -745,7 +273,7 @@ class RelationalSynthesizer:
             dropped=dropped,
             features=features,
             means=means,
-            pk_style=dataclasses.asdict(_KeyStyle.learn(df[pk], t)) if pk else None,
+            pk_style=dataclasses.asdict(KeyStyle.learn(df[pk], t)) if pk else None,
             dtypes={str(c): str(df[c].dtype) for c in df.columns},
         )
         infos[t] = info
@@ -760,7 +288,7 @@ class RelationalSynthesizer:
         r: Relationship,
         prepared: dict[str, pd.DataFrame],
         prep_schema: dict[str, list[Column]],
-        infos: dict[str, _TableInfo],
+        infos: dict[str, TableInfo],
         rng: np.random.Generator,
     ) -> dict[str, GaussianCopulaSynthesizer]:
         ci, pi = infos[r.child], infos[r.parent]
@@ -823,14 +351,14 @@ class RelationalSynthesizer:
         full: dict[str, pd.DataFrame] = {root: parent}
         keys: dict[str, pd.Series] = {}
         if ri.pk:
-            keys[root] = _KeyStyle(**ri.pk_style).make(len(parent))  # type: ignore[arg-type]
-        for t in _top_down(self.spec_, root)[1:]:
+            keys[root] = KeyStyle(**ri.pk_style).make(len(parent))  # type: ignore[arg-type]
+        for t in top_down(self.spec_, root)[1:]:
             r = self.spec_.parent_of(t)
             assert r is not None
             full[t], pidx = self._sample_children(r, full[r.parent], rng)
             ci = self.tables_[t]
             if ci.pk:
-                keys[t] = _KeyStyle(**ci.pk_style).make(len(full[t]))  # type: ignore[arg-type]
+                keys[t] = KeyStyle(**ci.pk_style).make(len(full[t]))  # type: ignore[arg-type]
             full[t]["__parent_key"] = keys[r.parent].to_numpy()[pidx]
         return {t: self._finish(t, df, keys.get(t)) for t, df in full.items()}
 
@@ -871,7 +399,7 @@ class RelationalSynthesizer:
             for src_name, src in (("first", models["first"]), ("next", nm)):
                 for c in value_cols:
                     if c in src.cat_names_ and f"lag.{c}" in nm.cat_names_:
-                        maps[(src_name, c)] = _code_map(src.codec_, c, nm.codec_, f"lag.{c}")
+                        maps[(src_name, c)] = code_map(src.codec_, c, nm.codec_, f"lag.{c}")
 
             def values(enc: Encoded, src: str, c: str, at: np.ndarray) -> np.ndarray:
                 if c in enc.numeric_names:
@@ -1020,10 +548,11 @@ class RelationalSynthesizer:
     @staticmethod
     def load(path: str | os.PathLike) -> RelationalSynthesizer:
         """Load a file written by :meth:`save` (never unpickles anything)."""
-        meta, arrays = load_bundle(path, kind=_KIND)
-        if meta.get("synthesizer") != _KIND:
+        meta, arrays = load_bundle(path)
+        if meta.get("kind") != _KIND or meta.get("synthesizer") != _KIND:
+            what = meta.get("synthesizer") or meta.get("kind")
             raise ModelFileError(
-                f"{str(path)!r} holds a {meta.get('synthesizer')!r} model, not a relational one; "
+                f"{str(path)!r} holds a {what!r} model, not a relational one; "
                 "load it with synthcust.api.load instead"
             )
         try:
@@ -1033,7 +562,7 @@ class RelationalSynthesizer:
             if "relationships" not in params:  # files before the full settings were saved
                 obj.relationships = list(obj.spec_.relationships)
             obj.root_ = meta["root"]
-            obj.tables_ = {t: _TableInfo(**d) for t, d in meta["tables"].items()}
+            obj.tables_ = {t: TableInfo(**d) for t, d in meta["tables"].items()}
             obj.n_training_rows_ = dict(meta["n_training_rows"])
             obj.notes_ = list(meta.get("notes", []))
             obj.child_models_ = {}

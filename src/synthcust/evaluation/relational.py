@@ -42,7 +42,7 @@ from synthcust.evaluation.common import to_epoch_seconds
 from synthcust.evaluation.privacy import evaluate_privacy
 from synthcust.evaluation.results import Metric, SectionResult, jsonable
 from synthcust.exceptions import DataError
-from synthcust.synthesizers.multi_table.relational import RelationalSpec, check_spec
+from synthcust.schema.relational import RelationalSpec, check_spec
 
 __all__ = [
     "RelationalReport",

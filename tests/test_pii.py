@@ -685,3 +685,23 @@ def test_report_outputs(people):
     back = PIIReport.from_dict(d)
     assert back.plan == report.plan and back.findings == report.findings
     assert apply_pii(pd.DataFrame({"age": [1, 2]}))[1].summary_lines() == ["no PII found"]
+
+
+def test_pii_marks_on_a_schema_come_from_privacy(people):
+    # the schema layer knows no privacy: PII marks are the privacy layer's step
+    from synthcust.exceptions import ParameterError
+    from synthcust.privacy import infer_schema_with_pii, mark_pii
+    from synthcust.schema.infer import infer_schema
+
+    plain = infer_schema(people)
+    assert all(c.pii is None for c in plain)
+    marked = infer_schema_with_pii(people, target="zip")
+    found = detect_pii(people)
+    assert {c.name for c in marked if c.pii is not None} == set(found)
+    assert marked["email"].pii is PIIKind.EMAIL and marked.target == "zip"
+    assert mark_pii(people, plain) == infer_schema_with_pii(people)
+    # a user's own mark is kept
+    edited = plain.edit({"email": {"pii": "phone"}})
+    assert mark_pii(people, edited)["email"].pii is PIIKind.PHONE
+    with pytest.raises(ParameterError, match="infer_schema_with_pii"):
+        infer_schema(people, detect_pii=True)

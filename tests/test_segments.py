@@ -72,3 +72,25 @@ def test_empty_segment_is_refused():
         api.fit(df, segments={"old": "age > 90"})
     with pytest.raises(SegmentError, match="not learned"):
         api.fit(df, segments={"s": "income > 3"})
+
+
+def test_one_expression_language_for_segments_and_constraints():
+    # backticked names and sets, as in constraints, are read by segments too
+    assert parse_rule("`loyalty tier` in {'gold'} and -5 < balance <= 10") == {
+        "loyalty tier": "gold",
+        "balance": Range(-5.0, 10.0, low_inclusive=False),
+    }
+    # every error names the segment, the rule, the column (position) at fault and the fix
+    with pytest.raises(SegmentError) as e:
+        parse_rule("age > 30 and `list price` > income", "pricey")
+    msg = str(e.value)
+    assert msg.startswith("segment 'pricey': ") and "at column 14" in msg
+    assert "'age > 30 and `list price` > income'" in msg and "write e.g." in msg
+    with pytest.raises(SegmentError, match=r"cannot read rule \(.*\) at column 6 in 'age >'"):
+        parse_rule("age >")
+    # the constraints' parser gives the same shape of message (a SchemaError there)
+    from synthcust.exceptions import SchemaError
+    from synthcust.rules.constraints import parse_constraint
+
+    with pytest.raises(SchemaError, match=r"^constraint: cannot use 'c\.d' .*at column 9 in "):
+        parse_constraint("`a b` + c.d >= 0")

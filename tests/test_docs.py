@@ -1,9 +1,8 @@
 """The documentation's promises: its code runs, its links hold, the site builds strictly.
 
-* Every ```python block of ``docs/**/*.md`` runs (``README.md``'s in ``test_readme.py``), page
-  by page in order (a
-  page's blocks share one namespace, as a reader runs them), in an empty temporary folder that
-  holds ``customers.csv`` (1,500 demo customers). A block preceded by a line
+* Every ```python block of ``docs/**/*.md`` runs (``README.md``'s runs in ``test_readme.py``),
+  page by page in order (a page's blocks share one namespace, as a reader runs them), in an
+  empty temporary folder that holds ``customers.csv`` (1,500 demo customers). A block preceded by a line
   ``<!-- skip: REASON -->`` is not run; it is allowed only where the block needs the shared
   benchmark data (``../shared/data``) or a network, and the reason must say so.
 * Every ``synthcust COMMAND`` the docs show exists in the CLI.

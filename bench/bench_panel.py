@@ -34,7 +34,8 @@ import pandas as pd
 
 from synthcust.io.atomic import atomic_write_text
 from synthcust.llm import FakeBackend, get_backend
-from synthcust.personas.knowledge import KnowledgeIndex, TfidfEmbedder, default_embedder
+from synthcust.llm.embeddings import TfidfEmbedder, default_embedder
+from synthcust.personas.knowledge import KnowledgeIndex
 from synthcust.personas.panel import (
     RECOMMEND_ANCHORS,
     SATISFACTION_ANCHORS,

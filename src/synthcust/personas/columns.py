@@ -218,7 +218,11 @@ def plan_columns(
         schema = infer_schema_with_pii(df)
     explicit = columns is not None
     names = _candidate_names(df, columns, exclude)
-    numeric, dates, cats, notes, why = [], [], [], [], []
+    numeric: list[str] = []
+    dates: list[str] = []
+    cats: list[str] = []
+    notes: list[str] = []
+    why: list[str] = []
     levels: dict[str, list[str]] = {}
     markers: dict[str, list[str]] = {}
     formats: dict[str, str] = {}

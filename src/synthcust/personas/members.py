@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from synthcust._utils.persist import load_bundle
-from synthcust._utils.rng import RandomState, resolve_rng
+from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import (
     ConditionError,
     DataError,
@@ -82,7 +82,7 @@ class PersonaModel:
     """
 
     def __init__(self, synthesizer: str = "copula", *, names: dict[str, str] | None = None,
-                 column: str = PERSONA_COLUMN, random_state: RandomState = 0) -> None:
+                 column: str = PERSONA_COLUMN, random_state: int | None = 0) -> None:
         self.synthesizer = synthesizer
         self.names = names
         self.column = column
@@ -203,7 +203,7 @@ def fit_persona_model(
     names: dict[str, str] | None = None,
     synthesizer: str = "copula",
     column: str = PERSONA_COLUMN,
-    random_state: RandomState = 0,
+    random_state: int | None = 0,
 ) -> PersonaModel:
     """``PersonaModel(synthesizer, ...).fit(df, segmenter, labels)``: see :class:`PersonaModel`."""
     return PersonaModel(synthesizer, names=names, column=column,

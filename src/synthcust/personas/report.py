@@ -89,7 +89,7 @@ def _traits_svg(card: PersonaCard, color: str, top: int) -> str | None:
 
 def _trait_rows(card: PersonaCard, top: int) -> list[tuple[str, ...]]:
     """The trait table of a card as text cells (escaped by the template)."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for t in card.shown_traits()[:top]:
         if t.kind == "numeric":
             what = t.column

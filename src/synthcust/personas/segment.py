@@ -156,6 +156,12 @@ def _no_nan(d: dict[str, Any]) -> dict[str, Any]:
     return {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in d.items()}
 
 
+def _diagnostics(d: dict[str, Any]) -> KDiagnostics:
+    """A :class:`KDiagnostics` from its JSON form (``None`` read back as NaN)."""
+    vals: dict[str, Any] = {k: np.nan if v is None else v for k, v in d.items()}
+    return KDiagnostics(**vals)
+
+
 class PersonaSegmenter:
     """Latent-class personas for a mixed-type customer table (see the module docstring).
 
@@ -431,7 +437,7 @@ class PersonaSegmenter:
         }
 
     @staticmethod
-    def from_dict(d: dict[str, Any], where: str = "") -> PersonaSegmenter:
+    def from_dict(d: Any, where: str = "") -> PersonaSegmenter:
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise ModelFileError(f"{where or 'input'} is not a synthcust persona model")
         if int(d.get("format_version", 0)) > FORMAT_VERSION:
@@ -457,10 +463,7 @@ class PersonaSegmenter:
             seg.loglik_ = float(d["loglik"])
             seg.n_rows_ = int(d["n_rows"])
             seg.notes_ = list(d.get("notes", []))
-            seg.selection_ = [
-                KDiagnostics(**{k: np.nan if v is None else v for k, v in s.items()})
-                for s in d["selection"]
-            ]
+            seg.selection_ = [_diagnostics(s) for s in d["selection"]]
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(
                 f"{where or 'persona model'} is incomplete or corrupt ({e}); refit it"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from synthcust.cli import core as cli
+from synthcust.cli.root import main as cli_main
+from synthcust.cli.common import STATE
 
 
 def run(args, capsys, monkeypatch) -> tuple[int, str, str]:
@@ -12,9 +13,9 @@ def run(args, capsys, monkeypatch) -> tuple[int, str, str]:
     monkeypatch.setattr(sys, "argv", ["synthcust", *map(str, args)])
     # plain progress lines (stderr is not a terminal here) would precede the one error line
     monkeypatch.setenv("SYNTHCUST_PROGRESS", "0")
-    cli.STATE["debug"] = False
+    STATE["debug"] = False
     try:
-        cli.main()
+        cli_main()
         code = 0
     except SystemExit as e:
         code = e.code or 0

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 #: The root Typer app. Command modules still registering with ``@app.command()`` use it; a
-#: module that is its own sub-app is mounted on it by :mod:`synthcust.cli.main`.
+#: module that is its own sub-app is mounted on it by :mod:`synthcust.cli.root`.
 app = typer.Typer(
     name="synthcust",
     help="Synthetic customers you can trust: faithful, PII-free, checked against real data.",

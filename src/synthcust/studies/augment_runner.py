@@ -28,7 +28,6 @@ from synthcust.evaluation.modeling import (
 from synthcust.exceptions import DataError
 from synthcust.synthesizers.oversampling.oversample import (
     SMOTE_KINDS,
-    _layout,
     build_synthesizer,
     check_target,
     fit_per_class,
@@ -36,6 +35,7 @@ from synthcust.synthesizers.oversampling.oversample import (
     smote_rows,
     target_counts,
 )
+from synthcust.synthesizers.oversampling.oversample import layout as _layout
 
 __all__ = [
     "Runner",
@@ -102,6 +102,7 @@ def bootstrap_auc_f1(
 
 
 def t_ci(d: np.ndarray) -> tuple[float, float, float]:
+    """Mean of ``d`` (NaN dropped) with its 95% t-interval ``(mean, low, high)``."""
     d = d[~np.isnan(d)]
     if len(d) == 0:
         return math.nan, math.nan, math.nan
@@ -114,6 +115,8 @@ def t_ci(d: np.ndarray) -> tuple[float, float, float]:
 
 # ------------------------------------------------------------------------------ models
 def make_classifier(classifier: str, seed: int, balanced: bool) -> Any:
+    """A fresh classifier: ``hgb`` (native categoricals), ``lightgbm`` or ``xgboost``;
+    ``balanced`` sets ``class_weight="balanced"``."""
     cw = "balanced" if balanced else None
     if classifier == "hgb":
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -157,6 +160,8 @@ def available_classifiers() -> list[str]:
 # ------------------------------------------------------------------------------- study
 @dataclass
 class StudyData:
+    """The real features (ids dropped), labels, model frame and column layout of a study."""
+
     X: pd.DataFrame  # raw features (ids dropped)
     labels: np.ndarray  # class labels as text
     Xm: pd.DataFrame  # model frame of X (levels from the real data)
@@ -166,6 +171,8 @@ class StudyData:
 
 
 def prepare(df: pd.DataFrame, target: str, drop: Sequence[str]) -> tuple[StudyData, list[str]]:
+    """The study's data from the real table (target checked, ids and ``drop`` left out),
+    and notes on what was left out."""
     notes: list[str] = []
     if target not in df.columns:
         raise DataError(f"target {target!r} is not a column; columns: {', '.join(df.columns)}")
@@ -324,6 +331,7 @@ def _fit_synth(name: str, params: dict[str, Any] | None, seed: int, frame: pd.Da
 
 
 def f1_at(y: np.ndarray, p: np.ndarray) -> float:
+    """F1 of the positive class (``y`` True) at probability 0.5."""
     pred = p >= 0.5
     tp = float((pred & y).sum())
     den = 2 * tp + float((pred & ~y).sum()) + float((~pred & y).sum())

@@ -15,16 +15,21 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from importlib import resources
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from synthcust.exceptions import SynthcustError
 from synthcust.service.auth import RateLimiter, TokenCheck, load_or_create_token
+from synthcust.service.interview import InterviewUnavailable
+from synthcust.service.routes import router
 from synthcust.service.state import ServiceState
 from synthcust.service.uploads import UploadError
 from synthcust.store.jobs import JobConflict, UnknownJob
@@ -112,20 +117,36 @@ def create_app(
 
     Parameters
     ----------
-    workspace: a :class:`Workspace`, its location, or None for the default one. Jobs and
-        uploaded datasets are stored in it (tables ``service_jobs``, ``service_datasets``).
-    data_dir: folder for uploaded files, models and reports (default: ``service-data``
-        beside the workspace file).
-    token: the API token to accept. ``None``: the token whose hash is stored in the
-        workspace folder (``service_token.json``); on first start one is generated, its hash
-        stored, and the plain token left in ``app.state.new_token`` for the caller to print
-        once.
-    max_upload_mb: largest accepted upload.
-    rate, burst: per-token token bucket (requests per second, requests at once).
-    cors_origins: origins allowed to call the API from a browser; None (default): CORS off.
-    llm_backend: an :class:`~synthcust.llm.LLMBackend` for interviews (default: picked by
-        :func:`synthcust.llm.get_backend` when the offline model or an HTTP server is set).
+    workspace : Workspace, str, Path or None
+        A :class:`Workspace`, its location, or None for the default one. Jobs and uploaded
+        datasets are stored in it (tables ``service_jobs``, ``service_datasets``), and so is
+        the privacy ledger DP fits are charged to (the one the CLI uses).
+    data_dir : str, Path or None
+        Folder for uploaded files, models and reports (default: ``service-data`` beside the
+        workspace file).
+    token : str or None
+        The API token to accept. ``None``: the token whose hash is stored in the workspace
+        folder (``service_token.json``); on first start one is generated, its hash stored, and
+        the plain token left in ``app.state.new_token`` for the caller to print once.
+    max_upload_mb : float
+        Largest accepted upload.
+    rate, burst : float, int
+        Per-token token bucket (requests per second, requests at once).
+    cors_origins : list of str or None
+        Origins allowed to call the API from a browser; None (default): CORS off.
+    llm_backend : LLMBackend or None
+        A backend for interviews (default: picked by :func:`synthcust.llm.get_backend` when
+        the offline model or an HTTP server is set).
+    workers : int
+        Jobs (fits, evaluations, personas) run at once.
 
+    Returns
+    -------
+    FastAPI
+        The application; ``app.state.service`` is its :class:`ServiceState`.
+
+    Examples
+    --------
     >>> import tempfile
     >>> app = create_app(tempfile.mkdtemp(), token="secret")
     >>> app.title
@@ -154,83 +175,50 @@ def create_app(
         lifespan=lifespan,
         title="synthcust",
         version=_version(),
-        description="Synthetic customers: upload, review the schema and PII, fit, sample, "
-        "evaluate, personas, price scenarios and persona interviews. Every /api/ route needs "
+        description="Synthetic customers: upload, review the schema and PII, fit (with a "
+        "target, or under differential privacy charged to the workspace's ledger), sample, "
+        "evaluate, personas, price scenarios and persona interviews: the workflows the CLI "
+        "and the library run, with their defaults. Every /api/ route needs "
         "`Authorization: Bearer <token>`. Real rows are never returned: only synthetic data "
         "and aggregates.",
         docs_url="/docs",
         redoc_url=None,
     )
     app.state.service = state
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            from fastapi.openapi.utils import get_openapi
-
-            spec = get_openapi(title=app.title, version=app.version,
-                               description=app.description, routes=app.routes)  # fmt: skip
-            spec.setdefault("components", {})["securitySchemes"] = {
-                "bearer": {"type": "http", "scheme": "bearer",
-                           "description": "the token printed by `synthcust serve`"}
-            }  # fmt: skip
-            for path, ops in spec.get("paths", {}).items():
-                if path.startswith("/api/"):
-                    for op in ops.values():
-                        op["security"] = [{"bearer": []}]
-            app.openapi_schema = spec
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.state.new_token = new_token
     app.state.recovered_jobs = state.recovered
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
-        return _error(e.status_code, str(e.detail), getattr(e, "headers", None))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
-        parts = []
-        for err in e.errors()[:5]:
-            loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
-            parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
-        return _error(422, "invalid request: " + "; ".join(parts))
-
-    @app.exception_handler(UploadError)
-    async def _upload(request: Request, e: UploadError) -> JSONResponse:
-        return _error(e.status, e.message)
-
-    @app.exception_handler(UnknownJob)
-    async def _unknown(request: Request, e: UnknownJob) -> JSONResponse:
-        return _error(404, str(e))
-
-    @app.exception_handler(JobConflict)
-    async def _conflict(request: Request, e: JobConflict) -> JSONResponse:
-        return _error(409, str(e))
-
-    from synthcust.service.interview import InterviewUnavailable
-
-    @app.exception_handler(InterviewUnavailable)
-    async def _no_llm(request: Request, e: InterviewUnavailable) -> JSONResponse:
-        return _error(503, str(e))
-
-    @app.exception_handler(BudgetError)
-    async def _budget(request: Request, e: BudgetError) -> JSONResponse:
-        return _error(403, str(e))  # over the dataset's privacy budget: refused, not retried
-
-    @app.exception_handler(SynthcustError)
-    async def _library(request: Request, e: SynthcustError) -> JSONResponse:
-        return _error(400, str(e))
-
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, e: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _error(500, f"internal error ({type(e).__name__}); see the server log")
-
-    from synthcust.service.routes import router
-
+    for exc, handler in _HANDLERS:
+        app.add_exception_handler(exc, handler)
     app.include_router(router)
+    _add_page(app)
+    if cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
+                           allow_methods=["GET", "POST", "PUT"],
+                           allow_headers=["Authorization", "Content-Type"])  # fmt: skip
+    app.add_middleware(SecurityMiddleware, check=check, limiter=RateLimiter(rate, burst))
+    return app
 
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI spec, with bearer authentication declared on every /api/ operation."""
+    if app.openapi_schema is None:
+        spec = get_openapi(title=app.title, version=app.version,
+                           description=app.description, routes=app.routes)  # fmt: skip
+        spec.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "the token printed by `synthcust serve`"}
+        }  # fmt: skip
+        for path, ops in spec.get("paths", {}).items():
+            if path.startswith("/api/"):
+                for op in ops.values():
+                    op["security"] = [{"bearer": []}]
+        app.openapi_schema = spec
+    return app.openapi_schema
+
+
+def _add_page(app: FastAPI) -> None:
+    """The web page (package data: no CDN) and the health check."""
     static = resources.files("synthcust.service") / "static"
 
     @app.get("/", include_in_schema=False)
@@ -248,20 +236,52 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    if cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
-                           allow_methods=["GET", "POST", "PUT"],
-                           allow_headers=["Authorization", "Content-Type"])  # fmt: skip
-    app.add_middleware(SecurityMiddleware, check=check, limiter=RateLimiter(rate, burst))
-    return app
+# ---------------------------------------------------------------------------- errors -> JSON
+async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
+    return _error(e.status_code, str(e.detail), getattr(e, "headers", None))
+
+
+async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+    parts = []
+    for err in e.errors()[:5]:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
+        parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+    return _error(422, "invalid request: " + "; ".join(parts))
+
+
+async def _upload(request: Request, e: UploadError) -> JSONResponse:
+    return _error(e.status, e.message)
+
+
+def _status(code: int) -> Any:
+    async def handler(request: Request, e: Exception) -> JSONResponse:
+        return _error(code, str(e))
+
+    return handler
+
+
+async def _bug(request: Request, e: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error(500, f"internal error ({type(e).__name__}); see the server log")
+
+
+#: exception -> handler; Starlette picks the most specific class (its MRO), not the order
+_HANDLERS: list[tuple[type[Exception], Any]] = [
+    (StarletteHTTPException, _http),
+    (RequestValidationError, _invalid),
+    (UploadError, _upload),
+    (UnknownJob, _status(404)),
+    (JobConflict, _status(409)),
+    (InterviewUnavailable, _status(503)),
+    (BudgetError, _status(403)),  # over the dataset's privacy budget: refused, not retried
+    (SynthcustError, _status(400)),  # the library says what to fix
+    (Exception, _bug),
+]
 
 
 def _version() -> str:
     try:
-        from importlib.metadata import version
-
         return version("synthcust")
     except Exception:  # not installed (running from a source tree)
         return "0"

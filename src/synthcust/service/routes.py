@@ -16,7 +16,14 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from synthcust._utils.validation import unknown_column_message
 from synthcust.exceptions import DataError, SynthcustError
+from synthcust.io import read_table
+from synthcust.privacy import infer_schema_with_pii
+from synthcust.schema import Schema
+from synthcust.schema.validate import validate
+from synthcust.service.interview import ask, availability
+from synthcust.service.scenario import run_abtest_route, run_scenario
 from synthcust.service.state import ServiceState, rows_json
 from synthcust.service.uploads import Upload, UploadError, receive_upload
 from synthcust.workflows import defaults
@@ -171,9 +178,6 @@ async def upload_dataset(request: Request) -> dict[str, Any]:
 
 
 def _ingest(st: ServiceState, up: Upload) -> Any:
-    from synthcust.io import read_table
-    from synthcust.privacy import infer_schema_with_pii
-
     tmp = up.path.with_name(up.path.stem + up.extension)  # readers pick the format by suffix
     up.path.replace(tmp)
     try:
@@ -211,9 +215,6 @@ def get_schema(request: Request, dataset_id: IdPath) -> dict[str, Any]:
 
 @router.put("/datasets/{dataset_id}/schema", summary="Replace the schema (checked on the data)")
 def put_schema(request: Request, dataset_id: IdPath, body: SchemaIn) -> dict[str, Any]:
-    from synthcust.schema import Schema
-    from synthcust.schema.validate import validate
-
     st = _state(request)
     st.store.dataset(dataset_id)
     try:
@@ -276,8 +277,6 @@ def start_fit(request: Request, body: FitIn) -> dict[str, Any]:
 def _check_target(schema: dict[str, Any], target: str | None) -> None:
     names = [c["name"] for c in schema.get("columns", [])]
     if target is not None and target not in names:
-        from synthcust._utils.validation import unknown_column_message
-
         raise DataError(f"target: {unknown_column_message(target, names)}")
 
 
@@ -362,32 +361,24 @@ def start_evaluate(request: Request, model_id: ModelPath, body: EvaluateIn) -> d
 @router.post("/models/{model_id}/scenario",
              summary="Price what-if: shares per alternative over synthetic customers")
 def scenario(request: Request, model_id: ModelPath, body: ScenarioIn) -> dict[str, Any]:
-    from synthcust.service.scenario import run_scenario
-
     return run_scenario(_state(request), model_id, body)
 
 
 @router.post("/models/{model_id}/abtest",
              summary="Virtual A/B test: conversion per variant over synthetic customers")
 def abtest(request: Request, model_id: ModelPath, body: ABTestIn) -> dict[str, Any]:
-    from synthcust.service.scenario import run_abtest_route
-
     return run_abtest_route(_state(request), model_id, body)
 
 
 # ---------------------------------------------------------------------------- interviews
 @router.get("/interview/status", summary="Whether persona interviews are available")
 def interview_status(request: Request) -> dict[str, Any]:
-    from synthcust.service.interview import availability
-
     ok, why = availability(_state(request))
     return {"available": ok, "reason": why}
 
 
 @router.post("/personas/{job_id}/interview", summary="Ask a persona (from a personas job)")
 def interview(request: Request, job_id: IdPath, body: InterviewIn) -> dict[str, Any]:
-    from synthcust.service.interview import ask
-
     return ask(_state(request), job_id, body.persona, body.question)
 
 

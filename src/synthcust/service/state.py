@@ -24,9 +24,12 @@ from typing import Any
 import pandas as pd
 
 from synthcust.exceptions import SynthcustError
+from synthcust.io import read_table
+from synthcust.reporting import write_report
 from synthcust.schema import Schema
 from synthcust.store.jobs import DatasetEntry, Job, JobStore, UnknownJob, new_id
 from synthcust.store.workspace import Workspace
+from synthcust.synthesizers.fitted import load_model
 from synthcust.workflows import defaults
 from synthcust.workflows.evaluate import evaluate_model
 from synthcust.workflows.fit import fit as fit_workflow
@@ -132,8 +135,6 @@ class ServiceState:
 
     def frame(self, dataset_id: str) -> pd.DataFrame:
         """The real data of a dataset (kept in the server; never sent to a client)."""
-        from synthcust.io import read_table
-
         entry = self.store.dataset(dataset_id)
         return self.frames.get(dataset_id, lambda: read_table(self.dataset_path(entry)))
 
@@ -153,8 +154,6 @@ class ServiceState:
 
     def model(self, model_id: int) -> Any:
         """A fitted :class:`~synthcust.synthesizers.fitted.SynthModel` (cached)."""
-        from synthcust.synthesizers.fitted import load_model
-
         rec = self.model_record(model_id)
         return self.models.get(int(model_id), lambda: load_model(rec.path))
 
@@ -278,8 +277,6 @@ class ServiceState:
     def evaluate_job(self, job: Job, progress: Callable[[float, str], None]) -> dict[str, Any]:
         """Evaluate through :func:`synthcust.workflows.evaluate.evaluate_model` on the fit's
         split: the figures the CLI and the library give on the same split and seed."""
-        from synthcust.reporting import write_report
-
         mid = int(job.params["model_id"])
         rec = self.model_record(mid)
         model = self.model(mid)

@@ -36,7 +36,10 @@ import numpy as np
 import pandas as pd
 
 from synthcust.exceptions import DataError, ModelError
+from synthcust.io import read_table
 from synthcust.scale.cluster import dask_client, run_tasks
+from synthcust.scale.dask import partition_files, partition_seed
+from synthcust.schema.infer import infer_schema
 from synthcust.schema.model import Schema
 from synthcust.synthesizers.copula import (
     GaussianCopulaSynthesizer,
@@ -52,9 +55,7 @@ from synthcust.synthesizers.marginals import (
     EmpiricalMarginal,
 )
 from synthcust.synthesizers.truncnorm import nearest_correlation
-from synthcust.transform.codec import TableCodec
-from synthcust.transform.codec import clean_missing as _clean
-from synthcust.transform.codec import to_python as _py
+from synthcust.transform.codec import TableCodec, clean_missing, to_python
 
 __all__ = ["fit_copula_partitioned", "weighted_marginal"]
 
@@ -144,16 +145,12 @@ def _partitions(source: Any) -> tuple[list[Any], Callable[[Any], pd.DataFrame]]:
             "fit_copula_partitioned reads partitions (files or a Dask DataFrame); for a pandas "
             "frame in memory use GaussianCopulaSynthesizer().fit(df)"
         )
-    from synthcust.scale.dask import _partition_files
-
-    return [str(p) for p in _partition_files(source)], _load_file
+    return [str(p) for p in partition_files(source)], _load_file
 
 
 def _load_file(path: str) -> pd.DataFrame:
     if path.endswith((".parquet", ".pq")):
         return pd.read_parquet(path)
-    from synthcust.io import read_table
-
     return read_table(path)
 
 
@@ -176,10 +173,10 @@ def _summarise(load: Callable, item: Any, codec_d: dict, points: int) -> dict[st
         out["num"][name] = (v, w, int(len(x) - len(ok)), whole, lo, hi)
     for spec in codec.specs_:
         if spec.kind == "categorical":
-            s = _clean(df[spec.name], spec.markers)
+            s = clean_missing(df[spec.name], spec.markers)
             vc = s.value_counts(dropna=True)
             out["cat"][spec.name] = (
-                [_py(v) for v in vc.index.tolist()],
+                [to_python(v) for v in vc.index.tolist()],
                 vc.to_numpy(dtype=np.int64),
                 int(s.isna().sum()),
             )
@@ -328,8 +325,6 @@ def fit_copula_partitioned(
     if len(first) < 2:
         raise DataError("the first partition has fewer than 2 rows; repartition the data")
     if schema is None:
-        from synthcust.schema.infer import infer_schema
-
         schema = infer_schema(first, detect_pii=False)
     if schema.constraints:
         raise ModelError(
@@ -365,8 +360,6 @@ def fit_copula_partitioned(
 
 
 def _seed(random_state: int, i: int) -> int:
-    from synthcust.scale.dask import partition_seed
-
     return partition_seed(random_state, i)
 
 

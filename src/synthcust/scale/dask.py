@@ -30,10 +30,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthcust._utils.persist import load_bundle
 from synthcust.exceptions import DataError, ModelError, WriteError
 from synthcust.scale.cluster import dask_client, run_tasks
+from synthcust.synthesizers.base import BaseSynthesizer
+from synthcust.synthesizers.fitted import load_model
 
-__all__ = ["PartitionedResult", "partition_seed", "sample_partitioned", "simulate_partitioned"]
+__all__ = [
+    "PartitionedResult",
+    "partition_files",
+    "partition_seed",
+    "sample_partitioned",
+    "simulate_partitioned",
+]
 
 MANIFEST = "_synthcust.json"
 
@@ -76,15 +85,9 @@ def _rss_mb() -> float:
 @lru_cache(maxsize=4)
 def _load_model(path: str, mtime: float) -> Any:
     """A model file, loaded once per worker process (``mtime`` invalidates the cache)."""
-    from synthcust._utils.persist import load_bundle
-
     meta, _ = load_bundle(path)
-    if "column_order" in meta:
-        from synthcust import api
-
-        return api.load(path)
-    from synthcust.synthesizers.base import BaseSynthesizer
-
+    if "column_order" in meta:  # a model of the library's fit (PII handling, column order)
+        return load_model(path)
     return BaseSynthesizer.load(path)
 
 
@@ -250,7 +253,15 @@ def sample_partitioned(
     )
 
 
-def _partition_files(source: str | os.PathLike | list[Any]) -> list[Path]:
+def partition_files(source: str | os.PathLike | list[Any]) -> list[Path]:
+    """The partition files of ``source``: a list of files, a folder (its ``.parquet`` files,
+    sorted), a glob pattern or one file.
+
+    Raises
+    ------
+    DataError
+        When no file matches or a listed file does not exist.
+    """
     if isinstance(source, list | tuple):
         files = [Path(p) for p in source]
     else:
@@ -319,7 +330,7 @@ def simulate_partitioned(
     >>> pd.read_parquet(r.path).spend_after.tolist()
     [9.0, 18.0]
     """
-    files = _partition_files(source)
+    files = partition_files(source)
     out, tmp = _prepare_out(out_dir, overwrite)
     t0 = time.perf_counter()
     try:

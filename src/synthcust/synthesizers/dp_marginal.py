@@ -57,7 +57,7 @@ from synthcust.synthesizers.conditions import (
     CategoricalCondition,
     Condition,
     NumericCondition,
-    _to_number,
+    to_number,
 )
 from synthcust.synthesizers.dp.accounting import (
     cdp_eps,
@@ -832,7 +832,7 @@ def _public_number(spec: Any, v: Any) -> float:
     if spec.kind == "datetime":
         if isinstance(v, numbers.Real) and not isinstance(v, bool):
             return float(v) / 86400.0 if spec.datetime_unit == "D" else float(v)
-        return _to_number(spec, v)
+        return to_number(spec, v)
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise DataError(f"column {spec.name!r}: bound {v!r} is not a number")
     return float(v)

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 from synthcust.exceptions import ModelError
-from synthcust.synthesizers.neural.training import TrainLog, _Bar
+from synthcust.synthesizers.neural.training import ProgressBar, TrainLog
 
 ACCOUNTANTS = ("rdp", "prv")
 MAX_EPSILON = 100.0
@@ -204,7 +204,7 @@ def train_private(
     t0 = time.perf_counter()
     deadline = None if max_training_time is None else t0 + float(max_training_time)
     show = sys.stderr.isatty() if progress is None else progress
-    bar = _Bar(show, epochs, description)
+    bar = ProgressBar(show, epochs, description)
     steps = 0
     with warnings.catch_warnings():
         # the first layer's input (the rows) needs no gradient; torch says so at each backward

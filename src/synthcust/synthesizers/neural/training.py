@@ -100,7 +100,7 @@ def train_loop(
     deadline = None if max_training_time is None else t0 + float(max_training_time)
     best, best_state, stale = math.inf, None, 0
     show = sys.stderr.isatty() if progress is None else progress
-    bar = _Bar(show, epochs, description)
+    bar = ProgressBar(show, epochs, description)
     try:
         for epoch in range(epochs):
             perm = torch.randperm(n_rows, generator=generator)
@@ -142,8 +142,12 @@ def train_loop(
     return log
 
 
-class _Bar:
-    """A Rich progress bar, or nothing (tests, pipes, CI)."""
+class ProgressBar:
+    """A Rich progress bar of ``total`` epochs, or nothing when ``show`` is false (tests,
+    pipes, CI) or another live display is already active.
+
+    ``advance(note)`` moves it one step with a note (the losses); ``close()`` stops it.
+    """
 
     def __init__(self, show: bool, total: int, description: str):
         self.p = None

@@ -162,6 +162,9 @@ class BrandVoiceClassifier:
         return np.asarray(self.embedder.encode(texts), dtype=float)
 
     def fit(self, approved: list[str], negatives: list[str]) -> BrandVoiceClassifier:
+        """Fit on approved (1) and negative (0) lines; held-out figures in ``heldout``. Returns
+        ``self``.
+        """
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.linear_model import LogisticRegression
         from sklearn.metrics import precision_score, roc_auc_score
@@ -215,9 +218,11 @@ class AugmentResult:
 
     @property
     def acceptance_rate(self) -> float:
+        """Accepted lines / generated lines."""
         return len(self.accepted) / self.generated if self.generated else 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """The run report as a JSON-able dict."""
         return {"accepted": self.accepted, "generated": self.generated,
                 "acceptance_rate": self.acceptance_rate, "rejected": self.rejected,
                 "classifier_heldout": self.classifier, "diversity": self.diversity,

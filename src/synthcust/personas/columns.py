@@ -52,10 +52,12 @@ class ColumnPlan:
 
     @property
     def used(self) -> list[str]:
+        """Every used column: numeric (dates included), then categorical."""
         return [*self.numeric, *self.categorical]
 
     @property
     def n_levels(self) -> list[int]:
+        """The number of levels of each categorical column."""
         return [len(self.levels[c]) for c in self.categorical]
 
     def clean(
@@ -97,10 +99,12 @@ class ColumnPlan:
         return codes
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as a JSON-able dict."""
         return asdict(self)
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> ColumnPlan:
+        """A plan from :meth:`to_dict`'s dict."""
         return ColumnPlan(
             list(d["numeric"]), list(d["dates"]), list(d["categorical"]),
             {k: list(v) for k, v in d["levels"].items()},

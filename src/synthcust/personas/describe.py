@@ -66,6 +66,7 @@ class PersonaCard:
         return sorted(dist, key=lambda t: t.kind == "missing" and t.effect < 0)  # stable
 
     def to_dict(self) -> dict[str, Any]:
+        """The card as a JSON-able dict (``personas.json`` entry)."""
         return {
             "id": self.id,
             "name": self.name,
@@ -96,12 +97,14 @@ class PersonaCards:
     member_method: str | None = None
 
     def card(self, persona: str) -> PersonaCard:
+        """The card of ``persona`` (id or name); ``ConditionError`` naming the known ones."""
         for c in self.cards:
             if persona in (c.id, c.name):
                 return c
         raise ConditionError(unknown_persona_message(persona, [(c.id, c.name) for c in self.cards]))
 
     def to_dict(self) -> dict[str, Any]:
+        """Every figure of the cards (``personas.json``)."""
         return {
             "n_rows": self.n_rows,
             "columns": self.columns,

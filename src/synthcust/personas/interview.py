@@ -183,6 +183,7 @@ class Answer:
     messages: list[Message] = field(repr=False, default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The answer as a JSON-able dict (evidence as ids and relevance)."""
         return {"question": self.question, "answer": self.text, "citations": self.citations,
                 "model_citations": self.model_citations, "thin_evidence": self.thin_evidence,
                 "n_relevant": self.n_relevant, "pii_redacted": self.pii_redacted,
@@ -237,9 +238,11 @@ class PersonaAgent:
 
     @property
     def id(self) -> str:
+        """The persona's id."""
         return str(self.card["id"])
 
     def retrieve(self, question: str) -> list[Hit]:
+        """The evidence records for ``question`` (the persona's and shared ones)."""
         if self.index is None:
             return []
         if self.id not in self.index.personas() and self.index.records_["persona"].notna().all():
@@ -263,6 +266,7 @@ class PersonaAgent:
         return msgs, n_pii, n_inj
 
     def ask(self, question: str, history: list[Message] | None = None) -> Answer:
+        """One answer to ``question`` (``history``: earlier turns of the chat)."""
         if not isinstance(question, str) or not question.strip():
             raise DataError("the question is empty; ask something")
         hits = self.retrieve(question)
@@ -299,6 +303,7 @@ class InterviewSession:
         self.turns: list[Answer] = []
 
     def ask(self, question: str) -> Answer:
+        """Ask ``question``, with the last ``max_turns`` exchanges as history."""
         hist: list[Message] = []
         for a in self.turns[-self.max_turns:]:
             body = a.text.split("\nSources:")[0]
@@ -309,6 +314,7 @@ class InterviewSession:
         return ans
 
     def transcript(self) -> list[dict[str, Any]]:
+        """Every answer so far as JSON-able dicts."""
         return [a.to_dict() for a in self.turns]
 
 

@@ -60,6 +60,7 @@ class NumEncoder:
 
     @staticmethod
     def learn(name: str, x: np.ndarray, transform: bool = True) -> NumEncoder:
+        """Learn how to read the numeric column ``x`` (Yeo-Johnson only when ``transform``)."""
         obs = x[np.isfinite(x)]
         lam = 1.0
         if transform and len(obs) > 2 and abs(float(stats.skew(obs))) > 0.75:
@@ -104,12 +105,14 @@ class NumEncoder:
         return lo, hi, codes, len(used)
 
     def to_dict(self) -> dict[str, Any]:
+        """The encoder as a JSON-able dict (infinite interval ends as +-1e300)."""
         d = asdict(self)  # open interval ends (+-inf) as +-1e300: strict JSON has no infinity
         return {k: (np.clip(v, -1e300, 1e300).tolist() if isinstance(v, np.ndarray) else v)
                 for k, v in d.items()}
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> NumEncoder:
+        """An encoder from :meth:`to_dict`'s dict."""
         arr = {k: np.asarray(d[k], dtype=float) for k in _NUM_ARRAYS}
         for k in ("atoms_lo", "atoms_hi"):
             arr[k][np.abs(arr[k]) >= 1e300] *= np.inf
@@ -172,9 +175,11 @@ class CellData:
 
     @property
     def n_cells(self) -> int:
+        """All cells: numeric ones, level ones and the unseen-level cell."""
         return len(self.lo) + len(self.lev_col) + 1
 
     def subset(self, rows: np.ndarray) -> CellData:
+        """The same cells for a subset of the rows."""
         codes = self.codes[rows]
         return dataclasses.replace(
             self, n=len(rows), codes=codes, at=transposed_onehot(codes, self.n_cells)
@@ -182,6 +187,7 @@ class CellData:
 
 
 def transposed_onehot(codes: np.ndarray, width: int) -> sparse.csr_matrix:
+    """The (width x rows) one-hot of every row's cells, summed over columns."""
     n, p = codes.shape
     rows = np.repeat(np.arange(n), p)
     m = sparse.csr_matrix((np.ones(n * p), (codes.ravel(), rows)), shape=(width, n))
@@ -205,15 +211,18 @@ class MixtureParams:
 
     @property
     def k(self) -> int:
+        """The number of classes."""
         return len(self.log_w)
 
     def permute(self, order: np.ndarray) -> MixtureParams:
+        """The parameters with the classes in ``order``."""
         return MixtureParams(
             self.log_w[order], self.mu[:, order], self.sd[:, order],
             self.log_miss[:, order], self.log_theta[:, order],
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The parameters as a JSON-able dict."""
         return {
             "log_w": self.log_w.tolist(),
             "mu": self.mu.tolist(),
@@ -224,6 +233,7 @@ class MixtureParams:
 
     @staticmethod
     def from_dict(d: dict[str, Any], n_num: int, n_lev: int) -> MixtureParams:
+        """Parameters from :meth:`to_dict`'s dict."""
         k = len(d["log_w"])
 
         def arr(key: str, rows: int) -> np.ndarray:
@@ -249,6 +259,7 @@ class LatentClassMixture:
         self.n_levels = list(self.n_levels)
 
     def n_params(self, k: int) -> int:
+        """Free parameters of a ``k``-class model (for BIC)."""
         num = len(self.has_missing) * 2 * k + int(self.has_missing.sum()) * k
         return (k - 1) + num + sum(k * (c - 1) for c in self.n_levels)
 
@@ -281,11 +292,13 @@ class LatentClassMixture:
         return ll
 
     def e_step(self, p: MixtureParams, d: CellData) -> tuple[np.ndarray, float]:
+        """Responsibilities (n, k) and the log-likelihood."""
         ll = self.joint(p, d)
         lse = logsumexp(ll, axis=1)
         return np.exp(ll - lse[:, None]), float(lse.sum())
 
     def m_step(self, r: np.ndarray, d: CellData, old: MixtureParams | None = None) -> MixtureParams:
+        """Parameters maximising the expected log-likelihood under ``r``."""
         k = r.shape[1]
         nk = r.sum(axis=0) + 1e-10
         s = np.asarray(d.at @ r)  # responsibility mass per cell, (cells, k)

@@ -113,6 +113,7 @@ class Question:
 
     @property
     def points(self) -> int:
+        """The number of scale points."""
         assert self.anchors is not None
         return len(self.anchors[0])
 
@@ -168,6 +169,7 @@ class PPIResult:
     n_synthetic: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as a JSON-able dict."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
 

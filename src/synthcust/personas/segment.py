@@ -402,6 +402,7 @@ class PersonaSegmenter:
 
     @property
     def columns_(self) -> list[str]:
+        """The columns the personas were built on (numeric, then categorical)."""
         self._check()
         return self.plan_.used
 
@@ -412,6 +413,7 @@ class PersonaSegmenter:
 
     # -- persistence (JSON, never pickle) --------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """The fitted model as a JSON-able dict (tagged ``synthcust-personas``)."""
         self._check()
         return {
             "format": FORMAT,
@@ -438,6 +440,7 @@ class PersonaSegmenter:
 
     @staticmethod
     def from_dict(d: Any, where: str = "") -> PersonaSegmenter:
+        """A fitted segmenter from :meth:`to_dict`'s dict; ``where`` names the source in errors."""
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise ModelFileError(f"{where or 'input'} is not a synthcust persona model")
         if int(d.get("format_version", 0)) > FORMAT_VERSION:

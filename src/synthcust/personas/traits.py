@@ -66,6 +66,7 @@ class Trait:
 
     @property
     def higher(self) -> bool:
+        """Whether the persona is above the population on this trait."""
         return self.effect > 0
 
     def sentence(self) -> str:
@@ -82,6 +83,7 @@ class Trait:
 
 
 def jsonable(v: Any) -> Any:
+    """A scalar as JSON accepts it: NaN, NaT and missing as ``None``, dates as ISO text."""
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return None
     if isinstance(v, pd.Timestamp):
@@ -105,6 +107,7 @@ def strict_json(obj: Any) -> Any:
 
 
 def show_value(v: Any, is_date: bool = False) -> str:
+    """A number (or a date held as days since 1970) as the cards show it."""
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "-"
     if is_date:
@@ -118,6 +121,7 @@ def show_value(v: Any, is_date: bool = False) -> str:
 
 
 def unknown_persona_message(persona: Any, known: list[tuple[str, str]]) -> str:
+    """The error text for an unknown persona, listing the known ids and names."""
     shown = "; ".join(f"{i} ({n})" if n and n != i else i for i, n in known)
     return f"unknown persona {persona!r}; the personas are: {shown}"
 

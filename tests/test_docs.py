@@ -2,10 +2,10 @@
 
 * Every ```python block of ``docs/**/*.md`` runs (``README.md``'s runs in ``test_readme.py``),
   page by page in order (a page's blocks share one namespace, as a reader runs them), in an
-  empty temporary folder that holds ``customers.csv`` (1,500 demo customers). A block preceded by a line
-  ``<!-- skip: REASON -->`` is not run; it is allowed only where the block needs the shared
-  benchmark data (``../shared/data``) or a network, and the reason must say so.
-* Every ``synthcust COMMAND`` the docs show exists in the CLI.
+  empty temporary folder that holds ``customers.csv`` (1,500 demo customers). A block
+  preceded by a line ``<!-- skip: REASON -->`` is not run; it is allowed only where the block
+  needs the shared benchmark data (``../shared/data``) or a network, and the reason says so.
+* Every ``synthcust COMMAND`` the docs show exists in the CLI, with the options they give it.
 * Every ``docs/methods/metrics.md#ANCHOR`` cited in ``src/`` exists.
 * ``mkdocs build --strict`` passes (skipped with a reason when mkdocs is not installed).
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-SKIP = re.compile(r"<!--\s*skip:\s*(.+?)\s*-->\s*\n\s*$")
+SKIP = re.compile(r"<!--\s*skip:\s*(.+?)\s*-->")
 #: optional dependencies a page may need; without them its blocks are skipped, with the reason
 OPTIONAL = {"torch", "dask", "distributed", "gymnasium", "imblearn", "fastapi", "opacus"}
 
@@ -40,14 +40,35 @@ def pages() -> list[Path]:
     return [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
 
 
+def fenced_blocks(text: str) -> list[tuple[str, str, str]]:
+    """(language, code, the last non-blank line before the fence) of every fenced block.
+
+    Fences are paired in order, line by line (a closing fence is never taken for an opening).
+    """
+    out: list[tuple[str, str, str]] = []
+    lang, body, before, last = None, [], "", ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if lang is None:
+            if stripped.startswith("```"):
+                lang, body, before = stripped[3:].strip().split(" ")[0], [], last
+            elif stripped:
+                last = stripped
+        elif stripped == "```":
+            out.append((lang, "\n".join(body) + "\n", before))
+            lang, last = None, ""
+        else:
+            body.append(line)
+    return out
+
+
 def python_blocks(path: Path) -> list[tuple[str, str | None]]:
     """(code, skip reason or None) for every python block of ``path``, in order."""
-    text = path.read_text(encoding="utf-8")
     out = []
-    for m in FENCE.finditer(text):
-        before = text[: m.start()]
-        skip = SKIP.search(before[-300:])
-        out.append((m.group(1), skip.group(1) if skip else None))
+    for lang, code, before in fenced_blocks(path.read_text(encoding="utf-8")):
+        if lang == "python":
+            skip = SKIP.fullmatch(before)
+            out.append((code, skip.group(1) if skip else None))
     return out
 
 
@@ -134,11 +155,7 @@ def test_docs_commands_exist():
     """Every ``synthcust COMMAND`` written in the docs' and README's code blocks is a command."""
     paths = set(load_cli_ref().command_paths())
     tops = {p.split()[0] for p in paths}
-    used = set()
-    for page in pages():
-        text = page.read_text(encoding="utf-8")
-        for block in re.findall(r"^```(?:bash|text|)\n(.*?)^```", text, re.S | re.M):
-            used |= set(re.findall(r"^\s*synthcust ([a-z][\w-]*)", block, re.M))
+    used = {line.split()[1] for _page, line in _command_lines()}
     assert used and used <= tops, sorted(used - tops)
 
 
@@ -220,3 +237,36 @@ def test_mkdocs_build_strict(tmp_path):
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert (tmp_path / "site" / "reference" / "cli.html").exists()
+
+
+def _command_lines() -> list[tuple[str, str]]:
+    """(page, command line) for every ``synthcust ...`` line of the docs' shell blocks."""
+    out = []
+    for page in pages():
+        for lang, block, _before in fenced_blocks(page.read_text(encoding="utf-8")):
+            if lang not in ("", "bash", "text", "console"):
+                continue
+            block = re.sub(r"\\\n\s*", " ", block)  # continued lines
+            for line in block.splitlines():
+                line = line.split(" #")[0].strip()
+                if line.startswith("synthcust "):
+                    out.append((_rel(page), line))
+    return out
+
+
+def test_docs_command_options_exist():
+    """Every ``--option`` on a documented command line is an option of that command."""
+    options = load_cli_ref().command_options()
+    lines = _command_lines()
+    assert len(lines) > 30
+    bad = []
+    for page, line in lines:
+        tokens = shlex.split(line.replace("[", " ").replace("]", " "))[1:]
+        path: list[str] = []
+        while tokens and " ".join([*path, tokens[0]]) in options:
+            path.append(tokens.pop(0))
+        allowed = options[" ".join(path)] | options[""]
+        for t in tokens:
+            if t.startswith("-") and not re.match(r"^-\d", t) and t.split("=")[0] not in allowed:
+                bad.append((page, " ".join(path), t.split("=")[0]))
+    assert not bad, bad

@@ -93,6 +93,19 @@ def command_paths() -> list[str]:
     return [" ".join(p) for p, _c, _x in _walk(root, ctx, ()) if p]
 
 
+def command_options() -> dict[str, set[str]]:
+    """Every command path (``""`` for ``synthcust`` itself) -> the option names it accepts."""
+    root, ctx = _root_context()
+    out: dict[str, set[str]] = {}
+    for path, cmd, _cctx in _walk(root, ctx, ()):
+        names = {"--help"}
+        for p in cmd.params:
+            if p.param_type_name == "option":
+                names |= {*p.opts, *p.secondary_opts}
+        out[" ".join(path)] = names
+    return out
+
+
 def anchor(path: str) -> str:
     """The page anchor of a command path: ``"constraints suggest"`` -> ``"constraints-suggest"``."""
     return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")

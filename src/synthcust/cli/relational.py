@@ -1,8 +1,8 @@
 """``synthcust relational ...`` (customers -> orders -> lines).
 
-Registered on :data:`synthcust.cli.app` on import. All logic lives in
-:mod:`synthcust.synthesizers.multi_table.relational`, :mod:`synthcust.evaluation.relational` and
-:mod:`synthcust.scale`; these commands translate arguments and print results.
+A Typer sub-app with no logic of its own: options go to :mod:`synthcust.workflows.relational`
+(which runs :mod:`synthcust.synthesizers.multi_table.relational` and
+:mod:`synthcust.evaluation.relational`); these commands translate arguments and print results.
 """
 
 from __future__ import annotations
@@ -12,33 +12,16 @@ from typing import Annotated
 
 import typer
 
-from synthcust.cli.common import app, console, parse_pairs, progress, read_input
-from synthcust.exceptions import SynthcustError
+from synthcust.cli.common import console, parse_pairs, progress
+from synthcust.workflows import relational as wf
 
+#: this module's commands (mounted on the root app)
+app = typer.Typer(no_args_is_help=True)
 sub = typer.Typer(
     help="Related tables: customers -> orders (-> order lines), with referential integrity.",
     no_args_is_help=True,
 )
 app.add_typer(sub, name="relational")
-
-
-def _table_name(path: str) -> str:
-    name = Path(path).name
-    for ext in (".gz", ".csv", ".tsv", ".parquet", ".pq", ".duckdb"):
-        name = name.removesuffix(ext)
-    return name
-
-
-def _tables(paths: list[str]) -> dict:
-    out: dict = {}
-    for p in paths:
-        name = _table_name(p)
-        if name in out:
-            raise SynthcustError(
-                f"two tables are both named {name!r} (from their file names); rename one file"
-            )
-        out[name] = read_input(p, None, None)
-    return out
 
 
 @sub.command("fit")
@@ -73,22 +56,24 @@ def relational_fit(
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
 ) -> None:
     """Learn customers, their orders (and order lines) and save one model file."""
-    from synthcust.synthesizers.multi_table.relational import RelationalSynthesizer
-
     paths = [parent, child] + ([grandchild] if grandchild else [])
     with progress() as prog:
         task = prog.add_task("reading tables", total=2)
-        tables = _tables(paths)
-        prog.update(task, advance=1, description="fitting")
-        model = RelationalSynthesizer(
+
+        def step(description: str) -> None:
+            if description != "reading tables":  # the task starts with that description
+                prog.update(task, advance=1, description=description)
+
+        model = wf.fit_relational(
+            paths,
+            out,
             relationships=relationship or None,
-            order_by={k: (v or None) for k, v in parse_pairs(order_by, "order-by").items()},
+            order_by=parse_pairs(order_by, "order-by"),
+            drop_orphans=drop_orphans,
             parent_synthesizer=parent_synthesizer,
-            orphans="drop" if drop_orphans else "error",
             random_state=seed,
-        ).fit(tables)
-        model.save(out)
-        prog.update(task, advance=1, description="done")
+            progress=step,
+        )
     for r in model.spec_.relationships:
         ob = model.spec_.order_by.get(r.child)
         console.print(f"relationship {r}" + (f" (ordered by {ob})" if ob else ""))
@@ -106,22 +91,10 @@ def relational_sample(
     fmt: Annotated[str, typer.Option("--format", help="csv, csv.gz or parquet.")] = "csv",
 ) -> None:
     """Draw synthetic parents with their children; write one file per table to OUT."""
-    from synthcust.io import write_table
-    from synthcust.synthesizers.multi_table.relational import RelationalSynthesizer
-
-    if fmt not in ("csv", "csv.gz", "parquet"):
-        raise SynthcustError(f"--format must be csv, csv.gz or parquet, got {fmt!r}")
-    if parents <= 0:
-        raise SynthcustError(f"--parents must be a positive number, got {parents}")
-    model = RelationalSynthesizer.load(model_path)
-    tables = model.sample(parents, random_state=seed)
-    if out.exists() and not out.is_dir():
-        raise SynthcustError(f"{out} is a file; give a folder for the synthetic tables")
-    out.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.items():
-        dest = out / f"{name}.{fmt}"
-        write_table(df, dest)
-        console.print(f"{len(df):,} rows -> {dest}")
+    for _name, n_rows, dest in wf.sample_relational(
+        model_path, parents, out, random_state=seed, fmt=fmt
+    ):
+        console.print(f"{n_rows:,} rows -> {dest}")
 
 
 @sub.command("evaluate")
@@ -145,38 +118,9 @@ def relational_evaluate(
     product: Annotated[str | None, typer.Option(help="Product column of the lines.")] = None,
 ) -> None:
     """Compare synthetic customers and purchase histories with real ones (HTML + JSON)."""
-    from synthcust.evaluation.relational import evaluate_relational
-    from synthcust.reporting.relational import write_relational_report
-    from synthcust.synthesizers.multi_table.relational import RelationalSynthesizer
-
-    model = RelationalSynthesizer.load(model_path)
-    names = list(model.tables_)
-    real_t = _tables(real)
-    missing = [n for n in names if n not in real_t]
-    if missing:
-        raise SynthcustError(
-            f"--real has no table {missing} (named by file name); the model knows {names}"
-        )
-    hold_t = None
-    if holdout:
-        if len(holdout) != len(real):
-            raise SynthcustError("give one --holdout file per --real file, in the same order")
-        hold_t = {
-            _table_name(r): read_input(h, None, None)
-            for r, h in zip(real, holdout, strict=True)
-        }
-    syn_t = {}
-    for n in names:
-        found = [p for p in sorted(synthetic.glob(f"{n}.*")) if p.is_file()]
-        if not found:
-            raise SynthcustError(
-                f"no synthetic table {n!r} in {synthetic}; run `relational sample`"
-            )
-        syn_t[n] = read_input(str(found[0]), None, None)
-    rep = evaluate_relational(
-        real_t, syn_t, model.spec_, holdout=hold_t, amount=amount, product=product
+    rep, html, js = wf.evaluate_relational_files(
+        model_path, real, synthetic, out, holdout=holdout, amount=amount, product=product
     )
-    html, js = write_relational_report(rep, out)
     for sec in rep.sections.values():
         for m in sec.metrics:
             ref = "" if m.reference is None else f" (real vs real {m.reference:.3f})"

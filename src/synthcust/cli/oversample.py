@@ -1,8 +1,8 @@
 """``synthcust rebalance`` and ``synthcust augment-study``: imbalanced targets and small data.
 
-Thin layer over :mod:`synthcust.synthesizers.oversampling.oversample` and
-:mod:`synthcust.studies.augment`;
-every file is written atomically.
+A Typer sub-app with no logic of its own: options go to :mod:`synthcust.workflows.oversample`
+(which runs :mod:`synthcust.synthesizers.oversampling.oversample` and
+:mod:`synthcust.studies.augment`); every file is written atomically.
 """
 
 from __future__ import annotations
@@ -13,22 +13,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli.common import app, console, progress, read_input
-from synthcust.exceptions import SynthcustError
+from synthcust.cli.common import console, progress, read_input
+from synthcust.io import write_table
+from synthcust.workflows import oversample as wf
+
+#: this module's commands (mounted on the root app)
+app = typer.Typer(no_args_is_help=True)
 
 _METHOD_HELP = "smote, smotenc, smoten, borderline, adasyn, generative or hybrid."
-
-
-def _split_list(text: str | None) -> list[str]:
-    return [t.strip() for t in (text or "").split(",") if t.strip()]
-
-
-def _drop(df, drop: list[str] | None):  # type: ignore[no-untyped-def]
-    cols = _split_list(",".join(drop or []))
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise SynthcustError(f"--drop: columns {missing} are not in the data")
-    return df.drop(columns=cols), cols
 
 
 @app.command()
@@ -67,42 +59,40 @@ def rebalance(
     Same columns and dtypes out as in (minus any --drop); original rows first, new rows after.
     Free-text columns are refused: drop them with --drop.
     """
-    from synthcust.io import write_table
-    from synthcust.synthesizers.oversampling.oversample import make_oversampler, resample_frame
-
     df = read_input(data, table, query)
-    df, dropped = _drop(df, drop)
-    sampler = make_oversampler(
-        method,
-        sampling_strategy=ratio,
-        k_neighbors=k_neighbors,
-        synthesizer=synthesizer,
-        smote_share=smote_share,
-        categorical=_split_list(",".join(categorical or [])) or None,
-        random_state=seed,
-    )
     with progress() as prog:
         t = prog.add_task(f"{method}: rebalancing {len(df):,} rows", total=2)
-        res, sampler = resample_frame(df, target, sampler)
+        res = wf.rebalance_table(
+            df,
+            target,
+            method=method,
+            ratio=ratio,
+            k_neighbors=k_neighbors,
+            synthesizer=synthesizer,
+            smote_share=smote_share,
+            categorical=categorical,
+            drop=drop,
+            random_state=seed,
+        )
         prog.update(t, advance=1, description="writing")
-        write_table(res, out)
+        write_table(res.frame, out)
         prog.update(t, advance=1, description="done")
+    sampler, dropped = res.sampler, res.dropped
     tab = Table(title=f"{target}: rows per class ({method}, ratio {ratio:g})")
     tab.add_column("class")
     tab.add_column("before", justify="right")
     tab.add_column("after", justify="right")
     tab.add_column("new", justify="right")
-    for cls, after in sorted(sampler.counts_after_.items(), key=lambda kv: -kv[1]):
-        before = sampler.counts_before_.get(cls, 0)
-        tab.add_row(str(cls), f"{before:,}", f"{after:,}", f"{after - before:,}")
+    for cls, before, after, new in wf.class_counts(sampler):
+        tab.add_row(str(cls), f"{before:,}", f"{after:,}", f"{new:,}")
     console.print(tab)
     if dropped:
         console.print(f"[yellow]note[/yellow]: columns {dropped} dropped as asked")
     for n in sampler.notes_:
         console.print(f"[yellow]note[/yellow]: {n}")
     console.print(
-        f"{len(res):,} rows ({sampler.n_synthetic_:,} new, after the {len(df):,} originals) "
-        f"written to {out}"
+        f"{len(res.frame):,} rows ({sampler.n_synthetic_:,} new, after the "
+        f"{res.n_input_rows:,} originals) written to {out}"
     )
 
 
@@ -155,26 +145,12 @@ def augment_study_cmd(
 ) -> None:
     """Does oversampling or synthetic augmentation help a classifier on DATA? Measured on real
     held-out rows, repeated over seeds, with 95% CIs and a verdict."""
-    from synthcust.io.atomic import atomic_write_text
-    from synthcust.studies.augment import DEFAULT_METHODS, augment_study
-
-    for p in (report, json_out):  # fail before minutes of work, not after
-        if p is not None and not Path(p).expanduser().resolve().parent.is_dir():
-            raise SynthcustError(f"cannot write {p}: its directory does not exist")
+    wf.check_writable(report, json_out)
     df = read_input(data, table, query)
-    ms = _split_list(methods) or list(DEFAULT_METHODS)
-    for name in _split_list(synthesizers):
-        ms += [m for m in (f"augment:{name}", f"generative:{name}") if m not in ms]
-    pos: object = positive
-    if positive is not None and target in df.columns and df[target].dtype.kind in "iuf":
-        try:
-            pos = int(positive)
-        except ValueError:
-            pos = positive
+    ms = wf.study_methods(methods, synthesizers)
     with progress() as prog:
-        n_steps = repeats * len(ms) * (int(full) + int(small))
-        t = prog.add_task("augment-study", total=n_steps + 1)
-        result = augment_study(
+        t = prog.add_task("augment-study", total=wf.study_steps(ms, repeats, full, small) + 1)
+        result = wf.run_augment_study(
             df,
             target,
             methods=ms,
@@ -183,21 +159,17 @@ def augment_study_cmd(
             small=small,
             ratio=ratio,
             k_neighbors=k_neighbors,
-            positive=pos,
+            positive=wf.positive_label(df, target, positive),
             classifier=classifier,
             n_boot=n_boot,
-            drop=_split_list(",".join(drop or [])),
+            drop=drop,
             random_state=seed,
             n_jobs=jobs,
             progress=lambda s: prog.update(t, advance=1, description=s),
         )
     _print(result)
-    if json_out is not None:
-        atomic_write_text(json_out, result.to_json() + "\n")
-        console.print(f"figures written to {json_out}")
-    if report is not None:
-        atomic_write_text(report, result.to_html())
-        console.print(f"report written to {report}")
+    for what, path in wf.write_study(result, json_out, report):
+        console.print(f"{what} written to {path}")
 
 
 def _ci(m: float, lo: float, hi: float) -> str:

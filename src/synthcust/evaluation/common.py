@@ -28,6 +28,7 @@ class Aligned:
 
     @property
     def columns(self) -> list[str]:
+        """The compared columns, in the real data's order."""
         return [c for c in self.real.columns if c in self.numeric or c in self.categorical]
 
 
@@ -47,6 +48,7 @@ def to_epoch_seconds(s: pd.Series, fmt: str | None = None) -> np.ndarray:
 
 
 def is_numeric(s: pd.Series) -> bool:
+    """Numbers (not booleans) and datetimes are numeric; everything else is categorical."""
     return (
         pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
     ) or pd.api.types.is_datetime64_any_dtype(s.dtype)

@@ -178,37 +178,10 @@ def evaluate_detection(
         single = _single_column_auc(X, y, single_column_rows, random_state)
     auc = float(np.mean(fold_auc))
 
-    drivers = pd.DataFrame(
-        {
-            "kind": ["numeric" if c in al.numeric else "categorical" for c in cols],
-            "importance": imp.mean(axis=0),
-            "importance_sd": imp.std(axis=0),
-            "single_column_auc": [single[c] for c in cols],
-        },
-        index=pd.Index(cols, name="column"),
-    )
-    drivers["rank"] = _rank(drivers["importance"])
-    drivers["single_column_rank"] = _rank(drivers["single_column_auc"])
-    drivers = drivers.sort_values(["rank", "single_column_rank"], kind="stable")
-    drivers = drivers[
-        ["kind", "importance", "importance_sd", "rank", "single_column_auc", "single_column_rank"]
-    ]
+    drivers = _drivers(cols, al.numeric, imp, single)
     hints = _hints(drivers, real, syn, al.numeric) if auc > _HINT_AUC else []
 
-    notes = [f"{n:,} rows per side"]
-    if len(real_all) != len(syn_all) or capped:
-        notes.append(
-            f"(of {len(real_all):,} real holdout and {len(syn_all):,} synthetic rows"
-            + (f"; capped at max_rows={max_rows:,}" if capped else "; larger side subsampled")
-            + ")"
-        )
-    notes.append(f"fold AUCs {min(fold_auc):.3f}-{max(fold_auc):.3f}")
-    if auc < LOW_AUC:
-        notes.append(
-            "AUC far below 0.5 is suspicious, not good: it happens when synthetic rows repeat "
-            "the real holdout rows (a copy of the yardstick); check where the synthetic data "
-            "came from"
-        )
+    notes = _notes(n, len(real_all), len(syn_all), capped, max_rows, fold_auc, auc)
     metric = Metric(
         key="detection_auc",
         label="Detection AUC (C2ST)",
@@ -240,6 +213,53 @@ def evaluate_detection(
             "rows)."
         ),
     )
+
+
+def _drivers(cols: list[str], numeric: list[str], imp: np.ndarray, single: dict) -> pd.DataFrame:
+    """What gives the synthetic data away: permutation importance and single-column AUC."""
+    drivers = pd.DataFrame(
+        {
+            "kind": ["numeric" if c in numeric else "categorical" for c in cols],
+            "importance": imp.mean(axis=0),
+            "importance_sd": imp.std(axis=0),
+            "single_column_auc": [single[c] for c in cols],
+        },
+        index=pd.Index(cols, name="column"),
+    )
+    drivers["rank"] = _rank(drivers["importance"])
+    drivers["single_column_rank"] = _rank(drivers["single_column_auc"])
+    drivers = drivers.sort_values(["rank", "single_column_rank"], kind="stable")
+    drivers = drivers[
+        ["kind", "importance", "importance_sd", "rank", "single_column_auc", "single_column_rank"]
+    ]
+    return drivers
+
+
+def _notes(
+    n: int,
+    n_real: int,
+    n_syn: int,
+    capped: bool,
+    max_rows: int | None,
+    fold_auc: list[float],
+    auc: float,
+) -> list[str]:
+    """The detection metric's note: rows used, fold spread, and a warning for AUC << 0.5."""
+    notes = [f"{n:,} rows per side"]
+    if n_real != n_syn or capped:
+        notes.append(
+            f"(of {n_real:,} real holdout and {n_syn:,} synthetic rows"
+            + (f"; capped at max_rows={max_rows:,}" if capped else "; larger side subsampled")
+            + ")"
+        )
+    notes.append(f"fold AUCs {min(fold_auc):.3f}-{max(fold_auc):.3f}")
+    if auc < LOW_AUC:
+        notes.append(
+            "AUC far below 0.5 is suspicious, not good: it happens when synthetic rows repeat "
+            "the real holdout rows (a copy of the yardstick); check where the synthetic data "
+            "came from"
+        )
+    return notes
 
 
 # ------------------------------------------------------------------------------- internals

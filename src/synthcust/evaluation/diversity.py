@@ -136,6 +136,7 @@ class CoverageReport:
         return self.table[self.table["flags"].str.split(", ").apply(lambda x: flag in x)]
 
     def to_dict(self) -> dict[str, Any]:
+        """Settings, summary and every group, JSON-safe."""
         return {
             "kind": "diversity",
             "by": self.by,
@@ -267,6 +268,7 @@ class Panel:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The panel's cells and weights (not its rows), JSON-safe."""
         return {
             "by": self.by,
             "rows": len(self.frame),

@@ -43,10 +43,12 @@ class GateThresholds:
                 raise DataError(f"threshold {f.name} must be a number in [0, 1], got {v!r}")
 
     def to_dict(self) -> dict[str, float]:
+        """The three bars as a dict."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GateThresholds:
+        """Thresholds from a dict (unknown keys are an error; missing ones default)."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -63,6 +65,7 @@ class GateDecision:
     thresholds: GateThresholds = field(default_factory=GateThresholds)
 
     def to_dict(self) -> dict[str, Any]:
+        """Passed, reasons and thresholds, JSON-safe."""
         return {
             "passed": self.passed,
             "reasons": list(self.reasons),
@@ -122,8 +125,9 @@ def judge(result: SectionResult, th: GateThresholds) -> dict[str, str | None]:
 def privacy_gate(result: SectionResult, thresholds: GateThresholds | None = None) -> GateDecision:
     """Pass/fail of a privacy result against ``thresholds``, with a reason per failure.
 
-    Checks exact copies beyond the holdout baseline, DCR share and MIA AUC (see the module
-    docstring of :mod:`synthcust.evaluation.privacy`). A figure that is missing or could not be computed fails the gate.
+    Checks exact copies beyond the holdout baseline, DCR share and MIA AUC (see
+    :mod:`synthcust.evaluation.privacy`). A figure that is missing or could not be computed
+    fails the gate.
 
     Examples
     --------

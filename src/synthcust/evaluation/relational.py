@@ -2,7 +2,7 @@
 
 Pure functions of real tables (train, and a holdout of customers the synthesizer never saw)
 and synthetic tables, described by a
-:class:`~synthcust.synthesizers.multi_table.relational.RelationalSpec` (root = customers, its
+:class:`~synthcust.schema.relational.RelationalSpec` (root = customers, its
 child = orders, the order's child = order lines). Every figure is
 computed for synthetic vs real train, and, when a holdout is given, for real holdout vs real
 train as the reference (what two samples of real customers agree on).
@@ -221,6 +221,7 @@ class RelationalReport:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def metric(self, key: str) -> Metric:
+        """The metric ``key`` of whichever section has it (KeyError if none)."""
         for s in self.sections.values():
             for m in s.metrics:
                 if m.key == key:
@@ -228,6 +229,7 @@ class RelationalReport:
         raise KeyError(key)
 
     def to_dict(self) -> dict[str, Any]:
+        """Meta and every section, JSON-safe (rendered by reporting.relational)."""
         return {
             "meta": jsonable(self.meta),
             "sections": {k: s.to_dict() for k, s in self.sections.items()},
@@ -257,7 +259,7 @@ def evaluate_relational(
 
     Examples
     --------
-    >>> from synthcust.synthesizers.multi_table.relational import Relationship, RelationalSpec
+    >>> from synthcust.schema.relational import Relationship, RelationalSpec
     >>> rng = np.random.default_rng(0)
     >>> def tables(seed):
     ...     r = np.random.default_rng(seed)

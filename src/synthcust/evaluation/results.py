@@ -45,6 +45,7 @@ class Metric:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """The metric, JSON-safe (NaN and infinities as None)."""
         return {
             "key": self.key,
             "label": self.label,
@@ -74,12 +75,14 @@ class SectionResult:
     method: str = ""
 
     def metric(self, key: str) -> Metric:
+        """The metric ``key`` (KeyError if the section has none)."""
         for m in self.metrics:
             if m.key == key:
                 return m
         raise KeyError(key)
 
     def to_dict(self) -> dict[str, Any]:
+        """The section, JSON-safe (tables as records)."""
         return {
             "name": self.name,
             "method": self.method,
@@ -91,6 +94,7 @@ class SectionResult:
 
 
 def finite_or_none(v: Any) -> Any:
+    """``v`` as a float, None for NaN/inf/None; non-numbers as they are."""
     if v is None:
         return None
     try:

@@ -117,26 +117,7 @@ def evaluate_utility(
     >>> res.metric("tstr_auc").value > 0.7
     True
     """
-    for name, df in (("train", train), ("synthetic", synthetic), ("holdout", holdout)):
-        if isinstance(df, pd.DataFrame) and target not in df.columns:
-            raise DataError(
-                f"target {target!r} is not in the {name} data; pass the name of a column that "
-                "all three frames have"
-            )
-    if isinstance(augment_k, int | np.integer) and not isinstance(augment_k, bool):
-        augment_k = (int(augment_k),)  # one k given as a bare number
-    if (
-        not isinstance(augment_k, tuple | list)
-        or not augment_k
-        or any(
-            isinstance(k, bool)
-            or not isinstance(k, int | float | np.number)
-            or int(k) != k
-            or k < 1
-            for k in augment_k
-        )
-    ):
-        raise DataError(f"augment_k must hold whole numbers >= 1, got {augment_k!r}")
+    augment_k = _check_args(train, synthetic, holdout, target, augment_k)
     al = align(train, synthetic, holdout, target=target)
     if target not in al.columns:
         why = [s for s in al.skipped if f"{target!r}" in s]
@@ -211,6 +192,37 @@ def evaluate_utility(
         },
         method=method,
     )
+
+
+def _check_args(
+    train: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame,
+    target: str,
+    augment_k: Any,
+) -> Any:
+    """``augment_k`` as a sequence of whole numbers >= 1; a clear error for a bad argument."""
+    for name, df in (("train", train), ("synthetic", synthetic), ("holdout", holdout)):
+        if isinstance(df, pd.DataFrame) and target not in df.columns:
+            raise DataError(
+                f"target {target!r} is not in the {name} data; pass the name of a column that "
+                "all three frames have"
+            )
+    if isinstance(augment_k, int | np.integer) and not isinstance(augment_k, bool):
+        augment_k = (int(augment_k),)  # one k given as a bare number
+    if (
+        not isinstance(augment_k, tuple | list)
+        or not augment_k
+        or any(
+            isinstance(k, bool)
+            or not isinstance(k, int | float | np.number)
+            or int(k) != k
+            or k < 1
+            for k in augment_k
+        )
+    ):
+        raise DataError(f"augment_k must hold whole numbers >= 1, got {augment_k!r}")
+    return augment_k
 
 
 # ------------------------------------------------------------------------------- internals

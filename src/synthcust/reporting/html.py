@@ -61,52 +61,82 @@ _LEAD = (
 )
 
 
-def _figures(name: str, sec: Any) -> tuple[list[str], list[Section]]:
-    """A section's plots, and the subsections its plot data make (per-column distributions)."""
+def _fidelity_figures(sec: Any) -> tuple[list[str | None], list[Section]]:
+    extra = sec.extra or {}
     figs: list[str | None] = []
     subs: list[Section] = []
-    extra = sec.extra or {}
-    if name == "fidelity":
-        a, b = extra.get("association_real"), extra.get("association_synthetic")
-        if isinstance(a, pd.DataFrame) and isinstance(b, pd.DataFrame) and a.shape == b.shape:
-            figs.append(plots.heatmap_svg(
-                a - b, "Association difference |real - synthetic| (Pearson / Cramér's V / eta)"
-            ))  # fmt: skip
-        dists = extra.get("distributions") or {}
-        svgs = [s for s in (plots.distribution_svg(c, d) for c, d in dists.items()) if s]
-        if svgs:
-            subs.append(Section(
-                "Per-column distributions",
-                method="Numeric columns in quantile bins of the real training data; categorical "
-                "columns by their most frequent categories.",
-                figures=svgs,
-            ))  # fmt: skip
-    elif name == "detection" and "drivers" in sec.tables:
-        d = sec.tables["drivers"]
-        if "column" not in d.columns:
-            d = d.reset_index()  # the column names are the index of the drivers table
-        col = next((c for c in d.columns if "importance" in str(c)), None)
-        if col is not None and "column" in d.columns:
-            top = d.sort_values(col, ascending=False).head(15)
-            figs.append(plots.bars_svg(
-                top["column"].astype(str).tolist(),
-                top[col].astype(float).tolist(),
-                "What gives the synthetic data away",
-                "drop in detection AUC when shuffled",
-            ))  # fmt: skip
-    elif name == "privacy":
-        for key, val in extra.items():
-            if isinstance(val, dict) and "edges" in val:
-                figs.append(plots.histograms_svg(val, key.replace("_", " "), "distance"))
-    elif name == "validity":
-        fails = (extra.get("failures") or [])[:15]
-        if fails:
-            figs.append(plots.bars_svg(
-                [f"{f['check']}: {f['target']}" for f in fails],
-                [1.0 - float(f["synthetic"]) for f in fails],
-                "Checks the synthetic data fails",
-                "share of synthetic rows that are not valid",
-            ))  # fmt: skip
+    a, b = extra.get("association_real"), extra.get("association_synthetic")
+    if isinstance(a, pd.DataFrame) and isinstance(b, pd.DataFrame) and a.shape == b.shape:
+        figs.append(plots.heatmap_svg(
+            a - b, "Association difference |real - synthetic| (Pearson / Cramér's V / eta)"
+        ))  # fmt: skip
+    dists = extra.get("distributions") or {}
+    svgs = [s for s in (plots.distribution_svg(c, d) for c, d in dists.items()) if s]
+    if svgs:
+        subs.append(Section(
+            "Per-column distributions",
+            method="Numeric columns in quantile bins of the real training data; categorical "
+            "columns by their most frequent categories.",
+            figures=svgs,
+        ))  # fmt: skip
+    return figs, subs
+
+
+def _detection_figures(sec: Any) -> tuple[list[str | None], list[Section]]:
+    if "drivers" not in sec.tables:
+        return [], []
+    d = sec.tables["drivers"]
+    if "column" not in d.columns:
+        d = d.reset_index()  # the column names are the index of the drivers table
+    col = next((c for c in d.columns if "importance" in str(c)), None)
+    if col is None or "column" not in d.columns:
+        return [], []
+    top = d.sort_values(col, ascending=False).head(15)
+    svg = plots.bars_svg(
+        top["column"].astype(str).tolist(),
+        top[col].astype(float).tolist(),
+        "What gives the synthetic data away",
+        "drop in detection AUC when shuffled",
+    )
+    return [svg], []
+
+
+def _privacy_figures(sec: Any) -> tuple[list[str | None], list[Section]]:
+    figs = [
+        plots.histograms_svg(val, key.replace("_", " "), "distance")
+        for key, val in (sec.extra or {}).items()
+        if isinstance(val, dict) and "edges" in val
+    ]
+    return figs, []
+
+
+def _validity_figures(sec: Any) -> tuple[list[str | None], list[Section]]:
+    fails = ((sec.extra or {}).get("failures") or [])[:15]
+    if not fails:
+        return [], []
+    svg = plots.bars_svg(
+        [f"{f['check']}: {f['target']}" for f in fails],
+        [1.0 - float(f["synthetic"]) for f in fails],
+        "Checks the synthetic data fails",
+        "share of synthetic rows that are not valid",
+    )
+    return [svg], []
+
+
+_FIGURES = {
+    "fidelity": _fidelity_figures,
+    "detection": _detection_figures,
+    "privacy": _privacy_figures,
+    "validity": _validity_figures,
+}
+
+
+def _figures(name: str, sec: Any) -> tuple[list[str], list[Section]]:
+    """A section's plots, and the subsections its plot data make (per-column distributions)."""
+    make = _FIGURES.get(name)
+    if make is None:
+        return [], []
+    figs, subs = make(sec)
     return [f for f in figs if f], subs
 
 

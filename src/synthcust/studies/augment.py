@@ -160,43 +160,9 @@ def augment_study(
     """
     t_start = time.perf_counter()
     say = progress or (lambda s: None)
-    methods = list(dict.fromkeys(methods))
-    if "none" not in methods:
-        methods.insert(0, "none")
-    for m in methods:
-        head, _, synth = m.partition(":")
-        if synth and head in ("augment", "generative", "hybrid") and synth not in REGISTRY:
-            raise DataError(
-                f"unknown synthesizer {synth!r} in method {m!r}; available: "
-                f"{', '.join(sorted(REGISTRY))}"
-            )
-        if m not in (*DEFAULT_METHODS, *SMOTE_KINDS) and not (
-            synth and head in ("augment", "generative", "hybrid")
-        ):
-            raise DataError(
-                f"unknown method {m!r}; use {', '.join(DEFAULT_METHODS)}, smotenc, smoten, "
-                "augment:<synthesizer>, generative:<synthesizer> or hybrid:<synthesizer>"
-            )
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        raise DataError(f"n_jobs must be a whole number >= 1, got {n_jobs!r}")
-    if repeats < 1 or n_boot < 1:
-        raise DataError(f"repeats and n_boot must be >= 1, got {repeats}, {n_boot}")
-    if not (full or small):
-        raise DataError("nothing to run: enable the full-data comparison or the small-data one")
-    if classifier not in available_classifiers():
-        raise DataError(
-            f"classifier {classifier!r} is not available; installed: "
-            f"{', '.join(available_classifiers())}"
-        )
+    methods = _check_args(methods, n_jobs, repeats, n_boot, full, small, classifier)
     data, notes = prepare(df, target, drop)
-    counts = pd.Series(data.labels).value_counts()
-    classes = sorted(counts.index)
-    minority = min(classes, key=lambda c: (counts[c], c))
-    pos = minority
-    if positive is not None:
-        pos = str(class_labels(pd.Series([positive]), isinstance(positive, int | float)).iloc[0])
-        if pos not in classes:
-            raise DataError(f"positive class {positive!r} is not among the classes {classes}")
+    pos, classes = _positive_class(data.labels, positive)
     seeds = [random_state + i for i in range(repeats)]
     runner = Runner(
         data,
@@ -240,6 +206,60 @@ def augment_study(
         notes=notes,
         seconds=time.perf_counter() - t_start,
     )
+
+
+def _check_args(
+    methods: Sequence[str],
+    n_jobs: Any,
+    repeats: int,
+    n_boot: int,
+    full: bool,
+    small: bool,
+    classifier: str,
+) -> list[str]:
+    """The methods to run (``none`` first, once each); a clear error for any bad argument."""
+    methods = list(dict.fromkeys(methods))
+    if "none" not in methods:
+        methods.insert(0, "none")
+    for m in methods:
+        head, _, synth = m.partition(":")
+        if synth and head in ("augment", "generative", "hybrid") and synth not in REGISTRY:
+            raise DataError(
+                f"unknown synthesizer {synth!r} in method {m!r}; available: "
+                f"{', '.join(sorted(REGISTRY))}"
+            )
+        if m not in (*DEFAULT_METHODS, *SMOTE_KINDS) and not (
+            synth and head in ("augment", "generative", "hybrid")
+        ):
+            raise DataError(
+                f"unknown method {m!r}; use {', '.join(DEFAULT_METHODS)}, smotenc, smoten, "
+                "augment:<synthesizer>, generative:<synthesizer> or hybrid:<synthesizer>"
+            )
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise DataError(f"n_jobs must be a whole number >= 1, got {n_jobs!r}")
+    if repeats < 1 or n_boot < 1:
+        raise DataError(f"repeats and n_boot must be >= 1, got {repeats}, {n_boot}")
+    if not (full or small):
+        raise DataError("nothing to run: enable the full-data comparison or the small-data one")
+    if classifier not in available_classifiers():
+        raise DataError(
+            f"classifier {classifier!r} is not available; installed: "
+            f"{', '.join(available_classifiers())}"
+        )
+    return methods
+
+
+def _positive_class(labels: np.ndarray, positive: Any | None) -> tuple[str, list[str]]:
+    """The class the figures are about (default: the least frequent) and all classes."""
+    counts = pd.Series(labels).value_counts()
+    classes = sorted(counts.index)
+    minority = min(classes, key=lambda c: (counts[c], c))
+    pos = minority
+    if positive is not None:
+        pos = str(class_labels(pd.Series([positive]), isinstance(positive, int | float)).iloc[0])
+        if pos not in classes:
+            raise DataError(f"positive class {positive!r} is not among the classes {classes}")
+    return pos, classes
 
 
 def _full(

@@ -25,6 +25,7 @@ from synthcust.personas import (
     sample_persona,
 )
 from synthcust.personas.members import PersonaModel
+from synthcust.privacy import infer_schema_with_pii
 from synthcust.synthesizers.checks import ModelCase, parametrize_with_checks, same
 
 
@@ -259,6 +260,15 @@ CASES = [
     ModelCase(
         name="persona-segmenter",
         make=lambda rs: PersonaSegmenter(k_range=(2, 3), n_init=2, random_state=rs),
+        fit_args=(_CHECK_DF,),
+        use=lambda m: m.predict_proba(_CHECK_DF),
+        kind="personas",
+    ),
+    ModelCase(
+        name="persona-segmenter-given-columns",
+        make=lambda rs: PersonaSegmenter(
+            k=2, n_init=2, columns=["age", "spend", "channel"],
+            schema=infer_schema_with_pii(_CHECK_DF), random_state=rs),
         fit_args=(_CHECK_DF,),
         use=lambda m: m.predict_proba(_CHECK_DF),
         kind="personas",

@@ -43,6 +43,7 @@ __all__ = [
     "Answer",
     "InterviewSession",
     "PersonaAgent",
+    "build_agent",
     "load_cards",
     "neutralise_instructions",
     "persona_profile",

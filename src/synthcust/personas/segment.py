@@ -94,6 +94,7 @@ from synthcust.personas.mixture import (
     design_matrix,
     kmeans_labels,
 )
+from synthcust.schema.model import Schema
 
 __all__ = [
     "CRITERIA",
@@ -191,7 +192,7 @@ class PersonaSegmenter:
         criterion: str = "bic",
         columns: list[str] | None = None,
         exclude: list[str] | None = None,
-        schema: Any = None,
+        schema: Schema | None = None,
         n_init: int = 4,
         selection_rows: int = 4000,
         min_share: float = 0.02,
@@ -425,6 +426,9 @@ class PersonaSegmenter:
                 "max_levels": self.max_levels, "max_iter": self.max_iter, "tol": self.tol,
                 "random_state": self.random_state
                 if isinstance(self.random_state, int | None) else None,  # a Generator: not kept
+                "columns": None if self.columns is None else list(self.columns),
+                "exclude": None if self.exclude is None else list(self.exclude),
+                "schema": None if self.schema is None else self.schema.to_dict(),
             },
             "k": self.k_,
             "personas": self.personas_,
@@ -451,6 +455,8 @@ class PersonaSegmenter:
         try:
             pr = dict(d["params"])
             pr["k_range"] = tuple(pr["k_range"])
+            if pr.get("schema") is not None:
+                pr["schema"] = Schema.from_dict(pr["schema"])
             seg = PersonaSegmenter(**pr)
             seg.plan_ = ColumnPlan.from_dict(d["plan"])
             seg.encoders_ = [NumEncoder.from_dict(e) for e in d["encoders"]]

@@ -11,6 +11,10 @@ numpydoc section; a ``[x]`` in prose that autorefs takes for a cross-reference) 
 warnings to INFO, so ``mkdocs build --strict`` fails on the docs' own broken links, anchors and
 pages, not on another package's docstring markup. The build still prints them (INFO).
 
+Docstrings are reStructuredText-flavoured numpydoc: a small Markdown preprocessor (added to the
+site's Markdown extensions, so mkdocstrings uses it too) turns doctest lines (``>>>``) into
+``pycon`` code blocks and Sphinx roles (``:func:`x` ``) into code spans.
+
 The hook also publishes the repository's ``CHANGELOG.md`` and ``CONTRIBUTING.md`` as the pages
 ``changelog.md`` and ``contributing.md`` (generated files, so there is one copy of each).
 
@@ -165,7 +169,63 @@ def cli_markdown() -> str:
     return "\n".join(out)
 
 
+# --------------------------------------------------------------------------- docstring markup
+_ROLE = re.compile(r":(?:py:)?(?:mod|func|class|meth|attr|data|exc|obj|ref):`~?([^`]+)`")
+
+
+def _docstring_lines(lines: list[str]) -> list[str]:
+    """Doctest runs -> fenced ``pycon`` blocks; Sphinx roles -> code spans (outside fences)."""
+    out: list[str] = []
+    fence = False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.lstrip().startswith("```"):
+            fence = not fence
+        if not fence and line.lstrip().startswith(">>> "):
+            indent = line[: len(line) - len(line.lstrip())]
+            block = []
+            while i < len(lines) and lines[i].strip():
+                block.append(lines[i][len(indent) :] if lines[i].startswith(indent) else lines[i])
+                i += 1
+            out += ["", f"{indent}```pycon", *(indent + b for b in block), f"{indent}```", ""]
+            continue
+        out.append(line if fence else _ROLE.sub(r"`\1`", line))
+        i += 1
+    return out
+
+
+def _markdown_extension():
+    from markdown import Extension
+    from markdown.preprocessors import Preprocessor
+
+    class _Docstrings(Preprocessor):
+        def run(self, lines: list[str]) -> list[str]:
+            return _docstring_lines(lines)
+
+    class DocstringMarkup(Extension):
+        def extendMarkdown(self, md):
+            md.preprocessors.register(_Docstrings(md), "synthcust_docstrings", 27)
+
+    return DocstringMarkup()
+
+
 # --------------------------------------------------------------------------- mkdocs events
+try:  # run before mkdocstrings reads the Markdown extensions
+    from mkdocs.plugins import event_priority
+except ImportError:  # pragma: no cover
+
+    def event_priority(_priority):
+        return lambda f: f
+
+
+@event_priority(100)
+def on_config(config):
+    """Add the docstring-markup preprocessor to the site's Markdown extensions."""
+    config.markdown_extensions.append(_markdown_extension())
+    return config
+
+
 def on_files(files, config):
     """Publish CHANGELOG.md and CONTRIBUTING.md from the repository root as site pages."""
     from mkdocs.structure.files import File

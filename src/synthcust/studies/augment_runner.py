@@ -32,10 +32,10 @@ from synthcust.synthesizers.oversampling.oversample import (
     check_target,
     fit_per_class,
     generative_rows,
+    layout,
     smote_rows,
     target_counts,
 )
-from synthcust.synthesizers.oversampling.oversample import layout as _layout
 
 __all__ = [
     "Runner",
@@ -191,7 +191,7 @@ def prepare(df: pd.DataFrame, target: str, drop: Sequence[str]) -> tuple[StudyDa
     X = df.drop(columns=[target, *drop]).reset_index(drop=True)
     if drop:
         notes.append(f"columns {list(drop)} dropped as asked")
-    lay = _layout(X, None)
+    lay = layout(X, None)
     if lay.ids:
         notes.append(f"id column(s) {lay.ids} are not features: left out of the study")
         X = X.drop(columns=lay.ids)

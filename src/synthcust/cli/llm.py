@@ -24,12 +24,11 @@ from typing import Annotated
 
 import typer
 
-from synthcust.cli import common
 from synthcust.cli.common import console, err_console, load_json, read_input
 from synthcust.exceptions import SynthcustError
 from synthcust.workflows import llm as wf
 
-#: this module's commands (mounted on the root app)
+#: this module's commands (mounted on the root app by :mod:`synthcust.cli.root`)
 app = typer.Typer(no_args_is_help=True)
 
 _BACKEND_HELP = ("LLM backend: offline (SmolLM2-135M run locally, default) or http "
@@ -126,5 +125,3 @@ def augment_text_cmd(
         f"{res.diversity['distinct_2']:.2f}, spread {res.diversity['spread']:.2f} "
         f"(seed {res.diversity['seed_spread']:.2f}); wrote {out}", highlight=False)
 
-
-common.app.add_typer(app)

@@ -25,7 +25,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli import common
 from synthcust.cli.common import console, load_json, progress, read_input
 from synthcust.exceptions import SynthcustError
 from synthcust.io import write_table
@@ -42,7 +41,7 @@ class _SegmentByDefault(typer.core.TyperGroup):
         return super().parse_args(ctx, args)
 
 
-#: this module's commands (mounted on the root app)
+#: this module's commands (mounted on the root app by :mod:`synthcust.cli.root`)
 app = typer.Typer(no_args_is_help=True)
 personas_app = typer.Typer(
     cls=_SegmentByDefault,
@@ -187,5 +186,3 @@ def predict(
     shown = ", ".join(f"{p} {c:,}" for p, c in counts.items())
     console.print(f"{len(res):,} rows labelled ({shown}) and written to {out}", highlight=False)
 
-
-common.app.add_typer(app)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import synthcust.cli.llm  # noqa: F401  (registers the commands until cli.py imports it)
 from synthcust.augment import BrandVoiceClassifier, augment_text, distinct_n, read_seed_lines
 from synthcust.augment.text import GENERIC_COPY
 from synthcust.cli import app

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import synthcust.cli.llm  # noqa: F401  (registers the commands until cli.py imports it)
 from synthcust.cli import app
 from synthcust.exceptions import ConditionError, DataError
 from synthcust.llm import FakeBackend, OfflineBackend, offline_available

@@ -13,6 +13,7 @@ from synthcust.schema.infer import infer_schema
 from synthcust.synthesizers import REGISTRY, BaseSynthesizer, DPMarginalSynthesizer, Range
 from synthcust.synthesizers import dp_marginal as dpm
 from synthcust.synthesizers.dp import accounting as acc
+from synthcust.synthesizers.dp import mst
 from synthcust.synthesizers.dp.bins import NumericBins
 
 BOUNDS = {"age": (18, 100), "balance": (0.0, 10_000.0)}
@@ -91,7 +92,7 @@ def test_empirical_privacy_loss_of_noisy_marginals_within_epsilon(monkeypatch):
     assert loss <= eps
     # the check has power: with a quarter of the noise (16x the rho) the loss exceeds eps
     real_sigma = acc.gaussian_sigma
-    monkeypatch.setattr(dpm, "gaussian_sigma", lambda r, s: real_sigma(r, s) / 4)
+    monkeypatch.setattr(mst, "gaussian_sigma", lambda r, s: real_sigma(r, s) / 4)
     assert _privacy_loss_check(rho, eps) > eps
 
 

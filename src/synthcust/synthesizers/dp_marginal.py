@@ -42,6 +42,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
@@ -51,6 +52,7 @@ import pandas as pd
 
 from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import ConditionError, DataError, ModelError
+from synthcust.schema.infer import infer_schema
 from synthcust.schema.model import Kind, Schema
 from synthcust.synthesizers.base import BaseSynthesizer, check_frame
 from synthcust.synthesizers.conditions import (
@@ -60,21 +62,22 @@ from synthcust.synthesizers.conditions import (
     to_number,
 )
 from synthcust.synthesizers.dp.accounting import (
-    cdp_eps,
     cdp_rho,
-    eps_standard,
     exponential_epsilon,
-    exponential_mechanism,
-    gaussian_mechanism,
-    gaussian_sigma,
     rho_standard,
 )
 from synthcust.synthesizers.dp.bins import CategoricalBins, NumericBins, dp_quantile_bounds
+from synthcust.synthesizers.dp.mst import (
+    compress_bins,
+    estimate_marginals,
+    measure_one_ways,
+    measure_two_ways,
+    privacy_record,
+    select_edges,
+)
 from synthcust.synthesizers.dp.tree import (
     TreeModel,
     expand,
-    ipf,
-    pair_counts,
     simplex_project,
     spanning_forest_size,
     within_matrix,
@@ -308,8 +311,6 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         self._check_params(n)
         inferred = schema is None
         if schema is None:
-            from synthcust.schema.infer import infer_schema
-
             schema = infer_schema(data, detect_pii=False)
         if schema.constraints:
             raise ModelError(
@@ -343,43 +344,13 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         codec = TableCodec(max_categories=_NO_POOLING).fit(
             data, dataclasses.replace(schema, columns=placeholder)
         )
-        public: dict[str, tuple[float, float]] = {}
-        cat_source: dict[str, str] = {}
-        for spec in codec.specs_:
-            col = schema[spec.name]
-            if spec.kind in ("numeric", "datetime"):
-                spec.integer = bool(col.integer) or spec.kind == "datetime"
-                b = bounds[spec.name]
-                if b != "private":
-                    lo, hi = (_public_number(spec, v) for v in b)
-                    if spec.integer:
-                        lo, hi = float(math.ceil(lo)), float(math.floor(hi))
-                    if not lo <= hi:
-                        raise DataError(
-                            f"column {spec.name!r}: public bounds {b} are empty (lower > upper)"
-                        )
-                    spec.lower, spec.upper = lo, hi
-                    public[spec.name] = (lo, hi)
-                else:
-                    spec.lower = spec.upper = None
-            elif spec.kind == "categorical":
-                if spec.name in declared:
-                    spec.categories = _dedupe(declared[spec.name])
-                    cat_source[spec.name] = "declared"
-                else:
-                    spec.categories = sorted(spec.categories, key=lambda v: (str(type(v)), str(v)))
-                    cat_source[spec.name] = "data (treated as public)"
-                spec.rare, spec.rare_p = [], []
-            elif spec.kind == "id" and spec.integer:
-                spec.id_start = 1  # not the data's largest id + 1
+        public, cat_source = _declare_public(codec, schema, bounds, declared)
         enc = codec.encode(data)
         self.schema_ = schema
         self.plan_ = None
         self.codec_ = codec
         self.n_training_rows_ = n  # replaced by the noisy estimate under add/remove neighbours
         if self.secure_noise:
-            import secrets
-
             noise_rng = np.random.default_rng(secrets.randbits(128))
         else:
             noise_rng = resolve_rng(self.random_state)
@@ -498,7 +469,7 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         # -- compression (post-processing) -------------------------------------------------
         self.groups_ = []
         for a, b in enumerate(self.bins_):
-            self.groups_.append(self._compress(b, y1[a], f1[a], sigma1))
+            self.groups_.append(compress_bins(b, y1[a], f1[a], sigma1, int(self.n_bins)))
             if y1[a][b.missing] < 3 * sigma1:
                 f1[a][b.missing] = 0.0  # a missing share indistinguishable from noise: dropped
         k_g = [int(g.max()) + 1 for g in self.groups_]
@@ -518,123 +489,24 @@ class DPMarginalSynthesizer(BaseSynthesizer):
             (i, j) for i in range(d) for j in range(i + 1, d) if k_g[i] * k_g[j] <= self.max_cells
         ]
         rounds = spanning_forest_size(d, cands)
-        edges: list[tuple[int, int]] = []
-        measured: dict[tuple[int, int], np.ndarray] = {}
         rho_sel = rest * share[1] if rounds else 0.0
         rho2 = rest * share[2] if rounds else 0.0
-        if rounds and rho_sel > 0:
-            eps_sel = exponential_epsilon(rho_sel / rounds)
-            scores = np.empty(len(cands))
-            for t, (i, j) in enumerate(cands):  # the exact counts are read only here
-                c = pair_counts(coarse[i], coarse[j], k_g[i], k_g[j])
-                scores[t] = np.abs(c - np.outer(mc[i], mc[j]) / n_hat).sum()
-            comp = list(range(d))
-
-            def find(i: int) -> int:
-                while comp[i] != i:
-                    comp[i] = comp[comp[i]]
-                    i = comp[i]
-                return i
-
-            for _ in range(rounds):
-                ok = np.array([find(i) != find(j) for i, j in cands])
-                idx = np.flatnonzero(ok)
-                pick = idx[exponential_mechanism(scores[idx], eps_sel, score_sens, rng)]
-                i, j = cands[pick]
-                comp[find(i)] = find(j)
-                edges.append((i, j))
-            steps.append(
-                {
-                    "step": "select",
-                    "mechanism": "exponential mechanism, one maximum-spanning-tree edge per "
-                    "round (score: L1 error of the independence estimate)",
-                    "rho": rho_sel,
-                    "epsilon_each": eps_sel,
-                    "score_sensitivity": score_sens,
-                    "queries": rounds,
-                }
-            )
-        elif rounds:  # no selection budget: a data-independent chain of feasible edges
-            comp_edges: list[tuple[int, int]] = []
-            parent = list(range(d))
-            for i, j in cands:
-                ri, rj = _root(parent, i), _root(parent, j)
-                if ri != rj:
-                    parent[ri] = rj
-                    comp_edges.append((i, j))
-            edges = comp_edges
-        sigma2 = None
-        if edges and rho2 > 0:
-            sigma2 = gaussian_sigma(rho2 / len(edges), sens)
-            for i, j in edges:
-                c = pair_counts(coarse[i], coarse[j], k_g[i], k_g[j])
-                measured[(i, j)] = gaussian_mechanism(c, sigma2, rng)
-            steps.append(
-                {
-                    "step": "two_way",
-                    "mechanism": "Gaussian mechanism on the selected 2-way histograms",
-                    "rho": rho2,
-                    "sigma": sigma2,
-                    "l2_sensitivity": sens,
-                    "queries": len(edges),
-                    "edges": [[names[i], names[j]] for i, j in edges],
-                }
-            )
-        else:
+        edges, step = select_edges(
+            d, cands, coarse, k_g, mc, n_hat, rounds, rho_sel, score_sens, rng
+        )
+        # -- 2-way marginals (Gaussian) on the selected edges ------------------------------
+        measured, sigma2, step2 = measure_two_ways(edges, coarse, k_g, rho2, sens, names, rng)
+        steps += [st for st in (step, step2) if st is not None]
+        if step2 is None:
             edges = []
 
         # -- estimation (post-processing) --------------------------------------------------
-        tot = [y.sum() for y in y1]
-        wts = list(w1 / sigma1**2)
-        for y in measured.values():
-            tot.append(y.sum())
-            wts.append(1.0 / (y.size * sigma2**2))
-        n_hat = max(1.0, float(np.dot(wts, tot) / np.sum(wts)))
-        marg: list[np.ndarray] = []
-        for a in range(d):
-            num = yc[a] / var_c[a]
-            den = 1.0 / var_c[a]
-            for (i, j), y in measured.items():
-                if a in (i, j):
-                    other = j if a == i else i
-                    est = y.sum(1) if a == i else y.sum(0)
-                    v = k_g[other] * sigma2**2
-                    num = num + est / v
-                    den = den + 1.0 / v
-            marg.append(simplex_project(num / den, n_hat))
-        tables = {
-            (i, j): ipf(simplex_project(y, n_hat), marg[i], marg[j])
-            for (i, j), y in measured.items()
-        }
+        n_hat, marg, tables = estimate_marginals(y1, w1, sigma1, yc, var_c, k_g, measured, sigma2)
         self.tree_ = TreeModel.from_edges(d, edges, marg, tables)
         self.within_ = [
             within_matrix(g, f, k) for g, f, k in zip(self.groups_, f1, k_g, strict=True)
         ]
         self._finish_privacy(rho, steps, bound_source, cat_source, n_hat=n_hat)
-
-    def _compress(
-        self, b: NumericBins | CategoricalBins, y: np.ndarray, f: np.ndarray, sigma: float
-    ) -> np.ndarray:
-        """Fine bin -> group, from the noisy 1-way only (post-processing)."""
-        k = b.size
-        g = np.zeros(k, dtype=np.int64)
-        if isinstance(b, NumericBins):
-            mass = f[:-1]
-            total = mass.sum()
-            if total > 0:
-                mid = np.cumsum(mass) - mass / 2
-                raw = np.minimum((mid / total * int(self.n_bins)).astype(np.int64), self.n_bins - 1)
-                g[:-1] = np.unique(raw, return_inverse=True)[1]
-            g[-1] = g[:-1].max() + 1 if y[-1] >= 3 * sigma else 0
-            return g
-        keep = y >= 3 * sigma
-        if keep.all() or not keep.any():
-            return np.arange(k) if keep.all() else g
-        g[keep] = np.arange(int(keep.sum()))
-        g[~keep] = int(keep.sum())
-        if (~keep).sum() == 1 and not keep[b.missing]:
-            g[b.missing] = 0  # no group made of "missing" alone when it is only noise
-        return g
 
     def _finish_privacy(
         self,
@@ -644,46 +516,20 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         cat_source: dict[str, str],
         n_hat: float,
     ) -> None:
-        spent = float(sum(s["rho"] for s in steps))
         delta = float(self.delta)
         self.n_training_rows_ = (
             round(n_hat) if self.neighbours == "add_remove" else self.n_training_rows_
         )
-        self.privacy_: dict[str, Any] = {
-            "epsilon": float(self.epsilon),
-            "delta": delta,
-            "rho": rho,
-            "rho_spent": spent,
-            "epsilon_spent": cdp_eps(spent, delta) if spent > 0 else 0.0,
-            "epsilon_spent_standard": eps_standard(spent, delta),
-            "definition": "zero-concentrated DP (Bun & Steinke 2016); (epsilon, delta) via "
-            + (
-                "Canonne, Kamath & Steinke 2020"
-                if self.conversion == "tight"
-                else "epsilon = rho + 2 sqrt(rho log(1/delta))"
-            ),
-            "neighbours": self.neighbours,
-            "mechanism": "MST (McKenna, Miklau & Sheldon 2021): Gaussian 1-ways, exponential-"
-            "mechanism spanning tree, Gaussian 2-ways, tree model",
-            "steps": steps,
-            "bounds": {
-                k: {"lower": lo, "upper": hi, "source": bound_source[k]}
-                for k, (lo, hi) in self.bounds_.items()
-            },
-            "category_domain": cat_source,
-            "public_metadata": "column names and kinds, integer flags, datetime units and "
-            "formats, missing-value markers"
-            + (
-                ", and category lists marked 'data (treated as public)'"
-                if any(v != "declared" for v in cat_source.values())
-                else ""
-            ),
-            "n_rows_reported": "noisy estimate"
-            if self.neighbours == "add_remove"
-            else "exact (public under replace-one neighbours)",
-            "post_processing": "sampling any number of rows from this model costs no further "
-            "privacy",
-        }
+        self.privacy_: dict[str, Any] = privacy_record(
+            epsilon=float(self.epsilon),
+            delta=delta,
+            rho=rho,
+            steps=steps,
+            conversion=self.conversion,
+            neighbours=self.neighbours,
+            bounds={k: (lo, hi, bound_source[k]) for k, (lo, hi) in self.bounds_.items()},
+            category_domain=cat_source,
+        )
 
     # ------------------------------------------------------------------ sample
     def _sample(self, n: int, conds: list[Condition], rng: np.random.Generator) -> Encoded:
@@ -783,33 +629,6 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         self.privacy_ = dict(state["privacy"])
 
 
-def measure_one_ways(
-    fine: list[np.ndarray],
-    sizes: list[int],
-    rho: float,
-    sensitivity: float,
-    rng: np.random.Generator,
-) -> tuple[list[np.ndarray], float]:
-    """The noisy 1-way histograms of every binned column, spending ``rho`` in all.
-
-    Adding or removing one row changes each of the ``d`` histograms by 1 in one cell, so the
-    concatenated histogram has L2 sensitivity ``sqrt(d)`` (times ``sqrt(2)`` for a replaced
-    row); one Gaussian noise scale ``sigma = sensitivity * sqrt(d / (2 rho))`` for all.
-    """
-    sigma = gaussian_sigma(rho / len(fine), sensitivity)
-    noisy = [
-        gaussian_mechanism(np.bincount(f, minlength=k), sigma, rng)
-        for f, k in zip(fine, sizes, strict=True)
-    ]
-    return noisy, sigma
-
-
-def _root(parent: list[int], i: int) -> int:
-    while parent[i] != i:
-        i = parent[i]
-    return i
-
-
 def _dedupe(values: Sequence[Any]) -> list[Any]:
     out: list[Any] = []
     for v in values:
@@ -836,3 +655,46 @@ def _public_number(spec: Any, v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise DataError(f"column {spec.name!r}: bound {v!r} is not a number")
     return float(v)
+
+
+def _declare_public(
+    codec: TableCodec, schema: Schema, bounds: dict[str, Any], declared: dict[str, Any]
+) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
+    """Put the public domain into the codec's specs (in place): numeric bounds (or none, for
+    DP bounds), category lists (declared, or the data's treated as public), ids from 1.
+
+    Returns
+    -------
+    tuple of dict
+        The public bounds by column and where each category list came from.
+    """
+    public: dict[str, tuple[float, float]] = {}
+    cat_source: dict[str, str] = {}
+    for spec in codec.specs_:
+        col = schema[spec.name]
+        if spec.kind in ("numeric", "datetime"):
+            spec.integer = bool(col.integer) or spec.kind == "datetime"
+            b = bounds[spec.name]
+            if b != "private":
+                lo, hi = (_public_number(spec, v) for v in b)
+                if spec.integer:
+                    lo, hi = float(math.ceil(lo)), float(math.floor(hi))
+                if not lo <= hi:
+                    raise DataError(
+                        f"column {spec.name!r}: public bounds {b} are empty (lower > upper)"
+                    )
+                spec.lower, spec.upper = lo, hi
+                public[spec.name] = (lo, hi)
+            else:
+                spec.lower = spec.upper = None
+        elif spec.kind == "categorical":
+            if spec.name in declared:
+                spec.categories = _dedupe(declared[spec.name])
+                cat_source[spec.name] = "declared"
+            else:
+                spec.categories = sorted(spec.categories, key=lambda v: (str(type(v)), str(v)))
+                cat_source[spec.name] = "data (treated as public)"
+            spec.rare, spec.rare_p = [], []
+        elif spec.kind == "id" and spec.integer:
+            spec.id_start = 1  # not the data's largest id + 1
+    return public, cat_source

@@ -14,12 +14,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli import common
 from synthcust.cli.common import console
 from synthcust.workflows import behaviour as wf
 from synthcust.workflows.experiments import write_outputs
 
-#: this module's commands (mounted on the root app)
+#: this module's commands, mounted at top level by :mod:`synthcust.cli.root`
 app = typer.Typer(no_args_is_help=True)
 choice_app = typer.Typer(
     help="Discrete-choice models (multinomial and latent-class logit) on purchase data.",
@@ -289,7 +288,3 @@ def validate_behaviour_cmd(
     for n in v.notes:
         console.print(f"[yellow]note[/yellow]: {n}")
     _written(write_outputs(v, None, report))
-
-
-# mounted on the root app until synthcust.cli.main mounts every command module's sub-app
-common.app.add_typer(app)

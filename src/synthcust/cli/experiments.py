@@ -14,11 +14,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli import common
 from synthcust.cli.common import console
 from synthcust.workflows import experiments as wf
 
-#: this module's commands (mounted on the root app)
+#: this module's commands, mounted at top level by :mod:`synthcust.cli.root`
 app = typer.Typer(no_args_is_help=True)
 
 TableOpt = Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL) of every input.")]
@@ -253,7 +252,3 @@ def diversity_cmd(
         console.print(f"panel of {len(pnl.frame):,} rows written to {panel_out} (design weights "
                       f"in column {pnl.weight!r}; Kish effective n {pnl.effective_n:,.0f})")
     _outputs(res, out, report)
-
-
-# mounted on the root app until synthcust.cli.main mounts every command module's sub-app
-common.app.add_typer(app)

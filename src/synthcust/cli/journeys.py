@@ -13,12 +13,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from synthcust.cli import common
 from synthcust.cli.common import console, err_console, progress
 from synthcust.simulation.journeys import SCENARIOS, get_scenario
 from synthcust.workflows import journeys as wf
 
-#: this module's commands (mounted on the root app)
+#: this module's commands, mounted at top level by :mod:`synthcust.cli.root`
 app = typer.Typer(no_args_is_help=True)
 journeys_app = typer.Typer(
     help="Simulated customer journeys with known channel effects; a generative journey model.",
@@ -231,7 +230,3 @@ def evaluate_cmd(
     if report:
         p = Path(report)
         console.print(f"report -> {p} (and {p.with_suffix('.json').name})")
-
-
-# mounted on the root app until synthcust.cli.main mounts every command module's sub-app
-common.app.add_typer(app)

@@ -63,13 +63,13 @@ from synthcust.synthesizers.conditions import (
 )
 from synthcust.synthesizers.dp.accounting import (
     cdp_rho,
-    exponential_epsilon,
     rho_standard,
 )
-from synthcust.synthesizers.dp.bins import CategoricalBins, NumericBins, dp_quantile_bounds
+from synthcust.synthesizers.dp.bins import CategoricalBins, NumericBins
 from synthcust.synthesizers.dp.mst import (
-    compress_bins,
+    dp_bounds,
     estimate_marginals,
+    group_marginals,
     measure_one_ways,
     measure_two_ways,
     privacy_record,
@@ -402,28 +402,11 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         # -- DP bounds (only where the user opted in) -------------------------------------
         self.bounds_ = dict(public)
         if private:
-            eps_each = exponential_epsilon(rho_bounds / (2 * len(private)))
-            for name in private:
-                spec = self.codec_.spec(name)
-                x = enc.numeric[:, self.num_names_.index(name)]
-                lo, hi = dp_quantile_bounds(x, eps_each, rng)
-                if spec.integer:
-                    lo, hi = float(math.floor(lo)), float(math.ceil(hi))
-                if hi <= lo:
-                    hi = lo + 1.0
-                spec.lower, spec.upper = lo, hi
-                self.bounds_[name] = (lo, hi)
-            steps.append(
-                {
-                    "step": "bounds",
-                    "mechanism": "exponential mechanism, DP quantiles 0.5% and 99.5% on a "
-                    "fixed log grid (sensitivity 1)",
-                    "columns": private,
-                    "rho": rho_bounds,
-                    "epsilon_each": eps_each,
-                    "queries": 2 * len(private),
-                }
-            )
+            cols = [enc.numeric[:, self.num_names_.index(c)] for c in private]
+            specs = [self.codec_.spec(c) for c in private]
+            found, step = dp_bounds(private, cols, specs, rho_bounds, rng)
+            self.bounds_.update(found)
+            steps.append(step)
 
         # -- fine domains and fine bins of every row --------------------------------------
         self.bins_: list[NumericBins | CategoricalBins] = []
@@ -467,21 +450,10 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         f1 = [simplex_project(y, n_hat) for y in y1]
 
         # -- compression (post-processing) -------------------------------------------------
-        self.groups_ = []
-        for a, b in enumerate(self.bins_):
-            self.groups_.append(compress_bins(b, y1[a], f1[a], sigma1, int(self.n_bins)))
-            if y1[a][b.missing] < 3 * sigma1:
-                f1[a][b.missing] = 0.0  # a missing share indistinguishable from noise: dropped
+        self.groups_, coarse, yc, var_c = group_marginals(
+            self.bins_, y1, f1, sigma1, fine, int(self.n_bins)
+        )
         k_g = [int(g.max()) + 1 for g in self.groups_]
-        coarse = [g[f] for g, f in zip(self.groups_, fine, strict=True)]
-        yc = [
-            np.bincount(g, weights=y, minlength=k)
-            for g, y, k in zip(self.groups_, y1, k_g, strict=True)
-        ]
-        var_c = [
-            np.bincount(g, minlength=k).astype(float) * sigma1**2
-            for g, k in zip(self.groups_, k_g, strict=True)
-        ]
         mc = [simplex_project(y, n_hat) for y in yc]
 
         # -- selection: maximum spanning tree by the exponential mechanism -----------------

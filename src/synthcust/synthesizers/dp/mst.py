@@ -9,6 +9,7 @@ the rest is post-processing of noisy answers.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -21,17 +22,57 @@ from synthcust.synthesizers.dp.accounting import (
     gaussian_mechanism,
     gaussian_sigma,
 )
-from synthcust.synthesizers.dp.bins import NumericBins
+from synthcust.synthesizers.dp.bins import NumericBins, dp_quantile_bounds
 from synthcust.synthesizers.dp.tree import ipf, pair_counts, simplex_project
 
 __all__ = [
     "compress_bins",
+    "dp_bounds",
     "estimate_marginals",
+    "group_marginals",
     "measure_one_ways",
     "measure_two_ways",
     "privacy_record",
     "select_edges",
 ]
+
+
+def dp_bounds(
+    names: list[str],
+    columns: list[np.ndarray],
+    specs: list[Any],
+    rho: float,
+    rng: np.random.Generator,
+) -> tuple[dict[str, tuple[float, float]], dict[str, Any]]:
+    """DP bounds (the 0.5% and 99.5% quantiles) of the columns whose bounds the user chose to
+    pay for, spending ``rho`` in all; whole-number columns get whole bounds. Each column's codec
+    spec (``specs``) gets its bounds too.
+
+    Returns
+    -------
+    tuple
+        The bounds by column and the step's record.
+    """
+    eps_each = exponential_epsilon(rho / (2 * len(names)))
+    found = {}
+    for name, x, spec in zip(names, columns, specs, strict=True):
+        lo, hi = dp_quantile_bounds(x, eps_each, rng)
+        if spec.integer:
+            lo, hi = float(math.floor(lo)), float(math.ceil(hi))
+        if hi <= lo:
+            hi = lo + 1.0
+        spec.lower, spec.upper = lo, hi
+        found[name] = (lo, hi)
+    step = {
+        "step": "bounds",
+        "mechanism": "exponential mechanism, DP quantiles 0.5% and 99.5% on a "
+        "fixed log grid (sensitivity 1)",
+        "columns": names,
+        "rho": rho,
+        "epsilon_each": eps_each,
+        "queries": 2 * len(names),
+    }
+    return found, step
 
 
 def measure_one_ways(
@@ -81,6 +122,39 @@ def compress_bins(b: Any, y: np.ndarray, f: np.ndarray, sigma: float, n_bins: in
     if (~keep).sum() == 1 and not keep[b.missing]:
         g[b.missing] = 0  # no group made of "missing" alone when it is only noise
     return g
+
+
+def group_marginals(
+    bins: list[Any],
+    y1: list[np.ndarray],
+    f1: list[np.ndarray],
+    sigma1: float,
+    fine: list[np.ndarray],
+    n_bins: int,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Compress every column's fine bins into groups (:func:`compress_bins`, post-processing)
+    and sum the noisy 1-ways by group. A missing share indistinguishable from noise is dropped
+    from ``f1`` (in place).
+
+    Returns
+    -------
+    tuple of lists
+        Per column: fine bin -> group, each row's group, the noisy grouped counts and their
+        noise variances.
+    """
+    groups = []
+    for a, b in enumerate(bins):
+        groups.append(compress_bins(b, y1[a], f1[a], sigma1, n_bins))
+        if y1[a][b.missing] < 3 * sigma1:
+            f1[a][b.missing] = 0.0  # a missing share indistinguishable from noise: dropped
+    k_g = [int(g.max()) + 1 for g in groups]
+    coarse = [g[f] for g, f in zip(groups, fine, strict=True)]
+    yc = [np.bincount(g, weights=y, minlength=k) for g, y, k in zip(groups, y1, k_g, strict=True)]
+    var_c = [
+        np.bincount(g, minlength=k).astype(float) * sigma1**2
+        for g, k in zip(groups, k_g, strict=True)
+    ]
+    return groups, coarse, yc, var_c
 
 
 def select_edges(

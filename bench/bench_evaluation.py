@@ -43,6 +43,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthcust.evaluation.evaluate import evaluate
+from synthcust.reporting import write_report
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -255,9 +258,6 @@ def _pair_diffs(ours: dict[str, float], theirs: dict[str, tuple[float, str]]) ->
 
 
 def bench_dataset(name: str, libs: list[str], args: argparse.Namespace) -> dict[str, Any]:
-    from synthcust.evaluation.evaluate import evaluate
-    from synthcust.reporting import write_report
-
     ds = bc.DATASETS[name]
     df = bc.load_dataset(name, args.data_dir)
     train, holdout = bc.split(df, ds.target, args.max_rows)
@@ -320,8 +320,6 @@ def bench_dataset(name: str, libs: list[str], args: argparse.Namespace) -> dict[
 
 # --------------------------------------------------------------------------- scale
 def bench_scale(rows: int, cols: int) -> dict[str, Any]:
-    from synthcust.evaluation.evaluate import evaluate
-
     rng = np.random.default_rng(0)
 
     def make(n: int) -> pd.DataFrame:

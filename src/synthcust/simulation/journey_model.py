@@ -366,7 +366,10 @@ class JourneyMarkovModel:
                 raise ModelFileError(f"journey model file {str(p)!r} is not JSON ({e})") from e
             return cls.from_dict(obj)
         if not p.exists():
-            raise ModelFileError(f"journey model file {str(p)!r} does not exist")
+            raise ModelFileError(
+                f"journey model file {str(p)!r} does not exist; create it with "
+                "`synthcust journeys fit`"
+            )
         meta, arrays = load_bundle(p, kind=BUNDLE_KIND)
         try:
             V = len(meta["channels"]) + 2

@@ -318,6 +318,11 @@ class ChoiceModel:
             When the file is missing, corrupt, of another kind or of a newer version.
         """
         p = Path(path)
+        if not p.exists():
+            raise ModelFileError(
+                f"choice model file {str(p)!r} does not exist; create it with "
+                "`synthcust choice fit`"
+            )
         if p.is_file() and not zipfile.is_zipfile(p):
             d = _read_legacy_json(p)
         else:
@@ -440,7 +445,4 @@ def load_model(path_or_dict: str | os.PathLike[str] | dict[str, Any]) -> ChoiceM
     """
     if isinstance(path_or_dict, dict):
         return model_from_dict(path_or_dict)
-    p = Path(path_or_dict)
-    if not p.exists():
-        raise ModelFileError(f"model file {str(p)!r} does not exist")
-    return ChoiceModel.load(p)
+    return ChoiceModel.load(path_or_dict)

@@ -192,6 +192,10 @@ def rests_on_html(r: dict[str, Any]) -> str:
     return str(_macros().rests_on(r))
 
 
+#: The markers base.html.j2 puts around the content block (see Report.body_html).
+_CONTENT_START, _CONTENT_END = "<!--content-->", "<!--/content-->"
+
+
 @dataclass
 class Section:
     """One section of the generic page (``sections.html.j2``).
@@ -284,10 +288,9 @@ class Report:
     def body_html(self) -> str:
         """Only the page's ``content`` block (no head, header or footer): a fragment to put
         inside another page."""
-        env = environment()
-        tpl = env.get_template(self.template)
-        ctx = tpl.new_context({**env.globals, **self._context(None)})
-        return "".join(tpl.blocks["content"](ctx))
+        page = self.to_html()
+        start = page.index(_CONTENT_START) + len(_CONTENT_START)
+        return page[start : page.index(_CONTENT_END, start)]
 
     def _context(self, json_name: str | None) -> dict[str, Any]:
         ctx: dict[str, Any] = {k: v() if callable(v) else v for k, v in _DEFAULTS.items()}

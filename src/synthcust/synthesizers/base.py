@@ -8,6 +8,7 @@ never modified.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,9 @@ import pandas as pd
 
 from synthcust._utils.persist import load_bundle, save_bundle
 from synthcust._utils.rng import resolve_rng
+from synthcust.constraints.plan import ConstraintPlan
 from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFittedError
+from synthcust.schema.infer import infer_schema
 from synthcust.schema.model import Schema
 from synthcust.synthesizers.conditions import (
     CategoricalCondition,
@@ -67,15 +70,11 @@ class BaseSynthesizer:
         """Learn from ``data`` (described by ``schema``; inferred when omitted)."""
         check_frame(data)
         if schema is None:
-            from synthcust.schema.infer import infer_schema
-
             schema = infer_schema(data, detect_pii=False)
         self.schema_ = schema
         self.plan_ = None
         inner, inner_schema = data, schema
         if schema.constraints:
-            from synthcust.constraints.plan import ConstraintPlan
-
             # checked on the real rows first; the model learns the reparametrised table
             self.plan_ = ConstraintPlan(schema.constraints, schema).fit(data)
             inner, inner_schema = self.plan_.forward(data)
@@ -184,8 +183,6 @@ class BaseSynthesizer:
             obj.n_training_rows_ = int(meta["n_training_rows"])
             obj.plan_ = None
             if meta.get("constraint_plan"):
-                from synthcust.constraints.plan import ConstraintPlan
-
                 obj.plan_ = ConstraintPlan.from_state(obj.schema_, meta["constraint_plan"])
             obj._from_state(meta["state"], arrays)
         except (KeyError, TypeError, ValueError) as e:
@@ -195,8 +192,7 @@ class BaseSynthesizer:
         return obj
 
     def get_params(self) -> dict[str, Any]:
-        import inspect
-
+        """The arguments of ``__init__`` as stored (scikit-learn's ``get_params``)."""
         sig = inspect.signature(type(self).__init__)
         return {k: getattr(self, k) for k in sig.parameters if k != "self"}
 

@@ -50,6 +50,7 @@ import pandas as pd
 from synthcust._utils.persist import load_bundle, save_bundle
 from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFittedError
+from synthcust.schema.infer import infer_schema
 from synthcust.schema.model import Column, Kind, Schema
 from synthcust.schema.relational import (
     RelationalSpec,
@@ -141,8 +142,6 @@ class RelationalSynthesizer:
         schemas: Mapping[str, Schema] | None = None,
     ) -> Self:
         """Learn ``tables`` ({name: frame}); ``schemas`` per table are inferred when omitted."""
-        from synthcust.schema.infer import infer_schema
-
         if not isinstance(tables, Mapping) or len(tables) < 2:
             raise DataError(
                 "a relational model needs at least two tables, e.g. "

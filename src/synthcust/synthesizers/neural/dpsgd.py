@@ -200,37 +200,9 @@ def train_private(
     if on_wrapped is not None:
         on_wrapped(gsm)
     sample_rate = 1.0 / len(loader)
-    log = TrainLog()
-    t0 = time.perf_counter()
-    deadline = None if max_training_time is None else t0 + float(max_training_time)
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = ProgressBar(show, epochs, description)
-    steps = 0
-    with warnings.catch_warnings():
-        # the first layer's input (the rows) needs no gradient; torch says so at each backward
-        warnings.filterwarnings("ignore", message="Full backward hook is firing")
-        try:
-            for epoch in range(epochs):
-                total, n_b, stop_now = 0.0, 0, False
-                for (idx,) in batches:
-                    total += float(step(idx, opt))
-                    n_b += 1
-                    steps += 1
-                    if deadline is not None and time.perf_counter() > deadline:
-                        stop_now = True
-                        break
-                log.epochs_run = epoch + 1
-                log.train_loss.append(total / max(n_b, 1))
-                bar.advance(f"loss {log.train_loss[-1]:.4f}")
-                if stop_now:
-                    log.stopped = "time_budget"
-                    break
-        finally:
-            bar.close()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                gsm.cleanup()  # removes the hooks and per-sample gradients from the layers
-    log.seconds = time.perf_counter() - t0
+    log, steps = _run_epochs(
+        step, batches, opt, gsm, epochs, max_training_time, progress, description
+    )
     spent = float(engine.get_epsilon(float(delta)))
     if spent > float(epsilon) * (1 + 1e-9):  # pragma: no cover - the accountant's monotonicity
         raise ModelError(
@@ -264,3 +236,49 @@ def train_private(
         "secure_noise": bool(secure_noise),
     }
     return log, record
+
+
+def _run_epochs(
+    step: Callable[[Any, Any], float],
+    batches: Any,
+    opt: Any,
+    gsm: Any,
+    epochs: int,
+    max_training_time: float | None,
+    progress: bool | None,
+    description: str,
+) -> tuple[TrainLog, int]:
+    """The DP-SGD epochs (stopped early only by the time budget); removes opacus' hooks from
+    the module (``gsm.cleanup()``) at the end. Returns the log and the number of steps."""
+    log = TrainLog()
+    t0 = time.perf_counter()
+    deadline = None if max_training_time is None else t0 + float(max_training_time)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = ProgressBar(show, epochs, description)
+    steps = 0
+    with warnings.catch_warnings():
+        # the first layer's input (the rows) needs no gradient; torch says so at each backward
+        warnings.filterwarnings("ignore", message="Full backward hook is firing")
+        try:
+            for epoch in range(epochs):
+                total, n_b, stop_now = 0.0, 0, False
+                for (idx,) in batches:
+                    total += float(step(idx, opt))
+                    n_b += 1
+                    steps += 1
+                    if deadline is not None and time.perf_counter() > deadline:
+                        stop_now = True
+                        break
+                log.epochs_run = epoch + 1
+                log.train_loss.append(total / max(n_b, 1))
+                bar.advance(f"loss {log.train_loss[-1]:.4f}")
+                if stop_now:
+                    log.stopped = "time_budget"
+                    break
+        finally:
+            bar.close()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                gsm.cleanup()  # removes the hooks and per-sample gradients from the layers
+    log.seconds = time.perf_counter() - t0
+    return log, steps

@@ -46,7 +46,7 @@ import numpy as np
 from scipy.special import digamma
 from threadpoolctl import threadpool_limits
 
-from synthcust.exceptions import ConditionError, ModelError
+from synthcust.exceptions import ConditionError, ModelError, NotFittedError
 from synthcust.synthesizers.conditions import CategoricalCondition, Condition, NumericCondition
 from synthcust.transform.codec import Encoded
 
@@ -469,8 +469,6 @@ class DataTransformer:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "output_info"):
-            from synthcust.exceptions import NotFittedError
-
             raise NotFittedError("DataTransformer is not fitted; call fit(enc, n_categories)")
 
 

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 
 from synthcust.exceptions import ConditionError, ModelError  # noqa: E402
 from synthcust.synthesizers import AutoregressiveSynthesizer, Range  # noqa: E402
-from synthcust.synthesizers.autoregressive import _order_rank  # noqa: E402
+from synthcust.synthesizers.neural.made import order_rank  # noqa: E402
 from synthcust.synthesizers.neural.tokens import ColumnTokens  # noqa: E402
 
 FAST = {"epochs": 30, "hidden": 128, "patience": 4, "random_state": 0}
@@ -80,7 +80,7 @@ def test_incremental_sampling_equals_a_full_forward_pass():
             for c in allowed:
                 first[c] = True
             with torch.no_grad():
-                full = m.net_(torch.as_tensor(tok), _order_rank(torch, first),
+                full = m.net_(torch.as_tensor(tok), order_rank(torch, first),
                               first.float().expand(7, 4))  # fmt: skip
             for c, (a, b) in enumerate(m.net_.out_slices):
                 assert torch.allclose(full[:, a:b], trace[c], atol=1e-5), (layers, c)

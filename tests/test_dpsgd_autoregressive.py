@@ -13,13 +13,13 @@ torch = pytest.importorskip("torch")
 opacus = pytest.importorskip("opacus", reason="DP-SGD needs opacus (the 'deep' extra)")
 
 from synthcust.exceptions import ModelError  # noqa: E402
-from synthcust.synthesizers.autoregressive import (  # noqa: E402
-    AutoregressiveSynthesizer,
-    _build_net,
-    _order_rank,
-    _register_masked_grad_sampler,
-)
+from synthcust.synthesizers.autoregressive import AutoregressiveSynthesizer  # noqa: E402
 from synthcust.synthesizers.base import BaseSynthesizer  # noqa: E402
+from synthcust.synthesizers.neural.made import (  # noqa: E402
+    build_net,
+    order_rank,
+    register_masked_grad_sampler,
+)
 
 SMALL = {"embedding_dim": 4, "hidden": 24, "batch_size": 100}
 
@@ -71,16 +71,16 @@ def test_masked_layers_per_sample_gradients_are_each_rows_own(flex):
     indicator) equal per-row autograd, in the default order and a "subset first" one."""
     from opacus import GradSampleModule
 
-    _register_masked_grad_sampler(torch)
+    register_masked_grad_sampler(torch)
     n_tokens = [3, 5, 2, 4]
     m = len(n_tokens)
     torch.manual_seed(0)
-    net = _build_net(torch, n_tokens, 3, 12, 3)
+    net = build_net(torch, n_tokens, 3, 12, 3)
     with torch.no_grad():
         net.direct.weight.normal_()  # built as zeros: make its gradient path non-trivial
     tok = torch.stack([torch.randint(0, k, (7,)) for k in n_tokens], 1)
     first = torch.tensor([False, False, True, True]) if flex else torch.zeros(m, dtype=bool)
-    rank = _order_rank(torch, first)
+    rank = order_rank(torch, first)
 
     def loss_rows(tok):
         logits = net(tok, rank, first.float().expand(len(tok), m))

@@ -45,7 +45,6 @@ Method (the family of MOSTLY AI's TabularARGN and of MADE, Germain et al. 2015):
 
 from __future__ import annotations
 
-import functools
 from typing import Any, ClassVar
 
 import numpy as np
@@ -59,6 +58,12 @@ from synthcust.synthesizers.conditions import (
     show_number,
 )
 from synthcust.synthesizers.neural.dpsgd import NOT_COVERED, check_dp_params, train_private
+from synthcust.synthesizers.neural.made import (
+    build_net,
+    canonical_first,
+    order_rank,
+    register_masked_grad_sampler,
+)
 from synthcust.synthesizers.neural.modebase import device_generator
 from synthcust.synthesizers.neural.tokens import ColumnTokens
 from synthcust.synthesizers.neural.torchutil import (
@@ -80,96 +85,6 @@ AR_NOT_COVERED = [
     "knots, category lists, value ranges) is fitted on the private data without noise",
     *NOT_COVERED[1:],
 ]
-
-
-@functools.cache
-def _masked_linear_class(torch: Any) -> type:
-    """``nn.Linear`` whose weight is multiplied by ``self.mask`` (set before each call)."""
-
-    class MaskedLinear(torch.nn.Linear):
-        mask: Any = None
-
-        def forward(self, x: Any) -> Any:
-            w = self.weight if self.mask is None else self.weight * self.mask
-            return torch.nn.functional.linear(x, w, self.bias)
-
-    return MaskedLinear
-
-
-@functools.cache
-def _register_masked_grad_sampler(torch: Any) -> None:
-    """Per-row gradients of a masked linear for opacus: the linear ones times the mask."""
-    from opacus.grad_sample import register_grad_sampler
-
-    @register_grad_sampler(_masked_linear_class(torch))
-    def _grad_sample(layer: Any, activations: Any, backprops: Any) -> dict[Any, Any]:
-        a = activations[0].to(backprops.dtype)
-        ret = {}
-        if layer.weight.requires_grad:
-            gs = torch.einsum("n...i,n...j->nij", backprops, a)
-            ret[layer.weight] = gs if layer.mask is None else gs * layer.mask
-        if layer.bias is not None and layer.bias.requires_grad:
-            ret[layer.bias] = torch.einsum("n...k->nk", backprops)
-        return ret
-
-
-def _build_net(torch: Any, n_tokens: list[int], emb: int, hidden: int, layers: int):
-    nn = torch.nn
-    Masked = _masked_linear_class(torch)
-
-    class MaskedAR(nn.Module):
-        """MADE over column tokens; masks are rebuilt for each generation order."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            m = len(n_tokens)
-            self.m = m
-            self.n_tokens = list(n_tokens)
-            offs = np.concatenate([[0], np.cumsum(n_tokens)])
-            self.register_buffer("offsets", torch.as_tensor(offs[:-1], dtype=torch.long))
-            self.out_slices = [(int(offs[i]), int(offs[i + 1])) for i in range(m)]
-            self.emb = nn.Embedding(int(offs[-1]), emb)
-            d_in = m * emb
-            self.inp = Masked(d_in, hidden)
-            self.cond = nn.Linear(m, hidden, bias=False)  # which columns come first
-            self.hid = nn.ModuleList([Masked(hidden, hidden) for _ in range(layers - 1)])
-            self.out = Masked(hidden, int(offs[-1]))
-            self.direct = Masked(d_in, int(offs[-1]), bias=False)
-            nn.init.zeros_(self.direct.weight)
-            # degrees in blocks (all units of degree 1, then 2, ...): sampling slices them
-            deg = np.sort((np.arange(hidden) % max(m - 1, 1)) + 1)
-            self.register_buffer("deg", torch.as_tensor(deg, dtype=torch.long))
-            self.register_buffer(
-                "in_col", torch.as_tensor(np.repeat(np.arange(m), emb), dtype=torch.long)
-            )
-            self.register_buffer(
-                "out_col",
-                torch.as_tensor(np.repeat(np.arange(m), n_tokens), dtype=torch.long),
-            )
-
-        def masks(self, rank: Any) -> tuple[Any, Any, Any, Any]:
-            """rank[c] = 1-based position of column c in the generation order."""
-            r_in = rank[self.in_col]
-            r_out = rank[self.out_col]
-            m_in = (self.deg[:, None] >= r_in[None, :]).float()
-            m_hid = (self.deg[:, None] >= self.deg[None, :]).float()
-            m_out = (r_out[:, None] > self.deg[None, :]).float()
-            m_dir = (r_out[:, None] > r_in[None, :]).float()
-            return m_in, m_hid, m_out, m_dir
-
-        def forward(self, tokens: Any, rank: Any, first: Any) -> Any:
-            # masked layers are modules called here (opacus hooks see them), the masks set first
-            F = torch.nn.functional
-            self.inp.mask, m_hid, self.out.mask, self.direct.mask = self.masks(rank)
-            x = self.emb(tokens + self.offsets).flatten(1)
-            h = self.inp(x) + self.cond(first)
-            h = F.relu(h)
-            for lin in self.hid:
-                lin.mask = m_hid
-                h = F.relu(lin(h))
-            return self.out(h) + self.direct(x)
-
-    return MaskedAR()
 
 
 class AutoregressiveSynthesizer(BaseSynthesizer):
@@ -327,21 +242,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             if n in enc.numeric_names or n in enc.categorical_names
         ]
         self.columns_ = names
-        self.tokens_: list[ColumnTokens] = []
-        for n in names:
-            if n in enc.categorical_names:
-                j = enc.categorical_names.index(n)
-                self.tokens_.append(
-                    ColumnTokens.fit_categorical(n, enc.codes[:, j], self.codec_.n_categories(n))
-                )
-            else:
-                j = enc.numeric_names.index(n)
-                spec = self.codec_.spec(n)
-                self.tokens_.append(
-                    ColumnTokens.fit_numeric(
-                        n, enc.numeric[:, j], bool(spec.integer), max_bins=self.max_bins_
-                    )
-                )
+        self.tokens_ = self._fit_tokens(enc, names)
         self.training_log_ = TrainLog()
         if not names:  # only ids / constants / text: nothing to learn
             self.net_ = None
@@ -350,6 +251,32 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         if private:
             self._fit_private(torch, tok, rng)
             return
+        self._fit_public(torch, tok, names, rng)
+
+    def _fit_tokens(self, enc: Encoded, names: list[str]) -> list[ColumnTokens]:
+        """One tokenisation per modelled column: categories as they are, numbers binned."""
+        tokens: list[ColumnTokens] = []
+        for n in names:
+            if n in enc.categorical_names:
+                j = enc.categorical_names.index(n)
+                tokens.append(
+                    ColumnTokens.fit_categorical(n, enc.codes[:, j], self.codec_.n_categories(n))
+                )
+            else:
+                j = enc.numeric_names.index(n)
+                spec = self.codec_.spec(n)
+                tokens.append(
+                    ColumnTokens.fit_numeric(
+                        n, enc.numeric[:, j], bool(spec.integer), max_bins=self.max_bins_
+                    )
+                )
+        return tokens
+
+    def _fit_public(
+        self, torch: Any, tok: np.ndarray, names: list[str], rng: np.random.Generator
+    ) -> None:
+        """Train the network on ``tok`` (a validation share held out for early stopping and
+        learning-rate decay); sets ``net_`` and ``training_log_``."""
         n = len(tok)
         n_val = round(self.validation_share * n) if n >= 20 else 0
         perm = rng.permutation(n)
@@ -357,7 +284,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         dev = resolve_device(self.device)
         seed = torch_seed(rng)
         with deterministic(seed, self.threads) as gen:
-            net = _build_net(torch, [t.n_tokens for t in self.tokens_], self.embedding_dim,
+            net = build_net(torch, [t.n_tokens for t in self.tokens_], self.embedding_dim,
                              self.hidden_, self.layers).to(dev)  # fmt: skip
             with torch.no_grad():  # start from the marginals: the first column is exact at once
                 bias = np.concatenate(
@@ -445,12 +372,12 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         """DP-SGD over all rows for the planned epochs (see the module docstring); sets
         ``privacy_``. No validation split, early stopping or learning-rate decay: each would be
         driven by a loss on private rows that the accountant does not count."""
-        _register_masked_grad_sampler(torch)
+        register_masked_grad_sampler(torch)
         n, m = tok.shape
         dev = resolve_device(self.device)
         seed = torch_seed(rng)
         with deterministic(seed, self.threads) as gen:
-            net = _build_net(torch, [t.n_tokens for t in self.tokens_], self.embedding_dim,
+            net = build_net(torch, [t.n_tokens for t in self.tokens_], self.embedding_dim,
                              self.hidden_, self.layers).to(dev)  # fmt: skip
             with torch.no_grad():  # uniform start: the rows' marginals would be a release
                 net.out.bias.zero_()
@@ -517,8 +444,8 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         chosen = torch.randperm(m, generator=gen)[:k]
         first = torch.zeros(m, dtype=torch.bool)
         first[chosen] = True
-        first = _canonical(torch, first)
-        return _order_rank(torch, first).to(dev), first.float().to(dev)
+        first = canonical_first(torch, first)
+        return order_rank(torch, first).to(dev), first.float().to(dev)
 
     def _tokenize(self, enc: Encoded) -> np.ndarray:
         n = max(len(enc.numeric), len(enc.codes))
@@ -567,7 +494,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         if m == 0:
             return Encoded(np.empty((n, 0)), np.empty((n, 0), dtype=np.int32), [], [])
         seed = torch_seed(rng)
-        first = _canonical(torch, torch.as_tensor([c in allowed for c in range(m)]))
+        first = canonical_first(torch, torch.as_tensor([c in allowed for c in range(m)]))
         if not allowed or (len(allowed) == 1 and not bool(first.any())):
             # no condition, or conditions on the first columns of the default order only:
             # ancestral sampling with truncation is exact for the model
@@ -597,8 +524,8 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         net = self.net_
         F = torch.nn.functional
         m = len(self.tokens_)
-        first = _canonical(torch, torch.as_tensor([c in allowed for c in range(m)]))
-        rank = _order_rank(torch, first)
+        first = canonical_first(torch, torch.as_tensor([c in allowed for c in range(m)]))
+        rank = order_rank(torch, first)
         order = torch.argsort(rank).tolist()
         m_in, m_hid, m_out, m_dir = net.masks(rank)
         emb_w = net.emb.weight.detach()
@@ -759,7 +686,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             self.net_ = None
             return
         torch = require_torch()
-        net = _build_net(torch, [t.n_tokens for t in self.tokens_], self.embedding_dim,
+        net = build_net(torch, [t.n_tokens for t in self.tokens_], self.embedding_dim,
                          self.hidden_, self.layers)  # fmt: skip
         try:
             net.load_state_dict(arrays_to_state(arrays))
@@ -768,22 +695,3 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                 f"model weights do not match the model's settings ({e}); re-fit"
             ) from e
         self.net_ = net.eval()
-
-
-def _canonical(torch: Any, first: Any) -> Any:
-    """The "first" indicator of an order: a set that is a prefix of the table order gives the
-    default order itself, so it is the default (all False) and uses the default-order net."""
-    k = int(first.sum())
-    if k == 0 or bool(first[:k].all()):
-        return torch.zeros(len(first), dtype=torch.bool)
-    return first.bool()
-
-
-def _order_rank(torch: Any, first: Any) -> Any:
-    """1-based rank of each column: the ``first`` columns (table order), then the rest."""
-    m = len(first)
-    idx = torch.arange(m)
-    order = torch.cat([idx[first], idx[~first]])
-    rank = torch.empty(m, dtype=torch.long)
-    rank[order] = torch.arange(1, m + 1)
-    return rank

@@ -227,23 +227,7 @@ def privacy_curve(
     """
     say = progress or (lambda _msg: None)
     eps_list = parse_epsilons(epsilons)
-    if target not in train.columns or target not in holdout.columns:
-        raise SynthcustError(
-            f"target column {target!r} is not in the data; columns: {list(train.columns)}"
-        )
-    for e in eps_list:
-        validate_privacy_parameters(e, delta, n_rows=len(train))
-    total = float(sum(eps_list))
-    if remaining is not None and total > remaining + 1e-12:
-        raise BudgetError(
-            f"the curve costs epsilon {_cost(eps_list)} (basic composition: each fit spends its "
-            f"own epsilon) but only {remaining:g} is left in the budget; nothing was fitted or "
-            "charged. Drop some epsilons (the large ones cost most) or raise the budget"
-        )
-    if reference is not None and reference not in REGISTRY:
-        raise SynthcustError(
-            f"unknown reference synthesizer {reference!r}; available: {', '.join(REGISTRY)}"
-        )
+    _check_inputs(train, holdout, eps_list, delta, target, remaining, reference)
     params = dict(synthesizer_params or {})
     params["bounds"] = bounds
     # every parameter and bound is checked before the first charge
@@ -252,36 +236,7 @@ def privacy_curve(
         REGISTRY[DP_SYNTHESIZER](epsilon=e, delta=delta, **params).check_ready(len(train), ready)
     spawned = np.random.SeedSequence(random_state).spawn(len(eps_list) + 1)
     seeds = [int(s.generate_state(1)[0]) for s in spawned]
-
-    notes: list[str] = []
-    real_acc: list[float | None] = [None]
-    real_auc: list[float | None] = [None]
-
-    def measure(model: Any, seed: int) -> tuple[float, float | None]:
-        synth = model.sample(len(train), random_state=seed)
-        excl = [
-            c
-            for c, a in model.pii.actions.items()
-            if getattr(a.policy, "value", a.policy) != "keep" and c != target
-        ]
-        tr, sy, ho = (
-            d.drop(columns=[c for c in excl if c in d.columns]) for d in (train, synth, holdout)
-        )
-        fid = evaluate_fidelity(tr, sy, ho, random_state=random_state)
-        acc = fid.metric("accuracy")
-        real_acc[0] = acc.reference if acc.reference is not None else real_acc[0]
-        auc = None
-        try:
-            ut = evaluate_utility(tr, sy, ho, target, random_state=random_state)
-            m = ut.metric("tstr_auc")
-            auc = None if m.value is None or not math.isfinite(m.value) else float(m.value)
-            real_auc[0] = m.reference if m.reference is not None else real_auc[0]
-        except KeyError:
-            msg = f"TSTR AUC not measured for target {target!r} (no AUC for this target)"
-            if msg not in notes:
-                notes.append(msg)
-        return float(acc.value), auc
-
+    measure = _Measure(train, holdout, target, random_state)
     findings = detect_pii(train)
 
     def fit(name: str, seed: int, extra: Mapping[str, Any]) -> Any:
@@ -298,17 +253,9 @@ def privacy_curve(
             model = fit(DP_SYNTHESIZER, seed, {"epsilon": e, "delta": delta, **params})
         privacy = dict(getattr(model.synthesizer, "privacy_", {}) or {})
         acc, auc = measure(model, seed)
-        points.append(
-            CurvePoint(
-                f"{DP_SYNTHESIZER} (epsilon {e:g})",
-                e,
-                delta,
-                acc,
-                auc,
-                time.perf_counter() - t0,
-                _jsonable(privacy),
-            )
-        )
+        label = f"{DP_SYNTHESIZER} (epsilon {e:g})"
+        seconds = time.perf_counter() - t0
+        points.append(CurvePoint(label, e, delta, acc, auc, seconds, _jsonable(privacy)))
     ref = None
     if reference is not None:
         say(f"reference {reference}")
@@ -327,7 +274,80 @@ def privacy_curve(
         "random_state": random_state,
         "synthcust_version": _version(),
     }
-    return CurveResult(points, ref, float(delta), target, real_acc[0], real_auc[0], meta, notes)
+    return CurveResult(
+        points, ref, float(delta), target, measure.real_acc, measure.real_auc, meta, measure.notes
+    )
+
+
+def _check_inputs(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    eps_list: list[float],
+    delta: float,
+    target: str,
+    remaining: float | None,
+    reference: str | None,
+) -> None:
+    """Target, privacy parameters, budget and reference: refused before anything is fitted."""
+    if target not in train.columns or target not in holdout.columns:
+        raise SynthcustError(
+            f"target column {target!r} is not in the data; columns: {list(train.columns)}"
+        )
+    for e in eps_list:
+        validate_privacy_parameters(e, delta, n_rows=len(train))
+    total = float(sum(eps_list))
+    if remaining is not None and total > remaining + 1e-12:
+        raise BudgetError(
+            f"the curve costs epsilon {_cost(eps_list)} (basic composition: each fit spends its "
+            f"own epsilon) but only {remaining:g} is left in the budget; nothing was fitted or "
+            "charged. Drop some epsilons (the large ones cost most) or raise the budget"
+        )
+    if reference is not None and reference not in REGISTRY:
+        raise SynthcustError(
+            f"unknown reference synthesizer {reference!r}; available: {', '.join(REGISTRY)}"
+        )
+
+
+class _Measure:
+    """Accuracy and TSTR AUC of a model's synthetic rows against the real holdout.
+
+    Remembers the real data's own figures (the ceiling) and notes said once.
+    """
+
+    def __init__(
+        self, train: pd.DataFrame, holdout: pd.DataFrame, target: str, random_state: int
+    ) -> None:
+        self.train, self.holdout, self.target = train, holdout, target
+        self.random_state = random_state
+        self.notes: list[str] = []
+        self.real_acc: float | None = None
+        self.real_auc: float | None = None
+
+    def __call__(self, model: Any, seed: int) -> tuple[float, float | None]:
+        train, holdout, target = self.train, self.holdout, self.target
+        synth = model.sample(len(train), random_state=seed)
+        excl = [
+            c
+            for c, a in model.pii.actions.items()
+            if getattr(a.policy, "value", a.policy) != "keep" and c != target
+        ]
+        tr, sy, ho = (
+            d.drop(columns=[c for c in excl if c in d.columns]) for d in (train, synth, holdout)
+        )
+        fid = evaluate_fidelity(tr, sy, ho, random_state=self.random_state)
+        acc = fid.metric("accuracy")
+        self.real_acc = acc.reference if acc.reference is not None else self.real_acc
+        auc = None
+        try:
+            ut = evaluate_utility(tr, sy, ho, target, random_state=self.random_state)
+            m = ut.metric("tstr_auc")
+            auc = None if m.value is None or not math.isfinite(m.value) else float(m.value)
+            self.real_auc = m.reference if m.reference is not None else self.real_auc
+        except KeyError:
+            msg = f"TSTR AUC not measured for target {target!r} (no AUC for this target)"
+            if msg not in self.notes:
+                self.notes.append(msg)
+        return float(acc.value), auc
 
 
 def _cost(eps: Sequence[float]) -> str:

@@ -106,7 +106,7 @@ def split_customers(
 
 
 def spec_for(tables: dict[str, pd.DataFrame]):
-    from synthcust.synthesizers.multi_table.relational import RelationalSpec, Relationship
+    from synthcust.schema.relational import RelationalSpec, Relationship
 
     rels = [Relationship("customers", "invoices", "CustomerID", "CustomerID")]
     pks = {"customers": "CustomerID", "invoices": "InvoiceNo"}

@@ -13,7 +13,7 @@ from opacus.optimizers import DPOptimizer  # noqa: E402
 
 from synthcust.exceptions import ModelError  # noqa: E402
 from synthcust.synthesizers.base import BaseSynthesizer  # noqa: E402
-from synthcust.synthesizers.ctgan import CTGANSynthesizer, _RowSampler  # noqa: E402
+from synthcust.synthesizers.ctgan import CTGANSynthesizer, RowSampler  # noqa: E402
 
 SMALL = {"embedding_dim": 8, "generator_dim": (32,), "discriminator_dim": (32,), "batch_size": 200}
 
@@ -80,7 +80,7 @@ def test_real_rows_carry_their_own_condition(table):
     """No training-by-sampling under DP: a real row is shown with its own category."""
     m = CTGANSynthesizer(**SMALL, epochs=1, random_state=0).fit(table)
     enc = m.codec_.encode(table)
-    s = _RowSampler(enc.codes, m.transformer_)
+    s = RowSampler(enc.codes, m.transformer_)
     rows = np.arange(len(table))
     f = s.own_conditions(rows, m.cat_offset_, np.random.default_rng(0))
     col = s.col_of[f]

@@ -19,7 +19,7 @@ from synthcust.synthesizers.conditions import (  # noqa: E402
     NumericCondition,
     Range,
 )
-from synthcust.synthesizers.ctgan import CTGANSynthesizer, _RowSampler  # noqa: E402
+from synthcust.synthesizers.ctgan import CTGANSynthesizer, RowSampler  # noqa: E402
 from synthcust.synthesizers.neural.modes import DataTransformer, sample_until  # noqa: E402
 from synthcust.synthesizers.tvae import TVAESynthesizer  # noqa: E402
 from synthcust.transform.codec import Encoded  # noqa: E402
@@ -269,7 +269,7 @@ def test_ctgan_training_by_sampling_tables():
     enc = Encoded(np.zeros((500, 0)), codes.astype(np.int32), [], ["c0", "c1"])
     t = DataTransformer().fit(enc, [3, 2])
     offset = np.r_[0, np.cumsum([len(c) for c in t.cat_counts_])][:-1]
-    s = _RowSampler(enc.codes, t)
+    s = RowSampler(enc.codes, t)
     f = s.conditions(20_000, rng)
     rows = s.rows_for(f, rng)
     col, slot = s.col_of[f], f - offset[s.col_of[f]]

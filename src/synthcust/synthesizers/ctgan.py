@@ -191,7 +191,7 @@ class CTGANSynthesizer(ModeNormSynthesizer):
             self.training_log_ = TrainLog(stopped="epochs")
             return
         data = t.transform(enc, rng)
-        sampler = _RowSampler(enc.codes, t)
+        sampler = RowSampler(enc.codes, t)
         if private:
             self._fit_private(torch, data, sampler, n, rng)
             return
@@ -209,7 +209,7 @@ class CTGANSynthesizer(ModeNormSynthesizer):
         self.generator_ = nets["G"].eval()
 
     def _fit_private(
-        self, torch: Any, data: np.ndarray, sampler: _RowSampler, n: int, rng: np.random.Generator
+        self, torch: Any, data: np.ndarray, sampler: RowSampler, n: int, rng: np.random.Generator
     ) -> None:
         """DP-SGD on the critic (see the module docstring); sets ``privacy_``."""
         t = self.transformer_
@@ -264,7 +264,7 @@ class CTGANSynthesizer(ModeNormSynthesizer):
         self.cond_dim_ = int(widths.sum())
         self.n_disc_ = len(widths)
         # cumulative true frequencies, column i's block shifted by i: one searchsorted picks a
-        # category of each row's column (see _RowSampler)
+        # category of each row's column (see RowSampler)
         self.freq_cum_ = _shifted_cum([c.astype(float) for c in t.cat_counts_])
 
     def _build_generator(self, torch: Any) -> Any:
@@ -372,7 +372,7 @@ class CTGANSynthesizer(ModeNormSynthesizer):
 
 
 # ---------------------------------------------------------------------- training pieces
-class _RowSampler:
+class RowSampler:
     """Training-by-sampling, vectorised: conditional categories and matching real rows."""
 
     def __init__(self, codes: np.ndarray, t: DataTransformer):
@@ -514,7 +514,7 @@ class _Trainer:
         G: Any,
         D: Any,
         data: np.ndarray,
-        sampler: _RowSampler,
+        sampler: RowSampler,
         rng: np.random.Generator,
         gen: Any,
     ):

@@ -155,7 +155,9 @@ def test_docs_commands_exist():
     """Every ``synthcust COMMAND`` written in the docs' and README's code blocks is a command."""
     paths = set(load_cli_ref().command_paths())
     tops = {p.split()[0] for p in paths}
-    used = {line.split()[1] for _page, line in _command_lines()}
+    used = {
+        line.split()[1] for _page, line in _command_lines() if re.match(r"[a-z]", line.split()[1])
+    }
     assert used and used <= tops, sorted(used - tops)
 
 
@@ -240,10 +242,12 @@ def test_mkdocs_build_strict(tmp_path):
 
 
 def _command_lines() -> list[tuple[str, str]]:
-    """(page, command line) for every ``synthcust ...`` line of the docs' shell blocks."""
+    """(page, command line) for every ``synthcust ...`` line of the docs' shell blocks and every
+    inline code span that starts with ``synthcust`` (``synthcust COMMAND`` placeholders aside)."""
     out = []
     for page in pages():
-        for lang, block, _before in fenced_blocks(page.read_text(encoding="utf-8")):
+        text = page.read_text(encoding="utf-8")
+        for lang, block, _before in fenced_blocks(text):
             if lang not in ("", "bash", "text", "console"):
                 continue
             block = re.sub(r"\\\n\s*", " ", block)  # continued lines
@@ -251,6 +255,10 @@ def _command_lines() -> list[tuple[str, str]]:
                 line = line.split(" #")[0].strip()
                 if line.startswith("synthcust "):
                     out.append((_rel(page), line))
+        prose = re.sub(r"^\s*```.*?^\s*```", "", text, flags=re.S | re.M)
+        for span in re.findall(r"`(synthcust [^`]+)`", prose):
+            if re.match(r"synthcust ([a-z-]|--)", span):
+                out.append((_rel(page), span))
     return out
 
 
@@ -261,7 +269,11 @@ def test_docs_command_options_exist():
     assert len(lines) > 30
     bad = []
     for page, line in lines:
-        tokens = shlex.split(line.replace("[", " ").replace("]", " "))[1:]
+        line = line.replace("[", " ").replace("]", " ")
+        try:
+            tokens = shlex.split(line)[1:]
+        except ValueError:  # an unbalanced quote in prose: words are enough to find options
+            tokens = line.split()[1:]
         path: list[str] = []
         while tokens and " ".join([*path, tokens[0]]) in options:
             path.append(tokens.pop(0))

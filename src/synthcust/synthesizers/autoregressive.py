@@ -48,7 +48,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
+from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import ConditionError, ModelError
 from synthcust.synthesizers.base import BaseSynthesizer
 from synthcust.synthesizers.conditions import (
@@ -629,12 +631,10 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         each value gets ``round(n * share)`` rows drawn under the exact condition
         ``column == value``; rows are then shuffled.
         """
-        import pandas as pd
-
         total = float(sum(shares.values()))
         if not shares or total <= 0 or any(v < 0 for v in shares.values()):
             raise ConditionError(f"rebalance shares for {column!r} must be >= 0 and sum to > 0")
-        rng = np.random.default_rng(random_state if random_state is not None else self.random_state)
+        rng = resolve_rng(random_state if random_state is not None else self.random_state)
         counts = {k: round(n * v / total) for k, v in shares.items()}
         diff = n - sum(counts.values())
         counts[max(counts, key=counts.get)] += diff

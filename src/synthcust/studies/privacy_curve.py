@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import html
 import json
 import math
 import os
@@ -43,10 +42,8 @@ from synthcust import __version__
 from synthcust.evaluation.fidelity import evaluate_fidelity
 from synthcust.evaluation.utility import evaluate_utility
 from synthcust.exceptions import SynthcustError
-from synthcust.io.atomic import atomic_write_text
 from synthcust.privacy import detect_pii
-from synthcust.reporting import plots
-from synthcust.reporting.html import CSS
+from synthcust.reporting import Report, Section, plots
 from synthcust.reporting.terminal import fmt
 from synthcust.store import BudgetError, validate_privacy_parameters
 from synthcust.synthesizers import REGISTRY
@@ -90,8 +87,14 @@ class CurvePoint:
 
 
 @dataclass(frozen=True)
-class CurveResult:
-    """The DP points (ascending epsilon), the reference and the real data's own ceiling."""
+class CurveResult(Report):
+    """The DP points (ascending epsilon), the reference and the real data's own ceiling.
+
+    A :class:`~synthcust.reporting.Report`: ``to_dict()``, ``to_html()``, ``write(path)``
+    (HTML + JSON beside it).
+    """
+
+    title = "What privacy costs: fidelity and utility against epsilon"
 
     points: list[CurvePoint]
     reference: CurvePoint | None
@@ -129,7 +132,12 @@ class CurveResult:
             }
         )
 
+    def context(self) -> dict[str, Any]:
+        """The report page's template variables."""
+        return _context(self)
+
     def to_dict(self) -> dict[str, Any]:
+        """Every figure, JSON-safe."""
         return {
             "points": [p.to_dict() for p in self.points],
             "reference": None if self.reference is None else self.reference.to_dict(),
@@ -409,87 +417,86 @@ def curve_svg(result: CurveResult) -> str:
     return plots.svg(fig)
 
 
+def _display_table(result: CurveResult) -> pd.DataFrame:
+    """The fits and the real data's ceiling, as the report shows them."""
+    rows = [*result.points, *([result.reference] if result.reference else [])]
+    out = [
+        {
+            "model": p.label,
+            "epsilon": "—" if p.epsilon is None else f"{p.epsilon:g}",
+            "delta": "—" if p.delta is None else f"{p.delta:g}",
+            "1 - TVD accuracy": fmt(p.accuracy),
+            "TSTR AUC": "—" if p.tstr_auc is None else fmt(p.tstr_auc),
+            "seconds": f"{p.seconds:.1f}",
+        }
+        for p in rows
+    ]
+    out.append(
+        {
+            "model": "real holdout vs real train (ceiling)",
+            "epsilon": "—",
+            "delta": "—",
+            "1 - TVD accuracy": fmt(result.real_accuracy),
+            "TSTR AUC": f"{fmt(result.real_tstr_auc)} (trained on real)",
+            "seconds": "",
+        }
+    )
+    return pd.DataFrame(out)
+
+
+def _context(result: CurveResult) -> dict[str, Any]:
+    rows = result.meta.get("rows", {})
+    eps = ", ".join(f"{x:g}" for x in result.epsilons)
+    subtitle = " · ".join(
+        [
+            str(result.meta.get("created", "")),
+            f"synthcust {result.meta.get('synthcust_version', '')}",
+            f"real train {fmt(rows.get('real_train'))} rows",
+            f"synthetic {fmt(rows.get('synthetic'))} rows per fit",
+            f"real holdout {fmt(rows.get('real_holdout'))} rows",
+            f"target {result.target}",
+        ]
+    )
+    lead = (
+        "The differentially private marginal model (dp_marginal) was fitted on the real train "
+        f"rows once per epsilon ({eps}; delta {result.delta:g} each), and each fit's synthetic "
+        "rows were measured against real data: 1 - TVD accuracy (fidelity to the real train "
+        "rows) and TSTR AUC (a model trained on synthetic rows, tested on real holdout rows). "
+        "The dashed lines are the non-private reference model; the dotted line a model trained "
+        "on the real rows themselves."
+    )
+    spent = Section(
+        "Privacy spent",
+        intro=(
+            "Every epsilon is a separate fit on the same private rows, so the curve spent "
+            f"epsilon {_cost(result.epsilons)} and delta {result.total_delta:g} (basic "
+            "composition: the fits add up), charged to the dataset's ledger when run from the "
+            "command line. The fits used independent noise."
+        ),
+        verdict=(
+            "This report is not differentially private: its figures are computed from the real "
+            "train and holdout rows without noise, and the reference model is an ordinary fit. "
+            "Keep it with the real data."
+        ),
+    )
+    return {
+        "subtitle": subtitle,
+        "lead": lead,
+        "sections": [
+            Section("Fidelity and utility against epsilon", figures=[curve_svg(result)]),
+            Section("Figures", tables={"fits": _display_table(result)}),
+            spent,
+        ],
+        "skipped": list(result.notes),
+    }
+
+
 def render_curve_html(result: CurveResult, json_name: str | None = None) -> str:
     """The curve as one self-contained page (inline CSS and SVG, no external references)."""
-    def e(x: Any) -> str:
-        return html.escape(str(x))
-
-    rows = result.meta.get("rows", {})
-    ref = result.reference
-    head = ["model", "epsilon", "delta", "1 - TVD accuracy", "TSTR AUC", "seconds"]
-    body = []
-    for p in [*result.points, *([ref] if ref else [])]:
-        cells = [
-            e(p.label),
-            "—" if p.epsilon is None else f"{p.epsilon:g}",
-            "—" if p.delta is None else f"{p.delta:g}",
-            e(fmt(p.accuracy)),
-            e(fmt(p.tstr_auc)) if p.tstr_auc is not None else "—",
-            f"{p.seconds:.1f}",
-        ]
-        body.append(
-            "<tr><td>" + cells[0] + "</td>" + "".join(f"<td class='n'>{c}</td>" for c in cells[1:])
-        )
-    body.append(
-        "<tr><td>real holdout vs real train (ceiling)</td><td class='n'>—</td>"
-        f"<td class='n'>—</td><td class='n'>{e(fmt(result.real_accuracy))}</td>"
-        f"<td class='n'>{e(fmt(result.real_tstr_auc))} (trained on real)</td><td></td></tr>"
-    )
-    table = (
-        "<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>" + "".join(body)
-    ) + "</table>"
-    eps = ", ".join(f"{x:g}" for x in result.epsilons)
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
-        "<title>synthcust privacy curve</title>",
-        f"<style>{CSS}</style></head><body><main>",
-        "<h1>What privacy costs: fidelity and utility against epsilon</h1>",
-        "<p class='meta'>"
-        + " · ".join(
-            [
-                e(result.meta.get("created", "")),
-                f"synthcust {e(result.meta.get('synthcust_version', ''))}",
-                f"real train {e(fmt(rows.get('real_train')))} rows",
-                f"synthetic {e(fmt(rows.get('synthetic')))} rows per fit",
-                f"real holdout {e(fmt(rows.get('real_holdout')))} rows",
-                f"target {e(result.target)}",
-            ]
-        )
-        + "</p>",
-        "<p>The differentially private marginal model (<code>dp_marginal</code>) was fitted on "
-        f"the real train rows once per epsilon ({e(eps)}; delta {result.delta:g} each), and "
-        "each fit's synthetic rows were measured against real data: <b>1 - TVD accuracy</b> "
-        "(fidelity to the real train rows) and <b>TSTR AUC</b> (a model trained on synthetic "
-        "rows, tested on real holdout rows). The dashed lines are the non-private reference "
-        "model; the dotted line a model trained on the real rows themselves.</p>",
-        f"<div class='grid'>{curve_svg(result)}</div>",
-        f"<h2>Figures</h2>{table}",
-        "<h2>Privacy spent</h2>",
-        f"<p>Every epsilon is a separate fit on the same private rows, so the curve spent "
-        f"<b>epsilon {e(_cost(result.epsilons))}</b> and delta {result.total_delta:g} "
-        "(basic composition: the fits add up), charged to the dataset's ledger when run from "
-        "the command line. The fits used independent noise.</p>",
-        "<p><b>This report is not differentially private</b>: its figures are computed from "
-        "the real train and holdout rows without noise, and the reference model is an ordinary "
-        "fit. Keep it with the real data.</p>",
-    ]
-    if result.notes:
-        parts.append("<ul class='skip'>" + "".join(f"<li>{e(n)}</li>" for n in result.notes))
-        parts.append("</ul>")
-    if json_name:
-        parts.append(f"<p class='meta'>Every figure is also in <code>{e(json_name)}</code>.</p>")
-    parts.append("</main></body></html>")
-    return "\n".join(parts)
+    return result.to_html(json_name)
 
 
 def write_curve_report(result: CurveResult, path: str | os.PathLike) -> tuple[Path, Path]:
     """Write ``curve.html`` and ``curve.json`` beside it (both atomically)."""
-    p = Path(path)
-    json_path = p.with_suffix(".json")
-    if json_path == p:
-        json_path = p.with_name(p.name + ".json")
-    text = json.dumps(result.to_dict(), indent=1, default=_default) + "\n"
-    atomic_write_text(json_path, text)
-    atomic_write_text(p, render_curve_html(result, json_path.name))
-    return p, json_path
+    html_path = result.write(path)
+    return html_path, html_path.with_suffix(".json")

@@ -35,6 +35,7 @@ from synthcust.store import Workspace
 from synthcust.synthesizers import REGISTRY
 from synthcust.synthesizers.base import check_frame
 from synthcust.synthesizers.fitted import SynthModel, fit_model, prepare_schema
+from synthcust.synthesizers.neural.dpsgd import check_dp_params, require_opacus
 from synthcust.workflows.defaults import (
     DP_DELTA,
     DP_SYNTHESIZER,
@@ -168,8 +169,6 @@ def _check_dp_ready(plan: DPPlan, n_rows: int, schema: Schema) -> None:
     if plan.synthesizer == DP_SYNTHESIZER:
         REGISTRY[DP_SYNTHESIZER](**plan.params).check_ready(n_rows, schema)
         return
-    from synthcust.synthesizers.neural.dpsgd import check_dp_params, require_opacus
-
     require_opacus()
     check_dp_params(plan.params["dp_epsilon"], plan.params["dp_delta"], 1.0, "rdp", n_rows)
 

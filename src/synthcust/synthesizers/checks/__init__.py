@@ -46,6 +46,15 @@ every check on it::
     def test_model_contract(case, check):
         check(case)
 
+Other settings of :class:`ModelCase`: ``load=`` when loading is not ``type(model).load(path)``
+(e.g. ``load=load_oversampler``); ``fit_method="fit_resample"`` for a model whose output comes
+from its fit (``use=None``: the output is then what that method returned, and save/load is
+compared on the fitted attributes); ``seeded=False`` for a model with no randomness;
+``fit_kwargs=`` for keyword arguments of ``fit``. A check takes the case and raises
+``AssertionError`` naming the model and the broken rule; each fits at most three models
+(seed :data:`SEED` twice, :data:`OTHER_SEED` once), shared through the case's cache, so keep
+the data small and the epochs few.
+
 Single-table synthesizers have a shortcut, :func:`synthesizer_case` (any registry name or
 class; data defaults to :func:`mixed_frame`), which also adds the synthesizer checks. Outside
 pytest, :func:`check_model` runs every check at once and raises ``AssertionError`` naming the

@@ -50,17 +50,33 @@ function say(id, text, isError = false) {
 function show(...ids) { for (const id of ids) $(id).hidden = false; }
 
 // ------------------------------------------------------------------ jobs (polling)
+// One polling loop per status line: a second follow of the same job is a no-op, a newer job
+// (or stopFollowing, before a new request) silences the older loop, so that a stale loop never
+// overwrites a newer answer.
+const followers = {};
+function stopFollowing(status) { followers[status] = null; }
+
 async function follow(jobId, bar, status, onDone) {
-  for (;;) {
-    let job;
-    try { job = await api("GET", "/api/jobs/" + jobId); } catch (e) {
-      say(status, e.message, true); return;
+  if (followers[status] && followers[status].job === jobId) return null;
+  const me = { job: jobId };
+  followers[status] = me;
+  const mine = () => followers[status] === me;
+  try {
+    for (;;) {
+      let job;
+      try { job = await api("GET", "/api/jobs/" + jobId); } catch (e) {
+        if (mine()) say(status, e.message, true);
+        return null;
+      }
+      if (!mine()) return null;
+      $(bar).value = job.progress;
+      if (job.status === "failed") { say(status, "Failed: " + job.error, true); return job; }
+      if (job.status === "done") { say(status, "Done."); await onDone(job); return job; }
+      say(status, `${job.status}: ${job.message || ""} (${Math.round(job.progress * 100)}%)`);
+      await new Promise((res) => setTimeout(res, 600));
     }
-    $(bar).value = job.progress;
-    if (job.status === "failed") { say(status, "Failed: " + job.error, true); return job; }
-    if (job.status === "done") { say(status, "Done."); await onDone(job); return job; }
-    say(status, `${job.status}: ${job.message || ""} (${Math.round(job.progress * 100)}%)`);
-    await new Promise((res) => setTimeout(res, 600));
+  } finally {
+    if (mine()) followers[status] = null;
   }
 }
 
@@ -187,8 +203,8 @@ async function loadSynthesizers() {
   // "" = no choice: the service fits its default, the one the command line and library fit
   $("synth").replaceChildren(el("option", { value: "", text: `default: ${d}` }),
     ...synthesizers.available.map((name) => el("option", { value: name, text: name })));
-  say("synth-default", `By default ${d} is fitted (${synthesizers.descriptions[d] || d}), ` +
-    `the same model as the command line and the library; with differential privacy, ${dp}.`);
+  say("synth-default", `Default: ${d} (${synthesizers.descriptions[d] || d}), the model the ` +
+    `command line and the library fit too; with differential privacy: ${dp}.`);
 }
 
 function fillTargets() {
@@ -227,6 +243,8 @@ function parseBounds(text) {
 $("fit-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   $("fit-btn").disabled = true;
+  stopFollowing("fit-status");
+  $("fit-progress").value = 0;
   const body = { dataset: S.get("dataset"), synthesizer: $("synth").value || null,
     target: $("target").value || null };
   const eps = $("dp-epsilon").value.trim();
@@ -278,6 +296,7 @@ $("sample-btn").addEventListener("click", async () => {
 // ------------------------------------------------------------------ evaluation report
 $("eval-btn").addEventListener("click", async () => {
   $("eval-btn").disabled = true;
+  stopFollowing("eval-status");
   try {
     const job = await api("POST", `/api/models/${S.get("model")}/evaluate`,
       { target: $("target").value || null });
@@ -310,6 +329,7 @@ async function followEval(id) {
 // ------------------------------------------------------------------ personas
 $("personas-btn").addEventListener("click", async () => {
   $("personas-btn").disabled = true;
+  stopFollowing("personas-status");
   try {
     const job = await api("POST", `/api/datasets/${S.get("dataset")}/personas`, { max_k: 5 });
     S.set("personasjob", job.id);

@@ -90,7 +90,7 @@ def test_one_expression_language_for_segments_and_constraints():
         parse_rule("age >")
     # the constraints' parser gives the same shape of message (a SchemaError there)
     from synthcust.exceptions import SchemaError
-    from synthcust.rules.constraints import parse_constraint
+    from synthcust.rules.constraint_text import parse_constraint
 
     with pytest.raises(SchemaError, match=r"^constraint: cannot use 'c\.d' .*at column 9 in "):
         parse_constraint("`a b` + c.d >= 0")

@@ -5,8 +5,8 @@
 'last_order >= first_order'
 """
 
+from synthcust.rules.constraint_text import KINDS, constraint_from_dict, parse_constraint
 from synthcust.rules.constraints import (
-    KINDS,
     AllowedValues,
     Constraint,
     FixedCombinations,
@@ -15,8 +15,6 @@ from synthcust.rules.constraints import (
     Range,
     Rule,
     UniqueKey,
-    constraint_from_dict,
-    parse_constraint,
 )
 
 __all__ = [

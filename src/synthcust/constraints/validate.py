@@ -52,7 +52,7 @@ def validate_constraints(constraints: Sequence[Constraint], schema: Schema) -> N
 
     Examples
     --------
-    >>> from synthcust.rules.constraints import parse_constraint
+    >>> from synthcust.rules.constraint_text import parse_constraint
     >>> from synthcust.schema import Column, Kind, Schema
     >>> s = Schema((Column("a", Kind.NUMERIC), Column("b", Kind.NUMERIC)))
     >>> validate_constraints([parse_constraint("b >= a")], s)

@@ -2,8 +2,9 @@
 
 - :mod:`synthcust.rules.expr`: the parser/evaluator every rule goes through (constraints,
   segments, ``sample --where``), with one shape of error message;
-- :mod:`synthcust.rules.constraints`: the constraint declarations (what they mean, JSON, text
-  form, vectorised check); :mod:`synthcust.constraints` enforces and discovers them;
+- :mod:`synthcust.rules.constraints`: the constraint declarations (what they mean, vectorised
+  check) and :mod:`synthcust.rules.constraint_text` their JSON and text forms;
+  :mod:`synthcust.constraints` enforces and discovers them (and re-exports all of these);
 - :mod:`synthcust.rules.conditions`: sampling conditions as the user states them (values,
   lists, :class:`Range`, the CLI's ``col=a|b`` / ``col=lo..hi``);
 - :mod:`synthcust.rules.segments`: named segments, compiled to exact sampling conditions.

@@ -15,7 +15,8 @@ from typing import Any
 
 from synthcust._utils.validation import unknown_column_message
 from synthcust.exceptions import SchemaError
-from synthcust.rules.constraints import Constraint, constraint_from_dict, parse_constraint
+from synthcust.rules.constraint_text import constraint_from_dict, parse_constraint
+from synthcust.rules.constraints import Constraint
 
 SCHEMA_VERSION = 1
 

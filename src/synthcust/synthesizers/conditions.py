@@ -20,8 +20,6 @@ from synthcust.transform.conditions import (
     to_number,
 )
 
-_to_number = to_number  # the old private name, still imported by synthesizers.dp_marginal
-
 __all__ = [
     "CategoricalCondition",
     "Condition",

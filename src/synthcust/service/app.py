@@ -67,7 +67,7 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
-        async def send_with_headers(message: dict) -> None:
+        async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
                 h = list(message.get("headers", []))
                 h += [(b"x-content-type-options", b"nosniff"),

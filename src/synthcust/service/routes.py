@@ -103,7 +103,10 @@ class SampleIn(BaseModel):
 
 
 class EvaluateIn(BaseModel):
-    target: str | None = Field(None, max_length=200)
+    target: str | None = Field(
+        None, max_length=200,
+        description="target column for utility (TSTR); default: the fit's target",
+    )  # fmt: skip
     seed: int = Field(defaults.SEED, ge=0, le=2**31 - 1)
 
 

@@ -548,7 +548,8 @@ class RelationalSynthesizer:
     def load(path: str | os.PathLike) -> RelationalSynthesizer:
         """Load a file written by :meth:`save` (never unpickles anything)."""
         meta, arrays = load_bundle(path)
-        if meta.get("kind") != _KIND or meta.get("synthesizer") != _KIND:
+        # files of format 2 written before the relational kind existed say "synthesizer"
+        if meta.get("kind") not in (_KIND, "synthesizer") or meta.get("synthesizer") != _KIND:
             what = meta.get("synthesizer") or meta.get("kind")
             raise ModelFileError(
                 f"{str(path)!r} holds a {what!r} model, not a relational one; "

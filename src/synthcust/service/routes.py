@@ -1,4 +1,6 @@
-"""The ``/api/`` routes: thin translations of HTTP to library calls (see ``state.py``).
+"""The ``/api/`` routes: thin translations of HTTP to the workflows every face calls
+(:mod:`synthcust.workflows`: fit, split, sample, evaluate, personas, scenario, A/B test,
+interview; see ``state.py``), with the CLI's defaults (:mod:`synthcust.workflows.defaults`).
 
 Nothing here returns real rows: datasets are described by their schema, PII findings and
 counts; models answer with synthetic rows; reports, personas and scenarios with aggregates.
@@ -332,7 +334,8 @@ def job_report(request: Request, job_id: IdPath) -> Response:
 def list_models(request: Request) -> dict[str, Any]:
     st = _state(request)
     out = [{"id": m.id, "synthesizer": m.synthesizer, "dataset": m.params.get("service_dataset"),
-            "created": m.created, "train_rows": m.params.get("train_rows")}
+            "created": m.created, "train_rows": m.params.get("train_rows"),
+            "target": m.params.get("target")}
            for m in st.ws.models() if m.params.get("service_dataset")]  # fmt: skip
     return {"models": out}
 

@@ -1,8 +1,8 @@
 """The web page in a real browser: Playwright drives Debian's chromium through the main flow
 against a service started on loopback (upload -> schema/PII review -> target and fit with
 progress -> reload -> report with the target's utility -> personas -> scenario slider and
-shares chart -> interview), with screenshots in a temporary folder (or
-``$SYNTHCUST_SCREENSHOTS``)."""
+shares chart -> interview -> a DP fit, then one refused over budget), with screenshots in a
+temporary folder (or ``$SYNTHCUST_SCREENSHOTS``)."""
 
 from __future__ import annotations
 
@@ -135,8 +135,22 @@ def test_main_flow_in_chromium(site, shots, tmp_path):
         page.get_by_role("button", name="Ask").click()
         expect(page.locator(".answer").first).to_contain_text("Price matters most", timeout=T)
         page.screenshot(path=shots / "07-interview.png", full_page=True)
+
+        # a DP fit from the page is charged to the ledger; a second one over budget is refused
+        page.locator("#dp-details summary").click()
+        page.get_by_label("Privacy budget epsilon").fill("6")
+        page.get_by_label("Public bounds of numeric columns").fill(
+            "age=18..80, income=0..100, price.a=1..3, price.b=1..3, price.c=1..3")
+        page.get_by_role("button", name="Start fit").click()
+        expect(page.locator("#fit-status")).to_contain_text("budget left 4 of 10", timeout=T)
+        expect(page.locator("#fit-status")).to_contain_text("(dp_marginal)")
+        page.get_by_role("button", name="Start fit").click()
+        expect(page.locator("#fit-status")).to_contain_text("privacy budget exceeded", timeout=T)
+        page.wait_for_timeout(1500)  # no stale job loop writes over the refusal
+        expect(page.locator("#fit-status")).to_contain_text("only 4 of 10 is left")
+        page.screenshot(path=shots / "08-dp.png", full_page=True)
         assert errors == [], errors
         browser.close()
-    assert len(list(shots.glob("*.png"))) == 7
+    assert len(list(shots.glob("*.png"))) == 8
     if os.environ.get("SYNTHCUST_SCREENSHOTS") is None:
         shutil.rmtree(shots, ignore_errors=True)

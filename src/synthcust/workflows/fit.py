@@ -120,6 +120,8 @@ class DPPlan:
     synthesizer: str
     params: dict[str, Any]
     mechanism: str
+    epsilon: float
+    delta: float
 
 
 def plan_dp(
@@ -157,11 +159,12 @@ def plan_dp(
         if bounds:
             raise SynthcustError("--bound applies to dp_marginal; DP-SGD models take none")
         mech = f"DP-SGD (opacus, RDP accountant; {synthesizer} network weights only)"
-        return DPPlan(str(synthesizer), {"dp_epsilon": epsilon, "dp_delta": delta}, mech)
+        params = {"dp_epsilon": epsilon, "dp_delta": delta}
+        return DPPlan(str(synthesizer), params, mech, epsilon, delta)
     params: dict[str, Any] = {"epsilon": epsilon, "delta": delta}
     if bounds:
         params["bounds"] = dict(bounds)
-    return DPPlan(DP_SYNTHESIZER, params, DP_MECHANISM)
+    return DPPlan(DP_SYNTHESIZER, params, DP_MECHANISM, epsilon, delta)
 
 
 def _check_dp_ready(plan: DPPlan, n_rows: int, schema: Schema) -> None:
@@ -254,6 +257,54 @@ def fit(
     """
     say = progress or (lambda _msg: None)
     check_frame(data)
+    name, params, plan = _choose(synthesizer, synthesizer_params, dp_epsilon, dp_delta, bounds)
+    findings = dict(detect_pii(data))
+    ready = prepare_schema(data, schema, target, findings=findings)
+    if constraints:
+        ready = ready.with_constraints(*constraints)
+    if plan is not None:
+        _check_dp_ready(plan, len(data), ready)
+
+    def run() -> tuple[SynthModel, Path | None]:
+        say(f"fitting {name} on {len(data):,} rows")
+        model = fit_model(data, ready, name, params=params, findings=findings,
+                          pii_policies=pii_policies, segments=segments,
+                          random_state=random_state, hash_key=hash_key)  # fmt: skip
+        return model, _save(model, save_to, say)
+
+    if plan is None and workspace is None:
+        model, path = run()
+        return FitResult(model, name, len(data), path)
+    with open_workspace(workspace) as ws:
+        ds = ws.register_dataset(data if dataset is None else dataset, name=dataset_name)
+        rec = {**params, **dict(record_params or {})}
+        if plan is None:
+            model, path = run()
+            mid = ws.add_model(ds, name, path, params=rec) if path is not None else None
+            return FitResult(model, name, len(data), path, mid)
+        # the spend is recorded before the data is touched, and stays spent
+        charged = {k: v for k, v in plan.params.items() if k != "bounds"}
+        with ws.charge(ds, plan.epsilon, plan.delta, plan.mechanism, synthesizer=name,
+                       params=charged) as c:  # fmt: skip
+            model, path = run()
+            privacy = dict(getattr(model.synthesizer, "privacy_", {}) or {})
+            c.model_id = ws.add_model(ds, name, path, params=rec, metrics={"privacy": privacy})
+        left = ws.budget(ds.fingerprint)
+        spend = DPSpend(
+            float(plan.epsilon), float(plan.delta), plan.mechanism, ds.fingerprint, ds.name,
+            left.remaining, left.total, str(ws.location), list(privacy.get("not_covered", [])),
+        )  # fmt: skip
+        return FitResult(model, name, len(data), path, c.model_id, spend)
+
+
+def _choose(
+    synthesizer: str | None,
+    synthesizer_params: Mapping[str, Any] | None,
+    dp_epsilon: float | None,
+    dp_delta: float,
+    bounds: Mapping[str, Any] | None,
+) -> tuple[str, dict[str, Any], DPPlan | None]:
+    """The synthesizer, its parameters (the DP ones win) and the DP plan, if any."""
     plan = None
     if dp_epsilon is not None:
         plan = plan_dp(synthesizer, dp_epsilon, dp_delta, bounds)
@@ -269,45 +320,7 @@ def fit(
     params = dict(plan.params) if plan else {}
     for k, v in (synthesizer_params or {}).items():
         params.setdefault(k, v)
-    findings = dict(detect_pii(data))
-    ready = prepare_schema(data, schema, target, findings=findings)
-    if constraints:
-        ready = ready.with_constraints(*constraints)
-    if plan is not None:
-        _check_dp_ready(plan, len(data), ready)
-
-    def run() -> SynthModel:
-        say(f"fitting {name} on {len(data):,} rows")
-        return fit_model(data, ready, name, params=params, findings=findings,
-                         pii_policies=pii_policies, segments=segments,
-                         random_state=random_state, hash_key=hash_key)  # fmt: skip
-
-    if plan is None and workspace is None:
-        model = run()
-        path = _save(model, save_to, say)
-        return FitResult(model, name, len(data), path)
-    with open_workspace(workspace) as ws:
-        ds = ws.register_dataset(data if dataset is None else dataset, name=dataset_name)
-        rec = {**params, **dict(record_params or {})}
-        if plan is None:
-            model = run()
-            path = _save(model, save_to, say)
-            mid = ws.add_model(ds, name, path, params=rec) if path is not None else None
-            return FitResult(model, name, len(data), path, mid)
-        # the spend is recorded before the data is touched, and stays spent
-        charged = {k: v for k, v in plan.params.items() if k != "bounds"}
-        with ws.charge(ds, dp_epsilon, dp_delta, plan.mechanism, synthesizer=name,
-                       params=charged) as c:  # fmt: skip
-            model = run()
-            path = _save(model, save_to, say)
-            privacy = dict(getattr(model.synthesizer, "privacy_", {}) or {})
-            c.model_id = ws.add_model(ds, name, path, params=rec, metrics={"privacy": privacy})
-        left = ws.budget(ds.fingerprint)
-        spend = DPSpend(
-            float(dp_epsilon), float(dp_delta), plan.mechanism, ds.fingerprint, ds.name,
-            left.remaining, left.total, str(ws.location), list(privacy.get("not_covered", [])),
-        )  # fmt: skip
-        return FitResult(model, name, len(data), path, c.model_id, spend)
+    return name, params, plan
 
 
 def _save(model: SynthModel, path: str | os.PathLike | None, say: Progress) -> Path | None:

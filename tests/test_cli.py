@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import typer
 
 from _cli import run
 from synthcust.demo.world import DEMO_UNIQUE_PII_COLUMNS, simulate_customers
@@ -261,3 +262,22 @@ def test_sample_on_dask_is_partitioned_and_repeatable(tmp_path, capsys, monkeypa
     code, text, err = run(["sample", model, "-n", 10, "-o", tmp_path / "x.parquet", "--dask",
                            "sync", "--where", "age < 30"], capsys, monkeypatch)  # fmt: skip
     assert code == 1 and "--where is not supported with --dask" in err
+
+
+#: every top-level command before the CLI became one sub-app per command group
+COMMANDS = {
+    "schema", "fit", "sample", "evaluate", "demo", "ledger", "privacy-curve", "constraints",
+    "scenario", "validate-behaviour", "choice", "abtest", "funnel", "diversity", "journeys",
+    "attribution", "interview", "augment-text", "rebalance", "augment-study", "personas",
+    "relational", "serve",
+}  # fmt: skip
+
+
+def test_top_level_commands_keep_their_names_and_each_has_help(capsys, monkeypatch):
+    from synthcust.cli import app
+
+    names = {c.name for c in typer.main.get_command(app).commands.values()}
+    assert COMMANDS | {"split"} <= names, COMMANDS - names
+    for name in sorted(COMMANDS | {"split"}):
+        code, out, err = run([name, "--help"], capsys, monkeypatch)
+        assert code == 0 and "Usage" in out, (name, err)

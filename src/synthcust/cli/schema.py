@@ -21,8 +21,8 @@ app = typer.Typer()
 def schema_table(schema: Schema) -> Table:
     """The schema as a terminal table: column, kind, details, missing markers, PII."""
     t = Table(title="Schema", show_lines=False)
-    for c in ("column", "kind", "details", "missing as", "PII"):
-        t.add_column(c)
+    for head in ("column", "kind", "details", "missing as", "PII"):
+        t.add_column(head)
     for c in schema:
         details = []
         if c.integer:

@@ -47,6 +47,7 @@ from synthcust.reporting import Report, Section, plots
 from synthcust.reporting.terminal import fmt
 from synthcust.store import BudgetError, validate_privacy_parameters
 from synthcust.synthesizers import REGISTRY
+from synthcust.synthesizers.dp_marginal import DPMarginalSynthesizer
 from synthcust.synthesizers.fitted import fit_model, prepare_schema
 
 __all__ = [
@@ -241,7 +242,7 @@ def privacy_curve(
     # every parameter and bound is checked before the first charge
     ready = prepare_schema(train, schema, target)
     for e in eps_list:
-        REGISTRY[DP_SYNTHESIZER](epsilon=e, delta=delta, **params).check_ready(len(train), ready)
+        DPMarginalSynthesizer(epsilon=e, delta=delta, **params).check_ready(len(train), ready)
     spawned = np.random.SeedSequence(random_state).spawn(len(eps_list) + 1)
     seeds = [int(s.generate_state(1)[0]) for s in spawned]
     measure = _Measure(train, holdout, target, random_state)
@@ -355,7 +356,7 @@ class _Measure:
             msg = f"TSTR AUC not measured for target {target!r} (no AUC for this target)"
             if msg not in self.notes:
                 self.notes.append(msg)
-        return float(acc.value), auc
+        return float(acc.value if acc.value is not None else math.nan), auc
 
 
 def _cost(eps: Sequence[float]) -> str:

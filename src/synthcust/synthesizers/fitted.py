@@ -154,7 +154,8 @@ class SynthModel:
         """
         handled = set(self.pii.actions) if self.pii is not None else set()
         s = self.synthesizer
-        keys = {k.column for k in s.plan_.keys} if getattr(s, "plan_", None) else set()
+        plan = getattr(s, "plan_", None)
+        keys = {k.column for k in plan.keys} if plan is not None else set()
         return [
             c
             for c in s.output_columns

@@ -34,6 +34,7 @@ from synthcust.schema.model import Schema
 from synthcust.store import Workspace
 from synthcust.synthesizers import REGISTRY
 from synthcust.synthesizers.base import check_frame
+from synthcust.synthesizers.dp_marginal import DPMarginalSynthesizer
 from synthcust.synthesizers.fitted import SynthModel, fit_model, prepare_schema
 from synthcust.synthesizers.neural.dpsgd import check_dp_params, require_opacus
 from synthcust.workflows.defaults import (
@@ -159,8 +160,8 @@ def plan_dp(
         if bounds:
             raise SynthcustError("--bound applies to dp_marginal; DP-SGD models take none")
         mech = f"DP-SGD (opacus, RDP accountant; {synthesizer} network weights only)"
-        params = {"dp_epsilon": epsilon, "dp_delta": delta}
-        return DPPlan(str(synthesizer), params, mech, epsilon, delta)
+        sgd = {"dp_epsilon": epsilon, "dp_delta": delta}
+        return DPPlan(str(synthesizer), sgd, mech, epsilon, delta)
     params: dict[str, Any] = {"epsilon": epsilon, "delta": delta}
     if bounds:
         params["bounds"] = dict(bounds)
@@ -170,7 +171,7 @@ def plan_dp(
 def _check_dp_ready(plan: DPPlan, n_rows: int, schema: Schema) -> None:
     """Every parameter and bound is checked before any epsilon is charged."""
     if plan.synthesizer == DP_SYNTHESIZER:
-        REGISTRY[DP_SYNTHESIZER](**plan.params).check_ready(n_rows, schema)
+        DPMarginalSynthesizer(**plan.params).check_ready(n_rows, schema)
         return
     require_opacus()
     check_dp_params(plan.params["dp_epsilon"], plan.params["dp_delta"], 1.0, "rdp", n_rows)

@@ -1,6 +1,7 @@
 """Detection (C2ST): can a classifier tell synthetic rows from real held-out rows?
 
-Exactly as ``BENCHMARKS.md`` defines it: the real holdout is labelled 1 and an equal number of
+Exactly as ``docs/methods/metrics.md#detection-auc`` defines it: the real holdout is labelled 1 and
+an equal number of
 synthetic rows 0 (the larger side is subsampled; both are capped at ``max_rows``); the figure is
 the 5-fold stratified cross-validated ROC AUC (mean over folds) of
 ``HistGradientBoostingClassifier`` with native categorical support. 0.5 means the classifier

@@ -1,6 +1,7 @@
 """Fidelity metrics: how closely synthetic columns follow the real ones.
 
-Per-column KL divergence KL(real || synthetic), exactly as ``BENCHMARKS.md`` defines it:
+Per-column KL divergence KL(real || synthetic), exactly as
+``docs/methods/metrics.md#kl-divergence`` defines it:
 
 * **Numeric** columns (numbers and datetimes; booleans are *not* numeric) are cut into ``bins``
   bins at the real data's quantiles ``np.quantile(real, linspace(0, 1, bins + 1))``; duplicate
@@ -98,7 +99,7 @@ def evaluate_fidelity(
     max_rows: int | None = 50_000,
     random_state: int = 0,
 ) -> SectionResult:
-    """Fidelity of synthetic data to the real training data, as ``BENCHMARKS.md`` defines it.
+    """Fidelity of synthetic data to the real training data (``docs/methods/metrics.md#fidelity``).
 
     Parameters
     ----------

@@ -1,6 +1,7 @@
 """Per-column KL divergence: how closely each synthetic column follows the real one.
 
-Per-column KL divergence KL(real || synthetic), exactly as ``BENCHMARKS.md`` defines it:
+Per-column KL divergence KL(real || synthetic), exactly as
+``docs/methods/metrics.md#kl-divergence`` defines it:
 
 * **Numeric** columns (numbers and datetimes; booleans are *not* numeric) are cut into ``bins``
   bins at the real data's quantiles ``np.quantile(real, linspace(0, 1, bins + 1))``; duplicate

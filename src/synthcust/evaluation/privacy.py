@@ -1,6 +1,7 @@
 """Privacy risk of synthetic data, measured against real train and real holdout rows.
 
-Every figure follows ``BENCHMARKS.md`` (Privacy). Rows are compared in the Gower-like embedding
+Every figure follows ``docs/methods/metrics.md#privacy``. Rows are compared in the Gower-like
+embedding
 of :mod:`synthcust.evaluation.distances` (fitted on real train; L2 distance; one unit = one
 robust spread of a numeric column = one category mismatch), and for exact copies by hashing the
 normalised rows. The real holdout is the yardstick throughout: it shows how close *real people

@@ -1,4 +1,4 @@
-"""The one train/holdout split every figure in synthcust uses (../shared/BENCHMARKS.md)."""
+"""The one train/holdout split every figure in synthcust uses (docs/methods/metrics.md#splits)."""
 
 from __future__ import annotations
 

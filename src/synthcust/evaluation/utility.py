@@ -1,6 +1,6 @@
 """Utility: is a model trained on synthetic data any good on real data?
 
-Exactly as ``BENCHMARKS.md`` defines it; every score is measured on **real** rows:
+Exactly as ``docs/methods/metrics.md#tstr`` defines it; every score is measured on **real** rows:
 
 * **TRTR** (train real, test real): ``HistGradientBoostingClassifier(random_state=0)`` trained on
   real train, scored on the real holdout; the ceiling.

@@ -1,6 +1,7 @@
 """Behaviour validation: do the choice models predict what real households did next?
 
-Protocol (``BENCHMARKS.md``, Behaviour): for every household, its last 20% of purchase
+Protocol (``docs/methods/metrics.md#choice-validation``): for every household, its last 20% of
+purchase
 occasions (in occasion order: the ``order`` column, else data order; at least one for every
 household with >= 2 occasions, never all of them) are held out; the models are fitted on the
 rest and predict the held-out occasions under their actual prices, displays and features.

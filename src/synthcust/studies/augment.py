@@ -1,6 +1,6 @@
 """The augment-study: does oversampling or synthetic augmentation help *this* classifier?
 
-Two protocols from ``BENCHMARKS.md`` (Utility), run across methods and repeated over seeds:
+Two protocols from ``docs/methods/metrics.md#utility``, run across methods and repeated over seeds:
 
 **Full-data comparison.** The real data is split once, 80/20 stratified on the target,
 ``random_state=0`` (:func:`~synthcust.evaluation.splits.train_holdout_split`). For every seed
@@ -125,7 +125,8 @@ def augment_study(
     augment_k : float
         Full data: ``augment:*`` adds ``augment_k x len(train)`` synthetic rows.
     n_small, n_fit, n_synthetic : int
-        Small-data protocol sizes (1,200 / 960 / 4,000 as in BENCHMARKS.md).
+        Small-data protocol sizes (1,200 / 960 / 4,000 as in
+        docs/methods/metrics.md#small-data-protocol).
     n_boot : int
         Bootstrap resamples of the holdout for the full-data CIs.
     positive : optional

@@ -1,5 +1,6 @@
-"""The small-data protocol of ``BENCHMARKS.md`` (the seed's case study): does adding synthetic
-rows help a classifier when only 960 real rows are available?
+"""The small-data protocol: does adding synthetic rows help a classifier with only 960 real rows?
+
+Defined in ``docs/methods/metrics.md#small-data-protocol`` (the seed's case study).
 
 It fits a synthesizer per seed, so it lives in :mod:`synthcust.studies` (evaluation only
 measures frames). Every score is on real rows the synthesizer never saw.
@@ -49,7 +50,9 @@ def small_data_study(
     seeds: int = 20,
     random_state: int = 0,
 ) -> SectionResult:
-    """The small-data protocol of ``BENCHMARKS.md``: does augmentation help with 960 real rows?
+    """The small-data protocol: does augmentation help with 960 real rows?
+
+    Defined in ``docs/methods/metrics.md#small-data-protocol``.
 
     For each seed ``s`` (``random_state``, ``random_state + 1``, ...): draw ``n_small`` real
     rows, split them ``n_fit`` / rest stratified by ``target``

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from synthcust.cli.root import main as cli_main
 from synthcust.cli.common import STATE
+from synthcust.cli.root import main as cli_main
 
 
 def run(args, capsys, monkeypatch) -> tuple[int, str, str]:

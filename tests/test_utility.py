@@ -19,8 +19,8 @@ from sklearn.metrics import (
 
 from synthcust.evaluation.modeling import one_thread
 from synthcust.evaluation.utility import evaluate_utility, ratio_status
-from synthcust.studies.small_data import small_data_study
 from synthcust.exceptions import DataError
+from synthcust.studies.small_data import small_data_study
 
 
 def draw(n: int, seed: int) -> pd.DataFrame:

@@ -363,7 +363,7 @@ def _draw_from_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     return np.minimum((u[:, None] > cum).sum(axis=1), probs.shape[1] - 1)
 
 
-def simulate_customers(
+def simulate_customers(  # noqa: PLR0915 - one documented generative story, step by step
     n: int = 5000,
     random_state: int = 0,
     *,

@@ -15,6 +15,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
@@ -58,6 +59,82 @@ def display_name(name: str) -> str:
     return base or "upload"
 
 
+class _FilePart:
+    """The multipart parser's callbacks: stream the ``file`` field into an open file."""
+
+    def __init__(self, fh: BinaryIO, max_bytes: int):
+        self.fh, self.max_bytes = fh, max_bytes
+        self.headers: dict[str, bytes] = {}
+        self.field, self.value = b"", b""
+        self.in_file = False
+        self.size = 0
+        self.filename: str | None = None
+        self.ext: str | None = None
+        self.error: UploadError | None = None
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self.on_part_begin, "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value, "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished, "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+        }  # fmt: skip
+
+    def on_part_begin(self) -> None:
+        self.headers, self.in_file = {}, False
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.headers[self.field.decode("latin-1").lower()] = self.value
+        self.field, self.value = b"", b""
+
+    def on_headers_finished(self) -> None:
+        _, disp = parse_options_header(self.headers.get("content-disposition", b""))
+        if disp.get(b"name") != b"file" or b"filename" not in disp:
+            return
+        if self.filename is not None:
+            self.error = UploadError(400, "send one file per upload")
+            return
+        name = disp[b"filename"].decode("utf-8", "replace")
+        ext = os.path.splitext(name.lower())[1]
+        self.filename, self.ext = display_name(name), ext
+        self.error = _format_error(name, ext, self.headers.get("content-type", b""))
+        self.in_file = self.error is None
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if not self.in_file or self.error is not None:
+            return
+        self.size += end - start
+        if self.size > self.max_bytes:
+            self.error = UploadError(413, f"the upload is larger than the limit of "
+                                          f"{_mb(self.max_bytes)}")  # fmt: skip
+            return
+        self.fh.write(data[start:end])
+
+    def on_part_end(self) -> None:
+        self.in_file = False
+
+
+def _format_error(name: str, ext: str, content_type: bytes) -> UploadError | None:
+    """Why a file part of this name and content type is refused (None: accepted)."""
+    if ext not in FORMATS:
+        return UploadError(
+            415, f"{display_name(name)!r}: only {', '.join(FORMATS)} files can be uploaded"
+        )
+    part_type = parse_options_header(content_type)[0].decode()
+    if part_type not in FORMATS[ext][1]:
+        return UploadError(
+            415, f"{display_name(name)!r} was sent as {part_type!r}, which is not a "
+            f"{FORMATS[ext][0]} content type",
+        )  # fmt: skip
+    return None
+
+
 async def receive_upload(request: Request, folder: Path, max_bytes: int) -> Upload:
     """Stream the ``file`` field of a multipart request into ``folder``; see the module docs."""
     ctype, opts = parse_options_header(request.headers.get("content-type", ""))
@@ -67,67 +144,9 @@ async def receive_upload(request: Request, folder: Path, max_bytes: int) -> Uplo
     if length is not None and length.isdigit() and int(length) > max_bytes + _SLACK:
         raise UploadError(413, f"the upload is larger than the limit of {_mb(max_bytes)}")
     tmp = Path(folder) / f".upload-{secrets.token_hex(8)}.part"
-    st: dict = {"headers": {}, "field": b"", "value": b"", "in_file": False, "size": 0,
-                "filename": None, "ext": None, "error": None, "parts": 0}  # fmt: skip
     fh = open(tmp, "wb")  # noqa: SIM115 - closed in finally
-
-    def on_part_begin() -> None:
-        st["headers"], st["in_file"] = {}, False
-        st["parts"] += 1
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        st["field"] += data[start:end]
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        st["value"] += data[start:end]
-
-    def on_header_end() -> None:
-        st["headers"][st["field"].decode("latin-1").lower()] = st["value"]
-        st["field"], st["value"] = b"", b""
-
-    def on_headers_finished() -> None:
-        _, disp = parse_options_header(st["headers"].get("content-disposition", b""))
-        if disp.get(b"name") != b"file" or b"filename" not in disp:
-            return
-        if st["filename"] is not None:
-            st["error"] = UploadError(400, "send one file per upload")
-            return
-        name = disp[b"filename"].decode("utf-8", "replace")
-        ext = os.path.splitext(name.lower())[1]
-        st["filename"], st["ext"] = display_name(name), ext
-        if ext not in FORMATS:
-            st["error"] = UploadError(
-                415, f"{display_name(name)!r}: only {', '.join(FORMATS)} files can be uploaded"
-            )
-            return
-        part_type = parse_options_header(st["headers"].get("content-type", b""))[0].decode()
-        if part_type not in FORMATS[ext][1]:
-            st["error"] = UploadError(
-                415, f"{display_name(name)!r} was sent as {part_type!r}, which is not a "
-                f"{FORMATS[ext][0]} content type",
-            )  # fmt: skip
-            return
-        st["in_file"] = True
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        if not st["in_file"] or st["error"] is not None:
-            return
-        st["size"] += end - start
-        if st["size"] > max_bytes:
-            st["error"] = UploadError(413, f"the upload is larger than the limit of "
-                                           f"{_mb(max_bytes)}")  # fmt: skip
-            return
-        fh.write(data[start:end])
-
-    def on_part_end() -> None:
-        st["in_file"] = False
-
-    parser = MultipartParser(opts[b"boundary"], {
-        "on_part_begin": on_part_begin, "on_header_field": on_header_field,
-        "on_header_value": on_header_value, "on_header_end": on_header_end,
-        "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
-        "on_part_end": on_part_end,
-    })  # fmt: skip
+    part = _FilePart(fh, max_bytes)
+    parser = MultipartParser(opts[b"boundary"], part.callbacks())
     ok = False
     try:
         total = 0
@@ -139,16 +158,16 @@ async def receive_upload(request: Request, folder: Path, max_bytes: int) -> Uplo
                 parser.write(chunk)
             except Exception as e:  # the parser's own errors: a malformed body
                 raise UploadError(400, f"malformed multipart body: {e}") from None
-            if st["error"] is not None:
-                raise st["error"]
+            if part.error is not None:
+                raise part.error
         parser.finalize()
-        if st["filename"] is None:
+        if part.filename is None or part.ext is None:
             raise UploadError(400, "no file in the upload: send it in a field named 'file'")
         fh.close()
-        _check_magic(tmp, st["ext"], st["filename"])
+        _check_magic(tmp, part.ext, part.filename)
         ok = True
-        fmt = FORMATS[st["ext"]][0]
-        return Upload(tmp, st["filename"], st["ext"], fmt, st["size"])
+        fmt = FORMATS[part.ext][0]
+        return Upload(tmp, part.filename, part.ext, fmt, part.size)
     finally:
         fh.close()
         if not ok:

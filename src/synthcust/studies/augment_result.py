@@ -212,7 +212,7 @@ def study_verdict(
             r = d.loc[m]
             ok, bad = r[f"{col}_lower"] > 0, r[f"{col}_upper"] < 0
             parts.append(
-                f"{m} (BENCHMARKS small-data protocol): AUC "
+                f"{m} (small-data protocol): AUC "
                 + fmt_ci(r[col], r[f"{col}_lower"], r[f"{col}_upper"])
                 + (
                     ", a reliable gain."

@@ -27,9 +27,9 @@ __all__ = [
     "default_synthesizer",
 ]
 
-#: Share of real rows held out from training (BENCHMARKS.md: 80% train / 20% holdout).
+#: Share of real rows held out from training (docs/methods/metrics.md#splits: 80/20).
 HOLDOUT = 0.2
-#: Seed of the train/holdout split (BENCHMARKS.md: ``random_state=0``).
+#: Seed of the train/holdout split (docs/methods/metrics.md#splits: ``random_state=0``).
 SPLIT_SEED = 0
 #: Seed of fits, samples and evaluations when none is given by the CLI or the service.
 SEED = 0

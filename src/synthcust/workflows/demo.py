@@ -3,7 +3,8 @@
 simulate a retailer's customers (with planted PII) -> split train/holdout -> find and remove
 PII -> fit the default synthesizer (autoregressive with torch, else the Gaussian copula) on
 train -> sample -> write the synthetic customers, the model,
-the schema, the PII report and a fidelity summary (per-column KL as in BENCHMARKS.md) -> check
+the schema, the PII report and a fidelity summary (per-column KL as docs/methods/metrics.md
+defines it) -> check
 that no planted PII value reached any output file.
 """
 
@@ -151,7 +152,8 @@ def _summary(model, real, train, holdout, synth, seed, kl_synth, kl_hold, report
         "kl_method": (
             "KL(real train || synthetic) per column; numeric columns in 20 bins at the real "
             "train quantiles, categories as they are, missing its own bin, 1e-6 added to every "
-            "bin (../shared/BENCHMARKS.md). Reference: KL(real train || real holdout)."
+            "bin (docs/methods/metrics.md#kl-divergence). "
+            "Reference: KL(real train || real holdout)."
         ),
         "kl_synthetic": {k: round(float(v), 5) for k, v in kl_synth.items()},
         "kl_holdout_reference": {k: round(float(v), 5) for k, v in kl_hold.items()},

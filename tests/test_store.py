@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from _cli import run
-from synthcust.cli import core as cli
+from synthcust.cli import common as cli
 from synthcust.exceptions import DataError, SynthcustError
 from synthcust.store import (
     DEFAULT_BUDGET,

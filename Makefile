@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(VENV)/bin/synthcust demo --out demo_out
 
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 # style, the layer contract (pyproject.toml [tool.importlinter]) and the core packages' types
 lint: $(STAMP)

@@ -40,8 +40,7 @@ def coverage_svg(cov: CoverageReport) -> str:
     ax.scatter(x[small], y[small], s=10, color=plots.HOLD, label="too small to speak for")
     ax.scatter(x[bad & ~small], y[bad & ~small], s=14, color="#d1343a",
                label="under / over / missing")  # fmt: skip
-    lim = [min(x.min(), y.min()) * 0.8, 1.0]
-    g = np.geomspace(*lim, 50)
+    g = np.geomspace(float(min(x.min(), y.min())) * 0.8, 1.0, 50)
     ax.plot(g, g, color="#555", lw=0.8)
     ax.fill_between(g, g * cov.ratio_band[0], g * cov.ratio_band[1], color="#ccc",
                     alpha=0.4, lw=0)  # fmt: skip

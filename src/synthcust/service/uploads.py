@@ -72,7 +72,7 @@ class _FilePart:
         self.ext: str | None = None
         self.error: UploadError | None = None
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self) -> Any:  # python_multipart's MultipartCallbacks (a TypedDict)
         return {
             "on_part_begin": self.on_part_begin, "on_header_field": self.on_header_field,
             "on_header_value": self.on_header_value, "on_header_end": self.on_header_end,

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from synthcust.exceptions import DataError, ParameterError
+from synthcust.schema.formats import learn_decimals
 from synthcust.schema.model import Column, Kind, Role, Schema
 
 #: Strings that mean "missing" when they occur as a whole cell (compared case-insensitively).
@@ -205,7 +206,10 @@ def _infer_numeric(
         return Column(name, Kind.BOOLEAN, missing_markers=markers), notes
     if integer and _ID_NAME.search(name) and n_unique >= 0.95 * len(vals):
         return Column(name, Kind.ID, integer=True, role=Role.KEY), notes
-    return Column(name, Kind.NUMERIC, integer=integer, missing_markers=markers), notes
+    decimals = None if integer else learn_decimals(vals)
+    return Column(
+        name, Kind.NUMERIC, integer=integer, decimals=decimals, missing_markers=markers
+    ), notes
 
 
 def _infer_text(
@@ -238,6 +242,7 @@ def _infer_text(
                 name,
                 Kind.NUMERIC,
                 integer=integer,
+                decimals=None if integer else learn_decimals(vals),
                 missing_markers=markers,
                 note="numbers stored as text",
             ), notes

@@ -82,6 +82,8 @@ class Column:
     name: column name as in the data.
     kind: what it holds (:class:`Kind`).
     integer: numeric columns only; values are whole numbers.
+    decimals: numeric columns only; the decimals the real values are written with (``2`` for
+        money); samples are rounded to them. ``None``: not learned, or more than six.
     datetime_format: datetime columns read from text: the ``strftime`` format they follow.
     missing_markers: strings that mean "missing" in this column (``?``, ``unknown``, ...).
     pii: detected or declared PII kind, if any.
@@ -101,6 +103,7 @@ class Column:
     lower: float | None = None
     upper: float | None = None
     note: str | None = None
+    decimals: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "kind": self.kind.value}
@@ -124,6 +127,7 @@ class Column:
             name=str(d["name"]),
             kind=Kind(d["kind"]),
             integer=bool(d.get("integer", False)),
+            decimals=None if d.get("decimals") is None else int(d["decimals"]),
             datetime_format=d.get("datetime_format"),
             missing_markers=tuple(str(m) for m in d.get("missing_markers", ()) or ()),
             pii=PIIKind(d["pii"]) if d.get("pii") else None,
@@ -181,6 +185,11 @@ def _column_problems(d: Mapping[str, Any], where: str = "") -> list[str]:
         and d["lower"] > d["upper"]
     ):
         problems.append(f"{label}: lower {d['lower']} is above upper {d['upper']}")
+    dec = d.get("decimals")
+    if dec is not None and (
+        isinstance(dec, bool) or not isinstance(dec, int) or not 0 <= dec <= 15
+    ):
+        problems.append(f"{label}: decimals must be a whole number from 0 to 15, got {dec!r}")
     mm = d.get("missing_markers")
     if mm is not None and not isinstance(mm, list | tuple):
         problems.append(f"{label}: missing_markers must be a list of strings")

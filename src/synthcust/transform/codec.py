@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from synthcust.exceptions import DataError, NotFittedError
+from synthcust.schema.formats import learn_decimals
 from synthcust.schema.model import Column, Kind, Schema
+from synthcust.transform.idpattern import learn_id_pattern, make_ids
 
 _PANDAS2 = int(pd.__version__.split(".")[0]) < 3
 
@@ -34,6 +36,7 @@ class ColumnSpec:
     kind: str  # numeric | datetime | categorical | id | constant | text
     dtype: str  # the original pandas dtype, restored on output
     integer: bool = False
+    decimals: int | None = None  # numeric: samples rounded to the real values' decimals
     datetime_format: str | None = None
     datetime_unit: str | None = None  # "D" or "s" when a datetime is modelled as a number
     datetime_step: int | None = None  # unit "s": every real value is a multiple (60, 3600)
@@ -48,6 +51,7 @@ class ColumnSpec:
     id_prefix: str = ""
     id_width: int = 0
     id_start: int = 1
+    id_pattern: dict[str, Any] = field(default_factory=dict)  # see transform.idpattern
     lower: float | None = None
     upper: float | None = None
 
@@ -122,10 +126,15 @@ class TableCodec:
                 spec.integer = True
                 spec.id_start = int(nn.max()) + 1 if len(nn) else 1
             else:
+                spec.id_pattern = learn_id_pattern(nn)
                 m = nn.astype(str).str.extract(_ID_RE.pattern)
                 if len(nn) and m[1].notna().all() and m[0].nunique() == 1:
                     spec.id_prefix = str(m[0].iloc[0])
                     spec.id_width = int(m[1].str.len().max())
+                    # the sequence starts after the real ids: never a real id
+                    digits = m[1].str.lstrip("0").replace("", "0")
+                    longest = digits[digits.str.len() == digits.str.len().max()]
+                    spec.id_start = int(longest.max()) + 1
                 else:
                     spec.id_prefix = "ID-"
                     spec.id_width = 8
@@ -138,6 +147,10 @@ class TableCodec:
                 spec.kind = "constant"
                 spec.constant = None
                 return spec
+            if spec.kind == "numeric" and not spec.integer:
+                # the schema's decimals; a schema from before they were learned: from the data
+                dec = getattr(col, "decimals", None)
+                spec.decimals = dec if dec is not None else learn_decimals(finite)
             spec.lower = float(finite.min()) if col.lower is None else col.lower
             spec.upper = float(finite.max()) if col.upper is None else col.upper
             return spec
@@ -290,7 +303,7 @@ class TableCodec:
             elif spec.kind == "constant":
                 out[spec.name] = _restore_constant(n, spec)
             elif spec.kind == "id":
-                out[spec.name] = restore_id(n, spec)
+                out[spec.name] = restore_id(n, spec, rng)
         # concat keeps one block per column: pd.DataFrame(dict) would consolidate same-dtype
         # columns into 2-D blocks, a full extra copy of the output at peak
         cols = [v.rename(k).reset_index(drop=True) for k, v in out.items()]
@@ -363,6 +376,8 @@ def restore_numeric(x: np.ndarray, spec: ColumnSpec) -> pd.Series:
         np.clip(x, spec.lower, spec.upper, out=x, where=~miss)
     if spec.integer:
         np.round(x, out=x)
+    elif spec.decimals is not None and spec.kind == "numeric":
+        np.round(x, spec.decimals, out=x)
     if spec.kind == "datetime":
         if spec.datetime_step:
             x = np.round(x / spec.datetime_step) * spec.datetime_step
@@ -459,13 +474,20 @@ def _restore_constant(n: int, spec: ColumnSpec) -> pd.Series:
     return astype_safe(s, spec.dtype)
 
 
-def restore_id(n: int, spec: ColumnSpec) -> pd.Series:
-    """``n`` fresh sequential ids in the column's style (prefix, zero padding, dtype)."""
-    seq = np.arange(
-        spec.id_start if spec.integer else 1, (spec.id_start if spec.integer else 1) + n
-    )
+def restore_id(n: int, spec: ColumnSpec, rng: np.random.Generator | None = None) -> pd.Series:
+    """``n`` fresh ids in the column's style, unique and never a real id.
+
+    String ids with a learned pattern (:mod:`synthcust.transform.idpattern`) are drawn in it
+    (``rng``; ``None``: a fixed seed); otherwise ids are sequential after the real ones, with
+    the real prefix and zero padding (``ID-00000001`` when the ids have no such structure).
+    """
+    if spec.id_pattern and not spec.integer:
+        drawn = make_ids(n, spec.id_pattern, rng if rng is not None else np.random.default_rng(0))
+        if drawn is not None:
+            return astype_safe(pd.Series(drawn, dtype=object), spec.dtype)
+    seq = np.arange(spec.id_start, spec.id_start + n)
     if spec.integer:
         return astype_safe(pd.Series(seq), spec.dtype)
-    width = max(spec.id_width, len(str(n)))
+    width = max(spec.id_width, len(str(spec.id_start + n - 1)))
     txt = pd.Series(seq).astype(str).str.zfill(width)
     return astype_safe(spec.id_prefix + txt, spec.dtype)

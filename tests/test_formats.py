@@ -1,0 +1,141 @@
+"""The data's own formats: decimals, whole numbers and id patterns survive sampling."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthcust.schema.formats import learn_decimals
+from synthcust.schema.infer import infer_schema
+from synthcust.schema.model import Schema
+from synthcust.synthesizers import REGISTRY
+from synthcust.transform.codec import ColumnSpec, TableCodec, restore_id
+from synthcust.transform.idpattern import learn_id_pattern, make_ids, maybe_real
+
+FAST = {
+    "copula": {},
+    "autoregressive": {"epochs": 5, "hidden": 32, "patience": 2},
+}
+ID_RE = re.compile(r"^[1-9]\d{3}-[A-Z]{5}$")
+
+
+def _decimals(x: pd.Series) -> pd.Series:
+    """Decimals of each value as written (shortest repr)."""
+    txt = x.dropna().map(repr)
+    return txt.str.split(".").str[1].fillna("").str.rstrip("0").str.len()
+
+
+@pytest.fixture
+def shop() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    n = 300
+    letters = rng.choice(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), size=(n, 5))
+    return pd.DataFrame(
+        {
+            "customer_id": [
+                f"{a}-{''.join(b)}"
+                for a, b in zip(
+                    rng.choice(np.arange(1000, 10000), n, replace=False), letters, strict=True
+                )
+            ],
+            "spend": np.round(rng.gamma(2.0, 30.0, n), 2),
+            "orders": rng.integers(0, 20, n),
+            "plan": rng.choice(["basic", "plus", "pro"], n),
+        }
+    )
+
+
+def test_learn_decimals_is_robust_to_float_noise():
+    assert learn_decimals(np.array([0.1 + 0.2, 1.25, np.nan])) == 2
+    assert learn_decimals(np.array([1234567.89, 0.5])) == 2
+    assert learn_decimals(np.array([3.0, 4.0])) == 0
+    assert learn_decimals(np.random.default_rng(0).random(100)) is None  # no rounding
+    assert learn_decimals(np.arange(100_000) * 0.001) == 3  # sampled, still right
+
+
+def test_schema_learns_decimals_and_integers(shop):
+    s = infer_schema(shop)
+    assert s["spend"].decimals == 2 and not s["spend"].integer
+    assert s["orders"].integer
+    txt = infer_schema(pd.DataFrame({"p": ["1.5", "2.25", "3"] * 5}))
+    assert txt["p"].decimals == 2
+
+
+def test_schema_json_round_trip_keeps_decimals(shop):
+    s = infer_schema(shop)
+    d = json.loads(json.dumps(s.to_dict()))
+    assert d["columns"][1]["decimals"] == 2
+    assert Schema.from_dict(d)["spend"].decimals == 2
+
+
+def test_old_schema_json_without_decimals_loads_and_codec_learns_them(shop):
+    d = infer_schema(shop).to_dict()
+    for c in d["columns"]:
+        c.pop("decimals", None)
+    old = Schema.from_dict(d)
+    assert old["spend"].decimals is None
+    codec = TableCodec().fit(shop, old)
+    assert codec.spec("spend").decimals == 2
+    # an old codec (model file) without the new fields still loads
+    legacy = codec.to_dict()
+    for spec in legacy["specs"]:
+        spec.pop("decimals")
+        spec.pop("id_pattern")
+    assert TableCodec.from_dict(legacy).spec("spend").decimals is None
+
+
+def test_bad_decimals_are_refused():
+    from synthcust.exceptions import SchemaError
+
+    with pytest.raises(SchemaError, match="decimals"):
+        Schema.from_dict({"columns": [{"name": "x", "kind": "numeric", "decimals": -1}]})
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_samples_keep_decimals_integers_and_id_pattern(name, shop):
+    if name not in REGISTRY:
+        pytest.skip(f"{name} is not available here")
+    m = REGISTRY[name](random_state=0, **FAST[name]).fit(shop)
+    out = m.sample(500)
+    assert (_decimals(out["spend"]) <= 2).all()
+    assert out["orders"].dtype == shop["orders"].dtype
+    assert (out["orders"] % 1 == 0).all()
+    ids = out["customer_id"]
+    assert ids.is_unique
+    assert ids.map(lambda v: bool(ID_RE.match(v))).all(), ids.head()
+    assert not ids.isin(shop["customer_id"]).any()
+
+
+def test_ids_in_pattern_unique_never_real_and_vectorised():
+    rng = np.random.default_rng(1)
+    n = 5000
+    nums, tails = rng.integers(0, 10**6, n), rng.choice(list("xyz"), n)
+    real = pd.Series([f"AC{a:06d}-{b}" for a, b in zip(nums, tails, strict=True)]).drop_duplicates()
+    pattern = learn_id_pattern(real)
+    assert pattern["alphabets"][0][:3] == ["A", "C", "0123456789"]
+    assert pattern["alphabets"][0][8] == "-"
+    assert json.loads(json.dumps(pattern)) == pattern  # JSON-ready
+    assert maybe_real(real, pattern).all()  # no false negatives
+    ids = pd.Series(make_ids(100_000, pattern, rng))
+    assert ids.is_unique and not ids.isin(real).any()
+    assert ids.str.fullmatch(r"AC\d{6}-[a-z]").all()
+    # the real ids are not in the model, only a filter of salted hashes
+    assert not any(r in json.dumps(pattern) for r in real.head(50))
+
+
+def test_id_fallbacks():
+    few = pd.Series(["1234-ABCDE", "9876-ZYXWV"])
+    assert learn_id_pattern(few) == {}  # too few ids
+    mixed = pd.Series([f"{'x' * (i % 37)}{i}" for i in range(200)])
+    assert learn_id_pattern(mixed) == {}  # lengths without structure
+    spec = ColumnSpec("id", "id", "object", id_prefix="ID-", id_width=8)
+    assert restore_id(3, spec).tolist() == ["ID-00000001", "ID-00000002", "ID-00000003"]
+    # prefix + number ids: fresh ones continue after the real ones
+    df = pd.DataFrame({"cid": [f"C{i:05d}" for i in range(1, 41)]})
+    codec = TableCodec().fit(df, infer_schema(df))
+    out = codec.decode(codec.encode(df), np.random.default_rng(0))
+    assert out["cid"].iloc[0] == "C00041" and not out["cid"].isin(df["cid"]).any()

@@ -17,10 +17,15 @@ Method (the family of MOSTLY AI's TabularARGN and of MADE, Germain et al. 2015):
    the order "a random subset S first, then the rest", with S given to every hidden unit as an
    indicator vector. At sampling time the conditioned columns are put first and drawn from the
    model restricted to the allowed tokens (a numeric range also restricts the within-bin draw),
-   so every row satisfies the conditions and no rejection loop can spin. A pool of twice the
-   rows is then importance-resampled (without replacement) towards the default-order model,
-   the better-trained one: weight = p_default(row) / q(row). A condition on the first column
-   alone needs no resampling: ancestral sampling with truncation is exact there.
+   so every row satisfies the conditions and no rejection loop can spin. The rows are then
+   importance-resampled, **with replacement**, towards the default-order model (the better
+   trained one) restricted to the conditions: weight = p_default(row) * (share of each
+   conditioned token's mass inside its condition) / q(row). The pool grows in rounds until its
+   effective sample size is ``condition_ess_factor`` times the rows asked for; a pool that stays
+   thin warns, a hopeless one is refused (:meth:`AutoregressiveSynthesizer._sample_resampled`
+   explains why the former draw without replacement from twice the rows was biased). A
+   condition on the first column alone needs no resampling: ancestral sampling with truncation
+   is exact there.
 4. Sampling runs the network **incrementally**: when the column at position ``k`` is drawn,
    only hidden units of degree ``k`` are computed (the others are already final or not yet
    needed), so generating all ``m`` columns costs one forward pass, not ``m``.
@@ -45,6 +50,7 @@ Method (the family of MOSTLY AI's TabularARGN and of MADE, Germain et al. 2015):
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -70,6 +76,12 @@ from synthcust.synthesizers.neural.made import (
     canonical_first,
     order_rank,
 )
+from synthcust.synthesizers.neural.modes import describe
+from synthcust.synthesizers.neural.resample import (
+    ConditionWarning,
+    WeightedReservoir,
+    ess_verdict,
+)
 from synthcust.synthesizers.neural.tokens import ColumnTokens
 from synthcust.synthesizers.neural.torchutil import (
     arrays_to_state,
@@ -81,7 +93,7 @@ from synthcust.synthesizers.neural.torchutil import (
 from synthcust.synthesizers.neural.training import TrainLog, check_training_args
 from synthcust.transform.codec import Encoded
 
-__all__ = ["AR_NOT_COVERED", "AutoregressiveSynthesizer"]
+__all__ = ["AR_NOT_COVERED", "AutoregressiveSynthesizer", "ConditionWarning"]
 
 
 class AutoregressiveSynthesizer(BaseSynthesizer):
@@ -318,21 +330,76 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         seed = torch_seed(rng)
         first = canonical_first(torch, torch.as_tensor([c in allowed for c in range(m)]))
         if not allowed or (len(allowed) == 1 and not bool(first.any())):
-            # no condition, or conditions on the first columns of the default order only:
-            # ancestral sampling with truncation is exact for the model
+            # no condition, or one on the first column of the default order: ancestral
+            # sampling with truncation is exact for the model
             with deterministic(seed, self.threads) as gen:
                 tok, _ = self._generate(torch, n, allowed, gen)
         else:
-            # the conditioned columns go first (the order trained with flex_share); the rows are
-            # then importance-resampled towards the default-order model, the better trained
-            # one: weight = p_default(row) / q(row), q = what the flexible order proposed
-            pool = min(2 * n, n + 100_000)
-            with deterministic(seed, self.threads) as gen:
-                tok, logq = self._generate(torch, pool, allowed, gen)
-                logw = self._log_prob(torch, tok) - logq
-            keys = np.log(rng.random(pool)) / np.exp(logw - logw.max())  # Efraimidis-Spirakis
-            tok = tok[np.sort(np.argsort(-keys)[:n])]
+            tok = self._sample_resampled(torch, n, allowed, conds, seed, rng)
         return self._detokenize(tok, ranges, rng)
+
+    #: the conditional pool grows until its effective sample size is this many times ``n``
+    condition_ess_factor: ClassVar[float] = 4.0
+    #: at most this many rounds of pool growth, and at most this many pool rows per output row
+    condition_max_rounds: ClassVar[int] = 6
+    condition_max_pool_factor: ClassVar[int] = 64
+    #: rows generated at once while growing the pool (bounds memory with the number of columns)
+    condition_chunk_rows: ClassVar[int] = 65_536
+
+    def _sample_resampled(
+        self,
+        torch: Any,
+        n: int,
+        allowed: dict[int, np.ndarray],
+        conds: list[Condition],
+        seed: int,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Tokens of ``n`` rows from the default-order model given the conditions (SIR).
+
+        The proposal ``q`` generates the conditioned columns first (the order trained with
+        ``flex_share``), each restricted to its allowed tokens, so every row meets the
+        conditions. The target is the default-order model, the better trained one, restricted
+        to the conditions: ``p(row) * prod_c a_c(row)``, ``a_c`` the share of the token's mass
+        inside the condition (below 1 only for a numeric bin straddling a range's end; the
+        within-bin draw then stays inside the range). Weight ``w = p * prod a / q``.
+
+        Rows are resampled **with replacement** in proportion to ``w`` from a pool grown in
+        rounds until its effective sample size ``(sum w)^2 / sum w^2`` reaches
+        ``condition_ess_factor * n`` (at most ``condition_max_rounds`` rounds and
+        ``condition_max_pool_factor * n`` rows, ``condition_chunk_rows`` at a time; only the
+        ``n`` chosen rows are kept, see
+        :class:`~synthcust.synthesizers.neural.resample.WeightedReservoir`). The former draw
+        of ``n`` distinct rows from a pool of ``2 n`` was biased: it cannot repeat a heavy row,
+        so it flattened the rows towards the proposal (issue 19). A pool still thinner than
+        ``n`` effective rows warns (:class:`ConditionWarning`); one under 1% of ``n`` is
+        refused with a :class:`ConditionError`. The ESS reached is kept in
+        ``last_condition_ess_``.
+        """
+        res = WeightedReservoir(n, rng)
+        out = np.zeros((n, len(self.tokens_)), dtype=np.int64)
+        target = self.condition_ess_factor * n
+        cap = self.condition_max_pool_factor * n
+        m = max(2 * n, 1_024)
+        with deterministic(seed, self.threads) as gen:
+            for _ in range(self.condition_max_rounds):
+                for a in range(0, m, self.condition_chunk_rows):
+                    k = min(self.condition_chunk_rows, m - a)
+                    tok, logq = self._generate(torch, k, allowed, gen)
+                    logw = self._log_prob(torch, tok) - logq
+                    with np.errstate(divide="ignore"):
+                        for c, w in allowed.items():
+                            logw += np.log(w[tok[:, c]])
+                    slots, rows = res.add(logw)
+                    out[slots] = tok[rows]
+                if res.ess >= target or res.rows >= cap:
+                    break
+                per_row = res.ess / res.rows  # ESS each further row is likely to add
+                need = (target - res.ess) / per_row if per_row > 0 else cap
+                m = int(min(cap - res.rows, max(1_024, math.ceil(1.2 * need))))
+        self.last_condition_ess_ = res.ess
+        ess_verdict(res.ess, n, describe(conds))
+        return out
 
     def _generate(
         self,

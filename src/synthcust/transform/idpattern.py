@@ -110,10 +110,26 @@ def _alphabet(column: np.ndarray) -> str:
 
 
 def _hashes(values: pd.Series, salt: bytes) -> np.ndarray:
-    key = salt.hex()[:16]
-    return pd.util.hash_pandas_object(
-        pd.Series(values.astype(str).to_numpy(dtype=object)), index=False, hash_key=key
-    ).to_numpy(dtype=np.uint64)
+    """Salted 64-bit hashes of the ids: FNV-1a over the characters, then a SplitMix64 finish.
+
+    Own code (not ``pandas.util.hash_pandas_object``) so that a saved model's filter means the
+    same under any library version; vectorised over ids, a loop over character positions only.
+    """
+    txt = values.astype(str).to_numpy(dtype=str)
+    lens = np.char.str_len(txt) if len(txt) else np.zeros(0, dtype=int)
+    width = max(1, int(lens.max())) if len(txt) else 1
+    codes = np.asarray(txt, dtype=f"<U{width}").view(np.uint32).reshape(len(txt), width)
+    h = np.full(len(txt), np.uint64(int.from_bytes(salt[:8], "little")), dtype=np.uint64)
+    prime = np.uint64(0x100000001B3)
+    for j in range(width):  # only each id's own characters: a hash does not depend on the batch
+        h = np.where(j < lens, (h ^ codes[:, j].astype(np.uint64)) * prime, h)
+    h ^= np.uint64(int.from_bytes(salt[8:16], "little")) ^ lens.astype(np.uint64)
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
 
 
 def _positions(h: np.ndarray, m: int) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synthcust.exceptions import ConditionError
 from synthcust.schema.formats import learn_decimals
 from synthcust.schema.infer import infer_schema
 from synthcust.schema.model import Schema
@@ -139,3 +140,26 @@ def test_id_fallbacks():
     codec = TableCodec().fit(df, infer_schema(df))
     out = codec.decode(codec.encode(df), np.random.default_rng(0))
     assert out["cid"].iloc[0] == "C00041" and not out["cid"].isin(df["cid"]).any()
+
+
+def test_strict_bounds_hold_after_rounding_to_decimals():
+    """A value drawn just above ``x > 80`` must not round back onto 80.00: bounds go on the grid."""
+    from synthcust.synthesizers import GaussianCopulaSynthesizer, Range
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    df = pd.DataFrame(
+        {"monthly": np.round(rng.uniform(20, 120, n), 2), "c": rng.choice(["a", "b"], n)}
+    )
+    model = GaussianCopulaSynthesizer(random_state=0).fit(df)
+    above = model.sample(3000, conditions={"monthly": Range(80, None, low_inclusive=False)},
+                         random_state=1)  # fmt: skip
+    assert (above["monthly"] > 80).all()
+    assert (np.round(above["monthly"], 2) == above["monthly"]).all()
+    below = model.sample(3000, conditions={"monthly": Range(None, 80, high_inclusive=False)},
+                         random_state=2)  # fmt: skip
+    assert (below["monthly"] < 80).all()
+    exact = model.sample(50, conditions={"monthly": 50.25}, random_state=3)
+    assert set(exact["monthly"]) == {50.25}
+    with pytest.raises(ConditionError, match="2 decimals"):
+        model.sample(10, conditions={"monthly": 50.255})

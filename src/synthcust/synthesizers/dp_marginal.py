@@ -667,6 +667,10 @@ def _declare_public(
                 spec.categories = sorted(spec.categories, key=lambda v: (str(type(v)), str(v)))
                 cat_source[spec.name] = "data (treated as public)"
             spec.rare, spec.rare_p = [], []
-        elif spec.kind == "id" and spec.integer:
-            spec.id_start = 1  # not the data's largest id + 1
+        elif spec.kind == "id":
+            # nothing learned from the private ids: not the largest id + 1, not their pattern
+            spec.id_start = 1
+            spec.id_pattern = {}
+        if spec.kind == "numeric" and not spec.integer:
+            spec.decimals = None  # the real values' decimals are data, not a public fact
     return public, cat_source

@@ -121,6 +121,8 @@ def _compile_one(spec: ColumnSpec, value: Any) -> Condition:
         if spec.integer:
             lo = math.ceil(lo) if math.isfinite(lo) else lo
             hi = math.floor(hi) if math.isfinite(hi) else hi
+        elif spec.kind == "numeric" and spec.decimals is not None:
+            lo, hi = _on_grid(rng, spec, lo, hi)
         shown = (
             f"{rng.low}"
             if rng.low == rng.high
@@ -128,11 +130,39 @@ def _compile_one(spec: ColumnSpec, value: Any) -> Condition:
             f"{rng.high if rng.high is not None else ''}"
         )
         if lo > hi:
-            raise ConditionError(f"column {spec.name!r}: range {shown} is empty (low > high)")
+            grid = (
+                f" at the column's {spec.decimals} decimals"
+                if spec.kind == "numeric" and not spec.integer and spec.decimals is not None
+                else ""
+            )
+            raise ConditionError(
+                f"column {spec.name!r}: range {shown} is empty{grid} (low > high); widen it"
+            )
         return NumericCondition(spec.name, float(lo), float(hi), shown)
     raise ConditionError(
         f"column {spec.name!r} is {spec.kind} and is not modelled, so it cannot be conditioned on"
     )
+
+
+def _on_grid(rng: Range, spec: ColumnSpec, lo: float, hi: float) -> tuple[float, float]:
+    """The bounds moved onto the column's decimal grid, inwards.
+
+    Samples are rounded to the real values' decimals after they are drawn, so a value drawn
+    just above a strict bound (``x > 80``) would round back onto it (80.00); with the bounds on
+    the grid (80.01), rounding keeps every value inside the condition. Inclusive bounds that
+    are already on the grid stay where they are (float noise such as 80.1 * 100 is tolerated).
+    """
+    scale = 10.0 ** int(spec.decimals or 0)
+    tol = 1e-6
+    if rng.low is not None and math.isfinite(lo):
+        low = to_number(spec, rng.low) * scale
+        k = math.floor(low + tol) + 1 if not rng.low_inclusive else math.ceil(low - tol)
+        lo = k / scale
+    if rng.high is not None and math.isfinite(hi):
+        high = to_number(spec, rng.high) * scale
+        k = math.ceil(high - tol) - 1 if not rng.high_inclusive else math.floor(high + tol)
+        hi = k / scale
+    return lo, hi
 
 
 def _category_code(spec: ColumnSpec, v: Any) -> int:

@@ -49,8 +49,9 @@ MAX_EPSILON = 100.0
 NOT_COVERED = [
     "the mode-specific transform (per-column Gaussian modes: means, deviations, weights; "
     "point-mass values; value ranges) is fitted on the private data without noise",
-    "the table codec (category lists, missing-value markers, integer/datetime formats, id "
-    "ranges) and, when no schema is given, the inferred schema come from the private data",
+    "the table codec (category lists, missing-value markers, integer/datetime formats, "
+    "numbers' decimals, id ranges and id patterns) and, when no schema is given, the inferred "
+    "schema come from the private data",
     "the number of training rows",
 ]
 

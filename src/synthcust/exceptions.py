@@ -16,6 +16,9 @@
     ├── SegmentError                a segment rule is malformed or matches no customer
     └── ConstraintError             a constraint is contradictory, broken, or cannot be met
 
+    TrainingBudgetWarning           (a warning) training stopped by its time budget before it
+                                    converged: the model may be under-trained
+
 Every message names the column/value at fault and says what to do next.
 """
 
@@ -88,3 +91,12 @@ class SegmentError(SynthcustError, ValueError):
 
 class ConstraintError(SynthcustError, ValueError):
     """A constraint is contradictory, broken by the real data, or cannot be met when sampling."""
+
+
+class TrainingBudgetWarning(UserWarning):
+    """Training was stopped by ``max_training_time`` before it converged.
+
+    The model is usable but may be under-trained; the message says after how many seconds and
+    at which epoch it stopped, and what to change (raise ``max_training_time`` or lower
+    ``epochs``).
+    """

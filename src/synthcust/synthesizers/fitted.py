@@ -17,7 +17,7 @@ without importing the public faces (``synthcust.api``, ``synthcust.workflows``).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from synthcust.schema.infer import infer_column, infer_schema
 from synthcust.schema.model import Schema
 from synthcust.schema.validate import validate
 from synthcust.synthesizers.base import REGISTRY, BaseSynthesizer
+from synthcust.synthesizers.neural.training import progress_to
 
 __all__ = ["SynthModel", "fit_model", "load_model", "prepare_schema"]
 
@@ -76,6 +77,7 @@ class SynthModel:
         conditions: Mapping[str, Any] | None = None,
         segment: str | Segment | None = None,
         random_state: int | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> pd.DataFrame:
         """Draw ``n`` synthetic customers, optionally of one segment and/or with conditions.
 
@@ -90,6 +92,9 @@ class SynthModel:
             A segment defined at fit time (by name) or an ad-hoc one.
         random_state : int, optional
             Same seed, same rows.
+        progress : callable, optional
+            ``progress(message)`` with the status of long sampling (see
+            :func:`synthcust.synthesizers.neural.training.progress_to`).
 
         Returns
         -------
@@ -112,7 +117,8 @@ class SynthModel:
             raise ConditionError(
                 f"columns {bad} hold generated fake PII; they cannot be conditioned on"
             )
-        out = self.synthesizer.sample(n, conditions=conds, random_state=random_state)
+        with progress_to(progress):
+            out = self.synthesizer.sample(n, conditions=conds, random_state=random_state)
         if fakes:
             seed = (
                 int(np.random.default_rng().integers(2**31))
@@ -139,6 +145,17 @@ class SynthModel:
             "segments": {k: s.rule for k, s in self.segments.items()},
         }
         return self.synthesizer.save(path, extra=extra)
+
+    @property
+    def training_warnings(self) -> list[str]:
+        """Warnings about how training ended (kept in the model file): a fit stopped by its
+        time budget while its validation loss was still falling says so here
+        (:class:`~synthcust.exceptions.TrainingBudgetWarning` at fit time)."""
+        log = getattr(self.synthesizer, "training_log_", None)
+        if log is None:
+            return []
+        msg = log.budget_warning(self.synthesizer.name)
+        return [msg] if msg else []
 
     @property
     def notes(self) -> list[str]:
@@ -262,6 +279,7 @@ def fit_model(
     segments: Mapping[str, str] | None = None,
     random_state: int | None = None,
     hash_key: bytes | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> SynthModel:
     """Handle PII, check segments, then fit ``synthesizer`` on the clean frame.
 
@@ -289,6 +307,11 @@ def fit_model(
         Seed of PII handling and the synthesizer.
     hash_key : bytes, optional
         Key of the ``hash`` policy.
+    progress : callable, optional
+        ``progress(message)`` with the training's status (epochs, losses, seconds): every
+        epoch when stderr is a terminal, else every ~10 s; a fit stopped by its time budget
+        before convergence also warns (:class:`~synthcust.exceptions.TrainingBudgetWarning`,
+        kept in :attr:`SynthModel.training_warnings`).
 
     Returns
     -------
@@ -318,7 +341,8 @@ def fit_model(
             )
         check_segment(clean, seg)
     synth = REGISTRY[synthesizer](random_state=random_state, **dict(params or {}))
-    synth.fit(clean, clean_schema)
+    with progress_to(progress):
+        synth.fit(clean, clean_schema)
     fakes = {f.column for f in report.fakes}
     order = [c for c in data.columns if c in clean.columns or c in fakes]
     return SynthModel(synth, schema, report, [str(c) for c in order], segs)

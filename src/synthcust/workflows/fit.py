@@ -270,7 +270,8 @@ def fit(
         say(f"fitting {name} on {len(data):,} rows")
         model = fit_model(data, ready, name, params=params, findings=findings,
                           pii_policies=pii_policies, segments=segments,
-                          random_state=random_state, hash_key=hash_key)  # fmt: skip
+                          random_state=random_state, hash_key=hash_key,
+                          progress=progress)  # fmt: skip
         return model, _save(model, save_to, say)
 
     if plan is None and workspace is None:

@@ -30,9 +30,14 @@ Sampling draws the conditional vector from the true category frequencies (as the
 does), so the generated mixture is the data distribution, and uses the generator's BatchNorm
 running statistics (``eval`` mode; the package keeps batch statistics), so a row does not
 depend on the rows generated beside it and a conditional vector that is the same for every row
-is not partly normalised away. A categorical
-condition drives the conditional vector; every condition is then met exactly by keeping only
-rows that meet all of them (:func:`~synthcust.synthesizers.neural.modes.sample_until`).
+is not partly normalised away. Conditions are met by rejection: rows are drawn exactly as
+unconditional ones (the conditional vector from the category frequencies) and only those
+meeting every condition are kept
+(:func:`~synthcust.synthesizers.neural.modes.sample_until`), so a conditional sample follows
+the model's own distribution restricted to the condition, exactly. (Driving the conditional
+vector with a categorical condition, as the package does, would instead draw from the
+generator's branch for that category, a different distribution than the model's unconditional
+rows in that category: issue 19.)
 
 Differential privacy (``dp_epsilon`` set), in the manner of DP-CTGAN (Fang et al. 2022) and
 smartnoise-synth's ``DPCTGAN``: only the critic sees real rows, so only the critic is trained
@@ -58,7 +63,7 @@ from typing import Any
 
 import numpy as np
 
-from synthcust.synthesizers.conditions import CategoricalCondition, Condition
+from synthcust.synthesizers.conditions import Condition
 from synthcust.synthesizers.neural.ctgan_parts import (
     CTGANTrainer,
     GanActivation,
@@ -302,27 +307,14 @@ class CTGANSynthesizer(ModeNormSynthesizer):
         if self.generator_ is None:
             return Encoded(np.empty((n, 0)), np.empty((n, 0), np.int32), [], [])
         torch = require_torch()
-        drive = self._driving_condition(conds)
         with self._sampling_context(rng) as gen:
             dgen = device_generator(torch, gen, self.device_)
 
             def draw(m: int) -> Encoded:
-                return t.inverse(self._generate(torch, m, rng, dgen, drive))
+                return t.inverse(self._generate(torch, m, rng, dgen))
 
+            # rejection from the unconditional generator: exact for the model (module docstring)
             return sample_until(draw, n, conds)
-
-    def _driving_condition(self, conds: list[Condition]) -> tuple[int, np.ndarray] | None:
-        """(column, allowed slots) of the most selective categorical condition, if any."""
-        best = None
-        for c in conds:
-            if isinstance(c, CategoricalCondition):
-                q = self.transformer_.cat_names_.index(c.column)
-                slots = self.transformer_.condition_slots(c)
-                counts = self.transformer_.cat_counts_[q]
-                share = counts[slots].sum() / max(counts.sum(), 1)
-                if best is None or share < best[0]:
-                    best = (share, q, slots)
-        return None if best is None else (best[1], best[2])
 
     def _generate(
         self,
@@ -330,7 +322,6 @@ class CTGANSynthesizer(ModeNormSynthesizer):
         m: int,
         rng: np.random.Generator,
         gen: Any,
-        drive: tuple[int, np.ndarray] | None,
     ) -> np.ndarray:
         out = np.empty((m, self.transformer_.output_dim), dtype=np.float32)
         G, dev = self.generator_, self.device_
@@ -340,13 +331,8 @@ class CTGANSynthesizer(ModeNormSynthesizer):
                 b = min(_GEN_CHUNK, m - a)
                 z = torch.randn(b, self.embedding_dim, generator=gen, device=dev)
                 if self.n_disc_:
-                    if drive is None:
-                        col = rng.integers(0, self.n_disc_, b)
-                        f = np.searchsorted(self.freq_cum_, col + rng.random(b), side="right")
-                    else:
-                        q, slots = drive
-                        cnt = self.transformer_.cat_counts_[q][slots].astype(float)
-                        f = self.cat_offset_[q] + rng.choice(slots, b, p=cnt / cnt.sum())
+                    col = rng.integers(0, self.n_disc_, b)
+                    f = np.searchsorted(self.freq_cum_, col + rng.random(b), side="right")
                     c = one_hot(torch, f, self.cond_dim_, dev)
                     z = torch.cat([z, c], dim=1)
                 out[a : a + b] = act(G(z), gen).cpu().numpy()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from synthcust.cli.common import (
     progress,
     read_input,
 )
+from synthcust.exceptions import TrainingBudgetWarning
 from synthcust.schema import Schema
 from synthcust.workflows.defaults import DP_DELTA, SEED
 from synthcust.workflows.fit import FitResult
@@ -94,7 +96,9 @@ def fit(
     if segments is not None:
         segs.update(load_json(segments, "segments"))
     segs.update(parse_pairs(segment, "segment"))
-    with progress() as prog:
+    # a fit stopped by its time budget is said once, by _print_fit, from the model
+    with warnings.catch_warnings(), progress() as prog:
+        warnings.simplefilter("ignore", TrainingBudgetWarning)
         t = prog.add_task("reading", total=3)
         df = read_input(data, table, query)
         s = Schema.from_dict(load_json(schema_file, "schema")) if schema_file else None
@@ -139,6 +143,8 @@ def _print_fit(res: FitResult, data: str, out: Path) -> None:
     print_pii(res.model.pii)
     for n in res.model.notes:
         console.print(f"[yellow]note[/yellow]: {n}")
+    for w in res.model.training_warnings:
+        console.print(f"[yellow]warning[/yellow]: {w}")
     console.print(
         f"model ({res.synthesizer}, {len(res.model.column_order)} columns, {res.rows:,} rows) "
         f"saved to {out}"

@@ -87,7 +87,8 @@ def sample(
     thresholds : GateThresholds
         The gate's bars.
     progress : callable, optional
-        ``progress(message)`` at each step.
+        ``progress(message)`` at each step, and with the status of long sampling (rows drawn,
+        seconds) where the model reports it.
 
     Returns
     -------
@@ -102,7 +103,7 @@ def sample(
     m = _as_model(model)
     say(f"sampling {n:,} rows")
     seg = Segment.parse("where", where) if where else segment
-    df = m.sample(n, conditions=conds, segment=seg, random_state=random_state)
+    df = m.sample(n, conditions=conds, segment=seg, random_state=random_state, progress=progress)
     if gate is not None:
         say("checking the privacy gate")
         decision = check_gate(m, df, gate[0], gate[1], thresholds)

@@ -129,6 +129,11 @@ def detect_pii(
 # --------------------------------------------------------------------------------------------
 
 
+#: Characters of each value that detection looks at (values are cut there first, so a 50 MB
+#: blob costs what a 10,000-character one does). Redaction always covers the whole value.
+MAX_SCAN_CHARS = 10_000
+
+
 def _pct(share: float) -> str:
     return f"{share:.0%}" if share < 0.995 or share == 1 else ">99%"
 
@@ -160,7 +165,9 @@ def _classify(col: Any, s: pd.Series, n: int, rs: int) -> PIIFinding | None:
         return None
     if pd.api.types.is_numeric_dtype(s.dtype):
         return _classify_numeric(col, sample, name_kind, norm)
-    values = sample.astype("str").str.strip()
+    # The length cap bounds the work per value: no full-value kind is that long, and PII inside
+    # free text is judged on each value's first MAX_SCAN_CHARS characters (issue 20).
+    values = sample.astype("str").str.slice(0, MAX_SCAN_CHARS).str.strip()
     values = values[~values.str.lower().isin(pp.MISSING_MARKERS)].reset_index(drop=True)
     return _classify_strings(col, values, name_kind, norm)
 

@@ -75,7 +75,9 @@ def distribution_svg(name: str, d: dict[str, Any]) -> str | None:
 
     Numeric (and datetime) columns: shares of the non-missing values in the real train data's
     quantile bins (so real train is about flat and a bump or a dip is where the synthetic data
-    differs); categorical columns: shares of the most frequent categories.
+    differs); categorical columns, booleans and 0/1 flags included: bars of the shares of the
+    most frequent categories. A numeric column whose quantiles leave a single bin gives
+    ``None`` (nothing to draw).
     """
     plt = pyplot()
     names = [("real", "real train", REAL), ("synthetic", "synthetic", SYNTH)]
@@ -88,7 +90,9 @@ def distribution_svg(name: str, d: dict[str, Any]) -> str | None:
             for key, lab, col in names
             if d.get(key) is not None and len(d[key]) == k
         ]
-        if k < 1 or len(series) < 2:
+        if k < 2 or len(series) < 2:
+            # one bin (a 0/1 or two-valued column binned as a number) shows nothing: no
+            # chart rather than an empty line; such columns come as categories (bars)
             return None
         fig, ax = plt.subplots(figsize=(3.6, 2.4))
         x = np.arange(k + 1)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from synthcust.exceptions import DataError, ParameterError
-from synthcust.schema.formats import learn_decimals
+from synthcust.schema.formats import learn_decimals, learn_resolution
 from synthcust.schema.model import Column, Kind, Role, Schema
 
 #: Strings that mean "missing" when they occur as a whole cell (compared case-insensitively).
@@ -176,8 +176,11 @@ def infer_column(s: pd.Series, *, n_rows: int) -> tuple[Column, list[str]]:
         return Column(name, kind, missing_markers=markers), notes
 
     if pd.api.types.is_datetime64_any_dtype(dtype):
-        kind = Kind.DATETIME if nn.nunique() > 1 else Kind.CONSTANT
-        return Column(name, kind, missing_markers=markers), notes
+        if nn.nunique() <= 1:
+            return Column(name, Kind.CONSTANT, missing_markers=markers), notes
+        return Column(
+            name, Kind.DATETIME, missing_markers=markers, resolution=learn_resolution(nn)
+        ), notes
 
     if pd.api.types.is_numeric_dtype(dtype):
         return _infer_numeric(name, nn, markers, notes)
@@ -263,7 +266,14 @@ def _infer_text(
                     f"column {name!r} looks like dates ({fmt}) but {1 - dshare:.1%} of values do "
                     "not parse; fix them or declare them as missing markers before fitting"
                 )
-            return Column(name, Kind.DATETIME, datetime_format=fmt, missing_markers=markers), notes
+            parsed_dt = pd.to_datetime(nn.astype(str).str.strip(), format=fmt, errors="coerce")
+            return Column(
+                name,
+                Kind.DATETIME,
+                datetime_format=fmt,
+                missing_markers=markers,
+                resolution=learn_resolution(parsed_dt),
+            ), notes
 
     uniq_share = n_unique / max(len(nn), 1)
     words = float(uniq.str.count(r"\s+").to_numpy() @ weights) + 1

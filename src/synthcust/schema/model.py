@@ -17,6 +17,7 @@ from synthcust._utils.validation import unknown_column_message
 from synthcust.exceptions import SchemaError
 from synthcust.rules.constraint_text import constraint_from_dict, parse_constraint
 from synthcust.rules.constraints import Constraint
+from synthcust.schema.formats import RESOLUTIONS
 
 SCHEMA_VERSION = 1
 
@@ -85,6 +86,9 @@ class Column:
     decimals: numeric columns only; the decimals the real values are written with (``2`` for
         money); samples are rounded to them. ``None``: not learned, or more than six.
     datetime_format: datetime columns read from text: the ``strftime`` format they follow.
+    resolution: datetime columns: ``day`` (dates), ``hour``, ``minute`` or ``second``, the
+        coarsest unit every real value sits on; samples keep it. ``None``: not learned (a
+        schema from before; the model learns it from the data).
     missing_markers: strings that mean "missing" in this column (``?``, ``unknown``, ...).
     pii: detected or declared PII kind, if any.
     pii_policy: what to do with it; ``None`` = the default for its kind.
@@ -104,6 +108,7 @@ class Column:
     upper: float | None = None
     note: str | None = None
     decimals: int | None = None
+    resolution: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "kind": self.kind.value}
@@ -136,6 +141,7 @@ class Column:
             lower=None if d.get("lower") is None else float(d["lower"]),
             upper=None if d.get("upper") is None else float(d["upper"]),
             note=d.get("note"),
+            resolution=d.get("resolution"),
         )
 
 
@@ -190,6 +196,9 @@ def _column_problems(d: Mapping[str, Any], where: str = "") -> list[str]:
         isinstance(dec, bool) or not isinstance(dec, int) or not 0 <= dec <= 15
     ):
         problems.append(f"{label}: decimals must be a whole number from 0 to 15, got {dec!r}")
+    res = d.get("resolution")
+    if res is not None and res not in RESOLUTIONS:
+        problems.append(f"{label}: resolution must be one of {', '.join(RESOLUTIONS)}, got {res!r}")
     mm = d.get("missing_markers")
     if mm is not None and not isinstance(mm, list | tuple):
         problems.append(f"{label}: missing_markers must be a list of strings")

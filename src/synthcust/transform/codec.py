@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from synthcust.exceptions import DataError, NotFittedError
-from synthcust.schema.formats import learn_decimals
+from synthcust.schema.formats import RESOLUTIONS, learn_decimals, learn_resolution
 from synthcust.schema.model import Column, Kind, Schema
 from synthcust.transform.idpattern import learn_id_pattern, make_ids
 
@@ -40,6 +40,7 @@ class ColumnSpec:
     datetime_format: str | None = None
     datetime_unit: str | None = None  # "D" or "s" when a datetime is modelled as a number
     datetime_step: int | None = None  # unit "s": every real value is a multiple (60, 3600)
+    datetime_resolution: str | None = None  # day | hour | minute | second: samples keep it
     tz: str | None = None
     as_text: bool = False  # numbers/datetimes stored as text in the source
     missing_token: Any = None  # what "missing" looked like in the source (None = NaN)
@@ -141,19 +142,7 @@ class TableCodec:
             return spec
         values = clean_missing(s, markers)
         if kind in (Kind.NUMERIC, Kind.DATETIME):
-            x, spec = self._numeric_values(values, col, spec)
-            finite = x[np.isfinite(x)]
-            if len(finite) == 0:
-                spec.kind = "constant"
-                spec.constant = None
-                return spec
-            if spec.kind == "numeric" and not spec.integer:
-                # the schema's decimals; a schema from before they were learned: from the data
-                dec = getattr(col, "decimals", None)
-                spec.decimals = dec if dec is not None else learn_decimals(finite)
-            spec.lower = float(finite.min()) if col.lower is None else col.lower
-            spec.upper = float(finite.max()) if col.upper is None else col.upper
-            return spec
+            return self._fit_numeric(values, col, spec)
         if kind == Kind.CONSTANT:
             nn = values.dropna()
             if len(nn) == 0 or len(nn) == len(values):
@@ -179,6 +168,34 @@ class TableCodec:
                 f"rarest are pooled into one bucket and drawn by frequency within it"
             )
         spec.categories = [to_python(v) for v in cats]
+        return spec
+
+    def _fit_numeric(self, values: pd.Series, col: Any, spec: ColumnSpec) -> ColumnSpec:
+        """A numeric or datetime column's spec: bounds, decimals, whole numbers, resolution."""
+        x, spec = self._numeric_values(values, col, spec)
+        finite = x[np.isfinite(x)]
+        if len(finite) == 0:
+            spec.kind = "constant"
+            spec.constant = None
+            return spec
+        if spec.kind == "datetime":
+            spec.datetime_resolution = _resolution(values, col, spec)
+        if spec.kind == "numeric" and not spec.integer:
+            # the schema's decimals; a schema from before they were learned: from the data
+            dec = getattr(col, "decimals", None)
+            spec.decimals = dec if dec is not None else learn_decimals(finite)
+        if (
+            spec.kind == "numeric"
+            and spec.integer
+            and not spec.as_text
+            and spec.dtype.startswith("float")
+            and bool(np.isnan(x).any())
+        ):
+            # whole numbers with gaps: pandas read them as floats; they come back as
+            # whole numbers with gaps (nullable Int64), not as 3.0
+            spec.dtype = "Int64"
+        spec.lower = float(finite.min()) if col.lower is None else col.lower
+        spec.upper = float(finite.max()) if col.upper is None else col.upper
         return spec
 
     def _numeric_values(self, values: pd.Series, col: Any, spec: ColumnSpec) -> tuple:
@@ -357,6 +374,16 @@ def clean_missing(s: pd.Series, markers: list[str]) -> pd.Series:
     return s
 
 
+def _resolution(values: pd.Series, col: Any, spec: ColumnSpec) -> str | None:
+    """The schema's resolution of a datetime column; a schema from before: from the data."""
+    res = getattr(col, "resolution", None)
+    if res in RESOLUTIONS:
+        return str(res)
+    if not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        values = pd.to_datetime(values, format=spec.datetime_format, errors="coerce")
+    return learn_resolution(values)
+
+
 def _missing_token(s: pd.Series, markers: list[str]) -> Any:
     """The most frequent spelling of "missing" in the source column (None = a real NaN)."""
     if not markers:
@@ -387,6 +414,8 @@ def restore_numeric(x: np.ndarray, spec: ColumnSpec) -> pd.Series:
         vals[miss] = pd.NaT
         if spec.tz:
             vals = vals.dt.tz_localize("UTC").dt.tz_convert(spec.tz)
+        if spec.datetime_resolution in RESOLUTIONS:
+            vals = round_datetimes(vals, spec.datetime_resolution)
         if spec.as_text:
             txt = vals.dt.strftime(spec.datetime_format or "%Y-%m-%d")
             return _with_missing(txt, miss, spec)
@@ -409,6 +438,21 @@ def restore_numeric(x: np.ndarray, spec: ColumnSpec) -> pd.Series:
         return s.astype(spec.dtype)
     except (TypeError, ValueError):
         return s
+
+
+def round_datetimes(vals: pd.Series, resolution: str) -> pd.Series:
+    """Datetimes rounded to ``resolution`` (``day``, ``hour``, ``minute``, ``second``) on their
+    wall-clock time, so that local dates stay dates in a time-zone-aware column.
+
+    >>> round_datetimes(pd.Series(pd.to_datetime(["2024-01-05 10:31:40"])), "minute")[0]
+    Timestamp('2024-01-05 10:32:00')
+    """
+    freq = RESOLUTIONS[resolution][1]
+    tz = getattr(vals.dt, "tz", None)
+    if tz is None:
+        return vals.dt.round(freq)
+    local = vals.dt.tz_localize(None).dt.round(freq)
+    return local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
 
 
 def _with_missing(txt: pd.Series, miss: np.ndarray, spec: ColumnSpec) -> pd.Series:

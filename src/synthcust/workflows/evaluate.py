@@ -3,7 +3,9 @@
 Every face measures the same way: the schema (given, or inferred once from the real rows) goes
 to :func:`synthcust.evaluation.evaluate`, and columns whose schema kind is ``id`` or whose role
 is ``key`` are left out everywhere (an id has no distribution to be faithful to: counting it
-reports thousands of "invented categories").
+reports thousands of "invented categories"). Columns the schema calls ``boolean`` but that
+hold numbers (0/1 flags) are compared as the two categories they are — shares of 0 and 1,
+drawn as bars — not as a number binned into quantiles.
 
 >>> from synthcust.demo.world import simulate_customers
 >>> from synthcust.workflows.fit import fit
@@ -25,11 +27,44 @@ from synthcust.evaluation.evaluate import EvaluationReport
 from synthcust.evaluation.evaluate import evaluate as run_evaluation
 from synthcust.evaluation.privacy import GateThresholds
 from synthcust.privacy import infer_schema_with_pii
-from synthcust.schema.model import Schema
+from synthcust.schema.model import Kind, Schema
 from synthcust.synthesizers.fitted import SynthModel
 from synthcust.workflows.defaults import GATE, SEED
 
-__all__ = ["evaluate", "evaluate_model", "gate_thresholds"]
+__all__ = ["booleans_as_categories", "evaluate", "evaluate_model", "gate_thresholds"]
+
+
+def booleans_as_categories(frame: pd.DataFrame | None, schema: Schema) -> pd.DataFrame | None:
+    """``frame`` with its numeric 0/1 columns that ``schema`` calls boolean as categories.
+
+    The values stay 0 and 1 (whole numbers: ``1.0`` reads ``1``); only their type changes, so
+    every metric, the category checks and the report's bar charts treat them as the two
+    categories they are. Other columns, and the caller's frame, are left untouched.
+
+    >>> from synthcust.schema.infer import infer_schema
+    >>> df = pd.DataFrame({"churn": [0, 1, 1, 0], "age": [30, 41, 52, 63]})
+    >>> out = booleans_as_categories(df, infer_schema(df))
+    >>> str(out["churn"].dtype), out["churn"].cat.categories.tolist(), str(out["age"].dtype)
+    ('category', [0, 1], 'int64')
+    """
+    if frame is None:
+        return None
+    flags = [
+        c.name
+        for c in schema.of_kind(Kind.BOOLEAN)
+        if c.name in frame.columns
+        and pd.api.types.is_numeric_dtype(frame[c.name].dtype)
+        and not pd.api.types.is_bool_dtype(frame[c.name].dtype)
+    ]
+    if not flags:
+        return frame
+    out = frame.copy()
+    for c in flags:
+        x = pd.to_numeric(out[c], errors="coerce")
+        if bool((x.dropna() % 1 == 0).all()):
+            x = x.astype("Int64")
+        out[c] = x.astype("category")
+    return out
 
 
 def gate_thresholds(
@@ -91,9 +126,9 @@ def evaluate(
     if schema is None:
         schema = infer_schema_with_pii(real)
     return run_evaluation(
-        real,
-        synthetic,
-        holdout,
+        booleans_as_categories(real, schema),
+        booleans_as_categories(synthetic, schema),
+        booleans_as_categories(holdout, schema),
         schema=schema,
         target=target,
         sensitive=sensitive,

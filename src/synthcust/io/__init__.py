@@ -4,6 +4,7 @@
 """
 
 from synthcust.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from synthcust.io.csvsafe import neutralise_formulas, to_csv_text
 from synthcust.io.readers import PROVENANCE_KEY, read_table
 from synthcust.io.sniff import sniff_format
 from synthcust.io.writers import DEFAULT_TABLE, write_table
@@ -14,7 +15,9 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "neutralise_formulas",
     "read_table",
     "sniff_format",
+    "to_csv_text",
     "write_table",
 ]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from synthcust.exceptions import WriteError
 from synthcust.io.atomic import atomic_path, resolve_dest
+from synthcust.io.csvsafe import line_end, neutralise_formulas
 from synthcust.io.sniff import CSV_SUFFIXES, DUCKDB_SUFFIXES, PARQUET_SUFFIXES, is_url
 
 __all__ = ["DEFAULT_TABLE", "write_table"]
@@ -41,6 +42,7 @@ def write_table(
     table: str | None = None,
     format: str | None = None,
     overwrite: bool = True,
+    raw_csv: bool = False,
 ) -> Path:
     """Write ``df`` to a CSV (optionally gzipped), Parquet or DuckDB file, atomically.
 
@@ -60,6 +62,10 @@ def write_table(
     overwrite : bool, default True
         If False, refuse to replace an existing file; for DuckDB, refuse to replace an
         existing *table* (adding a new table to an existing database is allowed).
+    raw_csv : bool, default False
+        CSV/TSV only: write text cells exactly as they are. By default a text cell or header
+        starting with ``= + - @``, a tab or a carriage return gets a ``'`` in front so that a
+        spreadsheet never runs it as a formula (:mod:`synthcust.io.csvsafe`).
 
     Returns
     -------
@@ -102,7 +108,7 @@ def write_table(
     try:
         with atomic_path(target, overwrite=overwrite) as tmp:
             if fmt == "csv":
-                _write_csv(df, tmp, sep=sep, gz=gz)
+                _write_csv(df if raw_csv else neutralise_formulas(df), tmp, sep=sep, gz=gz)
             else:
                 df.to_parquet(tmp, engine="pyarrow", index=False)
     except WriteError:
@@ -154,14 +160,18 @@ def _resolve_format(dest: str | os.PathLike[str], format: str | None) -> tuple[s
 
 
 def _write_csv(df: pd.DataFrame, tmp: Path, *, sep: str, gz: bool) -> None:
+    # Python's csv module quotes a field only for the characters of the line terminator: with
+    # "\n" a cell holding "\r" would be written bare and read back as two rows. Such frames are
+    # written with "\r\n" line ends, which makes every "\r" field quoted.
+    end = line_end(df)
     with open(tmp, "wb") as raw:
         if gz:
             # mtime=0 and no file name in the gzip header: the same frame always gives the
             # same bytes (pandas would embed the random temp-file name and the clock).
             with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
-                df.to_csv(fh, sep=sep, index=False, encoding="utf-8", lineterminator="\n")
+                df.to_csv(fh, sep=sep, index=False, encoding="utf-8", lineterminator=end)
         else:
-            df.to_csv(raw, sep=sep, index=False, encoding="utf-8", lineterminator="\n")
+            df.to_csv(raw, sep=sep, index=False, encoding="utf-8", lineterminator=end)
 
 
 def _duckdb_existing(target: Path, table: str, overwrite: bool) -> None:

@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect
 
 from synthcust._utils.validation import unknown_column_message
 from synthcust.exceptions import DataError, SynthcustError
-from synthcust.io import read_table
+from synthcust.io import read_table, to_csv_text
 from synthcust.privacy import infer_schema_with_pii
 from synthcust.schema import Schema
 from synthcust.schema.validate import validate
@@ -102,6 +102,10 @@ class SampleIn(BaseModel):
         "and holdout rows) first; refused with 400 when they fail it",
     )  # fmt: skip
     format: str = Field("json", pattern="^(json|csv)$")
+    raw_csv: bool = Field(
+        False, description="CSV only: cells as they are; by default a cell starting with "
+        "= + - @ (a spreadsheet formula) gets a ' in front",
+    )  # fmt: skip
 
 
 class EvaluateIn(BaseModel):
@@ -349,7 +353,7 @@ def sample(request: Request, model_id: ModelPath, body: SampleIn) -> Response:
     df = sample_workflow(model, body.n, conditions=body.conditions or None, segment=body.segment,
                          where=body.where, random_state=body.seed, gate=gate)  # fmt: skip
     if body.format == "csv":
-        return Response(df.to_csv(index=False), media_type="text/csv")
+        return Response(to_csv_text(df, raw_csv=body.raw_csv), media_type="text/csv")
     text = f'{{"model_id": {model_id}, "n": {len(df)}, "rows": {rows_json(df)}}}'
     return Response(text, media_type="application/json")
 

@@ -147,7 +147,7 @@ def test_cards_list_the_planted_traits(data, fitted):
         t.persona_value for t in c.traits if t.column == "spend" and t.kind == "missing"))
     miss = next(t for t in lapsed.traits if t.column == "spend" and t.kind == "missing")
     assert miss.distinguishing and miss.persona_value > 0.6
-    assert "older" in old.name.lower() and "store" in old.name
+    assert "Senior" in old.name and "Store" in old.name
     assert len({c.name for c in cards.cards}) == 3
     assert old.description.startswith(f"{old.share:.0%} of customers")
     json.dumps(cards.to_dict())  # JSON-able

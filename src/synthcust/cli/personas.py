@@ -91,8 +91,16 @@ def segment(
         int, typer.Option(help="Synthetic members shown per persona (0: none).")
     ] = 3,
     synthesizer: Annotated[
-        str, typer.Option(help="Synthesizer that learns the personas (members, `sample`).")
-    ] = "copula",
+        str | None,
+        typer.Option(help="Synthesizer that learns the personas (members, `sample`); "
+                     "default: the flagship (autoregressive when torch is installed)."),
+    ] = None,
+    kpi: Annotated[
+        list[str] | None,
+        typer.Option(help="KPI or target shown on every card with its real rate and 95% CI: "
+                     "COLUMN (yes/no or two-level: the true/rarer level; numeric: the mean) "
+                     "or COLUMN=LEVEL; comma-separated or repeated. Members keep its rate."),
+    ] = None,
     schema_file: Annotated[
         Path | None, typer.Option("--schema", help="Schema JSON (from `synthcust schema -o`).")
     ] = None,
@@ -111,7 +119,7 @@ def segment(
         res = wf.segment_personas(
             df, schema=schema, k=k, k_range=(min_k, max_k), criterion=criterion,
             columns=_split(columns), exclude=_split(exclude), members=members,
-            synthesizer=synthesizer, random_state=seed,
+            synthesizer=synthesizer, kpi=_split(kpi), random_state=seed,
             progress=lambda i, n, msg: prog.update(t, completed=i, description=msg),
         )
         prog.update(t, completed=4, description="writing")
@@ -120,7 +128,10 @@ def segment(
     cards = res.cards
     _summary(cards, f"Personas of {data}")
     for n in cards.notes:
-        console.print(f"[yellow]note[/yellow]: {n}", highlight=False)
+        if n not in cards.warnings:
+            console.print(f"[yellow]note[/yellow]: {n}", highlight=False)
+    for w in cards.warnings:
+        console.print(f"[bold yellow]warning[/bold yellow]: {w}", highlight=False)
     console.print(
         f"k = {cards.k} " + ("(fixed)" if cards.chosen_by == "given" else
                              f"chosen by {cards.chosen_by}")
@@ -132,12 +143,17 @@ def segment(
 
 def _summary(cards, title: str) -> None:
     tab = Table(title=title)
-    for c, j in (("persona", "left"), ("name", "left"), ("customers", "right"),
-                 ("share", "right"), ("top traits", "left"), ("synthetic agreement", "right")):
+    rows = wf.cards_summary(cards)
+    cols = [("persona", "left"), ("name", "left"), ("customers", "right"), ("share", "right")]
+    has_kpi = any(r["kpis"] for r in rows)
+    cols += [("KPI (95% CI)", "left")] if has_kpi else []
+    cols += [("top traits", "left"), ("synthetic agreement", "right")]
+    for c, j in cols:
         tab.add_column(c, justify=j)
-    for r in wf.cards_summary(cards):
+    for r in rows:
         agree = "-" if r["agreement"] is None else f"{r['agreement']:.0%}"
-        tab.add_row(r["persona"], r["name"], f"{r['customers']:,}", f"{r['share']:.1%}",
+        kpi = ["\n".join(r["kpis"])] if has_kpi else []
+        tab.add_row(r["persona"], r["name"], f"{r['customers']:,}", f"{r['share']:.1%}", *kpi,
                     "\n".join(r["top_traits"]) or "-", agree)
     console.print(tab)
 
@@ -153,16 +169,21 @@ def sample(
     names: Annotated[bool, typer.Option(help="Add a fake 'name' column (Faker).")] = True,
     consistent: Annotated[
         bool,
-        typer.Option(help="Redraw rows the segmenter assigns to another persona."),
-    ] = False,
+        typer.Option(help="Keep only draws the segmenter assigns to the persona (default; "
+                     "per KPI value, so KPI rates are kept); --no-consistent returns the "
+                     "model's raw conditional draws."),
+    ] = True,
     seed: Annotated[int | None, typer.Option(help="Random seed (same seed = same output).")] = None,
     table: Annotated[str, typer.Option(help="Table name for .duckdb output.")] = "synthetic",
 ) -> None:
-    """Draw N synthetic customers of one persona (exact conditional sampling) into OUT."""
+    """Draw N synthetic customers of one persona into OUT (every one assigned back to it)."""
     if n <= 0:
         raise SynthcustError(f"-n must be a positive number of rows, got {n}")
-    df, pid, name = wf.sample_personas(model_path, persona, n, random_state=seed,
-                                       with_names=names, consistent=consistent)
+    with progress() as prog:
+        t = prog.add_task("drawing members", total=n)
+        df, pid, name = wf.sample_personas(
+            model_path, persona, n, random_state=seed, with_names=names, consistent=consistent,
+            progress=lambda i, total, msg: prog.update(t, completed=i, description=msg))
     write_table(df, out, table=table if str(out).endswith((".duckdb", ".ddb")) else None)
     console.print(f"{len(df):,} synthetic customers of {pid} ({name}) written to {out}",
                   highlight=False)

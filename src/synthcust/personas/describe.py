@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ import pandas as pd
 
 from synthcust.exceptions import ConditionError, DataError
 from synthcust.personas.columns import MISSING_LEVEL, ColumnPlan
+from synthcust.personas.kpi import KPI, kpi_stats, parse_kpi
 from synthcust.personas.naming import name_cards
 from synthcust.personas.segment import PersonaSegmenter
 from synthcust.personas.traits import (
@@ -55,6 +57,7 @@ class PersonaCard:
     typical: dict[str, Any]
     members: pd.DataFrame | None = None
     agreement: float | None = None  # share of conditional draws assigned back to the persona
+    kpis: list[KPI] = field(default_factory=list)  # pinned KPIs: real rate and 95% CI
 
     def highlights(self, n: int = 3) -> list[Trait]:
         """The top ``n`` distinguishing traits, leaving out "less often missing than usual"."""
@@ -76,6 +79,7 @@ class PersonaCard:
             "traits": [asdict(t) for t in self.traits],
             "typical": {k: jsonable(v) for k, v in self.typical.items()},
             "synthetic_agreement": self.agreement,
+            "kpis": [k.to_dict() for k in self.kpis],
             "members": None if self.members is None else [
                 {k: jsonable(v) for k, v in r.items()} for r in self.members.to_dict("records")
             ],
@@ -95,6 +99,8 @@ class PersonaCards:
     notes: list[str] = field(default_factory=list)
     n_tests: int = 0
     member_method: str | None = None
+    kpi: list[str] = field(default_factory=list)  # the pinned KPIs' labels
+    warnings: list[str] = field(default_factory=list)  # e.g. k at the edge of the range
 
     def card(self, persona: str) -> PersonaCard:
         """The card of ``persona`` (id or name); ``ConditionError`` naming the known ones."""
@@ -113,12 +119,18 @@ class PersonaCards:
             "selection": [{k: jsonable(v) for k, v in r.items()}
                           for r in self.selection.to_dict("records")],
             "notes": self.notes,
+            "warnings": self.warnings,
+            "kpi": self.kpi,
             "method": {
                 "traits": f"one persona vs the rest; distinguishing = p < {ALPHA} after Bonferroni "
                 f"over {self.n_tests} tests and |effect| >= {MIN_EFFECT}",
                 "numeric": "Cohen's d and Welch's t on normal scores (rank-Gauss)",
                 "levels": "share vs population, lift, Cohen's h, two-proportion z test",
                 "members": self.member_method,
+                "kpi": "rate with Wilson's 95% score interval, or mean +- 1.96 standard errors; "
+                "missing values left out",
+                "collapsed": "category levels (and missingness) that pick exactly the same "
+                "customers are one trait, listed under same_as",
             },
             "personas": [c.to_dict() for c in self.cards],
         }
@@ -131,11 +143,30 @@ def describe_personas(
     labels: np.ndarray | None = None,
     *,
     top: int = 6,
+    kpi: list[str] | None = None,
 ) -> PersonaCards:
     """Cards (without members) for the personas of ``segmenter`` on the customers ``df``.
 
-    ``labels``: persona id per row (default: ``segmenter.predict(df)``).
+    Parameters
+    ----------
+    df
+        The customers.
+    segmenter
+        The fitted segmenter.
+    labels
+        Persona id per row (default: ``segmenter.predict(df)``).
+    top
+        Traits the names are built from.
+    kpi
+        KPIs pinned on every card, each ``column`` or ``column=level``
+        (:func:`~synthcust.personas.kpi.parse_kpi`): the persona's real rate (or mean) with
+        its 95% CI and the population's.
+
+    Returns
+    -------
+    PersonaCards
     """
+    specs = [parse_kpi(df, k) for k in (kpi or [])]
     if labels is None:
         labels = segmenter.predict(df)
     labels = np.asarray(labels, dtype=object)
@@ -150,21 +181,24 @@ def describe_personas(
     clean = segmenter.clean(df)
     plan = segmenter.plan_
     raw: list[tuple[int, dict]] = []
-    for c in plan.numeric:
+    seen: dict[bytes, tuple[str, list[str]]] = {}  # indicator -> (its first "col = level",
+    for c in plan.numeric:                          # the others that equal it)
         s = clean[c]
         is_date = c in plan.dates
         x = (s.astype("datetime64[s]").astype("int64") / 86400.0).where(s.notna()) if is_date \
             else s
         x = x.to_numpy(dtype=float)
         raw += numeric_traits(x, lab, k, c, is_date)
-        if not np.isfinite(x).all():
+        if not np.isfinite(x).all() and _first(seen, ~np.isfinite(x), f"{c} missing"):
             raw += share_traits(~np.isfinite(x), lab, k, c, "missing", None)
     for c in plan.categorical:
         s = clean[c]
         for level in plan.levels[c]:
             hit = (s.isna() if level == MISSING_LEVEL else s == level).to_numpy()
-            if hit.any():
+            if hit.any() and _first(seen, hit, f"{c} = {level}"):
                 raw += share_traits(hit, lab, k, c, "level", level)
+    same = {first: tuple(rest) for first, rest in seen.values() if rest}
+    raw = [(i, {**t, "same_as": same.get(_trait_key(t), ())}) for i, t in raw]
     n_tests = len(raw)
     alpha = ALPHA / max(n_tests, 1)
     per: list[list[Trait]] = [[] for _ in range(k)]
@@ -178,11 +212,29 @@ def describe_personas(
         typical = _typical(clean[lab == i], plan)
         cards.append(PersonaCard(pid, "", "", int(sizes[i]), float(sizes[i] / len(df)),
                                  traits, typical))
+    for spec in specs:
+        for card, stat in zip(cards, kpi_stats(df, spec, labels, ids), strict=True):
+            card.kpis.append(stat)
     name_cards(cards, top)
     return PersonaCards(
         cards, len(df), plan.used, k, segmenter.chosen_by_, segmenter.selection_frame(),
-        list(segmenter.notes_), n_tests,
+        list(segmenter.notes_), n_tests, kpi=[sp.label for sp in specs],
+        warnings=[w for w in [getattr(segmenter, "k_warning_", None)] if w],
     )
+
+
+def _trait_key(t: dict[str, Any]) -> str:
+    return f"{t['column']} missing" if t["kind"] == "missing" else f"{t['column']} = {t['level']}"
+
+
+def _first(seen: dict[bytes, tuple[str, list[str]]], hit: np.ndarray, name: str) -> bool:
+    """Whether the 0/1 indicator ``hit`` is new; if not, ``name`` joins the first one's list."""
+    key = hashlib.blake2b(np.packbits(hit.astype(bool)).tobytes(), digest_size=16).digest()
+    if key in seen:
+        seen[key][1].append(name)
+        return False
+    seen[key] = (name, [])
+    return True
 
 
 def _typical(part: pd.DataFrame, plan: ColumnPlan) -> dict[str, Any]:

@@ -105,6 +105,7 @@ __all__ = [
     "KDiagnostics",
     "PersonaSegmenter",
     "align_labels",
+    "edge_warning",
     "plan_columns",
 ]
 
@@ -130,6 +131,40 @@ class KDiagnostics:
     silhouette: float
     stability: float
     min_share: float
+
+
+def edge_warning(k: int, tried: tuple[int, int], criterion: str,
+                 k_range: tuple[int, int], n_rows: int) -> str | None:
+    """The warning for a k chosen at an edge of the range tried, or None.
+
+    At the upper edge the criterion might prefer still more personas; at the lower edge (above
+    2) fewer; at k = 2 the data may hold no well-separated personas. Each message says which
+    edge and what to do.
+
+    >>> edge_warning(8, (2, 8), "bic", (2, 8), 5000)[:60]
+    'k = 8 is the largest k tried (2..8): bic might prefer more p'
+    >>> edge_warning(4, (2, 8), "bic", (2, 8), 5000) is None
+    True
+    """
+    lo, hi = tried
+    if lo == hi:
+        return None
+    if k == hi:
+        capped = hi < int(k_range[1])
+        why = f" (the most {n_rows:,} rows allow at {MIN_ROWS_PER_PERSONA} rows per persona)" \
+            if capped else ""
+        fix = "give more rows, or fix k (--k)" if capped else \
+            f"widen the range (--max-k {2 * hi}) or fix k (--k)"
+        return (f"k = {k} is the largest k tried ({lo}..{hi}){why}: {criterion} might prefer "
+                f"more personas; {fix}")
+    if k == lo and lo > 2:
+        return (f"k = {k} is the smallest k tried ({lo}..{hi}): {criterion} might prefer "
+                f"fewer personas; lower the range (--min-k 2) or fix k (--k)")
+    if k == lo:
+        return (f"k = 2 is the smallest k allowed ({lo}..{hi}): {criterion} found no finer "
+                "split worth its parameters, so the data may hold no well-separated personas; "
+                "check the cards' traits, or fix k (--k) to see a finer split")
+    return None
 
 
 def align_labels(labels: np.ndarray, reference: np.ndarray) -> dict[Any, Any]:
@@ -260,6 +295,10 @@ class PersonaSegmenter:
             fits[k] = p
         self.selection_ = diags
         chosen = self.k if self.k is not None else self._choose(diags)
+        self.k_warning_ = None if self.k is not None else \
+            edge_warning(chosen, (k_lo, k_hi), self.criterion, self.k_range, n)
+        if self.k_warning_:
+            self.notes_.append(self.k_warning_)
         p = fits[chosen]
         p, r, ll, it = mix.em(data, p, self.max_iter, self.tol)
         if it >= self.max_iter:
@@ -436,6 +475,7 @@ class PersonaSegmenter:
             "loglik": self.loglik_,
             "n_rows": self.n_rows_,
             "notes": self.notes_,
+            "k_warning": getattr(self, "k_warning_", None),
             "selection": [_no_nan(asdict(d)) for d in self.selection_],
             "plan": self.plan_.to_dict(),
             "encoders": [e.to_dict() for e in self.encoders_],
@@ -472,6 +512,7 @@ class PersonaSegmenter:
             seg.loglik_ = float(d["loglik"])
             seg.n_rows_ = int(d["n_rows"])
             seg.notes_ = list(d.get("notes", []))
+            seg.k_warning_ = d.get("k_warning")
             seg.selection_ = [_diagnostics(s) for s in d["selection"]]
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(

@@ -63,6 +63,9 @@ class Trait:
     test: str
     distinguishing: bool
     is_date: bool = False
+    #: other ``column = level`` indicators that pick exactly the same customers (collapsed
+    #: into this trait: "no internet service" in six add-on columns is one trait)
+    same_as: tuple[str, ...] = ()
 
     @property
     def higher(self) -> bool:
@@ -78,7 +81,12 @@ class Trait:
         what = f"{self.column} missing" if self.kind == "missing" else \
             f"{self.column} = {self.level}"
         lift = f", x{self.lift:.1f}" if self.lift is not None and self.lift >= 1.5 else ""
-        return f"{what}: {self.persona_value:.0%} vs {self.population_value:.0%} overall{lift}"
+        same = ""
+        if self.same_as:
+            more = f" and {len(self.same_as) - 2} more" if len(self.same_as) > 2 else ""
+            same = f" (same customers: {', '.join(self.same_as[:2])}{more})"
+        return (f"{what}: {self.persona_value:.0%} vs {self.population_value:.0%} overall"
+                f"{lift}{same}")
 
 
 

@@ -47,6 +47,7 @@ from synthcust.personas import (
 from synthcust.personas.segment import KIND as SEGMENTER_KIND
 from synthcust.privacy import infer_schema_with_pii
 from synthcust.schema import Kind, Role, Schema
+from synthcust.workflows.defaults import default_synthesizer
 
 __all__ = [
     "PersonasResult",
@@ -104,7 +105,8 @@ def segment_personas(
     columns: list[str] | None = None,
     exclude: list[str] | None = None,
     members: int = 3,
-    synthesizer: str = "copula",
+    synthesizer: str | None = None,
+    kpi: list[str] | None = None,
     random_state: int | None = 0,
     members_random_state: int | None = None,
     progress: Progress | None = None,
@@ -122,7 +124,12 @@ def segment_personas(
     members
         Synthetic members per card (0: none).
     synthesizer
-        The synthesizer that learns the personas (members, ``personas sample``).
+        The synthesizer that learns the personas (members, ``personas sample``); default:
+        the flagship (:func:`~synthcust.workflows.defaults.default_synthesizer`).
+    kpi
+        KPIs or targets pinned on every card (``column`` or ``column=level``: real rate and
+        95% CI per persona); the persona model learns them right after the label, so
+        members keep each persona's rate.
     random_state
         Seed of the segmenter.
     members_random_state
@@ -138,6 +145,7 @@ def segment_personas(
         raise DataError(f"members must be 0 or more, got {members}")
     say = progress or (lambda i, n, msg: None)
     seed = random_state if members_random_state is None else members_random_state
+    synthesizer = synthesizer or default_synthesizer()
     if schema is None:
         schema = infer_schema_with_pii(df)
     say(1, 4, "choosing k and fitting personas")
@@ -146,12 +154,14 @@ def segment_personas(
         schema=schema, random_state=random_state,
     ).fit(df)
     say(2, 4, "describing personas")
-    cards = describe_personas(df, seg, seg.labels_)
+    cards = describe_personas(df, seg, seg.labels_, kpi=kpi)
     names = {c.id: c.name for c in cards.cards}
-    say(3, 4, f"fitting the {synthesizer} synthesizer")
+    say(3, 4, f"fitting the {synthesizer} synthesizer on the personas")
     model = fit_persona_model(df, seg, seg.labels_, names=names, synthesizer=synthesizer,
+                              kpi=list(dict.fromkeys(k.column for k in cards.cards[0].kpis)),
                               random_state=seed)
     if members:
+        say(3, 4, f"drawing {members} synthetic members per persona")
         add_members(cards, model, members, real=df, random_state=seed)
     say(4, 4, "labelling rows")
     return PersonasResult(seg, cards, model, _labels(df, seg, names, schema), schema)
@@ -218,9 +228,15 @@ def sample_personas(
     *,
     random_state: int | None = None,
     with_names: bool = True,
-    consistent: bool = False,
+    consistent: bool = True,
+    progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, str, str]:
     """``n`` synthetic customers of ``persona`` (id or name) from a persona model (or its file).
+
+    Members are drawn from the model with the persona as a condition and kept only when the
+    segmenter assigns them back to it (``consistent``, default), per KPI value so the KPI
+    rates are not shifted (:func:`synthcust.personas.sample_persona`); works at any ``n``.
+    ``progress(done, n, message)`` follows the members accepted.
 
     Returns
     -------
@@ -232,7 +248,7 @@ def sample_personas(
     pm = model if isinstance(model, PersonaModel) else load_persona_model(model)
     pid = pm.resolve(persona)
     df = sample_persona(pm, n, pid, random_state=random_state, with_names=with_names,
-                        consistent=consistent)
+                        consistent=consistent, progress=progress)
     return df, pid, pm.names_.get(pid, pid)
 
 
@@ -271,7 +287,9 @@ def label_personas(
 
 
 def cards_summary(cards: PersonaCards) -> list[dict[str, Any]]:
-    """One row per persona for a terminal table: id, name, size, share, top traits, agreement."""
+    """One row per persona for a terminal table: id, name, size, share, KPIs, top traits,
+    agreement."""
     return [{"persona": c.id, "name": c.name, "customers": c.size, "share": c.share,
+             "kpis": [k.sentence() for k in c.kpis],
              "top_traits": [t.sentence() for t in c.highlights(2)], "agreement": c.agreement}
             for c in cards.cards]

@@ -273,8 +273,8 @@ def test_rejection_is_bounded_and_names_the_constraint(orders, monkeypatch):
 
 
 def test_unconstrained_path_unchanged(orders):
-    m = REGISTRY["copula"](random_state=0).fit(orders)
-    assert m.plan_ is None
+    m = REGISTRY["copula"](random_state=0).fit(orders, rules="off")
+    assert m.plan_ is None and m.rules_ == []
     out = m.sample(50)
     assert list(out.columns) == list(orders.columns)
 

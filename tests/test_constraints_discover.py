@@ -210,7 +210,8 @@ def test_oj_identities_dependency_and_copula_obeys_them():
     model = REGISTRY["copula"](random_state=0).fit(df, schema)
     out = model.sample(2000, random_state=1)
     checks = model.plan_.check(out)
-    assert set(checks) == {s.constraint.describe() for s in found}
+    # the declared rules, plus the ones the fit discovers by default (rules="auto")
+    assert {s.constraint.describe() for s in found} <= set(checks)
     for name, ok in checks.items():
         assert ok.all(), (name, float(ok.mean()))
 

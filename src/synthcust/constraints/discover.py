@@ -21,6 +21,11 @@ only over bounded sets of columns, pairs and triples), for:
   numeric with at most ``max_levels`` values): ``A`` determines ``B`` when each value of ``A``
   occurs with one value of ``B``. Columns that determine each other and the columns they
   determine become one :class:`FixedCombinations`;
+* **implications** between values of two columns (``if InternetService == 'No' then
+  OnlineSecurity == 'No internet service'``, both directions, value sets, numeric spikes like
+  ``pdays == -1``), each backed by at least ``min_rule_rows`` rows and by strong evidence
+  against chance (:mod:`synthcust.constraints.discover_implications`); multi-level ones come
+  out once per implied column;
 * **unique keys**: never-missing, unique text with a common prefix/suffix around fixed-width
   digits (``CUST-000123`` -> ``UniqueKey(col, 'CUST-######')``), and unique integer id columns;
 * optionally (``ranges=True`` / ``allowed_values=True``) observed ranges of numeric and datetime
@@ -50,6 +55,7 @@ import pandas as pd
 from synthcust._utils.rng import resolve_rng
 from synthcust.constraints.common import json_value
 from synthcust.constraints.discover_identities import find_identities
+from synthcust.constraints.discover_implications import MIN_SUPPORT, implication_suggestions
 from synthcust.constraints.discover_relations import (
     TRIVIAL_SHARE,
     dependencies,
@@ -97,9 +103,11 @@ def suggest_constraints(
     inequalities: bool = True,
     combinations: bool = True,
     keys: bool = True,
+    implications: bool = True,
     ranges: bool = False,
     allowed_values: bool = False,
     random_state: int = 0,
+    min_rule_rows: int = MIN_SUPPORT,
 ) -> list[Suggestion]:
     """Constraints the real table ``df`` obeys, with their share, support and reason.
 
@@ -126,11 +134,14 @@ def suggest_constraints(
     screen_rows : int, default 2000
         Identities and inequalities are screened on a random sample of this many rows, then
         verified on all rows.
-    identities, inequalities, combinations, keys, ranges, allowed_values : bool
+    identities, inequalities, combinations, keys, implications, ranges, allowed_values : bool
         Which kinds to look for (ranges and allowed values are off by default: they are rarely
         informative).
     random_state : int, default 0
         Seeds the screening sample (:func:`synthcust._utils.rng.resolve_rng`).
+    min_rule_rows : int, default 50
+        Rows the premise of an implication must hold in
+        (:mod:`synthcust.constraints.discover_implications`).
 
     Returns
     -------
@@ -177,6 +188,15 @@ def suggest_constraints(
         low = _low_cardinality(usable, nunique, derived, n, max_levels)[:max_columns]
         sugg, groups = dependency_suggestions(dependencies(typed, low, min_support), low, pos, n)
         found += sugg
+
+    # ---- implications (if A == a then B == b; value sets) ------------------------------------
+    if implications:
+        fixed = [*groups, *(k.columns for k in existing if isinstance(k, FixedCombinations))]
+        tied = {frozenset((a, b)) for g in fixed for a in g for b in g if a != b}
+        cols = [c.name for c in usable if c.kind in _LOWCARD_KINDS and c.name not in derived]
+        found += implication_suggestions(
+            typed, cols, pos, max_levels=max_levels, min_support=min_rule_rows, skip_pairs=tied
+        )
 
     # ---- inequalities ----------------------------------------------------------------------
     if inequalities:

@@ -23,6 +23,9 @@
     real column has (a model that cannot learn it, like the copula). Measured on OJ: deriving
     every row took the autoregressive model's detection AUC from 0.60 to 0.84 (it exposes
     price/discount pairs the model combined wrongly), rejecting kept it at 0.61;
+  - implications (``if A == a then B == b``, value sets): the model learns the columns as
+    they are; at sampling time the later column of a broken rule takes the value of another
+    generated row that obeys it (:mod:`synthcust.constraints.implications`), so nothing spins;
   - unique keys: left out and generated for the final rows (random distinct numbers in the
     ``format``; sequential ids without one).
 
@@ -43,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from synthcust.constraints.common import count_decimals, frame_of_columns, json_value
+from synthcust.constraints.implications import as_implication, repair_implications
 from synthcust.constraints.sampling import MAX_FACTOR, MAX_ROUNDS, sample_rows
 from synthcust.constraints.validate import validate_constraints
 from synthcust.exceptions import ConditionError, ConstraintError
@@ -130,6 +134,17 @@ class ConstraintPlan:
                 self.reparams.append(_Reparam(c.low, c.high, c))
                 taken.add(c.high)
         self.reparams = _topo_reparams(self.reparams)
+        # implications (if A == a then B == b): the later column is overwritten when broken
+        # (a column another constraint builds, combination members, inequality highs and
+        # derived columns, is never overwritten: such a rule turns round, or is only checked)
+        fixed = in_combo | derived | taken
+        imps = []
+        for imp in filter(None, map(as_implication, self.constraints)):
+            imp = imp.oriented(order)
+            imp = imp if imp.then_col not in fixed else imp.flipped()
+            if imp.then_col not in fixed:
+                imps.append(imp)
+        self.implications = sorted(imps, key=lambda i: order.index(i.then_col))
 
     # ------------------------------------------------------------------ fit
     def fit(self, df: pd.DataFrame) -> ConstraintPlan:
@@ -264,6 +279,15 @@ class ConstraintPlan:
             if k.format:
                 out[k.column] = pd.Series([None] * n, dtype=object)
         return frame_of_columns({c: out[c] for c in self.output_columns if c in out}, n)
+
+    def settle_rules(self, out: pd.DataFrame, rng: np.random.Generator) -> int:
+        """Repair broken implications in place (the implied column takes a donor row's value,
+        :func:`~synthcust.constraints.implications.repair_implications`); values changed."""
+        if not self.implications:
+            return 0
+        cols = dict.fromkeys(c for i in self.implications for c in (i.if_col, i.then_col))
+        typed = self.typed(out, list(cols))
+        return repair_implications(out, typed, self.implications, rng)
 
     def settle_identities(self, out: pd.DataFrame, mode: str | None) -> tuple[np.ndarray, str]:
         """Which rows' own values obey every identity; in ``"repair"`` mode fix the others.
@@ -440,13 +464,14 @@ class ConstraintPlan:
         n: int,
         draw: Callable[[int], pd.DataFrame],
         post_conds: list[Any],
+        rng: np.random.Generator | None = None,
     ) -> pd.DataFrame:
         """``n`` rows obeying every constraint and condition, from ``draw(m)`` (inverse applied).
 
         At most ``MAX_ROUNDS`` rounds and ``MAX_FACTOR * n`` rows drawn in all (see
         :func:`synthcust.constraints.sampling.sample_rows`).
         """
-        return sample_rows(self, n, draw, post_conds)
+        return sample_rows(self, n, draw, post_conds, rng)
 
     # ------------------------------------------------------------------ persistence
     def to_state(self) -> dict[str, Any]:

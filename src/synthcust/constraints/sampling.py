@@ -28,6 +28,10 @@ MAX_FACTOR = 200
 class RowChecks(Protocol):
     """What the loop needs from a :class:`~synthcust.constraints.plan.ConstraintPlan`."""
 
+    def settle_rules(self, out: pd.DataFrame, rng: np.random.Generator) -> int:
+        """Repair broken implications in place."""
+        ...
+
     def settle_identities(self, out: pd.DataFrame, mode: str | None) -> tuple[np.ndarray, str]:
         """Which rows obey every identity (repairing them in ``"repair"`` mode)."""
         ...
@@ -52,6 +56,7 @@ def sample_rows(
     n: int,
     draw: Callable[[int], pd.DataFrame],
     post_conds: list[Any],
+    rng: np.random.Generator | None = None,
 ) -> pd.DataFrame:
     """``n`` rows obeying every constraint and condition, from ``draw(m)`` (inverse applied).
 
@@ -65,6 +70,8 @@ def sample_rows(
         ``draw(m)``: ``m`` fresh rows from the model, in the user's columns.
     post_conds : list
         Compiled conditions checked on the output (those the model cannot take directly).
+    rng : numpy.random.Generator, optional
+        Picks the donor rows of implication repairs (a fixed seed when omitted).
 
     Returns
     -------
@@ -81,6 +88,7 @@ def sample_rows(
     have, drawn, rate = 0, 0, 1.0
     passed: dict[str, int] = {}
     mode: str | None = None  # identities: decided on the first batch, kept for the call
+    rng = np.random.default_rng(0) if rng is None else rng
     # the first round draws n (+8): most rows pass, and a short second round is cheaper
     # than drawing spares every time; later rounds scale by the pass rate seen, + 10%
     for r in range(MAX_ROUNDS):
@@ -91,6 +99,7 @@ def sample_rows(
             break
         out = draw(m)
         drawn += m
+        checks.settle_rules(out, rng)
         _, mode = checks.settle_identities(out, mode)
         masks = checks.check(out, full=False)
         masks["rebuilt values inside the real range"] = checks.rebuilt_in_range(out)

@@ -312,6 +312,16 @@ class Rule(Constraint):
                 )
 
     @property
+    def if_expr(self) -> Expr | None:
+        """The parsed ``if`` part (``None`` when the requirement holds on every row)."""
+        return self._if
+
+    @property
+    def then_expr(self) -> Expr:
+        """The parsed requirement."""
+        return self._then
+
+    @property
     def columns(self) -> tuple[str, ...]:
         cols = self._then.columns + (self._if.columns if self._if else ())
         return tuple(dict.fromkeys(cols))

@@ -19,8 +19,11 @@ import pandas as pd
 
 from synthcust._utils.persist import load_bundle, save_bundle
 from synthcust._utils.rng import resolve_rng
+from synthcust.constraints.auto import RULES_MODES, discover_rules
 from synthcust.constraints.plan import ConstraintPlan
+from synthcust.constraints.suggestions import Suggestion
 from synthcust.exceptions import DataError, ModelError, ModelFileError, NotFittedError
+from synthcust.rules.constraint_text import constraint_from_dict
 from synthcust.schema.infer import infer_schema
 from synthcust.schema.model import Schema
 from synthcust.synthesizers.conditions import (
@@ -66,23 +69,55 @@ class BaseSynthesizer:
         self.random_state = random_state
 
     # -- public API ------------------------------------------------------------------------
-    def fit(self, data: pd.DataFrame, schema: Schema | None = None) -> Self:
-        """Learn from ``data`` (described by ``schema``; inferred when omitted)."""
+    def fit(
+        self, data: pd.DataFrame, schema: Schema | None = None, *, rules: str = "auto"
+    ) -> Self:
+        """Learn from ``data`` (described by ``schema``; inferred when omitted).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            The real rows (never modified).
+        schema : Schema, optional
+            Their schema; its constraints are enforced on every sample.
+        rules : {"auto", "off"}, default "auto"
+            ``"auto"``: the data's own exact rules (implications between values, ``A <= B``,
+            identities; :func:`synthcust.constraints.auto.discover_rules`) are discovered and
+            enforced along with the schema's constraints; they are listed in ``rules_``.
+            ``"off"``: only the schema's constraints. A differentially private model
+            (``dp_marginal``, or ``dp_epsilon`` given) never discovers rules from the private
+            rows, whatever ``rules`` says.
+        """
         check_frame(data)
+        if rules not in RULES_MODES:
+            raise ModelError(f"rules must be one of {', '.join(RULES_MODES)}, got {rules!r}")
         if schema is None:
             schema = infer_schema(data, detect_pii=False)
-        self.schema_ = schema
+        self.rules_: list[Suggestion] = []
+        if rules == "auto" and not self._private_fit():
+            self.rules_ = discover_rules(data, schema, random_state=0)
+        self.schema_ = schema  # the declared constraints; the discovered ones are in rules_
+        full = self._with_rules(schema, self.rules_)
         self.plan_ = None
         inner, inner_schema = data, schema
-        if schema.constraints:
+        if full.constraints:
             # checked on the real rows first; the model learns the reparametrised table
-            self.plan_ = ConstraintPlan(schema.constraints, schema).fit(data)
+            self.plan_ = ConstraintPlan(full.constraints, full).fit(data)
             inner, inner_schema = self.plan_.forward(data)
         self.codec_ = TableCodec().fit(inner, inner_schema)
         enc = self.codec_.encode(inner)
         self.n_training_rows_ = len(data)
         self._fit(enc, resolve_rng(self.random_state))
         return self
+
+    @staticmethod
+    def _with_rules(schema: Schema, rules: list[Suggestion]) -> Schema:
+        """``schema`` with the discovered ``rules`` added to its constraints."""
+        return schema.with_constraints(*(r.constraint for r in rules)) if rules else schema
+
+    def _private_fit(self) -> bool:
+        """True for a differentially private fit (it must not read rules off private rows)."""
+        return self.name == "dp_marginal" or getattr(self, "dp_epsilon", None) is not None
 
     def sample(
         self,
@@ -119,7 +154,7 @@ class BaseSynthesizer:
             _enforce(enc, conds)
             return plan.inverse(self.codec_.decode(enc, rng))
 
-        out = plan.sample(n, draw, post)
+        out = plan.sample(n, draw, post, rng)
         plan.add_keys(out, rng, self.codec_)
         return out
 
@@ -151,6 +186,7 @@ class BaseSynthesizer:
             "codec": self.codec_.to_dict(),
             "n_training_rows": self.n_training_rows_,
             "constraint_plan": None if self.plan_ is None else self.plan_.to_state(),
+            "discovered_rules": [r.to_dict() for r in getattr(self, "rules_", [])],
             "state": state,
             **(extra or {}),
         }
@@ -182,8 +218,14 @@ class BaseSynthesizer:
             obj.codec_ = TableCodec.from_dict(meta["codec"])
             obj.n_training_rows_ = int(meta["n_training_rows"])
             obj.plan_ = None
+            obj.rules_ = [
+                Suggestion(constraint_from_dict(r["constraint"]), r["holds"], r["support"],
+                           r["reason"])
+                for r in meta.get("discovered_rules", [])
+            ]  # fmt: skip
             if meta.get("constraint_plan"):
-                obj.plan_ = ConstraintPlan.from_state(obj.schema_, meta["constraint_plan"])
+                full = obj._with_rules(obj.schema_, obj.rules_)
+                obj.plan_ = ConstraintPlan.from_state(full, meta["constraint_plan"])
             obj._from_state(meta["state"], arrays)
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(

@@ -1,0 +1,192 @@
+"""Implication rules enforced by construction: the implied column is overwritten, never spun on.
+
+A :class:`~synthcust.rules.constraints.Rule` of the shape ``if A == a then B == b`` (``==``,
+``!=``, ``in``, ``not in`` against literals, on one column each side) is an
+:class:`Implication`. Such rules are the ones discovery finds
+(:mod:`synthcust.constraints.discover_implications`): "no internet service" in the service
+column implies "no internet service" in every add-on column; ``pdays == -1`` implies
+``poutcome == 'unknown'``.
+
+The sampling loop repairs them before it checks anything (:func:`repair_implications`): every
+rule is turned so that its *later* column (in the table's order) is the implied one (the
+contrapositive ``if not (B ok) then not (A in P)`` when needed), and a row whose implied value
+breaks the rule takes the implied column's value of another generated row of the same batch
+that meets the rule's premise and obeys it (a "hot deck" from the model's own rows: the
+model's conditional distribution, no statistic of the real rows, so it is also safe for a
+differentially private model). Rules are repaired in the order of their implied columns, so a
+repaired column feeds the rules it implies. What repair cannot settle (no donor, or two rules
+on one column that no value meets) is left to the loop's rejection, so the output is exact
+either way.
+
+>>> import pandas as pd, numpy as np
+>>> from synthcust.rules.constraints import Rule
+>>> imp = as_implication(Rule("addon == 'none'", "service == 'No'"))
+>>> imp.if_col, imp.if_vals, imp.then_col, imp.then_vals
+('service', ('No',), 'addon', ('none',))
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthcust.rules.constraints import Rule
+from synthcust.rules.expr import Expr
+
+__all__ = ["Implication", "as_implication", "implication_mask", "repair_implications"]
+
+
+@dataclass(frozen=True)
+class Implication:
+    """``if (if_col in if_vals) != if_neg then (then_col in then_vals) != then_neg``."""
+
+    rule: Rule
+    if_col: str
+    if_vals: tuple[Any, ...]
+    if_neg: bool
+    then_col: str
+    then_vals: tuple[Any, ...]
+    then_neg: bool
+
+    def oriented(self, order: Sequence[str]) -> Implication:
+        """The same rule with its later column (in ``order``) as the implied one."""
+        pos = {c: i for i, c in enumerate(order)}
+        if pos.get(self.then_col, 0) >= pos.get(self.if_col, 0):
+            return self
+        return self.flipped()
+
+    def flipped(self) -> Implication:
+        """The contrapositive: ``if not (B ok) then not (A in P)``."""
+        return Implication(
+            self.rule,
+            self.then_col,
+            self.then_vals,
+            not self.then_neg,
+            self.if_col,
+            self.if_vals,
+            not self.if_neg,
+        )
+
+
+def _literal(node: ast.expr) -> tuple[bool, Any]:
+    if isinstance(node, ast.Constant):
+        return True, node.value
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and isinstance(node.operand, ast.Constant)
+        and isinstance(node.operand.value, int | float)
+    ):
+        return True, -node.operand.value
+    return False, None
+
+
+def _side(e: Expr) -> tuple[str, tuple[Any, ...], bool] | None:
+    """``(column, values, negated)`` for ``col ==|!=|in|not in literal(s)``, else None."""
+    t = e.tree
+    if not (isinstance(t, ast.Compare) and len(t.ops) == 1 and len(t.comparators) == 1):
+        return None
+    col = e.column_name(t.left)
+    if col is None:
+        return None
+    op, right = t.ops[0], t.comparators[0]
+    if isinstance(op, ast.Eq | ast.NotEq):
+        ok, v = _literal(right)
+        return (col, (v,), isinstance(op, ast.NotEq)) if ok else None
+    if isinstance(op, ast.In | ast.NotIn) and isinstance(right, ast.Tuple | ast.List | ast.Set):
+        vals = [_literal(x) for x in right.elts]
+        if not vals or not all(ok for ok, _ in vals):
+            return None
+        return col, tuple(v for _, v in vals), isinstance(op, ast.NotIn)
+    return None
+
+
+def as_implication(rule: Any) -> Implication | None:
+    """The :class:`Implication` a rule states, or ``None`` for any other rule or constraint."""
+    if not isinstance(rule, Rule) or rule.if_expr is None:
+        return None
+    a, b = _side(rule.if_expr), _side(rule.then_expr)
+    if a is None or b is None or a[0] == b[0]:
+        return None
+    return Implication(rule, a[0], a[1], a[2], b[0], b[1], b[2])
+
+
+def _member(x: pd.Series, vals: tuple[Any, ...], neg: bool) -> np.ndarray:
+    """Present values of ``x`` in ``vals`` (xor ``neg``); missing values are never members."""
+    present = x.notna().to_numpy()
+    hit = x.isin(list(vals)).to_numpy(dtype=bool)
+    return present & (hit != neg)
+
+
+def implication_mask(imp: Implication, typed: pd.DataFrame) -> np.ndarray:
+    """Rows of ``typed`` that obey ``imp`` (a missing value on either side obeys it)."""
+    premise = _member(typed[imp.if_col], imp.if_vals, imp.if_neg)
+    then = typed[imp.then_col]
+    return ~premise | _member(then, imp.then_vals, imp.then_neg) | then.isna().to_numpy()
+
+
+def repair_implications(
+    out: pd.DataFrame,
+    typed: pd.DataFrame,
+    implications: Sequence[Implication],
+    rng: np.random.Generator,
+    passes: int = 2,
+) -> int:
+    """Overwrite implied values that break a rule with a donor row's value, in place.
+
+    Parameters
+    ----------
+    out : pandas.DataFrame
+        Generated rows in the user's columns (changed in place).
+    typed : pandas.DataFrame
+        The same rows as the checks see them (numbers, timestamps or raw values); changed in
+        place along with ``out``.
+    implications : sequence of Implication
+        Already oriented (:meth:`Implication.oriented`) and sorted by implied column.
+    rng : numpy.random.Generator
+        Picks the donors.
+    passes : int
+        Rounds over the rules (a repair for one rule may break another on the same column).
+
+    Returns
+    -------
+    int
+        Values overwritten.
+    """
+    fixed = 0
+    n = len(out)
+    if not n or not implications:
+        return 0
+    for _ in range(passes):
+        changed = 0
+        for imp in implications:
+            premise = _member(typed[imp.if_col], imp.if_vals, imp.if_neg)
+            if not premise.any():
+                continue
+            child = typed[imp.then_col]
+            good = _member(child, imp.then_vals, imp.then_neg)
+            bad = premise & ~good & child.notna().to_numpy()
+            if not bad.any():
+                continue
+            donors = np.flatnonzero(premise & good)
+            if not len(donors):
+                donors = np.flatnonzero(good)
+            if not len(donors):
+                continue  # nothing generated obeys it: rejection decides
+            rows = np.flatnonzero(bad)
+            pick = donors[rng.integers(0, len(donors), size=len(rows))]
+            for frame in (out, typed):
+                col = frame[imp.then_col]
+                vals = col.to_numpy(copy=True)
+                vals[rows] = vals[pick]
+                frame[imp.then_col] = pd.Series(vals, index=col.index, dtype=col.dtype)
+            changed += len(rows)
+        fixed += changed
+        if not changed:
+            break
+    return fixed

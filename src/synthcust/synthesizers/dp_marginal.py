@@ -303,8 +303,14 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         self._resolve_bounds(schema)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: pd.DataFrame, schema: Schema | None = None) -> Self:
-        """Fit under (epsilon, delta)-DP; the data's own min/max are never read."""
+    def fit(
+        self, data: pd.DataFrame, schema: Schema | None = None, *, rules: str = "off"
+    ) -> Self:
+        """Fit under (epsilon, delta)-DP; the data's own min/max are never read.
+
+        ``rules`` is accepted for the common signature and ignored: no rule is ever read off
+        the private rows.
+        """
         t0 = time.perf_counter()
         check_frame(data)
         n = len(data)

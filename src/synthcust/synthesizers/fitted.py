@@ -280,6 +280,7 @@ def fit_model(
     random_state: int | None = None,
     hash_key: bytes | None = None,
     progress: Callable[[str], None] | None = None,
+    rules: str = "auto",
 ) -> SynthModel:
     """Handle PII, check segments, then fit ``synthesizer`` on the clean frame.
 
@@ -312,6 +313,9 @@ def fit_model(
         epoch when stderr is a terminal, else every ~10 s; a fit stopped by its time budget
         before convergence also warns (:class:`~synthcust.exceptions.TrainingBudgetWarning`,
         kept in :attr:`SynthModel.training_warnings`).
+    rules : {"auto", "off"}, default "auto"
+        Discover and enforce the clean frame's own exact rules (never under DP; see
+        :meth:`~synthcust.synthesizers.base.BaseSynthesizer.fit`).
 
     Returns
     -------
@@ -342,7 +346,7 @@ def fit_model(
         check_segment(clean, seg)
     synth = REGISTRY[synthesizer](random_state=random_state, **dict(params or {}))
     with progress_to(progress):
-        synth.fit(clean, clean_schema)
+        synth.fit(clean, clean_schema, rules=rules)
     fakes = {f.column for f in report.fakes}
     order = [c for c in data.columns if c in clean.columns or c in fakes]
     return SynthModel(synth, schema, report, [str(c) for c in order], segs)

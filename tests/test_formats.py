@@ -163,3 +163,143 @@ def test_strict_bounds_hold_after_rounding_to_decimals():
     assert set(exact["monthly"]) == {50.25}
     with pytest.raises(ConditionError, match="2 decimals"):
         model.sample(10, conditions={"monthly": 50.255})
+
+
+# ---------------------------------------------------------------------- booleans, integers, dates
+@pytest.fixture
+def flags() -> pd.DataFrame:
+    """0/1 flags of every spelling, whole numbers with gaps, dates of every resolution."""
+    rng = np.random.default_rng(3)
+    n = 400
+    kids = rng.integers(0, 4, n).astype(float)
+    kids[rng.random(n) < 0.2] = np.nan
+    day0 = pd.Timestamp("2021-01-01")
+    days = pd.to_timedelta(rng.integers(0, 900, n), unit="D")
+    return pd.DataFrame(
+        {
+            "churn": rng.integers(0, 2, n),  # int 0/1
+            "promo": rng.integers(0, 2, n).astype(float),  # float 0/1
+            "opt_in": rng.choice(["0", "1"], n),  # text 0/1
+            "active": rng.random(n) < 0.6,  # True/False
+            "kids": kids,  # whole numbers with missing values (pandas: float64)
+            "signup": day0 + days,  # dates
+            "seen": day0 + pd.to_timedelta(rng.integers(0, 10**6, n), unit="min"),
+            "shift": day0 + pd.to_timedelta(rng.integers(0, 5000, n), unit="h"),
+            "local": (day0 + days[::-1]).tz_localize("Europe/Amsterdam"),  # local dates
+            "paid_on": (day0 + days[rng.permutation(n)]).strftime("%d/%m/%Y"),  # as text
+        }
+    )
+
+
+def test_schema_learns_booleans_and_datetime_resolution(flags):
+    s = infer_schema(flags)
+    for c in ("churn", "promo", "opt_in", "active"):
+        assert s[c].kind.value == "boolean", c
+    assert s["kids"].kind.value == "numeric" and s["kids"].integer
+    got = {c: s[c].resolution for c in ("signup", "seen", "shift", "local", "paid_on")}
+    assert got == {
+        "signup": "day",
+        "seen": "minute",
+        "shift": "hour",
+        "local": "day",  # midnight local time is not midnight UTC
+        "paid_on": "day",
+    }
+    d = json.loads(json.dumps(s.to_dict()))
+    assert {c["name"]: c.get("resolution") for c in d["columns"]}["seen"] == "minute"
+    assert Schema.from_dict(d) == s
+
+
+def test_bad_resolution_is_refused_with_the_choices():
+    from synthcust.exceptions import SchemaError
+
+    with pytest.raises(SchemaError, match="resolution must be one of day, hour, minute, second"):
+        Schema.from_dict({"columns": [{"name": "t", "kind": "datetime", "resolution": "week"}]})
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_samples_keep_booleans_integers_and_resolution(name, flags):
+    if name not in REGISTRY:
+        pytest.skip(f"{name} is not available here")
+    m = REGISTRY[name](random_state=0, **FAST[name]).fit(flags, infer_schema(flags))
+    out = m.sample(600, random_state=1)
+    # 0/1 stay 0/1 in their own dtype
+    assert out["churn"].dtype == flags["churn"].dtype and set(out["churn"]) <= {0, 1}
+    assert out["promo"].dtype == flags["promo"].dtype and set(out["promo"]) <= {0.0, 1.0}
+    assert set(out["opt_in"].dropna()) <= {"0", "1"}
+    assert out["active"].dtype == bool
+    # whole numbers with gaps: nullable integers, gaps kept
+    assert str(out["kids"].dtype) == "Int64"
+    assert 0.05 < out["kids"].isna().mean() < 0.4
+    # resolution: dates have no time, minutes no seconds, hours no minutes
+    assert (out["signup"] == out["signup"].dt.normalize()).all()
+    assert (out["seen"].dt.second == 0).all() and out["seen"].dt.minute.nunique() > 30
+    assert ((out["shift"].dt.minute == 0) & (out["shift"].dt.second == 0)).all()
+    assert (out["local"] == out["local"].dt.normalize()).all()
+    assert str(out["local"].dt.tz) == "Europe/Amsterdam"
+    assert out["paid_on"].str.fullmatch(r"\d\d/\d\d/\d{4}").all()
+
+
+def test_schema_resolution_wins_over_the_data(flags):
+    """A user who edits ``seen`` to day resolution gets dates."""
+    s = infer_schema(flags).edit({"seen": {"resolution": "day"}})
+    m = REGISTRY["copula"](random_state=0).fit(flags, s)
+    out = m.sample(200, random_state=0)
+    assert (out["seen"] == out["seen"].dt.normalize()).all()
+
+
+def test_old_schema_and_old_model_files_still_load(flags, tmp_path):
+    """Schema JSON without ``resolution`` and model files without the new codec and training
+    fields load; the codec learns the resolution from the data when the schema lacks it."""
+    import zipfile
+
+    from synthcust.synthesizers.fitted import SynthModel, load_model
+
+    d = infer_schema(flags).to_dict()
+    for c in d["columns"]:
+        c.pop("resolution", None)
+    old = Schema.from_dict(d)
+    assert old["seen"].resolution is None
+    codec = TableCodec().fit(flags, old)
+    assert codec.spec("seen").datetime_resolution == "minute"
+
+    m = REGISTRY["copula"](random_state=0).fit(flags, old)
+    path = SynthModel(m, old, None, list(flags)).save(tmp_path / "new.synthcust")
+    # rewrite the file as an older synthcust wrote it: no resolution anywhere
+    with zipfile.ZipFile(path) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+
+    def strip(o):
+        if isinstance(o, dict):
+            return {
+                k: strip(v)
+                for k, v in o.items()
+                if k not in ("resolution", "datetime_resolution", "epochs_planned", "budget_s")
+            }
+        return [strip(v) for v in o] if isinstance(o, list) else o
+
+    meta = json.loads(files["synthcust.json"])
+    files["synthcust.json"] = json.dumps(strip(meta)).encode()
+    assert b"resolution" not in files["synthcust.json"]
+    legacy = tmp_path / "old.synthcust"
+    with zipfile.ZipFile(legacy, "w") as z:
+        for n, b in files.items():
+            z.writestr(n, b)
+    out = load_model(legacy).sample(100, random_state=0)
+    assert len(out) == 100 and (out["seen"].dt.second == 0).all()  # the old step still holds
+
+
+def test_evaluation_treats_flags_as_categories_and_draws_bars(flags):
+    from synthcust.reporting.html import render_html
+    from synthcust.workflows.evaluate import evaluate
+
+    real = flags[["churn", "promo", "kids"]]
+    m = REGISTRY["copula"](random_state=0).fit(real)
+    synth = m.sample(len(real), random_state=0)
+    rep = evaluate(real, synth, schema=infer_schema(real), random_state=0)
+    dists = rep.sections["fidelity"].extra["distributions"]
+    assert sorted(dists["churn"]["labels"]) == ["0", "1"]  # bars of the two values
+    assert sorted(dists["promo"]["labels"]) == ["0", "1"]  # 1.0 reads 1
+    assert "edges" in dists["kids"]  # a real number stays binned
+    html = render_html(rep)
+    assert html.count("<svg") >= 3  # one chart per column, none left empty
+    assert flags["churn"].dtype == np.int64  # the caller's frame is untouched

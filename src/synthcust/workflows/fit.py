@@ -6,7 +6,8 @@ One path from a real table to a fitted :class:`~synthcust.synthesizers.fitted.Sy
 2. PII is handled (dropped, hashed, faked, ...) before anything is learned;
 3. segments are checked against the learned columns, constraints added to the schema;
 4. the synthesizer (:func:`~synthcust.workflows.defaults.default_synthesizer` unless named)
-   learns the clean frame;
+   learns the clean frame, with the data's own exact rules discovered and enforced
+   (``rules="auto"``, the default; never for a DP fit);
 5. with ``dp_epsilon`` the fit is routed to a DP model, every parameter is checked, the spend
    is recorded in the workspace's privacy ledger *before* the data is read, and refused when
    it does not fit the dataset's budget.
@@ -28,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from synthcust.constraints.auto import RULES_MODES
 from synthcust.exceptions import SchemaError, SynthcustError
 from synthcust.privacy import detect_pii
 from synthcust.schema.model import Schema
@@ -198,6 +200,7 @@ def fit(
     save_to: str | os.PathLike | None = None,
     record_params: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
+    rules: str = "auto",
 ) -> FitResult:
     """Find and handle PII, then fit a synthesizer on ``data``; DP fits charged to the ledger.
 
@@ -244,6 +247,14 @@ def fit(
         Extra parameters recorded with the model in the workspace catalog.
     progress : callable, optional
         ``progress(message)`` called at each step.
+    rules : {"auto", "off"}, default "auto"
+        ``"auto"``: the data's own exact rules (implications between values such as
+        ``if InternetService == 'No' then OnlineSecurity == 'No internet service'``, ``A <= B``
+        between columns, identities), each backed by at least 50 rows and true of every real
+        row, are discovered on the learned (PII-handled) columns and enforced on every sample,
+        as the declared ``constraints`` are; ``model.synthesizer.rules_`` lists them with their
+        support. ``"off"``: only the declared constraints. A DP fit (``dp_epsilon``) never
+        discovers rules from the private rows; only declared ones apply.
 
     Returns
     -------
@@ -258,6 +269,8 @@ def fit(
     """
     say = progress or (lambda _msg: None)
     check_frame(data)
+    if rules not in RULES_MODES:
+        raise SynthcustError(f"rules must be one of {', '.join(RULES_MODES)}, got {rules!r}")
     name, params, plan = _choose(synthesizer, synthesizer_params, dp_epsilon, dp_delta, bounds)
     findings = dict(detect_pii(data))
     ready = prepare_schema(data, schema, target, findings=findings)
@@ -271,7 +284,7 @@ def fit(
         model = fit_model(data, ready, name, params=params, findings=findings,
                           pii_policies=pii_policies, segments=segments,
                           random_state=random_state, hash_key=hash_key,
-                          progress=progress)  # fmt: skip
+                          progress=progress, rules=rules)  # fmt: skip
         return model, _save(model, save_to, say)
 
     if plan is None and workspace is None:

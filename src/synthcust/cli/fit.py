@@ -90,6 +90,14 @@ def fit(
             "(repeatable; values read as JSON when they parse, else as text)."
         ),
     ] = None,
+    no_rules: Annotated[
+        bool,
+        typer.Option(
+            "--no-rules",
+            help="Do not discover and enforce the data's own exact rules (implications, "
+            "A <= B, identities); only --constraint ones. A DP fit never discovers any.",
+        ),
+    ] = False,
 ) -> None:
     """Learn DATA (after removing PII) and save the model to OUT."""
     segs: dict[str, str] = {}
@@ -125,6 +133,7 @@ def fit(
             dataset_name=data,
             save_to=out,
             progress=step,
+            rules="off" if no_rules else "auto",
         )
         prog.update(t, completed=3, description="done")
     _print_fit(res, data, out)
@@ -145,6 +154,12 @@ def _print_fit(res: FitResult, data: str, out: Path) -> None:
         console.print(f"[yellow]note[/yellow]: {n}")
     for w in res.model.training_warnings:
         console.print(f"[yellow]warning[/yellow]: {w}")
+    found = getattr(res.model.synthesizer, "rules_", [])
+    if found:
+        console.print(
+            f"rules: {len(found)} exact rule(s) of the data discovered and enforced "
+            "(`synthcust constraints suggest` lists them; --no-rules switches this off)"
+        )
     console.print(
         f"model ({res.synthesizer}, {len(res.model.column_order)} columns, {res.rows:,} rows) "
         f"saved to {out}"

@@ -90,6 +90,7 @@ def fit(
     workspace: str | os.PathLike | Workspace | None = None,
     dataset_name: str | None = None,
     save_to: str | os.PathLike | None = None,
+    rules: str = "auto",
 ) -> SynthModel:
     """Find and handle PII, then fit a synthesizer on ``data``.
 
@@ -134,6 +135,9 @@ def fit(
         The dataset's name in the workspace.
     save_to : str or path, optional
         Save the model there (and record it in the workspace when one is used).
+    rules : {"auto", "off"}, default "auto"
+        Discover the data's own exact rules (implications, ``A <= B``, identities) and enforce
+        them on every sample; ``"off"``: only ``constraints``. Never under DP.
 
     Returns
     -------
@@ -163,6 +167,7 @@ def fit(
         workspace=workspace,
         dataset_name=dataset_name,
         save_to=save_to,
+        rules=rules,
     ).model
 
 

@@ -49,8 +49,23 @@ def ledger(
     ] = None,
     table: Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL).")] = None,
     query: Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL).")] = None,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Check the hash chain of every charge and budget change: exit 1 when a row "
+            "was deleted, edited or slipped in. Prints the head to keep elsewhere.",
+        ),
+    ] = False,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(help="With --verify: a head printed earlier (COUNT:HASH) that must remain."),
+    ] = None,
 ) -> None:
     """Show the privacy ledger: every DP fit charged to DATASET and its budget left."""
+    if verify or expect_head is not None:
+        _verify(workspace, expect_head)
+        return
     if set_budget is not None and dataset is None:
         raise SynthcustError("--set-budget needs a DATASET (a data file or fingerprint prefix)")
     try:
@@ -69,6 +84,23 @@ def ledger(
             ws.set_budget(fp, set_budget)
             console.print(f"budget of {fp[:12]} set to epsilon {set_budget:g}")
         _print_dataset(ws.location, dataset_ledger(ws, fp, name))
+
+
+def _verify(workspace: str | None, expect_head: str | None) -> None:
+    with Workspace(workspace, create=False) as ws:
+        rep = ws.verify_ledger(expect_head)
+        where = ws.location
+    if rep.ok:
+        console.print(
+            f"ledger of {where} verified: {rep.rows['ledger']} charge(s), {rep.rows['budget']} "
+            f"budget change(s), no row deleted or edited. Head (keep it elsewhere and pass it "
+            f"back with --expect-head): {rep.heads['ledger']}"
+        )
+        return
+    console.print(f"[red]ledger of {where} does NOT verify[/red]:")
+    for p in rep.problems:
+        console.print(f"  - {p}")
+    raise typer.Exit(1)
 
 
 def _print_dataset(location: str, d: DatasetLedger) -> None:

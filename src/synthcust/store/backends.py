@@ -34,12 +34,13 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from synthcust.store.chain import seal_unhashed
 from synthcust.store.records import WorkspaceError
 
 __all__ = ["SCHEMA_VERSION", "PostgresBackend", "SQLiteBackend", "Transaction", "setup_tables"]
 
 #: Version of the tables; a store written by a newer synthcust is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ledger and budget changes hash-chained (store/chain.py)
 
 _DDL = [
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -63,15 +64,28 @@ _DDL = [
         mechanism TEXT NOT NULL, synthesizer TEXT, params_json TEXT NOT NULL,
         model_id BIGINT REFERENCES models(id),
         status TEXT NOT NULL CHECK (status IN ('pending', 'committed', 'failed')),
-        created TEXT NOT NULL, finished TEXT, message TEXT)""",
+        created TEXT NOT NULL, finished TEXT, message TEXT, prev_hash TEXT, row_hash TEXT)""",
     "CREATE INDEX IF NOT EXISTS privacy_ledger_fingerprint ON privacy_ledger (fingerprint)",
+    """CREATE TABLE IF NOT EXISTS budget_changes (
+        id {pk}, fingerprint TEXT NOT NULL, total {float} NOT NULL CHECK (total > 0),
+        previous {float}, changed TEXT NOT NULL, prev_hash TEXT, row_hash TEXT)""",
 ]
+#: Columns added by store version 2 (a version-1 store gets them on opening).
+_V2_COLUMNS = {"privacy_ledger": ("prev_hash", "row_hash")}
 _SQLITE_TRIGGERS = [
     """CREATE TRIGGER IF NOT EXISTS privacy_ledger_no_delete BEFORE DELETE ON privacy_ledger
        BEGIN SELECT RAISE(ABORT, 'the privacy ledger is append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS privacy_ledger_no_rewrite
        BEFORE UPDATE OF fingerprint, epsilon, delta, mechanism, created ON privacy_ledger
        BEGIN SELECT RAISE(ABORT, 'a privacy ledger charge cannot be changed'); END""",
+    """CREATE TRIGGER IF NOT EXISTS privacy_ledger_no_rehash
+       BEFORE UPDATE OF prev_hash, row_hash ON privacy_ledger WHEN OLD.row_hash IS NOT NULL
+       BEGIN SELECT RAISE(ABORT, 'a privacy ledger charge cannot be changed'); END""",
+    """CREATE TRIGGER IF NOT EXISTS budget_changes_no_delete BEFORE DELETE ON budget_changes
+       BEGIN SELECT RAISE(ABORT, 'the budget history is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS budget_changes_no_rewrite BEFORE UPDATE ON budget_changes
+       WHEN OLD.row_hash IS NOT NULL
+       BEGIN SELECT RAISE(ABORT, 'the budget history is append-only'); END""",
 ]
 
 
@@ -84,7 +98,9 @@ _PG_APPEND_ONLY = [
          IF NEW.fingerprint IS DISTINCT FROM OLD.fingerprint
             OR NEW.epsilon IS DISTINCT FROM OLD.epsilon OR NEW.delta IS DISTINCT FROM OLD.delta
             OR NEW.mechanism IS DISTINCT FROM OLD.mechanism
-            OR NEW.created IS DISTINCT FROM OLD.created THEN
+            OR NEW.created IS DISTINCT FROM OLD.created
+            OR (OLD.row_hash IS NOT NULL AND (NEW.row_hash IS DISTINCT FROM OLD.row_hash
+                OR NEW.prev_hash IS DISTINCT FROM OLD.prev_hash)) THEN
            RAISE EXCEPTION 'a privacy ledger charge cannot be changed';
          END IF;
          RETURN NEW;
@@ -96,6 +112,16 @@ _PG_APPEND_ONLY = [
     "DROP TRIGGER IF EXISTS privacy_ledger_no_truncate ON privacy_ledger",
     """CREATE TRIGGER privacy_ledger_no_truncate BEFORE TRUNCATE ON privacy_ledger
        FOR EACH STATEMENT EXECUTE FUNCTION synthcust_ledger_guard()""",
+    """CREATE OR REPLACE FUNCTION synthcust_budget_guard() RETURNS trigger AS $$
+       BEGIN
+         IF TG_OP IN ('DELETE', 'TRUNCATE') OR OLD.row_hash IS NOT NULL THEN
+           RAISE EXCEPTION 'the budget history is append-only';
+         END IF;
+         RETURN NEW;
+       END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS budget_changes_guard ON budget_changes",
+    """CREATE TRIGGER budget_changes_guard BEFORE UPDATE OR DELETE ON budget_changes
+       FOR EACH ROW EXECUTE FUNCTION synthcust_budget_guard()""",
 ]
 
 
@@ -163,6 +189,10 @@ class SQLiteBackend:
     def lock_dataset(self, tx: Transaction, fingerprint: str) -> None:
         """Nothing to do: BEGIN IMMEDIATE already serialises every writer."""
 
+    def columns(self, tx: Transaction, table: str) -> set[str]:
+        """Names of ``table``'s columns."""
+        return {str(r["name"]) for r in tx.rows(f"PRAGMA table_info({table})")}
+
     def setup_extra(self, tx: Transaction) -> None:
         for sql in _SQLITE_TRIGGERS:
             tx.rows(sql)
@@ -224,6 +254,15 @@ class PostgresBackend:
         key = int.from_bytes(hashlib.sha256(fingerprint.encode()).digest()[:8], "big", signed=True)
         tx.rows("SELECT pg_advisory_xact_lock(:k)", k=key)
 
+    def columns(self, tx: Transaction, table: str) -> set[str]:
+        """Names of ``table``'s columns."""
+        rows = tx.rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = :t "
+            "AND table_schema = current_schema()",
+            t=table,
+        )
+        return {str(r["column_name"]) for r in rows}
+
     def setup_extra(self, tx: Transaction) -> None:
         tx.rows("SELECT pg_advisory_xact_lock(7355608)")  # one creator of the tables at a time
 
@@ -252,18 +291,25 @@ def setup_tables(backend: SQLiteBackend | PostgresBackend, location: str) -> Non
             b.setup_extra(tx)  # the advisory lock, before creating anything
         for sql in _DDL:
             tx.rows(sql.format(pk=b.pk, float=b.float_type))
+        for table, cols in _V2_COLUMNS.items():  # a version-1 store: add the chain's columns
+            have = b.columns(tx, table)
+            for col in cols:
+                if col not in have:
+                    tx.rows(f"ALTER TABLE {table} ADD COLUMN {col} TEXT")
         if isinstance(b, SQLiteBackend):
             b.setup_extra(tx)  # the append-only triggers, after the tables
         else:
             b.setup_after(tx)
         row = tx.one("SELECT value FROM meta WHERE key = 'schema_version'")
-        if row is None:
-            tx.rows(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', :v)",
-                v=str(SCHEMA_VERSION),
-            )
-        elif int(row["value"]) > SCHEMA_VERSION:
+        if row is not None and int(row["value"]) > SCHEMA_VERSION:
             raise WorkspaceError(
                 f"workspace {location} was written by a newer synthcust (store version "
                 f"{row['value']}, this one reads {SCHEMA_VERSION}); upgrade synthcust"
+            )
+        if row is None or int(row["value"]) < SCHEMA_VERSION:
+            seal_unhashed(tx)  # rows of a version-1 store join the chain, oldest first
+            tx.rows(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', :v) "
+                "ON CONFLICT (key) DO UPDATE SET value = :v",
+                v=str(SCHEMA_VERSION),
             )

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from synthcust.store.backends import PostgresBackend, SQLiteBackend, Transaction
+from synthcust.store.chain import ChainReport, append_hash, verify_chains
 from synthcust.store.records import (
     DEFAULT_BUDGET,
     Budget,
@@ -114,14 +115,61 @@ class LedgerMixin:
         t = check_budget_total(total)
         with self._backend.transaction(write=True) as tx:
             self._backend.lock_dataset(tx, fp)
+            old = tx.one("SELECT total FROM budgets WHERE fingerprint = :fp", fp=fp)
+            now = utc_now()
             tx.rows(
                 "INSERT INTO budgets (fingerprint, total, updated) VALUES (:fp, :t, :now) "
                 "ON CONFLICT (fingerprint) DO UPDATE SET total = :t, updated = :now",
                 fp=fp,
                 t=t,
-                now=utc_now(),
+                now=now,
             )
+            change = tx.insert(  # the history of budgets: one chained row per change
+                "INSERT INTO budget_changes (fingerprint, total, previous, changed) "
+                "VALUES (:fp, :t, :old, :now)",
+                fp=fp,
+                t=t,
+                old=None if old is None else float(old["total"]),
+                now=now,
+            )
+            append_hash(tx, "budget", change, postgres=self._is_postgres())
             return self._budget(tx, fp)
+
+    def _is_postgres(self) -> bool:
+        return self._backend.kind == "postgresql"
+
+    def budget_history(self, fingerprint: str | DatasetRecord) -> list[dict[str, Any]]:
+        """Every change of the dataset's budget, oldest first (``total``, ``previous``, time)."""
+        fp = fingerprint_of(fingerprint)
+        with self._backend.transaction(write=False) as tx:
+            rows = tx.rows(
+                "SELECT id, total, previous, changed FROM budget_changes WHERE fingerprint = :fp "
+                "ORDER BY id",
+                fp=fp,
+            )
+        return [
+            {"id": int(r["id"]), "total": float(r["total"]),
+             "previous": None if r["previous"] is None else float(r["previous"]),
+             "changed": r["changed"]}
+            for r in rows
+        ]  # fmt: skip
+
+    def verify_ledger(self, expect_head: str | None = None) -> ChainReport:
+        """Check that no ledger row or budget change was deleted, edited or slipped in.
+
+        Parameters
+        ----------
+        expect_head : str, optional
+            A head reported earlier (``report.heads["ledger"]``, ``"COUNT:HASH"``), kept where
+            the workspace's writers cannot change it: the ledger must still contain it.
+
+        Returns
+        -------
+        ChainReport
+            ``ok``, rows checked per chain, the current heads, and one line per problem.
+        """
+        with self._backend.transaction(write=False) as tx:
+            return verify_chains(tx, expect_head)
 
     def reserve(
         self,
@@ -186,6 +234,7 @@ class LedgerMixin:
                 params=params_json,
                 now=utc_now(),
             )
+            append_hash(tx, "ledger", entry_id, postgres=self._is_postgres())
             self._test_point("charge:before_commit")
         return Charge(self, entry_id, fp, eps, dlt)
 

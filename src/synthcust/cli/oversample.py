@@ -53,6 +53,14 @@ def rebalance(
     seed: Annotated[int | None, typer.Option(help="Random seed (same seed = same output).")] = None,
     table: Annotated[str | None, typer.Option(help="Table name (DuckDB / SQL input).")] = None,
     query: Annotated[str | None, typer.Option(help="SQL query (DuckDB / SQL input).")] = None,
+    no_rules: Annotated[
+        bool,
+        typer.Option(
+            "--no-rules",
+            help="Leave the new rows as drawn (by default they obey the data's exact rules: "
+            "implications, A <= B, identities).",
+        ),
+    ] = False,
 ) -> None:
     """Add rows to every class below RATIO x the largest class and write the table to OUT.
 
@@ -73,6 +81,7 @@ def rebalance(
             categorical=categorical,
             drop=drop,
             random_state=seed,
+            rules="off" if no_rules else "auto",
         )
         prog.update(t, advance=1, description="writing")
         write_table(res.frame, out)

@@ -92,6 +92,7 @@ def rebalance_table(
     categorical: str | Sequence[str] | None = None,
     drop: str | Sequence[str] | None = None,
     random_state: int | None = None,
+    rules: str = "auto",
 ) -> RebalanceResult:
     """Add rows to every class of ``target`` below ``ratio`` x the largest class.
 
@@ -108,6 +109,9 @@ def rebalance_table(
         Columns to treat as categorical (comma-separated names or a list).
     drop
         Columns to leave out first (e.g. free text).
+    rules
+        ``"auto"`` (default): the new rows obey the exact rules of the features (implications,
+        ``A <= B``, identities, each true of every real row); ``"off"``: left as drawn.
 
     Returns
     -------
@@ -123,6 +127,7 @@ def rebalance_table(
         smote_share=smote_share,
         categorical=split_list(categorical) or None,
         random_state=random_state,
+        rules=rules,
     )
     out, sampler = resample_frame(frame, target, sampler)
     return RebalanceResult(out, sampler, dropped, len(frame))

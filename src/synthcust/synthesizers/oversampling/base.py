@@ -17,6 +17,7 @@ from synthcust._utils.rng import resolve_rng
 from synthcust.exceptions import DataError, ModelFileError, NotFittedError
 from synthcust.synthesizers.base import REGISTRY, BaseSynthesizer
 from synthcust.synthesizers.oversampling.layout import Layout, layout, new_ids
+from synthcust.synthesizers.oversampling.rules import obey_rules
 from synthcust.synthesizers.oversampling.target import check_target, target_counts
 
 __all__ = ["OVERSAMPLERS", "BaseOversampler", "load_oversampler"]
@@ -71,6 +72,8 @@ class BaseOversampler(BaseEstimator):
         rng = resolve_rng(self.random_state)
         feats = [c for c in X.columns if c not in set(lay.ids)]
         Xn, yn = self._new_rows(X[feats], y, n_new, lay, rng)
+        # the new rows obey the exact rules of the features (implications, A <= B, identities)
+        Xn = obey_rules(X[feats], Xn, rng, self.notes_, getattr(self, "rules", "auto"))
         for c in lay.ids:  # keys are not features: fresh ones that clash with none
             Xn[c] = new_ids(X[c], len(Xn)).to_numpy()
         X_out = pd.concat([X, Xn[X.columns]], ignore_index=True)

@@ -56,6 +56,7 @@ def generative_rows(
     notes: list[str],
     fitted: Any | None = None,
     per_class: bool = True,
+    rules: str = "auto",
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """New rows (only) of each class in ``n_new``: from one model per class
     (``per_class``; ``fitted`` may hold them, from :func:`fit_per_class`) or by conditional
@@ -68,7 +69,9 @@ def generative_rows(
         per_class = True
     models: dict[Any, Any] = {}
     if per_class:
-        models = fitted or fit_per_class(X, y, list(n_new), synthesizer, params, draw_seed(rng))
+        models = fitted or fit_per_class(
+            X, y, list(n_new), synthesizer, params, draw_seed(rng), rules
+        )
         small = [c for c in n_new if c not in models]
         if small:
             notes.append(
@@ -78,7 +81,7 @@ def generative_rows(
     if any(c not in models for c in n_new):
         model, tcol, label = (
             fitted if isinstance(fitted, tuple) else
-            fit_conditional(X, y, synthesizer, params, draw_seed(rng))
+            fit_conditional(X, y, synthesizer, params, draw_seed(rng), rules)
         )  # fmt: skip
     parts, ys = [], []
     for cls, n in n_new.items():
@@ -98,6 +101,7 @@ def fit_per_class(
     synthesizer: Any,
     params: Mapping[str, Any] | None,
     seed: int,
+    rules: str = "auto",
 ) -> dict[Any, Any]:
     """One ``synthesizer`` per class in ``classes``, each fitted on that class's rows only; a
     class with fewer than :data:`MIN_ROWS_PER_CLASS` rows gets none (too few to learn from)."""
@@ -110,12 +114,17 @@ def fit_per_class(
         model = build_synthesizer(synthesizer, params, seed + i)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            models[cls] = model.fit(rows)
+            models[cls] = model.fit(rows, rules=rules)
     return models
 
 
 def fit_conditional(
-    X: pd.DataFrame, y: pd.Series, synthesizer: Any, params: Mapping[str, Any] | None, seed: int
+    X: pd.DataFrame,
+    y: pd.Series,
+    synthesizer: Any,
+    params: Mapping[str, Any] | None,
+    seed: int,
+    rules: str = "auto",
 ) -> tuple[Any, str, dict[Any, str]]:
     """Fit ``synthesizer`` on ``X`` plus the target (as text labels ``"class=<value>"``, so
     every synthesizer models it as a category). Returns (model, target column, label map)."""
@@ -128,7 +137,7 @@ def fit_conditional(
     model = build_synthesizer(synthesizer, params, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.fit(frame)
+        model.fit(frame, rules=rules)
     return model, tcol, label
 
 

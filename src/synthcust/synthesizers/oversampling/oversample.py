@@ -163,7 +163,9 @@ class SMOTEOversampler(BaseOversampler):
         m_neighbors: int = 10,
         categorical: Sequence[str] | None = None,
         random_state: int | None = None,
+        rules: str = "auto",
     ):
+        self.rules = rules
         self.kind = kind
         self.sampling_strategy = sampling_strategy
         self.k_neighbors = k_neighbors
@@ -209,7 +211,9 @@ class GenerativeOversampler(BaseOversampler):
         categorical: Sequence[str] | None = None,
         random_state: int | None = None,
         per_class: bool = True,
+        rules: str = "auto",
     ):
+        self.rules = rules
         self.synthesizer = synthesizer
         self.synthesizer_params = synthesizer_params
         self.sampling_strategy = sampling_strategy
@@ -220,7 +224,7 @@ class GenerativeOversampler(BaseOversampler):
     def _new_rows(self, X, y, n_new, lay, rng):  # type: ignore[no-untyped-def]
         return generative_rows(
             X, y, n_new, self.synthesizer, self.synthesizer_params, rng, self.notes_,
-            per_class=self.per_class,
+            per_class=self.per_class, rules=self.rules,
         )  # fmt: skip
 
 
@@ -249,7 +253,9 @@ class HybridOversampler(BaseOversampler):
         categorical: Sequence[str] | None = None,
         random_state: int | None = None,
         per_class: bool = True,
+        rules: str = "auto",
     ):
+        self.rules = rules
         self.smote_share = smote_share
         self.smote_kind = smote_kind
         self.synthesizer = synthesizer
@@ -294,8 +300,13 @@ def make_oversampler(
     smote_share: float = 0.5,
     categorical: Sequence[str] | None = None,
     random_state: int | None = None,
+    rules: str = "auto",
 ) -> BaseOversampler:
     """The oversampler for ``method`` (one of :data:`METHODS`).
+
+    ``rules="auto"`` (default): the new rows obey the exact rules of the data (implications,
+    ``A <= B``, identities; :func:`~synthcust.synthesizers.oversampling.rules.obey_rules`);
+    ``"off"``: they are left as drawn.
 
     Examples
     --------
@@ -309,6 +320,7 @@ def make_oversampler(
             k_neighbors=k_neighbors,
             categorical=categorical,
             random_state=random_state,
+            rules=rules,
         )
     if method == "generative":
         return GenerativeOversampler(
@@ -317,6 +329,7 @@ def make_oversampler(
             sampling_strategy=sampling_strategy,
             categorical=categorical,
             random_state=random_state,
+            rules=rules,
         )
     if method == "hybrid":
         return HybridOversampler(
@@ -327,6 +340,7 @@ def make_oversampler(
             k_neighbors=k_neighbors,
             categorical=categorical,
             random_state=random_state,
+            rules=rules,
         )
     raise DataError(f"unknown oversampling method {method!r}; use one of {', '.join(METHODS)}")
 

@@ -4,6 +4,7 @@ members are synthetic, bad input fails clearly, and the CLI works end to end."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.metrics import adjusted_rand_score
 from _cli import run
 from conftest import shared_data
 from synthcust._utils.persist import peek_kind
+from synthcust.demo import simulate_customers
 from synthcust.exceptions import ConditionError, DataError, ModelFileError, NotFittedError
 from synthcust.personas import (
     PersonaSegmenter,
@@ -22,9 +24,14 @@ from synthcust.personas import (
     describe_personas,
     fit_persona_model,
     load_persona_model,
+    persona_agreement,
     sample_persona,
 )
+from synthcust.personas.describe import PersonaCard
+from synthcust.personas.kpi import kpi_stats, parse_kpi, wilson
 from synthcust.personas.members import PersonaModel
+from synthcust.personas.naming import name_cards
+from synthcust.personas.segment import edge_warning
 from synthcust.privacy import infer_schema_with_pii
 from synthcust.synthesizers.checks import ModelCase, parametrize_with_checks, same
 
@@ -179,6 +186,138 @@ def test_members_are_synthetic_and_sampling_is_exact(tmp_path, data, fitted):
         sample_persona(back, 0, "P1")
 
 
+@pytest.fixture(scope="module")
+def world():
+    """The demo world (planted personas, churn differs by persona) and its segmenter."""
+    df = simulate_customers(2000, random_state=0, with_pii=False)
+    seg = PersonaSegmenter(k=4, n_init=2, random_state=0).fit(df)
+    return df, seg
+
+
+def test_members_are_the_persona_with_its_churn(world):
+    """Members of each persona are assigned back to it and keep its real churn rate (inside
+    the real 95% CI); the raw conditional copula draws of the old design did not."""
+    df, seg = world
+    model = fit_persona_model(df, seg, seg.labels_, synthesizer="autoregressive",
+                              kpi=["churned"], random_state=0)
+    assert model.columns_[:2] == ["persona", "churned"]  # label first, KPI right after
+    real = kpi_stats(df, parse_kpi(df, "churned"), seg.labels_, seg.personas_)
+    rates = [r.value for r in real]
+    assert max(rates) > 2 * min(rates)  # the personas differ in churn: the check can fail
+    for pid, r in zip(seg.personas_, real, strict=True):
+        m = sample_persona(model, 400, pid, random_state=1, with_names=False)
+        assert len(m) == 400 and (m["persona"] == pid).all()
+        assert (seg.predict(m) >= "").all() and (seg.predict(m) == pid).mean() >= 0.9
+        rate = m["churned"].astype(str).eq("True").mean()
+        assert r.low <= rate <= r.high, (pid, rate, r)
+    # the copula alone, conditioned on the label, puts many draws in other personas
+    cop = fit_persona_model(df, seg, seg.labels_, synthesizer="copula", random_state=0)
+    raw = persona_agreement(cop, 300, random_state=0)
+    assert min(raw.values()) < 0.9, raw
+    # ... yet its members are assigned back too, at any n (the old loop failed from 100 rows)
+    low = min(raw, key=raw.get)
+    m = sample_persona(cop, 2500, low, random_state=2, with_names=False)
+    assert len(m) == 2500 and (seg.predict(m) == low).all()
+    progress = []
+    sample_persona(cop, 50, low, random_state=3, progress=lambda *a: progress.append(a))
+    assert progress and progress[-1][0] == 50 and "members" in progress[-1][2]
+
+
+def test_members_that_cannot_be_reached_fail_with_a_fix(world, monkeypatch):
+    df, seg = world
+    cop = fit_persona_model(df, seg, seg.labels_, synthesizer="copula", random_state=0)
+    other = {p: q for p, q in zip(seg.personas_, seg.personas_[1:] + seg.personas_[:1],
+                                 strict=True)}
+    monkeypatch.setattr(seg, "predict", lambda d: np.array([other[p] for p in d["persona"]]))
+    with pytest.raises(ConditionError, match=r"only 0 of .* draws of the copula model were "
+                       r"members.*--synthesizer autoregressive"):
+        sample_persona(cop, 10, "P1", random_state=0)
+
+
+def test_kpi_pinned_on_every_card(world):
+    df, seg = world
+    cards = describe_personas(df, seg, seg.labels_, kpi=["churned", "income",
+                                                         "preferred_channel=app"])
+    assert cards.kpi == ["churned = True", "mean income", "preferred_channel = app"]
+    for c in cards.cards:
+        rows = df[seg.labels_ == c.id]
+        churn, inc, app = c.kpis
+        assert churn.value == pytest.approx(rows["churned"].mean())
+        assert churn.low < churn.value < churn.high and churn.n == len(rows)
+        assert churn.population == pytest.approx(df["churned"].mean())
+        assert inc.value == pytest.approx(rows["income"].mean()) and inc.low < inc.value
+        assert app.value == pytest.approx((rows["preferred_channel"] == "app").mean())
+        assert c.to_dict()["kpis"][0]["text"].startswith("churned = True: ")
+    assert parse_kpi(pd.DataFrame({"income": ["<=50K"] * 3 + [">50K"]}), "income").level == \
+        ">50K"  # two levels: the rarer one
+    with pytest.raises(DataError, match=r"KPI 'preferred_channel' has 3 levels; name the one"):
+        describe_personas(df, seg, kpi=["preferred_channel"])
+    with pytest.raises(DataError, match=r"no level 'fax'"):
+        describe_personas(df, seg, kpi=["preferred_channel=fax"])
+    with pytest.raises(DataError, match=r"unknown column 'churn'.*did you mean 'churned'"):
+        describe_personas(df, seg, kpi=["churn"])
+    lo, hi = wilson(np.array([0, 30]), np.array([10, 30]))
+    assert lo[0] == 0 and 0.2 < hi[0] < 0.35 and hi[1] == pytest.approx(1) and lo[1] > 0.85
+
+
+def test_k_at_the_edge_of_the_range_warns(data):
+    df, _ = data  # three planted personas
+    seg = PersonaSegmenter(k_range=(2, 3), n_init=2, random_state=0).fit(df)
+    assert seg.k_ == 3 and "largest k tried (2..3)" in seg.k_warning_
+    assert "--max-k 6" in seg.k_warning_ and seg.k_warning_ in seg.notes_
+    cards = describe_personas(df, seg)
+    assert cards.warnings == [seg.k_warning_]
+    assert PersonaSegmenter(k_range=(2, 5), n_init=2, random_state=0).fit(df).k_warning_ is None
+    assert PersonaSegmenter(k=3, random_state=0).fit(df).k_warning_ is None  # k given
+    low = PersonaSegmenter(k_range=(3, 5), n_init=2, random_state=0).fit(df)
+    assert low.k_ == 3 and "smallest k tried (3..5)" in low.k_warning_ and "--min-k 2" in \
+        low.k_warning_
+    assert "no well-separated personas" in edge_warning(2, (2, 8), "bic", (2, 8), 1000)
+    assert "rows allow" in edge_warning(4, (2, 4), "bic", (2, 8), 20)
+
+
+def test_redundant_traits_are_collapsed():
+    """"No internet service" in three add-on columns follows from internet == "No": one trait."""
+    rng = np.random.default_rng(0)
+    n = 1200
+    z = rng.random(n) < 0.3  # offline customers
+    internet = np.where(z, "No", rng.choice(["DSL", "Fiber optic"], n))
+    df = pd.DataFrame({"age": np.where(z, 60, 30) + rng.normal(0, 5, n),
+                       "internet": internet})
+    for addon in ("security", "backup", "streaming"):
+        df[addon] = np.where(z, "No internet service", rng.choice(["Yes", "No"], n))
+    seg = PersonaSegmenter(k=2, random_state=0).fit(df)
+    cards = describe_personas(df, seg)
+    off = max(cards.cards, key=lambda c: c.typical["age"])
+    top = off.traits[0]
+    assert top.column == "internet" and top.level == "No" and top.distinguishing
+    assert top.same_as == ("security = No internet service", "backup = No internet service",
+                           "streaming = No internet service")
+    assert not [t for t in off.traits if t.level == "No internet service"]
+    assert "same customers: security = No internet service" in top.sentence()
+
+
+def test_names_read_like_segment_names(data, fitted):
+    df, _ = data
+    a = describe_personas(df, fitted)
+    b = describe_personas(df, fitted)
+    names = [c.name for c in a.cards]
+    assert names == [c.name for c in b.cards]  # deterministic
+    assert len(set(names)) == len(names)  # unique
+    for n in names:
+        assert not re.search(r"\bP\d|[_=:()]", n), n  # no ids, no column dumps
+        assert all(w[0].isupper() for w in n.split()), n  # title case
+    young = min(a.cards, key=lambda c: c.typical["age"])
+    assert "Young" in young.name and "Spending" in young.name
+    # twins (same traits) get their next defining word, then an ordinal, never the id
+    twins = [PersonaCard(f"P{i}", "", "", 10, 0.1, list(a.cards[0].traits), {})
+             for i in range(3)]
+    name_cards(twins, 6)
+    got = [c.name for c in twins]
+    assert len(set(got)) == 3 and not any("P1" in g or "P2" in g for g in got)
+    assert got[1].endswith("Second Group")
+
+
 def test_bad_input_is_clear(data):
     df, _ = data
     small = df.head(12)
@@ -298,7 +437,8 @@ def test_cli_end_to_end(tmp_path, capsys, monkeypatch, data):
     df.head(900).to_csv(src, index=False)
     out = tmp_path / "personas"
     code, text, err = run(["personas", "segment", src, "-o", out, "--max-k", "4",
-                           "--members", "2", "--seed", "0"], capsys, monkeypatch)
+                           "--members", "2", "--seed", "0", "--kpi", "churned"],
+                          capsys, monkeypatch)
     assert code == 0, err
     for f in ("personas.html", "personas.json", "segmenter.synthcust", "personas.synthcust",
               "labels.csv"):
@@ -312,6 +452,10 @@ def test_cli_end_to_end(tmp_path, capsys, monkeypatch, data):
     assert list(labels.columns) == ["customer_id", "persona", "persona_name"]
     assert "@example.com" not in html  # no real e-mail reaches the cards
     assert "P1" in text and "chosen by bic" in text
+    assert cards["kpi"] == ["churned = True"] and "KPI" in text and "churned" in text
+    assert all(p["kpis"][0]["low"] <= p["kpis"][0]["value"] <= p["kpis"][0]["high"]
+               for p in cards["personas"])
+    assert "churned = True: " in html and "warning" not in text  # k = 3 inside 2..4
     name = cards["personas"][1]["name"]
     code, text, err = run(["personas", "sample", out / "personas.synthcust", "--persona", name,
                            "-n", "20", "-o", tmp_path / "p2.csv", "--seed", "1",

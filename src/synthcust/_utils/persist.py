@@ -111,7 +111,7 @@ def save_bundle(
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
     dest = Path(path)
-    atomic_write_bytes(dest, buf.getvalue())
+    atomic_write_bytes(dest, buf.getvalue(), private=True)  # what was learnt from real rows
     return dest
 
 

@@ -3,7 +3,12 @@
 >>> from synthcust.io import read_table, write_table  # doctest: +SKIP
 """
 
-from synthcust.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from synthcust.io.atomic import (
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+    sweep_stale_temps,
+)
 from synthcust.io.csvsafe import neutralise_formulas, to_csv_text
 from synthcust.io.readers import PROVENANCE_KEY, read_table
 from synthcust.io.sniff import sniff_format
@@ -18,6 +23,7 @@ __all__ = [
     "neutralise_formulas",
     "read_table",
     "sniff_format",
+    "sweep_stale_temps",
     "to_csv_text",
     "write_table",
 ]

@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,14 +47,15 @@ def resolve_dest(dest: str | os.PathLike[str]) -> Path:
     return target
 
 
-def _create_temp(target: Path) -> Path:
+def _create_temp(target: Path, private: bool = False) -> Path:
     # Not tempfile.mkstemp: that creates the file 0600, and os.replace would hand those
     # permissions to the destination. Opening with 0o666 lets the user's umask apply, exactly as
     # a plain open(dest, "w") would; O_EXCL keeps the same no-clobber guarantee as mkstemp.
+    # ``private`` files (models, uploads: they hold what was learnt from real people) are 0600.
     for _ in range(100):
         tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}{_TEMP_SUFFIX}")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
         except FileExistsError:
             continue
         except OSError as exc:
@@ -84,9 +87,9 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def _install(tmp: Path, target: Path, overwrite: bool) -> None:
+def _install(tmp: Path, target: Path, overwrite: bool, private: bool = False) -> None:
     """Move the finished temp file onto ``target``."""
-    if target.exists():
+    if target.exists() and not private:
         # Replacing a file keeps its permissions, as open(dest, "w") would.
         with contextlib.suppress(OSError):
             os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
@@ -125,7 +128,9 @@ def _install(tmp: Path, target: Path, overwrite: bool) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(dest: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
+def atomic_path(
+    dest: str | os.PathLike[str], *, overwrite: bool = True, private: bool = False
+) -> Iterator[Path]:
     """Yield a temporary path next to ``dest``; on clean exit it replaces ``dest`` atomically.
 
     Write the complete file to the yielded path (it exists, empty). On leaving the block the
@@ -138,6 +143,9 @@ def atomic_path(dest: str | os.PathLike[str], *, overwrite: bool = True) -> Iter
         The file to create or replace. Its directory must exist.
     overwrite : bool, default True
         If False and ``dest`` exists, raise :class:`WriteError` (checked atomically at the end).
+    private : bool, default False
+        Create the file readable and writable by its owner only (0600), also when it replaces
+        a wider file. Otherwise the umask applies and a replaced file keeps its mode.
 
     Raises
     ------
@@ -159,11 +167,11 @@ def atomic_path(dest: str | os.PathLike[str], *, overwrite: bool = True) -> Iter
             f"{target} already exists and overwrite=False. Pass overwrite=True to replace it, "
             "or choose another file name."
         )
-    tmp = _create_temp(target)
+    tmp = _create_temp(target, private)
     try:
         yield tmp
         _fsync_file(tmp)
-        _install(tmp, target, overwrite)
+        _install(tmp, target, overwrite, private)
     except BaseException:
         # BaseException too: Ctrl-C half-way must not leave a stray temp file either.
         with contextlib.suppress(OSError):
@@ -173,9 +181,9 @@ def atomic_path(dest: str | os.PathLike[str], *, overwrite: bool = True) -> Iter
 
 
 def atomic_write_bytes(
-    dest: str | os.PathLike[str], data: bytes, *, overwrite: bool = True
+    dest: str | os.PathLike[str], data: bytes, *, overwrite: bool = True, private: bool = False
 ) -> Path:
-    """Write ``data`` to ``dest`` atomically and return the path written.
+    """Write ``data`` to ``dest`` atomically and return the path written (0600 if ``private``).
 
     Examples
     --------
@@ -184,7 +192,7 @@ def atomic_write_bytes(
     >>> p.read_bytes()
     b'xyz'
     """
-    with atomic_path(dest, overwrite=overwrite) as tmp:
+    with atomic_path(dest, overwrite=overwrite, private=private) as tmp:
         try:
             tmp.write_bytes(data)
         except OSError as exc:
@@ -208,3 +216,39 @@ def atomic_write_text(
     '<p>hi</p>'
     """
     return atomic_write_bytes(dest, text.encode(encoding), overwrite=overwrite)
+
+
+_TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{12}" + re.escape(_TEMP_SUFFIX) + "$")
+
+
+def sweep_stale_temps(folder: str | os.PathLike[str], older_than_s: float = 3600.0) -> int:
+    """Delete the temporary files of writes killed half-way (``kill -9``, power loss).
+
+    Only files named as :func:`atomic_path` names them (``.NAME.<12 hex>.tmp``) and untouched
+    for ``older_than_s`` seconds are removed, so a write in progress elsewhere is never hit.
+
+    Parameters
+    ----------
+    folder : str or PathLike
+        The folder to sweep (not recursive); a missing folder sweeps nothing.
+    older_than_s : float, default 3600
+        Minimum age, from the file's modification time.
+
+    Returns
+    -------
+    int
+        The number of files removed.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for p in root.iterdir():
+        if not _TEMP_NAME.match(p.name):
+            continue
+        with contextlib.suppress(OSError):
+            if p.is_file() and not p.is_symlink() and p.stat().st_mtime < cutoff:
+                p.unlink()
+                removed += 1
+    return removed

@@ -157,7 +157,7 @@ def create_app(
         loc = Path(ws.location)
         data_dir = (loc.parent if loc.suffix else Path.cwd()) / "service-data"
     data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     new_token = None
     if token is None:
         folder = Path(ws.location).parent if ws.backend == "sqlite" else data_dir

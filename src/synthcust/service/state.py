@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from synthcust.exceptions import SynthcustError
-from synthcust.io import read_table
+from synthcust.io import read_table, sweep_stale_temps
 from synthcust.reporting import write_report
 from synthcust.schema import Schema
 from synthcust.store.jobs import DatasetEntry, Job, JobStore, UnknownJob, new_id
@@ -113,7 +113,9 @@ class ServiceState:
         self.recovered = self.store.recover()
         self.data_dir = Path(data_dir)
         for sub in ("uploads", "models", "reports"):
-            (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+            folder = self.data_dir / sub
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # real data: owner only
+            sweep_stale_temps(folder)  # half-written files of a server killed mid-write
         for part in (self.data_dir / "uploads").glob(".upload-*"):
             part.unlink(missing_ok=True)  # left by a server killed mid-upload: never registered
         self.max_upload_bytes = int(max_upload_bytes)

@@ -143,11 +143,21 @@ async def receive_upload(request: Request, folder: Path, max_bytes: int) -> Uplo
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > max_bytes + _SLACK:
         raise UploadError(413, f"the upload is larger than the limit of {_mb(max_bytes)}")
+    boundary = opts[b"boundary"]
+    if not 1 <= len(boundary) <= 200:  # RFC 2046: 1-70 characters; the parser fails past 256
+        raise UploadError(400, f"malformed multipart body: a boundary of {len(boundary)} "
+                          "characters (RFC 2046 allows 1 to 70)")  # fmt: skip
     tmp = Path(folder) / f".upload-{secrets.token_hex(8)}.part"
-    fh = open(tmp, "wb")  # noqa: SIM115 - closed in finally
-    part = _FilePart(fh, max_bytes)
-    parser = MultipartParser(opts[b"boundary"], part.callbacks())
+    # 0600: an upload holds real people's data; created before anything can fail in between
+    fh = os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
     ok = False
+    try:
+        part = _FilePart(fh, max_bytes)
+        parser = MultipartParser(boundary, part.callbacks())
+    except Exception as e:
+        fh.close()
+        tmp.unlink(missing_ok=True)
+        raise UploadError(400, f"malformed multipart body: {e}") from None
     try:
         total = 0
         async for chunk in request.stream():  # ClientDisconnect propagates: nothing is kept

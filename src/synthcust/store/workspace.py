@@ -160,12 +160,15 @@ class Workspace(LedgerMixin):
                     f"there is no workspace at {path} yet (the first DP fit creates it)"
                 )
             if location is None:  # the default home folder is ours to create
-                path.parent.mkdir(parents=True, exist_ok=True)
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             elif not path.parent.is_dir():
                 raise WorkspaceError(
                     f"cannot create workspace {path}: the folder {path.parent} does not exist; "
                     "create it first"
                 )
+            # 0600 before SQLite opens it: its -wal and -shm files copy the database's mode
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._backend = SQLiteBackend(path, timeout)
         self.location = str(path)
         self._setup()

@@ -268,7 +268,8 @@ class ServiceState:
         return {"model_id": res.model_id, "dataset": ds, "synthesizer": res.synthesizer,
                 "target": target, "train_rows": len(train), "holdout_rows": len(holdout),
                 "columns": model.column_order, "pii_handled": handled,
-                "notes": list(model.notes), "privacy": privacy}  # fmt: skip
+                "notes": list(model.notes), "privacy": privacy,
+                "warnings": list(model.training_warnings)}  # fmt: skip
 
     def model_split(self, model_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The train and holdout rows of a model's fit (its seed and target)."""

@@ -27,6 +27,7 @@ from synthcust.synthesizers.autoregressive import (
     ConditionWarning,
 )
 from synthcust.synthesizers.neural.resample import WeightedReservoir, ess_verdict
+from synthcust.synthesizers.truncnorm import sample_conditional_mvn
 
 N_COND = 2_000  # conditional rows per seed
 SEEDS = 3
@@ -134,3 +135,124 @@ def test_reservoir_resamples_with_replacement_in_proportion() -> None:
     share = np.bincount(out % 10, minlength=4) / len(out)
     np.testing.assert_allclose(share, w / w.sum(), atol=0.015)
     assert math.isclose(res.ess, 3 * 10.0**2 / 46.0)
+
+
+# ------------------------------------------------------------------ every synthesizer
+def _other_model(name: str):
+    from synthcust.synthesizers import REGISTRY
+
+    kw: dict = {"random_state": 0}
+    if name in ("ctgan", "tvae"):
+        kw.update(epochs=8)
+    if name == "dp_marginal":
+        kw.update(epsilon=50.0, bounds={"k": (0, 50), "x": (0, 100)})
+    return REGISTRY[name](**kw)
+
+
+@pytest.fixture(scope="module", params=["copula", "ctgan", "tvae", "dp_marginal"])
+def other(request):
+    # the synthesizer's own conditioning, without the discovered rules' repair (see
+    # test_conditions_on_an_implied_column_after_rule_repair for that)
+    model = _other_model(request.param).fit(_table(), rules="off")
+    return model, model.sample(100_000, random_state=1)
+
+
+def _agree_plain(model, uncond, conditions, mask, n: int = 10_000) -> None:
+    """The conditional ``y`` rate equals the filtered one within 4 standard errors (rows are
+    independent draws here: rejection, exact sampling or a truncated Gaussian)."""
+    cond = model.sample(n, conditions=conditions, random_state=7)
+    assert mask(cond).all(), "a conditional row violates its condition"
+    ref = uncond[mask(uncond)]
+    assert len(ref) > 300, f"only {len(ref)} filtered rows"
+    p_c, p_f = (cond["y"] == "yes").mean(), (ref["y"] == "yes").mean()
+    p = (p_c * len(cond) + p_f * len(ref)) / (len(cond) + len(ref))
+    z = (p_c - p_f) / math.sqrt(p * (1 - p) * (1 / len(cond) + 1 / len(ref)))
+    assert abs(z) < 4, f"conditional rate {p_c:.3f} vs filtered {p_f:.3f} (z = {z:.1f})"
+
+
+def test_every_synthesizer_where_rule_matches_filtered(other) -> None:
+    model, uncond = other
+    rule = "grp == 'b' and x > 60"
+    conds = Segment.parse("w", rule).conditions
+    _agree_plain(model, uncond, conds, lambda d: (d.grp == "b") & (d.x > 60))
+
+
+def test_every_synthesizer_mixed_conditions_match_filtered(other) -> None:
+    model, uncond = other
+    conds = {"grp": ["a", "b"], "k": Range(0, 4)}
+    _agree_plain(model, uncond, conds, lambda d: d.grp.isin(["a", "b"]) & d.k.between(0, 4))
+
+
+@pytest.mark.xfail(
+    reason="discovered implications are repaired after sampling (hot deck over the implied "
+    "column), so a condition on the implied column taken by the model misses the repaired "
+    "rows; constraints.plan.split_conditions should check it after the repair instead "
+    "(reported to the rules owner, issue 19)",
+    strict=False,
+)
+def test_conditions_on_an_implied_column_after_rule_repair() -> None:
+    """With the data's rules enforced (``rules="auto"``: here ``grp == 'b'`` implies
+    ``k in 0..5``), the conditional sample must still equal the filtered one."""
+    model = _other_model("copula").fit(_table())
+    uncond = model.sample(100_000, random_state=1)
+    _agree_plain(model, uncond, {"k": Range(0, 4)}, lambda d: d.k.between(0, 4))
+
+
+def _planted(n: int = 20_000) -> pd.DataFrame:
+    """Two categoricals and a binary target with known conditionals: P(y | b) = 0.1, 0.5, 0.9
+    for b = 0, 1, 2, and b depends on a (so conditioning on b must not keep a's marginal)."""
+    rng = np.random.default_rng(3)
+    a = rng.choice(["p", "q", "r"], n, p=[0.6, 0.3, 0.1])
+    pb = {"p": [0.8, 0.15, 0.05], "q": [0.2, 0.6, 0.2], "r": [0.05, 0.15, 0.8]}
+    u = rng.random(n)
+    cum = np.array([np.cumsum(pb[v]) for v in a])
+    b = (u[:, None] > cum).sum(1)
+    y = np.where(rng.random(n) < np.array([0.1, 0.5, 0.9])[b], "yes", "no")
+    return pd.DataFrame({"a": a, "b": b.astype(str), "y": y})
+
+
+def test_planted_conditional_rates_are_the_analytic_ones() -> None:
+    """Given b (placed late in the order), y's rate is 0.1 / 0.5 / 0.9 and a's share of "r" is
+    P(a=r | b=2) = 0.1 * 0.8 / (0.6 * 0.05 + 0.3 * 0.2 + 0.1 * 0.8) = 0.08 / 0.17 = 0.47
+    (a's marginal share is 0.1)."""
+    model = AutoregressiveSynthesizer(epochs=15, hidden=32, threads=1, random_state=0,
+                                      verbose=False).fit(_planted())  # fmt: skip
+    for b, rate in (("0", 0.1), ("1", 0.5), ("2", 0.9)):
+        out = model.sample(3_000, conditions={"b": b}, random_state=int(b))
+        assert (out["b"] == b).all()
+        assert abs((out["y"] == "yes").mean() - rate) < 0.04, (b, (out["y"] == "yes").mean())
+    out = model.sample(3_000, conditions={"b": "2"}, random_state=5)
+    assert abs((out["a"] == "r").mean() - 0.08 / 0.17) < 0.04
+
+
+def test_where_and_conditions_together_through_the_workflow() -> None:
+    """``sample --where`` plus ``--condition`` reach the model as one set of exact conditions."""
+    from synthcust.synthesizers import GaussianCopulaSynthesizer
+    from synthcust.synthesizers.fitted import SynthModel
+    from synthcust.workflows.sample import sample
+
+    df = _table()
+    m = GaussianCopulaSynthesizer(random_state=0).fit(df)
+    sm = SynthModel(synthesizer=m, schema=None, pii=None, column_order=list(df.columns))
+    out = sample(sm, 500, conditions=["x=20..80"], where="grp in ['a', 'b'] and k < 5",
+                 random_state=0)  # fmt: skip
+    assert len(out) == 500
+    assert out.grp.isin(["a", "b"]).all() and (out.k < 5).all() and out.x.between(20, 80).all()
+
+
+def test_truncated_normal_on_separated_intervals_is_exact() -> None:
+    """The copula's latent draw given a set of categories far apart (a union of separated
+    intervals) and a correlated range: Gibbs sweeps from a GHK start (the former method) stay
+    in the interval they start in and give P(z0 > 0) = 0.57 where rejection from the
+    unconditional normal gives 0.88; GHK proposals with exact rejection match."""
+    corr = np.array([[1, 0.9, 0.5], [0.9, 1, 0.5], [0.5, 0.5, 1.0]])
+    inf = np.inf
+    cond = {0: np.array([[-inf, -1.0], [1.5, inf]]), 1: np.array([[-0.5, inf]])}
+    z = np.random.default_rng(0).multivariate_normal(np.zeros(3), corr, 1_000_000)
+    ref = z[((z[:, 0] <= -1) | (z[:, 0] >= 1.5)) & (z[:, 1] >= -0.5)]
+    s = sample_conditional_mvn(corr, 100_000, cond, np.random.default_rng(1))
+    assert (((s[:, 0] <= -1) | (s[:, 0] >= 1.5)) & (s[:, 1] >= -0.5)).all()
+    for stat in (lambda a: (a[:, 0] > 0).mean(), lambda a: (a[:, 2] > 1).mean()):
+        p_r, p_s = stat(ref), stat(s)
+        se = math.sqrt(p_r * (1 - p_r) * (1 / len(ref) + 1 / len(s)))
+        assert abs(p_s - p_r) < 4 * se, (p_s, p_r)

@@ -11,7 +11,9 @@ per KPI value). Per persona it reports:
 * ``raw_agreement``: share of the model's raw conditional draws assigned to X (the acceptance
   rate of the rejection step, i.e. what the model alone achieves);
 * the KPI rate (Adult ``income = >50K``, Bank ``y = yes``, demo ``churned = True``) of the
-  members vs the real persona's rate and its Wilson 95% CI (goal: inside);
+  members vs the real persona's rate and its Wilson 95% CI (goal: inside). Members are taken
+  per KPI value in the real persona's proportions, counted at fit; ``--kpi-quota model`` uses
+  the network's own proportions (from its raw draws) instead;
 * the useless baseline: ``--members`` rows drawn from the same model *unconditionally*; its
   share assigned to X is about X's size and its KPI rate the population's.
 
@@ -89,7 +91,8 @@ def load(name: str, rows: int, seed: int = 0) -> tuple[pd.DataFrame, str] | None
 
 
 def run_dataset(name: str, rows: int, k: int | None, k_range: tuple[int, int], members: int,
-                synthesizer: str, params: dict | None, seed: int = 0) -> list[PersonaRow]:
+                synthesizer: str, params: dict | None, seed: int = 0,
+                kpi_quota: str = "data") -> list[PersonaRow]:
     """Every persona's figures on one dataset (empty when its data is absent)."""
     got = load(name, rows, seed)
     if got is None:
@@ -112,7 +115,8 @@ def run_dataset(name: str, rows: int, k: int | None, k_range: tuple[int, int], m
     out = []
     for i, pid in enumerate(seg.personas_):
         t = time.perf_counter()
-        m = sample_persona(model, members, pid, random_state=seed + 10 + i, with_names=False)
+        m = sample_persona(model, members, pid, random_state=seed + 10 + i, with_names=False,
+                           kpi_quota=kpi_quota)
         r = real[i]
         rate = float(np.nanmean(spec.values(m)))
         out.append(PersonaRow(
@@ -164,6 +168,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--members", type=int, default=None, help="members per persona")
     ap.add_argument("--synthesizer", default=None, help="default: the flagship")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--kpi-quota", choices=("data", "model"), default="data",
+                    help="members per KPI value: the real persona's shares (default) or the "
+                    "model's own")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     a = ap.parse_args(argv)
     synth = a.synthesizer or default_synthesizer()
@@ -174,10 +181,11 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     for name in a.datasets.split(","):
         n = a.rows or (1500 if a.quick else (4000 if name == "demo" else 8000))
-        rows += run_dataset(name, n, k, k_range, members, synth, params, a.seed)
+        rows += run_dataset(name, n, k, k_range, members, synth, params, a.seed, a.kpi_quota)
     show(rows)
     res = {"settings": {"quick": a.quick, "members": members, "synthesizer": synth,
                         "k": k, "k_range": list(k_range), "seed": a.seed, "params": params,
+                        "kpi_quota": a.kpi_quota, "rows": a.rows,
                         "cpu": os.cpu_count(), "seconds": time.perf_counter() - t0},
            "summary": summary(rows), "personas": [asdict(r) for r in rows]}
     print(json.dumps(res["summary"], indent=1))

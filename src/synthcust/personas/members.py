@@ -21,6 +21,12 @@ So members are drawn in two steps, and the result is exact in distribution for t
    (the real rows whose segmenter label is X). Batches grow with the measured acceptance rate,
    so any ``n`` is reached in a few rounds; it fails (with the measured rate) only when the
    model almost never lands in the persona.
+3. **KPI quotas**: acceptance rates differ between, say, churners and stayers, so plain
+   rejection would shift a KPI's rate. With KPI columns, members are therefore taken per KPI
+   value (numeric KPIs: per quintile bin), in the proportions of the real persona, counted
+   when the model is fitted (the maximum-likelihood estimate of ``p(kpi | persona)``; the
+   network's own estimate is available as ``kpi_quota="model"``). Within each KPI value the
+   rest of the row comes from the model, conditioned and accepted as above.
 
 Examples
 --------
@@ -188,6 +194,15 @@ class PersonaModel:
         self.segmenter_ = segmenter
         self.names_ = dict(self.names or {p: p for p in segmenter.personas_})
         self.columns_ = [self.column, *cols]
+        kpi = list(self.kpi or [])
+        self.kpi_edges_ = kpi_edges(df, kpi)
+        self.kpi_shares_: dict[str, dict[str, float]] = {}
+        if kpi:  # each persona's real KPI distribution: the member quotas (counted, the
+            key = kpi_strata(df, kpi, self.kpi_edges_)  # MLE of a categorical conditional)
+            tab = pd.crosstab(pd.Series(data[self.column].to_numpy()), pd.Series(key),
+                              normalize="index")
+            self.kpi_shares_ = {str(p): {str(k): float(v) for k, v in row.items() if v > 0}
+                                for p, row in tab.iterrows()}
         return self
 
     def _check(self) -> None:
@@ -237,6 +252,8 @@ class PersonaModel:
                          "segmenter": self.segmenter_.to_dict(),
                          "params": {"synthesizer": self.synthesizer_name, "names": self.names,
                                     "kpi": self.kpi,
+                                    "kpi_edges": self.kpi_edges_,
+                                    "kpi_shares": self.kpi_shares_,
                                     "random_state": self.random_state
                                     if isinstance(self.random_state, int | None) else None}},
         }
@@ -269,6 +286,8 @@ class PersonaModel:
         model.names_ = dict(info["names"])
         cols = [*(model.kpi or []), *model.segmenter_.columns_]
         model.columns_ = [model.column, *dict.fromkeys(cols)]
+        model.kpi_edges_ = dict(params.get("kpi_edges") or {})
+        model.kpi_shares_ = dict(params.get("kpi_shares") or {})
         return model
 
 
@@ -303,6 +322,7 @@ def sample_persona(
     real: pd.DataFrame | None = None,
     with_names: bool = True,
     consistent: bool = True,
+    kpi_quota: str = "data",
     progress: Progress | None = None,
 ) -> pd.DataFrame:
     """``n`` synthetic customers of ``persona`` (an id or a name): see the module docstring.
@@ -326,6 +346,12 @@ def sample_persona(
         Keep only draws the segmenter assigns to ``persona`` (default; rejection sampling,
         see the module docstring). ``False`` returns the raw conditional draws, of which only
         :func:`persona_agreement` lands in the persona.
+    kpi_quota
+        Members per KPI value (when the model learned KPIs): ``"data"`` (default) the real
+        persona's shares, counted when the model was fitted (the maximum-likelihood estimate
+        of ``p(kpi | persona)``); ``"model"`` the network's own shares among 2,000-20,000 raw
+        draws. Either way the segmenter's check is applied per KPI value, so it cannot shift
+        the rate.
     progress
         ``progress(accepted, n, message)`` after every round of draws.
 
@@ -346,7 +372,9 @@ def sample_persona(
     pid = model.resolve(persona)
     seed = resolve_rng(random_state)
     say = progress or (lambda done, total, msg: None)
-    pool = _MemberPool(model, pid, n, consistent, real)
+    if kpi_quota not in ("data", "model"):
+        raise DataError(f"kpi_quota must be 'data' or 'model', got {kpi_quota!r}")
+    pool = _MemberPool(model, pid, n, consistent, real, kpi_quota)
     while not pool.done():
         part = model.draw(pool.next_size(), pid, int(seed.integers(2**31 - 1)))
         pool.add(part)
@@ -365,6 +393,33 @@ def sample_persona(
     return res
 
 
+def kpi_edges(df: pd.DataFrame, kpi: list[str]) -> dict[str, list[float]]:
+    """Quintile edges of each numeric KPI with more than 10 values (its strata are bins)."""
+    out = {}
+    for c in kpi:
+        s = df[c]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) \
+                and s.nunique() > 10:
+            x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+            out[c] = [float(v) for v in np.unique(np.nanquantile(x, [0.2, 0.4, 0.6, 0.8]))]
+    return out
+
+
+def kpi_strata(frame: pd.DataFrame, kpi: list[str], edges: dict[str, list[float]]) -> np.ndarray:
+    """The KPI stratum of each row: the joint KPI value (numeric KPIs binned at ``edges``)."""
+    key = pd.Series("", index=frame.index)
+    for c in kpi:
+        s = frame[c]
+        if c in edges:
+            x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+            v = pd.Series(np.digitize(x, edges[c]), index=frame.index).astype(str)
+            v = v.where(np.isfinite(x), "nan")
+        else:
+            v = s.astype(str).where(s.notna(), "nan")
+        key = key + "|" + v
+    return key.to_numpy()
+
+
 class _MemberPool:
     """Accepted draws per KPI stratum; the quota of each stratum is the model's own share of
     it among *all* draws of the persona (before acceptance), so the segmenter's check cannot
@@ -378,11 +433,13 @@ class _MemberPool:
     first_round = (20, 2000, 20_000)
 
     def __init__(self, model: PersonaModel, pid: str, n: int, consistent: bool,
-                 real: pd.DataFrame | None) -> None:
+                 real: pd.DataFrame | None, quota: str = "data") -> None:
         self.model, self.pid, self.n = model, pid, n
         self.consistent, self.real = consistent, real
         self.kpi = [c for c in (model.kpi or []) if c in model.columns_]
-        self.edges: dict[str, np.ndarray] = {}
+        # the quotas: the real persona's KPI shares (counted at fit), else the model's draws
+        real_shares = model.kpi_shares_.get(pid) if quota == "data" else None
+        self.target = pd.Series(real_shares, dtype=float) if real_shares else None
         self.raw: pd.Series = pd.Series(dtype=float)  # draws per stratum
         self.kept: pd.Series = pd.Series(dtype=float)  # accepted draws per stratum
         self.parts: list[pd.DataFrame] = []
@@ -394,20 +451,7 @@ class _MemberPool:
     def _strata(self, part: pd.DataFrame) -> np.ndarray:
         if not self.kpi:
             return np.zeros(len(part), dtype=object).astype(str)
-        key = pd.Series("", index=part.index)
-        for c in self.kpi:
-            s = part[c]
-            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) \
-                    and s.nunique() > 10:
-                x = s.to_numpy(dtype=float)
-                if c not in self.edges:  # quintiles of the first round's draws
-                    self.edges[c] = np.unique(np.nanquantile(x, [0.2, 0.4, 0.6, 0.8]))
-                v = pd.Series(np.digitize(x, self.edges[c]), index=part.index).astype(str)
-                v = v.where(np.isfinite(x), "nan")
-            else:
-                v = s.astype(str)
-            key = key + "|" + v
-        return key.to_numpy()
+        return kpi_strata(part, self.kpi, self.model.kpi_edges_)
 
     def add(self, part: pd.DataFrame) -> None:
         keep = np.ones(len(part), bool)
@@ -430,7 +474,8 @@ class _MemberPool:
         return self.accepted_total() / max(self.drawn, 1)
 
     def quota(self) -> pd.Series:
-        share = self.raw.drop(list(self.dropped), errors="ignore")
+        base = self.raw if self.target is None else self.target
+        share = base.drop(list(self.dropped), errors="ignore")
         share = share / share.sum()
         exact = share * self.n
         q = np.floor(exact)
@@ -446,24 +491,26 @@ class _MemberPool:
     def done(self) -> bool:
         if self.drawn == 0:
             return False
-        if len(self.dropped) >= len(self.raw):
+        strata = len(self.raw if self.target is None else self.target)
+        if len(self.dropped) >= strata:
             return True
         short = self.short()
         if short.sum() == 0:
             return True
         if self.rounds >= self.max_rounds:  # give up strata that stay short: their quota
             self.dropped |= set(short.index[short > 0])  # goes to the others
-        return len(self.dropped) >= len(self.raw)
+        return len(self.dropped) >= strata
 
     def next_size(self) -> int:
         if self.drawn == 0:  # with KPIs, the quotas are the model's shares in these draws
             per, lo, hi = self.first_round
-            first = min(max(per * self.n, lo), hi) if self.kpi else 0
+            first = min(max(per * self.n, lo), hi) if self.kpi and self.target is None else 0
             return max(math.ceil(1.15 * self.n) + 8, first)
         short = self.short()
-        acc = (self.kept.reindex(short.index, fill_value=0)
-               / self.raw.reindex(short.index)).clip(lower=MIN_ACCEPTANCE)
-        share = self.raw.reindex(short.index) / self.raw.sum()
+        raw = self.raw.reindex(short.index, fill_value=0)
+        acc = (self.kept.reindex(short.index, fill_value=0) / raw.clip(lower=1)).clip(
+            lower=MIN_ACCEPTANCE)
+        share = (raw / self.raw.sum()).clip(lower=1 / max(self.drawn, 1))  # unseen: rare
         want = float((short / (acc * share)).max())
         return int(min(math.ceil(1.15 * want) + 8, 20 * self.n + 1000, 200_000))
 
@@ -471,7 +518,8 @@ class _MemberPool:
         rows = pd.concat(self.parts, ignore_index=True)
         key = np.concatenate(self.keys) if self.keys else np.array([], dtype=object)
         take = np.zeros(len(rows), bool)
-        quota = self.quota() if len(self.dropped) < len(self.raw) else pd.Series(dtype=int)
+        strata = len(self.raw if self.target is None else self.target)
+        quota = self.quota() if len(self.dropped) < strata else pd.Series(dtype=int)
         for k, q in quota.items():  # the first q accepted draws of each stratum
             idx = np.flatnonzero(key == k)[: int(q)]
             take[idx] = True

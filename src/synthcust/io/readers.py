@@ -6,6 +6,9 @@ to do; pandas/DuckDB/SQLAlchemy errors are translated, never passed through raw.
 
 from __future__ import annotations
 
+import codecs
+import gzip
+import io
 import os
 import re
 import zlib
@@ -16,6 +19,7 @@ import pandas as pd
 
 from synthcust.exceptions import ReadError
 from synthcust.io.databases import provenance, read_duckdb, read_sql, shown
+from synthcust.io.limits import DEFAULT_LIMITS, BoundedReader, ReadLimits
 from synthcust.io.sniff import (
     DELIMITER_NAMES,
     TextSniff,
@@ -41,6 +45,7 @@ def read_table(
     limit: int | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    limits: ReadLimits | None = None,
 ) -> pd.DataFrame:
     """Read a table from a CSV, Parquet, DuckDB file or SQL database URL.
 
@@ -57,6 +62,9 @@ def read_table(
         Read at most this many rows (pushed down to the source). ``0`` returns the columns only.
     encoding, delimiter : str, optional
         CSV only: override the sniffed text encoding or delimiter.
+    limits : ReadLimits, optional
+        Bounds on decompressed bytes, rows, columns and characters per cell, enforced while
+        reading (default :data:`synthcust.io.limits.DEFAULT_LIMITS`, generous).
 
     Returns
     -------
@@ -69,6 +77,8 @@ def read_table(
     ReadError
         If the source is missing, empty, binary, ragged, has duplicate column names, no data
         rows, an unreadable encoding, or the table/query cannot be read.
+    LimitError
+        If the source crosses one of ``limits`` (a :class:`ReadError`), naming the limit.
 
     Examples
     --------
@@ -86,8 +96,11 @@ def read_table(
         )
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ReadError(f"limit must be a non-negative integer or None, got {limit!r}.")
+    lim = DEFAULT_LIMITS if limits is None else limits
     # Fetch at least one row even for limit=0, so "no rows at all" is still detected.
     fetch = None if limit is None else max(limit, 1)
+    if lim.max_rows is not None and (fetch is None or fetch > lim.max_rows):
+        fetch = lim.max_rows + 1  # one more than allowed: enough to tell it was crossed
     if is_url(source):
         df, prov = read_sql(str(source), table, query, fetch)
     else:
@@ -101,15 +114,35 @@ def read_table(
         if fmt != "csv" and (encoding is not None or delimiter is not None):
             raise ReadError(f"{path}: encoding= and delimiter= apply only to CSV files.")
         if fmt == "csv":
-            df, prov = _read_csv(path, fetch, encoding, delimiter)
+            df, prov = _read_csv(path, fetch, encoding, delimiter, lim)
         elif fmt == "parquet":
-            df, prov = _read_parquet(path, fetch)
+            df, prov = _read_parquet(path, fetch, lim)
         elif fmt == "duckdb":
             df, prov = read_duckdb(path, table, query, fetch)
         else:  # sqlite, recognised from its bytes
             df, prov = read_sql(f"sqlite:///{path}", table, query, fetch)
             prov.update(path=os.path.abspath(path), format="sqlite")
+    _check_limits(df, prov, lim)
     return _finish(df, prov, limit)
+
+
+def _check_limits(df: pd.DataFrame, prov: dict[str, Any], lim: ReadLimits) -> None:
+    where = prov["path"]
+    if lim.max_rows is not None and len(df) > lim.max_rows:
+        raise lim.refuse(where, "max_rows", f"more than {lim.max_rows:,} rows")
+    if lim.max_columns is not None and df.shape[1] > lim.max_columns:
+        raise lim.refuse(where, "max_columns", f"{df.shape[1]:,} columns")
+    if lim.max_cell_chars is None:
+        return
+    for i, col in enumerate(df.columns):
+        s = df.iloc[:, i]
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            longest = s.astype("string").str.len().max()
+            if pd.notna(longest) and int(longest) > lim.max_cell_chars:
+                raise lim.refuse(
+                    where, "max_cell_chars", f"column {col!r} has a cell of {int(longest):,} "
+                    "characters"
+                )  # fmt: skip
 
 
 def _finish(df: pd.DataFrame, prov: dict[str, Any], limit: int | None) -> pd.DataFrame:
@@ -189,28 +222,38 @@ def _check_header(path: Path, sn: TextSniff) -> None:
         )
 
 
+def _open_bounded(path: Path, sn: TextSniff, enc: str, lim: ReadLimits) -> io.BufferedReader:
+    raw = gzip.open(path, "rb") if sn.compression == "gzip" else open(path, "rb")  # noqa: SIM115
+    wide = codecs.lookup(enc).name.startswith(("utf-16", "utf-32"))  # NUL bytes are text there
+    return io.BufferedReader(BoundedReader(raw, lim, path, check_nul=not wide), 1 << 20)
+
+
 def _read_csv(
-    path: Path, fetch: int | None, encoding: str | None, delimiter: str | None
+    path: Path, fetch: int | None, encoding: str | None, delimiter: str | None, lim: ReadLimits
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     sn = sniff_text(path, encoding=encoding, delimiter=delimiter)
+    if lim.max_columns is not None and len(sn.header) > lim.max_columns:
+        raise lim.refuse(path, "max_columns", f"{len(sn.header):,} columns in the header")
     _check_header(path, sn)
     # A UTF-8 guess rests on the sample; a file whose first accented character comes late is
     # usually Windows-1252, so that is the one retry.
     candidates = [sn.encoding] + (["cp1252"] if encoding is None and sn.encoding == "utf-8" else [])
     for enc in candidates:
         try:
-            df = pd.read_csv(
-                path,
-                sep=sn.delimiter,
-                encoding=enc,
-                compression=sn.compression,
-                skipinitialspace=True,  # raw UCI files write "a, b, c"
-                index_col=False,  # never promote the first column to the index
-                low_memory=False,  # one dtype inference over the whole column, not per chunk
-                nrows=fetch,
-                engine="c",
-            )
+            with _open_bounded(path, sn, enc, lim) as stream:
+                df = pd.read_csv(
+                    stream,
+                    sep=sn.delimiter,
+                    encoding=enc,
+                    skipinitialspace=True,  # raw UCI files write "a, b, c"
+                    index_col=False,  # never promote the first column to the index
+                    low_memory=False,  # one dtype inference over the whole column
+                    nrows=fetch,
+                    engine="c",
+                )
             break
+        except ReadError:
+            raise
         except UnicodeDecodeError as exc:
             if enc == candidates[-1]:
                 bad = exc.object[exc.start : exc.start + 1].hex()
@@ -252,7 +295,66 @@ def _parser_message(path: Path, sn: TextSniff, encoding: str, msg: str) -> str:
 # ------------------------------------------------------------------------------- Parquet
 
 
-def _read_parquet(path: Path, fetch: int | None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _parquet_precheck(path: Path, dataset: Any, fetch: int | None, lim: ReadLimits) -> None:
+    """Refuse from the metadata alone: nested columns, too wide, too many bytes to decode."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    nested = [f.name for f in dataset.schema if pa.types.is_nested(f.type)]
+    if nested:
+        raise ReadError(
+            f"{path}: column(s) {', '.join(map(repr, nested[:5]))} are nested (struct, list or "
+            "map), which a customer table cannot hold. Flatten them into plain columns, or "
+            "store them as JSON text."
+        )
+    if lim.max_columns is not None and len(dataset.schema) > lim.max_columns:
+        raise lim.refuse(path, "max_columns", f"{len(dataset.schema):,} columns")
+    if lim.max_bytes is None:
+        return
+    total, rows = 0, 0
+    for f in dataset.files:
+        meta = pq.read_metadata(f)
+        for i in range(meta.num_row_groups):
+            rg = meta.row_group(i)
+            total += rg.total_byte_size  # uncompressed
+            rows += rg.num_rows
+            if fetch is not None and rows >= fetch:
+                break
+    if total > lim.max_bytes:
+        raise lim.refuse(
+            path, "max_bytes", f"{total / 2**20:,.0f} MB once decompressed (per its metadata)"
+        )
+
+
+def _bounded_arrow(path: Path, dataset: Any, fetch: int | None, lim: ReadLimits) -> Any:
+    """The dataset's rows as one Arrow table, decoded batch by batch and counted as it goes.
+
+    The metadata's sizes are those of the *encoded* pages (a column of zeros is a few bytes of
+    run-length code), so the decoded size is only known while decoding.
+    """
+    import pyarrow as pa
+
+    if fetch is not None and lim.max_bytes is None:
+        return dataset.head(fetch)
+    batches, rows, size = [], 0, 0
+    for batch in dataset.to_batches(batch_size=16_384):
+        if fetch is not None and rows + batch.num_rows > fetch:
+            batch = batch.slice(0, fetch - rows)
+        batches.append(batch)
+        rows += batch.num_rows
+        size += batch.nbytes
+        if lim.max_bytes is not None and size > lim.max_bytes:
+            raise lim.refuse(
+                path, "max_bytes", f"more than {lim.max_bytes / 2**20:g} MB once decompressed"
+            )
+        if fetch is not None and rows >= fetch:
+            break
+    return pa.Table.from_batches(batches, schema=dataset.schema)
+
+
+def _read_parquet(
+    path: Path, fetch: int | None, lim: ReadLimits
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -260,8 +362,14 @@ def _read_parquet(path: Path, fetch: int | None) -> tuple[pd.DataFrame, dict[str
         # The dataset API reads a file or a partitioned directory alike and, with head(),
         # decodes only the row groups the limit needs.
         dataset = ds.dataset(path, format="parquet")
-        arrow = dataset.to_table() if fetch is None else dataset.head(fetch)
+        _parquet_precheck(path, dataset, fetch, lim)
+        arrow = _bounded_arrow(path, dataset, fetch, lim)
         df = arrow.to_pandas()
+        # durations (pandas timedelta) become seconds: a number the models understand
+        for col in df.columns[[pd.api.types.is_timedelta64_dtype(t) for t in df.dtypes]]:
+            df[col] = df[col].dt.total_seconds()
+    except ReadError:
+        raise
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise ReadError(
             f"{path} cannot be read as Parquet ({exc}). Check it is a complete Parquet file "

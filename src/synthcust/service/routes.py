@@ -121,6 +121,8 @@ class PersonasIn(BaseModel):
     max_k: int = Field(6, ge=2, le=12)
     members: int = Field(3, ge=0, le=20)
     seed: int = Field(defaults.SEED, ge=0, le=2**31 - 1)
+    kpi: list[str] = Field(default_factory=list, max_length=5,
+                           description="KPIs pinned on every card: column or column=level")
 
 
 class ScenarioIn(BaseModel):

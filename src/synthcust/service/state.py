@@ -314,7 +314,7 @@ class ServiceState:
             progress(0.1 + 0.8 * (i - 1) / total, message)
 
         res = segment_personas(df, schema=schema, k=p.get("k"), k_range=(2, int(p.get("max_k", 6))),
-                               members=int(p.get("members", 3)),
+                               members=int(p.get("members", 3)), kpi=list(p.get("kpi") or []),
                                random_state=int(p.get("seed", defaults.SEED)),
                                members_random_state=0, progress=step)  # fmt: skip
         return {"dataset": ds, "cards": res.cards.to_dict()}

@@ -186,6 +186,10 @@ def draw_conditions(
 # --------------------------------------------------------------------------- models
 def make_model(name: str, args: argparse.Namespace, data: pd.DataFrame) -> Any:
     kw: dict[str, Any] = {"random_state": 0}
+    if name == "autoregressive-flexible":  # the conditions-first order's rows, not resampled
+        model = make_model("autoregressive", args, data)
+        model.condition_method = "flexible"
+        return model
     if name == "autoregressive":
         kw.update(threads=1, verbose=False)
         if args.ar_time:

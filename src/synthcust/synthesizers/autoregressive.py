@@ -329,15 +329,22 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             return Encoded(np.empty((n, 0)), np.empty((n, 0), dtype=np.int32), [], [])
         seed = torch_seed(rng)
         first = canonical_first(torch, torch.as_tensor([c in allowed for c in range(m)]))
-        if not allowed or (len(allowed) == 1 and not bool(first.any())):
+        exact_first = not allowed or (len(allowed) == 1 and not bool(first.any()))
+        if exact_first or self.condition_method == "flexible":
             # no condition, or one on the first column of the default order: ancestral
-            # sampling with truncation is exact for the model
+            # sampling with truncation is exact for the model ("flexible": the conditions-first
+            # order's rows as they are, without resampling; for comparisons only)
             with deterministic(seed, self.threads) as gen:
                 tok, _ = self._generate(torch, n, allowed, gen)
         else:
             tok = self._sample_resampled(torch, n, allowed, conds, seed, rng)
         return self._detokenize(tok, ranges, rng)
 
+    #: ``"resample"``: conditional rows importance-resampled towards the default-order model
+    #: (exact for it); ``"flexible"``: the conditions-first order's own rows, not resampled
+    #: (the flexible order is a second, less trained model: not exact for the default one;
+    #: kept to measure that, see bench/bench_conditional.py)
+    condition_method: ClassVar[str] = "resample"
     #: the conditional pool grows until its effective sample size is this many times ``n``
     condition_ess_factor: ClassVar[float] = 4.0
     #: at most this many rounds of pool growth, and at most this many pool rows per output row

@@ -4,6 +4,7 @@ callables, and a fit stopped by its time budget saying so (issue 19 item 5)."""
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 import numpy as np
@@ -123,3 +124,38 @@ def test_fit_stopped_by_its_budget_warns_and_the_model_keeps_it(tmp_path):
     assert any("stopped by the time budget" in m for m in seen), seen
     path = res.model.save(tmp_path / "m.synthcust")
     assert load_model(path).training_warnings == res.model.training_warnings
+
+
+def test_heartbeat_says_a_long_step_still_runs_unless_a_ticker_counts():
+    import time
+
+    from synthcust.synthesizers.neural.training import heartbeat
+
+    seen: list[str] = []
+    with progress_to(seen.append), heartbeat("fitting copula on 9 rows", interval=0.02):
+        time.sleep(0.2)
+    assert len(seen) >= 3
+    assert re.fullmatch(r"fitting copula on 9 rows, \d+ s so far", seen[0]), seen[0]
+    quiet: list[str] = []
+    with progress_to(quiet.append), heartbeat("x", interval=0.02):
+        t = Ticker(10, "tvae", False)  # a loop that counts its own steps
+        time.sleep(0.15)
+        t.close()
+    assert quiet == []
+    out = io.StringIO()  # no callable: plain lines
+    with heartbeat("sampling 9 rows", interval=0.02, stream=out):
+        time.sleep(0.1)
+    assert out.getvalue().startswith("synthcust: sampling 9 rows, ")
+
+
+def test_sampling_reports_through_the_workflow_callable(monkeypatch):
+    from synthcust.demo.world import simulate_customers
+    from synthcust.workflows.fit import fit
+    from synthcust.workflows.sample import sample
+
+    model = fit(simulate_customers(300, random_state=0), synthesizer="copula").model
+    monkeypatch.setattr(training, "STATUS_INTERVAL", 0.001)  # every step is "long" here
+    seen: list[str] = []
+    sample(model, 20_000, random_state=0, progress=seen.append)
+    assert seen[0] == "sampling 20,000 rows"
+    assert any(m.startswith("sampling 20,000 rows (copula), ") for m in seen[1:]), seen

@@ -38,7 +38,7 @@ from synthcust.schema.infer import infer_column, infer_schema
 from synthcust.schema.model import Schema
 from synthcust.schema.validate import validate
 from synthcust.synthesizers.base import REGISTRY, BaseSynthesizer
-from synthcust.synthesizers.neural.training import progress_to
+from synthcust.synthesizers.neural.training import heartbeat, progress_to
 
 __all__ = ["SynthModel", "fit_model", "load_model", "prepare_schema"]
 
@@ -93,8 +93,10 @@ class SynthModel:
         random_state : int, optional
             Same seed, same rows.
         progress : callable, optional
-            ``progress(message)`` with the status of long sampling (see
-            :func:`synthcust.synthesizers.neural.training.progress_to`).
+            ``progress(message)`` with the status of long sampling: every ~10 s (every second
+            on a terminal) that it still runs and for how long, or finer where the model
+            counts rows (see :func:`synthcust.synthesizers.neural.training.progress_to`).
+            Without one, sampling longer than ~10 s prints the same status lines on stderr.
 
         Returns
         -------
@@ -117,7 +119,8 @@ class SynthModel:
             raise ConditionError(
                 f"columns {bad} hold generated fake PII; they cannot be conditioned on"
             )
-        with progress_to(progress):
+        what = f"sampling {n:,} rows ({self.synthesizer.name})"
+        with progress_to(progress), heartbeat(what):
             out = self.synthesizer.sample(n, conditions=conds, random_state=random_state)
         if fakes:
             seed = (
@@ -310,7 +313,8 @@ def fit_model(
         Key of the ``hash`` policy.
     progress : callable, optional
         ``progress(message)`` with the training's status (epochs, losses, seconds): every
-        epoch when stderr is a terminal, else every ~10 s; a fit stopped by its time budget
+        epoch when stderr is a terminal, else every ~10 s (models without epochs: that the fit
+        still runs, and for how long); a fit stopped by its time budget
         before convergence also warns (:class:`~synthcust.exceptions.TrainingBudgetWarning`,
         kept in :attr:`SynthModel.training_warnings`).
     rules : {"auto", "off"}, default "auto"
@@ -345,7 +349,7 @@ def fit_model(
             )
         check_segment(clean, seg)
     synth = REGISTRY[synthesizer](random_state=random_state, **dict(params or {}))
-    with progress_to(progress):
+    with progress_to(progress), heartbeat(f"fitting {synthesizer} on {len(clean):,} rows"):
         synth.fit(clean, clean_schema, rules=rules)
     fakes = {f.column for f in report.fakes}
     order = [c for c in data.columns if c in clean.columns or c in fakes]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -242,6 +243,49 @@ def current_progress() -> Callable[[str], None] | None:
     return _SINK.get()
 
 
+#: Tickers running now (a heartbeat keeps quiet while one reports finer progress).
+_ACTIVE = [0]
+
+
+@contextmanager
+def heartbeat(
+    description: str, *, interval: float | None = None, stream: Any = None
+) -> Iterator[None]:
+    """While the block runs, say every ``interval`` seconds that it still runs and for how long.
+
+    For long steps without a loop of their own to count (sampling a model, discovering rules,
+    fitting a copula on many rows): ``"sampling 50,000 rows (autoregressive), 20 s so far"``
+    goes to the callable installed by :func:`progress_to`, or as a plain line to stderr. The
+    first message comes only after ``interval`` (default: 1 s to a callable on a terminal,
+    else :data:`STATUS_INTERVAL`), so short steps are quiet; nothing is said while a
+    :class:`Ticker` reports finer progress.
+    """
+    sink = current_progress()
+    tty = _isatty(stream or sys.stderr)
+    if interval is None:
+        interval = 1.0 if (sink is not None and tty) else STATUS_INTERVAL
+    if sink is None:
+
+        def sink(message: str) -> None:
+            print(f"synthcust: {message}", file=stream or sys.stderr, flush=True)
+
+    stop = threading.Event()
+    t0 = time.perf_counter()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            if _ACTIVE[0] == 0:
+                sink(f"{description}, {time.perf_counter() - t0:.0f} s so far")
+
+    th = threading.Thread(target=beat, name="synthcust-heartbeat", daemon=True)
+    th.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        th.join()
+
+
 class Ticker:
     """Progress of a loop of ``total`` steps (epochs, rows): a bar, status lines or messages.
 
@@ -280,6 +324,8 @@ class Ticker:
         self.stream = stream
         self.bar: Any = None
         self.sink: Callable[[str], None] | None = None
+        self.active = True
+        _ACTIVE[0] += 1
         tty = _isatty(stream or sys.stderr)
         if progress is False:
             return
@@ -334,6 +380,9 @@ class Ticker:
 
     def close(self, final: str | None = None) -> None:
         """Stop the bar; after any status line, one last line saying how it ended."""
+        if self.active:
+            self.active = False
+            _ACTIVE[0] -= 1
         if self.bar is not None:
             self.bar[0].stop()
             self.bar = None

@@ -14,6 +14,7 @@ import typer
 from synthcust.cli import common
 from synthcust.cli.common import console
 from synthcust.exceptions import SynthcustError
+from synthcust.io import ReadLimits
 
 #: this module's commands (mounted on the root app)
 app = typer.Typer(no_args_is_help=True)
@@ -41,6 +42,23 @@ def serve(
         typer.Option(help="Origin allowed to call the API from a browser (repeatable; default "
                      "none: CORS off)."),
     ] = None,
+    max_read_mb: Annotated[
+        float, typer.Option(help="Largest upload once decompressed/decoded, in MB.")
+    ] = 2048.0,
+    max_rows: Annotated[int, typer.Option(help="Most rows one upload may hold.")] = 20_000_000,
+    max_columns: Annotated[int, typer.Option(help="Most columns one upload may hold.")] = 2_000,
+    max_cell_chars: Annotated[
+        int, typer.Option(help="Most characters in one cell of an upload.")
+    ] = 1_000_000,
+    max_json_mb: Annotated[float, typer.Option(help="Largest JSON request body, in MB.")] = 10.0,
+    upload_timeout: Annotated[
+        float, typer.Option(help="Seconds an upload may stall before it is dropped (408).")
+    ] = 30.0,
+    trust_proxy: Annotated[
+        bool,
+        typer.Option(help="Take client addresses from X-Forwarded-For (only behind your own "
+                          "reverse proxy; off: a client cannot pose as another)."),
+    ] = False,
 ) -> None:
     """Serve the API (/api/, OpenAPI at /openapi.json) and the web page (/): the same
     workflows as the CLI (same default model; DP fits charged to the workspace's ledger).
@@ -58,9 +76,15 @@ def serve(
         ) from None
     if max_upload_mb <= 0:
         raise SynthcustError(f"--max-upload-mb must be positive, got {max_upload_mb}")
+    try:
+        limits = ReadLimits(max_bytes=int(max_read_mb * 2**20), max_rows=max_rows,
+                            max_columns=max_columns, max_cell_chars=max_cell_chars)  # fmt: skip
+    except ValueError as e:
+        raise SynthcustError(f"serve: {e}") from None
     application = create_app(
         workspace, data_dir, None, max_upload_mb, rate=rate, burst=burst,
-        cors_origins=list(cors_origin or []) or None,
+        cors_origins=list(cors_origin or []) or None, read_limits=limits,
+        max_json_mb=max_json_mb, upload_timeout_s=upload_timeout,
     )  # fmt: skip
     st = application.state
     if st.new_token:
@@ -75,7 +99,8 @@ def serve(
                       "marked failed", highlight=False)  # fmt: skip
     console.print(f"synthcust serving on http://{host}:{port}/ (OpenAPI: /openapi.json)",
                   highlight=False)  # fmt: skip
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(application, host=host, port=port, log_level="warning",
+                proxy_headers=trust_proxy)  # fmt: skip
 
 
 # mounted on the root app until synthcust.cli.main mounts every command module's sub-app

@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from synthcust.exceptions import SynthcustError
+from synthcust.io import ReadLimits
 from synthcust.service.auth import RateLimiter, TokenCheck, load_or_create_token
 from synthcust.service.interview import InterviewUnavailable
 from synthcust.service.routes import router
@@ -56,10 +57,12 @@ class SecurityMiddleware:
     (Pure ASGI rather than ``BaseHTTPMiddleware`` so request bodies stream through untouched.)
     """
 
-    def __init__(self, app: Any, check: TokenCheck, limiter: RateLimiter):
+    def __init__(self, app: Any, check: TokenCheck, limiter: RateLimiter,
+                 max_body: int = 10 * 2**20):  # fmt: skip
         self.app = app
         self.check = check
         self.limiter = limiter
+        self.max_body = max_body
         # failed attempts per client address: slows down token guessing (and noisy clients)
         self.failures = RateLimiter(rate=1.0, burst=30)
 
@@ -98,7 +101,41 @@ class SecurityMiddleware:
                 resp = _error(429, "too many requests; slow down",
                               {"Retry-After": RateLimiter.retry_after(wait)})  # fmt: skip
                 return await resp(scope, receive, send_with_headers)
+            headers = dict(scope.get("headers", []))
+            if not headers.get(b"content-type", b"").startswith(b"multipart/"):
+                receive = await self._bounded_body(scope, receive, send_with_headers, headers)
+                if receive is None:
+                    return None
         await self.app(scope, receive, send_with_headers)
+
+    async def _bounded_body(self, scope: dict, receive: Any, send: Any,
+                            headers: dict) -> Any:  # fmt: skip
+        """Read a non-upload body up to ``max_body`` bytes, then replay it; None: refused."""
+        limit = self.max_body
+        too_big = _error(413, f"the request body is larger than the limit of "
+                              f"{limit / 2**20:g} MB (serve --max-json-mb)")  # fmt: skip
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > limit:
+            await too_big(scope, receive, send)
+            return None
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # a disconnect: pass it on
+                chunks = [message]
+                break
+            size += len(message.get("body", b""))
+            if size > limit:
+                await too_big(scope, receive, send)
+                return None
+            chunks.append(message)
+            more = message.get("more_body", False)
+        pending = list(chunks)
+
+        async def replay() -> Any:
+            return pending.pop(0) if pending else await receive()
+
+        return replay
 
 
 def create_app(
@@ -112,6 +149,9 @@ def create_app(
     cors_origins: list[str] | None = None,
     llm_backend: Any = None,
     workers: int = 2,
+    read_limits: ReadLimits | None = None,
+    max_json_mb: float = 10.0,
+    upload_timeout_s: float = 30.0,
 ) -> FastAPI:
     """Build the synthcust HTTP service.
 
@@ -139,6 +179,14 @@ def create_app(
         the offline model or an HTTP server is set).
     workers : int
         Jobs (fits, evaluations, personas) run at once.
+    read_limits : ReadLimits or None
+        What one upload may decode to (default :data:`synthcust.service.state.SERVICE_LIMITS`:
+        2 GiB, 20 million rows, 2,000 columns, 1 million characters per cell); crossing one is
+        a 413 naming the limit.
+    max_json_mb : float
+        Largest JSON request body; larger ones get a 413 before they are read whole.
+    upload_timeout_s : float
+        An upload silent for this long is dropped with a 408 (frees its upload slot).
 
     Returns
     -------
@@ -164,7 +212,10 @@ def create_app(
         check, new_token = load_or_create_token(folder)
     else:
         check = TokenCheck.for_token(token)
-    state = ServiceState(ws, data_dir, int(max_upload_mb * 2**20), llm_backend, workers)
+    if max_json_mb <= 0 or upload_timeout_s <= 0:
+        raise SynthcustError("max_json_mb and upload_timeout_s must be positive")
+    state = ServiceState(ws, data_dir, int(max_upload_mb * 2**20), llm_backend, workers,
+                         read_limits=read_limits, upload_timeout_s=upload_timeout_s)  # fmt: skip
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -181,7 +232,7 @@ def create_app(
         "and the library run, with their defaults. Every /api/ route needs "
         "`Authorization: Bearer <token>`. Real rows are never returned: only synthetic data "
         "and aggregates.",
-        docs_url="/docs",
+        docs_url=None,  # Swagger UI loads scripts from a CDN, which our own CSP blocks
         redoc_url=None,
     )
     app.state.service = state
@@ -196,7 +247,8 @@ def create_app(
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
                            allow_methods=["GET", "POST", "PUT"],
                            allow_headers=["Authorization", "Content-Type"])  # fmt: skip
-    app.add_middleware(SecurityMiddleware, check=check, limiter=RateLimiter(rate, burst))
+    app.add_middleware(SecurityMiddleware, check=check, limiter=RateLimiter(rate, burst),
+                       max_body=int(max_json_mb * 2**20))  # fmt: skip
     return app
 
 
@@ -231,6 +283,15 @@ def _add_page(app: FastAPI) -> None:
         if name not in files:  # a fixed list: no name from the URL becomes a path
             return _error(404, f"no static file {name!r}")
         return Response((static / name).read_bytes(), media_type=files[name])
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return Response(
+            "<!doctype html><title>synthcust API</title><p>The API is described by its OpenAPI "
+            "document at <a href='/openapi.json'>/openapi.json</a>: open it in any OpenAPI "
+            "viewer. The interactive page is off because it loads scripts from a CDN.</p>",
+            media_type="text/html",
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

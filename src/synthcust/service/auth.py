@@ -81,6 +81,10 @@ class RateLimiter:
     ``Retry-After`` header).
     """
 
+    #: Buckets kept at most; past it, the buckets already full again are forgotten (they
+    #: hold nothing a fresh bucket would not), so a flood of addresses cannot grow the table.
+    max_keys = 10_000
+
     def __init__(self, rate: float = 50.0, burst: int = 400):
         if rate <= 0 or burst < 1:
             raise SynthcustError(f"rate limit needs rate > 0 and burst >= 1 (got {rate}, {burst})")
@@ -89,9 +93,21 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
+    def _prune(self, now: float) -> None:
+        full_after = self.burst / self.rate  # seconds for an empty bucket to refill
+        self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after}
+        while len(self._buckets) >= self.max_keys:  # all recent: drop the oldest half
+            keep = sorted(self._buckets.items(), key=lambda kv: kv[1][1])[self.max_keys // 2 :]
+            self._buckets = dict(keep)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
     def take(self, key: str) -> float:
         now = time.monotonic()
         with self._lock:
+            if key not in self._buckets and len(self._buckets) >= self.max_keys:
+                self._prune(now)
             level, last = self._buckets.get(key, (self.burst, now))
             level = min(self.burst, level + (now - last) * self.rate)
             if level >= 1.0:

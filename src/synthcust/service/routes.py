@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect
 
 from synthcust._utils.validation import unknown_column_message
 from synthcust.exceptions import DataError, SynthcustError
-from synthcust.io import read_table, to_csv_text
+from synthcust.io import LimitError, read_table, to_csv_text
 from synthcust.privacy import infer_schema_with_pii
 from synthcust.schema import Schema
 from synthcust.schema.validate import validate
@@ -176,7 +176,8 @@ async def upload_dataset(request: Request) -> dict[str, Any]:
     if not st.upload_slots.acquire(blocking=False):
         raise UploadError(503, "too many uploads at once; retry in a few seconds")
     try:
-        up = await receive_upload(request, st.data_dir / "uploads", st.max_upload_bytes)
+        up = await receive_upload(request, st.data_dir / "uploads", st.max_upload_bytes,
+                                  read_timeout=st.upload_timeout_s)  # fmt: skip
     except ClientDisconnect:  # the client left: nothing was kept, nobody reads the answer
         return Response(status_code=400)  # type: ignore[return-value]
     finally:
@@ -193,7 +194,9 @@ def _ingest(st: ServiceState, up: Upload) -> Any:
     up.path.replace(tmp)
     try:
         try:
-            df = read_table(tmp)
+            df = read_table(tmp, limits=st.read_limits)
+        except LimitError as e:  # over a read limit: 413, the message names it and its flag
+            raise UploadError(413, str(e).replace(str(tmp), up.filename)) from None
         except Exception as e:  # the reader's errors, and parser errors it did not translate
             what = "" if isinstance(e, SynthcustError) else f"{type(e).__name__}: "
             msg = (what + str(e)).replace(str(tmp), up.filename)  # never show server paths

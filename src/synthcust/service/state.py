@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from synthcust.exceptions import SynthcustError
-from synthcust.io import read_table, sweep_stale_temps
+from synthcust.io import ReadLimits, read_table, sweep_stale_temps
 from synthcust.reporting import write_report
 from synthcust.schema import Schema
 from synthcust.store.jobs import DatasetEntry, Job, JobStore, UnknownJob, new_id
@@ -103,11 +103,19 @@ def _elapsed(report: Callable[[float], None], every: float = 2.0) -> Iterator[No
         th.join()
 
 
+#: What one upload may decode to, by default (``serve --max-read-mb/--max-rows/...``).
+SERVICE_LIMITS = ReadLimits(
+    max_bytes=2 * 2**30, max_rows=20_000_000, max_columns=2_000, max_cell_chars=1_000_000
+)
+
+
 class ServiceState:
     """Shared state of one service instance (see :func:`synthcust.service.create_app`)."""
 
     def __init__(self, workspace: Workspace, data_dir: Path, max_upload_bytes: int,
-                 llm_backend: Any = None, workers: int = 2):  # fmt: skip
+                 llm_backend: Any = None, workers: int = 2,
+                 read_limits: ReadLimits | None = None,
+                 upload_timeout_s: float = 30.0):  # fmt: skip
         self.ws = workspace
         self.store = JobStore(workspace)
         self.recovered = self.store.recover()
@@ -119,6 +127,8 @@ class ServiceState:
         for part in (self.data_dir / "uploads").glob(".upload-*"):
             part.unlink(missing_ok=True)  # left by a server killed mid-upload: never registered
         self.max_upload_bytes = int(max_upload_bytes)
+        self.read_limits = SERVICE_LIMITS if read_limits is None else read_limits
+        self.upload_timeout_s = float(upload_timeout_s)
         self.upload_slots = threading.BoundedSemaphore(MAX_PARALLEL_UPLOADS)
         self.llm_backend = llm_backend
         self.frames = _LRU(4)
@@ -138,7 +148,9 @@ class ServiceState:
     def frame(self, dataset_id: str) -> pd.DataFrame:
         """The real data of a dataset (kept in the server; never sent to a client)."""
         entry = self.store.dataset(dataset_id)
-        return self.frames.get(dataset_id, lambda: read_table(self.dataset_path(entry)))
+        return self.frames.get(
+            dataset_id, lambda: read_table(self.dataset_path(entry), limits=self.read_limits)
+        )
 
     def split(self, dataset_id: str, seed: int,
               target: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip

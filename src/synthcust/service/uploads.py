@@ -11,8 +11,10 @@ deletes the temporary file, and nothing is registered.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -135,8 +137,27 @@ def _format_error(name: str, ext: str, content_type: bytes) -> UploadError | Non
     return None
 
 
-async def receive_upload(request: Request, folder: Path, max_bytes: int) -> Upload:
-    """Stream the ``file`` field of a multipart request into ``folder``; see the module docs."""
+async def _chunks(request: Request, timeout: float | None) -> AsyncIterator[bytes]:
+    """The body's chunks; a client silent for ``timeout`` seconds gets a 408."""
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), timeout)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise UploadError(408, f"the upload stalled: no data for {timeout:g} s") from None
+        yield chunk
+
+
+async def receive_upload(
+    request: Request, folder: Path, max_bytes: int, *, read_timeout: float | None = 30.0
+) -> Upload:
+    """Stream the ``file`` field of a multipart request into ``folder``; see the module docs.
+
+    ``read_timeout`` bounds the wait for each chunk, so stalled clients cannot hold the upload
+    slots (the service allows a few uploads at once) for ever.
+    """
     ctype, opts = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or b"boundary" not in opts:
         raise UploadError(415, "send the file as multipart/form-data with a 'file' field")
@@ -160,7 +181,7 @@ async def receive_upload(request: Request, folder: Path, max_bytes: int) -> Uplo
         raise UploadError(400, f"malformed multipart body: {e}") from None
     try:
         total = 0
-        async for chunk in request.stream():  # ClientDisconnect propagates: nothing is kept
+        async for chunk in _chunks(request, read_timeout):  # ClientDisconnect propagates
             total += len(chunk)
             if total > max_bytes + _SLACK:
                 raise UploadError(413, f"the upload is larger than the limit of {_mb(max_bytes)}")

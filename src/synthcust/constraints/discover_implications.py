@@ -92,16 +92,16 @@ def _levels(s: pd.Series, max_levels: int, min_support: int) -> _Levels | None:
         return _Levels(name, codes.astype(np.int64), vals, False, bool((codes >= 0).all()))
     x = s.to_numpy(dtype=float, na_value=np.nan)
     fin = np.isfinite(x)
-    vals, counts = np.unique(x[fin], return_counts=True)
-    if len(vals) < 2:
+    uniq, counts = np.unique(x[fin], return_counts=True)
+    if len(uniq) < 2:
         return None
     codes = np.full(len(x), -1, dtype=np.int64)
-    if len(vals) <= min(max_levels, MAX_NUMERIC_LEVELS):
-        codes[fin] = np.searchsorted(vals, x[fin])
-        return _Levels(name, codes, [_number(v) for v in vals], False, bool(fin.all()))
-    spikes = vals[(counts >= min_support) & (counts >= SPIKE_SHARE * len(x))]
+    if len(uniq) <= min(max_levels, MAX_NUMERIC_LEVELS):
+        codes[fin] = np.searchsorted(uniq, x[fin])
+        return _Levels(name, codes, [_number(v) for v in uniq], False, bool(fin.all()))
+    spikes = uniq[(counts >= min_support) & (counts >= SPIKE_SHARE * len(x))]
     if len(spikes) > MAX_SPIKES:
-        spikes = np.sort(vals[np.argsort(-counts, kind="stable")[:MAX_SPIKES]])
+        spikes = np.sort(uniq[np.argsort(-counts, kind="stable")[:MAX_SPIKES]])
     if not len(spikes):
         return None
     k = len(spikes)
@@ -148,13 +148,13 @@ def _rectangles(F: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     uncovered = F.copy()
     out = []
     while uncovered.any():
-        cands = []
+        cands: list[tuple[np.ndarray, np.ndarray]] = []
         for i in np.flatnonzero(uncovered.any(axis=1)):
             R = F[i]
-            cands.append((F[:, R].all(axis=1), R))
+            cands.append((np.asarray(F[:, R].all(axis=1)), R))
         for j in np.flatnonzero(uncovered.any(axis=0)):
             P = F[:, j]
-            cands.append((P, F[P, :].all(axis=0)))
+            cands.append((P, np.asarray(F[P, :].all(axis=0))))
         P, R = max(cands, key=lambda pr: int(uncovered[np.ix_(pr[0], pr[1])].sum()))
         out.append((P, R))
         uncovered[np.ix_(P, R)] = False

@@ -14,8 +14,13 @@ per KPI value). Per persona it reports:
   members vs the real persona's rate and its Wilson 95% CI (goal: inside). Members are taken
   per KPI value in the real persona's proportions, counted at fit; ``--kpi-quota model`` uses
   the network's own proportions (from its raw draws) instead;
+* ``profile_tvd``: the persona's whole profile, mean over the segmenter's columns of the total
+  variation distance between the members and the real persona (numbers in deciles of the real
+  column, missing a bin of its own), next to ``halves_tvd``, the same distance between two
+  random halves of the real persona (the noise floor at that size);
 * the useless baseline: ``--members`` rows drawn from the same model *unconditionally*; its
-  share assigned to X is about X's size and its KPI rate the population's.
+  share assigned to X is about X's size, its KPI rate the population's, and its profile
+  distance ``baseline_tvd``.
 
 Run ``.venv/bin/python bench/bench_persona_members.py [--quick] [--json OUT.json]``; default
 settings (8,000 rows of Adult and Bank, 4,000 demo customers, k over 2..8, 2,000 members per
@@ -65,6 +70,9 @@ class PersonaRow:
     baseline_assigned: float
     baseline_rate: float
     baseline_inside_ci: bool
+    profile_tvd: float
+    halves_tvd: float
+    baseline_tvd: float
     members: int
     seconds: float
 
@@ -90,6 +98,43 @@ def load(name: str, rows: int, seed: int = 0) -> tuple[pd.DataFrame, str] | None
     return df, kpi
 
 
+def _codes(s: pd.Series, edges: np.ndarray | None) -> pd.Series:
+    """A column as comparable cells: decile bin of a number or date, else its text."""
+    if edges is None:
+        return s.astype(str).where(s.notna(), "nan")
+    x = _numbers(s)
+    return pd.Series(np.digitize(x, edges), index=s.index).astype(str).where(np.isfinite(x),
+                                                                              "nan")
+
+
+def _numbers(s: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return pd.to_datetime(s).astype("int64").where(s.notna()).to_numpy(dtype=float)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+
+
+def profile_edges(df: pd.DataFrame, cols: list[str]) -> dict[str, np.ndarray | None]:
+    """Decile edges of the numeric and date columns (None: compared by category)."""
+    out: dict[str, np.ndarray | None] = {}
+    for c in cols:
+        s = df[c]
+        num = (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)) \
+            or pd.api.types.is_datetime64_any_dtype(s)
+        out[c] = np.unique(np.nanquantile(_numbers(s), np.linspace(0.1, 0.9, 9))) \
+            if num and s.nunique() > 10 else None
+    return out
+
+
+def profile_tvd(a: pd.DataFrame, b: pd.DataFrame, edges: dict[str, np.ndarray | None]) -> float:
+    """Mean over columns of the total variation distance between two sets of rows."""
+    out = []
+    for c, e in edges.items():
+        pa = _codes(a[c], e).value_counts(normalize=True)
+        pb = _codes(b[c], e).value_counts(normalize=True)
+        out.append(0.5 * float(pa.sub(pb, fill_value=0).abs().sum()))
+    return float(np.mean(out))
+
+
 def run_dataset(name: str, rows: int, k: int | None, k_range: tuple[int, int], members: int,
                 synthesizer: str, params: dict | None, seed: int = 0,
                 kpi_quota: str = "data") -> list[PersonaRow]:
@@ -112,6 +157,8 @@ def run_dataset(name: str, rows: int, k: int | None, k_range: tuple[int, int], m
     base = model.synth_.sample(members, random_state=seed + 2)
     base_lab = seg.predict(base)
     base_rate = float(np.nanmean(spec.values(base)))
+    edges = profile_edges(df, seg.columns_)
+    rng = np.random.default_rng(seed)
     out = []
     for i, pid in enumerate(seg.personas_):
         t = time.perf_counter()
@@ -119,26 +166,31 @@ def run_dataset(name: str, rows: int, k: int | None, k_range: tuple[int, int], m
                            kpi_quota=kpi_quota)
         r = real[i]
         rate = float(np.nanmean(spec.values(m)))
+        mine = df[seg.labels_ == pid]
+        half = rng.permutation(len(mine)) < len(mine) // 2
+        tvd = (profile_tvd(m, mine, edges), profile_tvd(mine[half], mine[~half], edges),
+               profile_tvd(base, mine, edges))
         out.append(PersonaRow(
             name, pid, r.n, r.n / len(df), float((seg.predict(m) == pid).mean()), agree[pid],
             spec.label, r.value, r.low, r.high, rate, bool(r.low <= rate <= r.high),
             float((base_lab == pid).mean()), base_rate, bool(r.low <= base_rate <= r.high),
-            members, time.perf_counter() - t,
+            *tvd, members, time.perf_counter() - t,
         ))
     return out
 
 
 def show(rows: list[PersonaRow]) -> None:
     """A plain table of the figures."""
-    head = (f"{'data':6} {'persona':7} {'size':>6} {'back':>5} {'raw':>5} "
-            f"{'real KPI (95% CI)':>20} {'members':>8} {'in':>3} {'base back':>9} {'base KPI':>8}")
-    print(head)
+    print(f"{'data':6} {'persona':7} {'size':>6} {'back':>5} {'raw':>5} "
+          f"{'real KPI (95% CI)':>20} {'members':>8} {'in':>3} {'base back':>9} "
+          f"{'base KPI':>8} {'TVD':>5} {'halves':>6} {'base TVD':>8}")
     for r in rows:
         ci = f"{r.real_rate:.3f} ({r.real_low:.3f}-{r.real_high:.3f})"
         print(f"{r.dataset:6} {r.persona:7} {r.size:>6,} {r.assigned_back:>5.2f} "
               f"{r.raw_agreement:>5.2f} {ci:>20} {r.member_rate:>8.3f} "
               f"{'yes' if r.inside_ci else 'NO':>3} {r.baseline_assigned:>9.2f} "
-              f"{r.baseline_rate:>8.3f}")
+              f"{r.baseline_rate:>8.3f} {r.profile_tvd:>5.3f} {r.halves_tvd:>6.3f} "
+              f"{r.baseline_tvd:>8.3f}")
 
 
 def summary(rows: list[PersonaRow]) -> dict:
@@ -154,6 +206,9 @@ def summary(rows: list[PersonaRow]) -> dict:
             "kpi_inside_ci": sum(r.inside_ci for r in rs),
             "baseline_assigned_mean": float(np.mean([r.baseline_assigned for r in rs])),
             "baseline_kpi_inside_ci": sum(r.baseline_inside_ci for r in rs),
+            "profile_tvd_mean": float(np.mean([r.profile_tvd for r in rs])),
+            "halves_tvd_mean": float(np.mean([r.halves_tvd for r in rs])),
+            "baseline_tvd_mean": float(np.mean([r.baseline_tvd for r in rs])),
         }
     return out
 

@@ -37,6 +37,7 @@ def _check(res: dict, name: str) -> None:
         assert r["assigned_back"] >= 0.9, r
         assert r["inside_ci"], r
         assert r["baseline_assigned"] < 0.8, r  # the useless baseline: about the size
+        assert r["profile_tvd"] < r["baseline_tvd"], r  # the whole profile, not just the KPI
     assert res["summary"][name]["kpi_inside_ci"] == 3
 
 

@@ -313,8 +313,8 @@ def _pair_rules(
         support = int(ra[P].sum() if a_first else cb[R].sum())
         expected = float(np.outer(ra, cb)[np.ix_(P, R)].sum() / max(n, 1))
         reason = (
-            f"{support:,} rows meet the premise and all obey it; the combinations it forbids "
-            f"occur in none of {n:,} rows (independence would put {expected:,.0f} there)"
+            f"all {support:,} rows meeting the premise obey it; independent columns would "
+            f"break it in {expected:,.0f} of these {n:,} rows"
         )
         out.append(Suggestion(rule, 1.0, support, reason))
     return out

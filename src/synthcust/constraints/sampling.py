@@ -117,7 +117,7 @@ def sample_rows(
                 frame_of_columns(
                     {
                         c: out[c].to_numpy()[idx]
-                        if out[c].dtype.kind in "biufcM"
+                        if isinstance(out[c].dtype, np.dtype) and out[c].dtype.kind in "biufcM"
                         else out[c].iloc[idx]
                         for c in out.columns
                     },

@@ -516,6 +516,7 @@ class RelationalSynthesizer:
                     "codec": m.codec_.to_dict(),
                     "n_training_rows": m.n_training_rows_,
                     "constraint_plan": None,
+                    "discovered_rules": [r.to_dict() for r in getattr(m, "rules_", [])],
                     "state": state,
                 },
             }

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from synthcust.cli.common import console, load_json, progress, read_input
@@ -144,7 +145,8 @@ def segment(
 def _summary(cards, title: str) -> None:
     tab = Table(title=title)
     rows = wf.cards_summary(cards)
-    cols = [("persona", "left"), ("name", "left"), ("customers", "right"), ("share", "right")]
+    cols: list[tuple[str, JustifyMethod]] = [
+        ("persona", "left"), ("name", "left"), ("customers", "right"), ("share", "right")]
     has_kpi = any(r["kpis"] for r in rows)
     cols += [("KPI (95% CI)", "left")] if has_kpi else []
     cols += [("top traits", "left"), ("synthetic agreement", "right")]

@@ -303,3 +303,16 @@ def test_evaluation_treats_flags_as_categories_and_draws_bars(flags):
     html = render_html(rep)
     assert html.count("<svg") >= 3  # one chart per column, none left empty
     assert flags["churn"].dtype == np.int64  # the caller's frame is untouched
+
+
+def test_integers_with_gaps_stay_nullable_when_rules_are_enforced(flags):
+    """A discovered rule (``renewed >= signup``) puts a constraint plan in the sampling path;
+    the nullable integers must survive it."""
+    df = flags[["kids", "signup", "churn"]].assign(
+        renewed=flags["signup"] + pd.to_timedelta(np.arange(len(flags)) % 90, unit="D")
+    )
+    m = REGISTRY["copula"](random_state=0).fit(df, infer_schema(df))
+    assert any(str(r.constraint) == "renewed >= signup" for r in getattr(m, "rules_", []))
+    out = m.sample(2000, random_state=0)
+    assert str(out["kids"].dtype) == "Int64" and out["kids"].isna().any()
+    assert (out["renewed"] >= out["signup"]).all()

@@ -182,6 +182,17 @@ def _category_code(spec: ColumnSpec, v: Any) -> int:
     low = [s.lower() for s in as_str]
     if str(v).lower() in low:
         return low.index(str(v).lower())
+    try:  # a number written another way: 1 for a 0/1 flag stored as 1.0
+        num = float(v)
+    except (TypeError, ValueError):
+        num = math.nan
+    same = [
+        i
+        for i, c in enumerate(cats)
+        if isinstance(c, int | float) and not isinstance(c, bool) and float(c) == num
+    ]
+    if same:
+        return same[0]
     if str(v) in {str(r) for r in spec.rare}:
         raise ConditionError(
             f"column {spec.name!r}: value {v!r} is one of the rare categories pooled together "

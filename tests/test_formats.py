@@ -316,3 +316,16 @@ def test_integers_with_gaps_stay_nullable_when_rules_are_enforced(flags):
     out = m.sample(2000, random_state=0)
     assert str(out["kids"].dtype) == "Int64" and out["kids"].isna().any()
     assert (out["renewed"] >= out["signup"]).all()
+
+
+def test_conditions_on_flags_read_like_the_data(flags):
+    """``promo=1`` conditions a 0/1 flag stored as floats (1.0), ``churn=1`` one of ints."""
+    from synthcust.synthesizers.fitted import SynthModel
+    from synthcust.workflows.sample import sample
+
+    m = REGISTRY["copula"](random_state=0).fit(flags[["churn", "promo", "kids"]])
+    model = SynthModel(m, m.schema_, None, ["churn", "promo", "kids"])
+    out = sample(model, 200, conditions=["promo=1", "churn=0"], random_state=0)
+    assert set(out["promo"]) == {1.0} and set(out["churn"]) == {0}
+    with pytest.raises(ConditionError, match="no value '2'"):
+        sample(model, 10, conditions=["promo=2"])

@@ -27,8 +27,12 @@ def schema_table(schema: Schema) -> Table:
         details = []
         if c.integer:
             details.append("integer")
+        if c.decimals is not None:
+            details.append(f"{c.decimals} decimals")
         if c.datetime_format:
             details.append(c.datetime_format)
+        if c.resolution:
+            details.append(f"to the {c.resolution}")
         if c.role:
             details.append(c.role.value)
         pii = "" if c.pii is None else f"[red]{c.pii.value}[/red]"

@@ -56,8 +56,8 @@ FORMAT = "synthcust"
 FORMAT_VERSION = 2
 #: the first format's tag: such files hold one synthesizer (or the relational model)
 LEGACY_FORMAT = "synthcust-model"
-_META = "synthcust.json"
-_ARRAYS = "arrays.npz"
+META_MEMBER = "synthcust.json"
+ARRAYS_MEMBER = "arrays.npz"
 
 
 def save_bundle(
@@ -104,8 +104,8 @@ def save_bundle(
         np.savez(arr_buf, **packed)  # type: ignore[arg-type]  # numpy stubs: allow_pickle
         # fixed timestamps: the same model always gives the same bytes
         for name, data in (
-            (_META, json.dumps(header, indent=1, default=_json_default).encode()),
-            (_ARRAYS, arr_buf.getvalue()),
+            (META_MEMBER, json.dumps(header, indent=1, default=_json_default).encode()),
+            (ARRAYS_MEMBER, arr_buf.getvalue()),
         ):
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -113,6 +113,68 @@ def save_bundle(
     dest = Path(path)
     atomic_write_bytes(dest, buf.getvalue(), private=True)  # what was learnt from real rows
     return dest
+
+
+#: Largest metadata member read (JSON header of a model file).
+MAX_META_BYTES = 256 * 2**20
+#: How much a model file's arrays may expand over their compressed size, past a fixed slack.
+#: Models synthcust writes expand 1-20x; a "1 MB file that becomes 2.3 GB" is refused unread.
+MAX_EXPANSION = 200
+_SLACK_BYTES = 64 * 2**20
+
+
+def _arrays_cap(zf: zipfile.ZipFile, p: Path) -> int:
+    info = zf.getinfo(ARRAYS_MEMBER)
+    return MAX_EXPANSION * max(info.compress_size, 1) + _SLACK_BYTES
+
+
+def _bounded_member(zf: zipfile.ZipFile, name: str, cap: int, p: Path) -> bytes:
+    """Read member ``name`` (checked against ``cap`` before and while reading)."""
+    info = zf.getinfo(name)
+    if info.file_size > cap:
+        raise ModelFileError(
+            f"{str(p)!r}: member {name!r} would expand to {info.file_size / 2**20:,.0f} MB "
+            f"(limit {cap / 2**20:,.0f} MB for a file this size); it is not a model synthcust "
+            "wrote. Refusing to load it"
+        )
+    with zf.open(info) as fh:
+        data = fh.read(cap + 1)  # the declared size can lie: never read past the cap
+    if len(data) > cap:
+        raise ModelFileError(f"{str(p)!r}: member {name!r} is larger than it declares; refusing")
+    return data
+
+
+def _checked_arrays(raw: bytes, p: Path) -> dict[str, np.ndarray]:
+    """The arrays of the inner ``.npz``, each header checked against its member's size first.
+
+    A hostile header can declare a shape of terabytes over a few bytes of data: the shape and
+    dtype are read and compared with the bytes actually there before anything is allocated.
+    """
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(io.BytesIO(raw)) as inner:
+        for info in inner.infolist():
+            if info.file_size > len(raw) * MAX_EXPANSION + _SLACK_BYTES:
+                raise ModelFileError(f"{str(p)!r}: array {info.filename!r} is oversized")
+            with AST_LOCK, inner.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                if version == (1, 0):
+                    shape, _fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+                else:
+                    shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+                header_len = fh.tell()
+            if dtype.hasobject:
+                raise ValueError(f"array {info.filename!r} holds pickled objects")
+            need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if need != info.file_size - header_len:
+                raise ModelFileError(
+                    f"{str(p)!r}: array {info.filename!r} declares shape {shape} of {dtype} "
+                    f"({need:,} bytes) but holds {info.file_size - header_len:,}; the file is "
+                    "corrupt or crafted. Refusing to load it"
+                )
+            with AST_LOCK, inner.open(info) as fh:
+                arr = np.lib.format.read_array(fh, allow_pickle=False)
+            out[info.filename.removesuffix(".npy")] = arr
+    return out
 
 
 def _read_header(p: Path) -> tuple[dict[str, Any], bytes]:
@@ -124,8 +186,8 @@ def _read_header(p: Path) -> tuple[dict[str, Any], bytes]:
         raise ModelFileError(f"{str(p)!r} is a folder, not a synthcust model file")
     try:
         with zipfile.ZipFile(p) as zf:
-            header = json.loads(zf.read(_META))
-            arrays_raw = zf.read(_ARRAYS)
+            header = json.loads(_bounded_member(zf, META_MEMBER, MAX_META_BYTES, p))
+            arrays_raw = _bounded_member(zf, ARRAYS_MEMBER, _arrays_cap(zf, p), p)
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
         raise ModelFileError(
             f"{str(p)!r} is not a readable synthcust model (corrupt or another format: {e}); "
@@ -192,9 +254,10 @@ def load_bundle(
                 "pass a file made by the matching command"
             )
     try:
-        with AST_LOCK, np.load(io.BytesIO(arrays_raw), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}  # headers parsed by ast.literal_eval
-    except (ValueError, OSError, zipfile.BadZipFile) as e:
+        arrays = _checked_arrays(arrays_raw, p)  # headers parsed by ast.literal_eval (locked)
+    except ModelFileError:
+        raise
+    except (ValueError, OSError, zipfile.BadZipFile, KeyError, SyntaxError) as e:
         raise ModelFileError(
             f"{str(p)!r}: the model's arrays are corrupt or hold pickled objects ({e}); re-fit"
         ) from e

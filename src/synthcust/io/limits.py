@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, fields
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from synthcust.exceptions import ReadError
 
@@ -82,7 +82,7 @@ class BoundedReader(io.RawIOBase):
     """
 
     def __init__(
-        self, raw: BinaryIO, limits: ReadLimits, where: Any, *, check_nul: bool = True
+        self, raw: IO[bytes], limits: ReadLimits, where: Any, *, check_nul: bool = True
     ) -> None:
         super().__init__()
         self._raw = raw

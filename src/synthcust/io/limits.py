@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, fields
-from typing import IO, Any
+from typing import Any, Protocol
 
 from synthcust.exceptions import ReadError
 
@@ -73,6 +73,12 @@ class ReadLimits:
 DEFAULT_LIMITS = ReadLimits()
 
 
+class _Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class BoundedReader(io.RawIOBase):
     """A binary stream that counts what it hands out and stops past ``max_bytes``.
 
@@ -82,7 +88,7 @@ class BoundedReader(io.RawIOBase):
     """
 
     def __init__(
-        self, raw: IO[bytes], limits: ReadLimits, where: Any, *, check_nul: bool = True
+        self, raw: _Readable, limits: ReadLimits, where: Any, *, check_nul: bool = True
     ) -> None:
         super().__init__()
         self._raw = raw

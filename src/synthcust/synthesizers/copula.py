@@ -11,10 +11,13 @@ How it differs from SDV's ``GaussianCopulaSynthesizer``:
 * **Categories are ordered** by optimal scaling (the mean score on the latent's first principal
   axis, iterated) before they are mapped to intervals, so a single latent axis carries as much
   of their association with other columns as it can.
-* **Conditional sampling is exact**: a condition restricts latent coordinates to intervals; those
-  are drawn from the truncated multivariate normal (Gibbs, fixed sweeps) and the free ones from
-  the Gaussian conditional. No rejection loop, so it cannot spin, and the output always honours
-  the condition.
+* **Conditional sampling is exact**: a condition restricts latent coordinates to intervals (a set
+  of categories: a union of intervals); those are drawn from the truncated multivariate normal
+  by exact rejection from GHK proposals (:mod:`synthcust.synthesizers.truncnorm`; one
+  conditioned column needs no rejection at all), and the free ones from the Gaussian
+  conditional. The work is bounded: rows that ``50 n`` proposals leave unfilled are
+  importance-resampled and moved by Gibbs sweeps, so it cannot spin, and the output always
+  honours the condition.
 * Everything works on whole blocks with NumPy; no Python loop over rows.
 """
 
@@ -53,7 +56,8 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
     ----------
     random_state: seed for fitting (jitter of discrete values) and the default for sampling.
     scaling_iterations: rounds of optimal scaling of categories (0 = order by frequency).
-    gibbs_sweeps: Gibbs sweeps when conditioning on two or more columns.
+    gibbs_sweeps: Gibbs sweeps moving the rows that exact rejection leaves unfilled (very
+        unlikely conditions on two or more columns).
 
     Examples
     --------

@@ -204,3 +204,35 @@ def test_smote_repairs_implications_it_breaks():
 
     assert broken("off") > 0
     assert broken("auto") == 0
+
+
+def test_repair_meets_every_rule_on_a_column_at_once():
+    """Two rules imply one column (Bank: contact == 'unknown' -> poutcome != 'success';
+    pdays == -1 <-> poutcome == 'unknown'): a repair must meet both, not trade one for the
+    other."""
+    from synthcust.constraints.implications import as_implication, repair_implications
+    from synthcust.rules.constraints import Rule
+
+    rules = [
+        Rule("poutcome != 'success'", "contact == 'unknown'"),
+        Rule("poutcome == 'unknown'", "pdays == -1"),
+        Rule("pdays == -1", "poutcome == 'unknown'"),
+    ]
+    order = ["contact", "pdays", "poutcome"]
+    imps = sorted(
+        (as_implication(r).oriented(order) for r in rules), key=lambda i: order.index(i.then_col)
+    )
+    rng = np.random.default_rng(0)
+    n = 3000
+    df = pd.DataFrame(
+        {
+            "contact": rng.choice(["unknown", "cellular"], n),
+            "pdays": np.where(rng.random(n) < 0.6, -1.0, rng.integers(1, 300, n)),
+            "poutcome": rng.choice(["unknown", "success", "failure", "other"], n),
+        }
+    )
+    typed = df.copy()
+    fixed = repair_implications(df, typed, imps, np.random.default_rng(1))
+    assert fixed > 0
+    res = check_constraints(df, infer_schema(df), rules)
+    assert [r.failing for r in res] == [0, 0, 0]

@@ -139,6 +139,11 @@ def repair_implications(
 ) -> int:
     """Overwrite implied values that break a rule with a donor row's value, in place.
 
+    Column by implied column (in the order of ``implications``): the rows are grouped by which
+    premises of that column's rules they meet; a row that breaks one takes the value of a row
+    of its group that obeys every rule on the column (the model's conditional distribution),
+    or else of any row whose value obeys every rule the row's premises switch on.
+
     Parameters
     ----------
     out : pandas.DataFrame
@@ -151,42 +156,60 @@ def repair_implications(
     rng : numpy.random.Generator
         Picks the donors.
     passes : int
-        Rounds over the rules (a repair for one rule may break another on the same column).
+        Rounds over the columns (a rule turned round may imply an earlier column).
 
     Returns
     -------
     int
         Values overwritten.
     """
-    fixed = 0
-    n = len(out)
-    if not n or not implications:
+    if not len(out) or not implications:
         return 0
+    children = list(dict.fromkeys(i.then_col for i in implications))
+    fixed = 0
     for _ in range(passes):
-        changed = 0
-        for imp in implications:
-            premise = _member(typed[imp.if_col], imp.if_vals, imp.if_neg)
-            if not premise.any():
-                continue
-            child = typed[imp.then_col]
-            good = _member(child, imp.then_vals, imp.then_neg)
-            bad = premise & ~good & child.notna().to_numpy()
-            if not bad.any():
-                continue
-            donors = np.flatnonzero(premise & good)
-            if not len(donors):
-                donors = np.flatnonzero(good)
-            if not len(donors):
-                continue  # nothing generated obeys it: rejection decides
-            rows = np.flatnonzero(bad)
-            pick = donors[rng.integers(0, len(donors), size=len(rows))]
-            for frame in (out, typed):
-                col = frame[imp.then_col]
-                vals = col.to_numpy(copy=True)
-                vals[rows] = vals[pick]
-                frame[imp.then_col] = pd.Series(vals, index=col.index, dtype=col.dtype)
-            changed += len(rows)
+        changed = sum(
+            _repair_column(out, typed, [i for i in implications if i.then_col == c], rng)
+            for c in children
+        )
         fixed += changed
         if not changed:
             break
     return fixed
+
+
+def _repair_column(
+    out: pd.DataFrame, typed: pd.DataFrame, rules: list[Implication], rng: np.random.Generator
+) -> int:
+    """One implied column: the repairs of :func:`repair_implications`; values changed."""
+    col = rules[0].then_col
+    child = typed[col]
+    present = child.notna().to_numpy()
+    prem = np.column_stack([_member(typed[r.if_col], r.if_vals, r.if_neg) for r in rules])
+    ok = np.column_stack([_member(child, r.then_vals, r.then_neg) for r in rules])
+    bad = (prem & ~ok).any(axis=1) & present
+    if not bad.any():
+        return 0
+    _, group = np.unique(prem, axis=0, return_inverse=True)
+    group = group.ravel()
+    rows_all, picks_all = [], []
+    for g in np.unique(group[bad]):
+        rows = np.flatnonzero(bad & (group == g))
+        active = prem[rows[0]]
+        good = ok[:, active].all(axis=1) & present
+        donors = np.flatnonzero(good & (group == g))
+        if not len(donors):
+            donors = np.flatnonzero(good)
+        if not len(donors):
+            continue  # nothing generated obeys them: rejection decides
+        rows_all.append(rows)
+        picks_all.append(donors[rng.integers(0, len(donors), size=len(rows))])
+    if not rows_all:
+        return 0
+    rows, pick = np.concatenate(rows_all), np.concatenate(picks_all)
+    for frame in (out, typed):
+        s = frame[col]
+        vals = s.to_numpy(copy=True)
+        vals[rows] = vals[pick]
+        frame[col] = pd.Series(vals, index=s.index, dtype=s.dtype)
+    return len(rows)

@@ -123,6 +123,15 @@ MAX_EXPANSION = 200
 _SLACK_BYTES = 64 * 2**20
 
 
+#: What reading a damaged or crafted model's fields can raise; loaders turn them into
+#: :class:`ModelFileError` (a field of the wrong type, a shape that does not fit, a size that
+#: cannot be allocated, a structure nested too deep).
+CORRUPT_MODEL_ERRORS: tuple[type[BaseException], ...] = (
+    KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, MemoryError,
+    RecursionError, RuntimeError, ZeroDivisionError, np.linalg.LinAlgError,
+)  # fmt: skip
+
+
 def _arrays_cap(zf: zipfile.ZipFile, p: Path) -> int:
     info = zf.getinfo(ARRAYS_MEMBER)
     return MAX_EXPANSION * max(info.compress_size, 1) + _SLACK_BYTES

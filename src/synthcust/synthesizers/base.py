@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from synthcust._utils.persist import load_bundle, save_bundle
+from synthcust._utils.persist import CORRUPT_MODEL_ERRORS, load_bundle, save_bundle
 from synthcust._utils.rng import resolve_rng
 from synthcust.constraints.auto import RULES_MODES, discover_rules
 from synthcust.constraints.plan import ConstraintPlan
@@ -206,7 +206,8 @@ class BaseSynthesizer:
 
     @staticmethod
     def from_bundle(meta: dict[str, Any], arrays: dict[str, np.ndarray], where: str = "") -> Any:
-        cls = REGISTRY.get(meta.get("synthesizer", ""))
+        name = meta.get("synthesizer", "")
+        cls = REGISTRY.get(name) if isinstance(name, str) else None
         if cls is None:
             raise ModelFileError(
                 f"{where!r} holds a {meta.get('synthesizer')!r} model, which this synthcust "
@@ -227,7 +228,7 @@ class BaseSynthesizer:
                 full = obj._with_rules(obj.schema_, obj.rules_)
                 obj.plan_ = ConstraintPlan.from_state(full, meta["constraint_plan"])
             obj._from_state(meta["state"], arrays)
-        except (KeyError, TypeError, ValueError) as e:
+        except CORRUPT_MODEL_ERRORS as e:
             raise ModelFileError(
                 f"{where!r}: model file is incomplete or corrupt ({e}); re-fit"
             ) from e

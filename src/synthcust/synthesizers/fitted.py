@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthcust._utils.persist import load_bundle
+from synthcust._utils.persist import CORRUPT_MODEL_ERRORS, load_bundle
 from synthcust.exceptions import (
     ConditionError,
     ModelFileError,
@@ -211,7 +211,7 @@ def load_model(path: str | os.PathLike) -> SynthModel:
             column_order=list(meta["column_order"]),
             segments=load_segments(meta.get("segments") or {}),
         )
-    except (KeyError, TypeError, ValueError) as e:
+    except CORRUPT_MODEL_ERRORS as e:
         raise ModelFileError(f"{str(path)!r}: model file is incomplete ({e}); re-fit") from e
 
 

@@ -8,6 +8,7 @@ add-on columns, and back), a numeric-spike implication (``pdays == -1`` implies
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -236,3 +237,22 @@ def test_repair_meets_every_rule_on_a_column_at_once():
     assert fixed > 0
     res = check_constraints(df, infer_schema(df), rules)
     assert [r.failing for r in res] == [0, 0, 0]
+
+
+# --------------------------------------------------------------------------- real data
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.mark.skipif(
+    not (SHARED / "bank" / "bank_full.csv.gz").is_file(),
+    reason=f"needs {SHARED}/bank (the shared real datasets, beside the repo); not present here",
+)
+def test_bank_pdays_previous_poutcome_rules_hold_in_default_samples():
+    """Bank: pdays == -1 <-> previous == 0, pdays == -1 -> poutcome == 'unknown' are found on
+    real rows and no default sample breaks them."""
+    bank = pd.read_csv(SHARED / "bank" / "bank_full.csv.gz", sep=None, engine="python")
+    train = bank.sample(4000, random_state=0).reset_index(drop=True)
+    model = REGISTRY["copula"](random_state=0).fit(train)
+    got = texts(model.rules_)
+    assert {"if pdays == -1 then previous == 0", "if pdays == -1 then poutcome == 'unknown'"} <= got
+    assert not any(violations(model, 4000).values())

@@ -34,6 +34,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -197,7 +198,8 @@ def _read_header(p: Path) -> tuple[dict[str, Any], bytes]:
         with zipfile.ZipFile(p) as zf:
             header = json.loads(_bounded_member(zf, META_MEMBER, MAX_META_BYTES, p))
             arrays_raw = _bounded_member(zf, ARRAYS_MEMBER, _arrays_cap(zf, p), p)
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, OSError,
+            zlib.error, EOFError, NotImplementedError) as e:  # fmt: skip
         raise ModelFileError(
             f"{str(p)!r} is not a readable synthcust model (corrupt or another format: {e}); "
             "re-create it with the command that made it"
@@ -266,7 +268,8 @@ def load_bundle(
         arrays = _checked_arrays(arrays_raw, p)  # headers parsed by ast.literal_eval (locked)
     except ModelFileError:
         raise
-    except (ValueError, OSError, zipfile.BadZipFile, KeyError, SyntaxError) as e:
+    except (ValueError, OSError, zipfile.BadZipFile, KeyError, SyntaxError, zlib.error, EOFError,
+            NotImplementedError, MemoryError) as e:  # fmt: skip
         raise ModelFileError(
             f"{str(p)!r}: the model's arrays are corrupt or hold pickled objects ({e}); re-fit"
         ) from e

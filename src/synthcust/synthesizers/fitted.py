@@ -183,6 +183,12 @@ class SynthModel:
         ]
 
 
+def _names(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"column_order must be a list of column names, got {value!r:.80}")
+    return list(value)
+
+
 def load_model(path: str | os.PathLike) -> SynthModel:
     """Load a model written by :meth:`SynthModel.save` (never unpickles anything).
 
@@ -208,7 +214,7 @@ def load_model(path: str | os.PathLike) -> SynthModel:
             synthesizer=synth,
             schema=Schema.from_dict(meta["source_schema"]),
             pii=pii,
-            column_order=list(meta["column_order"]),
+            column_order=_names(meta["column_order"]),
             segments=load_segments(meta.get("segments") or {}),
         )
     except CORRUPT_MODEL_ERRORS as e:

@@ -11,6 +11,7 @@ import gzip
 import io
 import os
 import re
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any
@@ -240,7 +241,10 @@ def _read_csv(
     candidates = [sn.encoding] + (["cp1252"] if encoding is None and sn.encoding == "utf-8" else [])
     for enc in candidates:
         try:
-            with _open_bounded(path, sn, enc, lim) as stream:
+            with _open_bounded(path, sn, enc, lim) as stream, warnings.catch_warnings():
+                # pandas only *warns* when rows are wider than the header and drops the extra
+                # fields: that loses data, so it is an error here
+                warnings.simplefilter("error", pd.errors.ParserWarning)
                 df = pd.read_csv(
                     stream,
                     sep=sn.delimiter,
@@ -254,6 +258,12 @@ def _read_csv(
             break
         except ReadError:
             raise
+        except pd.errors.ParserWarning as exc:
+            raise ReadError(
+                f"{path}: some rows have more fields than the header ({exc}); the extra values "
+                "would be lost. Add the missing column names to the header, or remove the "
+                "stray delimiters."
+            ) from exc
         except UnicodeDecodeError as exc:
             if enc == candidates[-1]:
                 bad = exc.object[exc.start : exc.start + 1].hex()

@@ -202,6 +202,39 @@ class ConstraintPlan:
         self.keys_format = {k.column: k for k in self.keys}
         return self
 
+    @staticmethod
+    def private(
+        constraints: Sequence[Constraint],
+        schema: Schema,
+        codec: TableCodec,
+        error: type[Exception] = ConstraintError,
+    ) -> ConstraintPlan:
+        """A plan for a differentially private model: declared implications only, nothing
+        read from the private rows (no check against them, ``codec`` the model's own).
+
+        Implication repair and checks use only generated rows, so enforcing them is
+        post-processing and costs no privacy.
+
+        Raises
+        ------
+        ConstraintError
+            (or ``error``) When a constraint is not an implication (``if A == a then B == b``).
+        """
+        other = [str(c) for c in constraints if as_implication(c) is None]
+        if other:
+            raise error(
+                f"business-rule constraints {other} are not supported by a differentially "
+                "private model (they would need statistics of the private rows); it takes only "
+                "implication rules like \"if A == 'a' then B == 'b'\", enforced on generated "
+                "rows alone: drop the others, or use a non-private synthesizer"
+            )
+        plan = ConstraintPlan(constraints, schema)
+        plan.outer = codec
+        plan.reparams, plan.integer_diff, plan.room, plan.decimals = [], {}, {}, {}
+        plan.combos, plan.keys_format = [], {}
+        plan.notes = [f"{len(plan.implications)} declared rule(s) enforced on generated rows"]
+        return plan
+
     # ------------------------------------------------------------------ the model's table
     def forward(self, df: pd.DataFrame) -> tuple[pd.DataFrame, Schema]:
         """The table the model learns, and its schema (the user's frame is not modified)."""

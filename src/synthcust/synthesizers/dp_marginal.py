@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from synthcust._utils.rng import resolve_rng
+from synthcust.constraints.plan import ConstraintPlan
 from synthcust.exceptions import ConditionError, DataError, ModelError
 from synthcust.schema.infer import infer_schema
 from synthcust.schema.model import Kind, Schema
@@ -295,11 +296,8 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         """Raise what :meth:`fit` would raise about parameters and bounds, without reading any
         data: call it before charging a privacy budget, so a typo does not cost epsilon."""
         self._check_params(n_rows)
-        if schema.constraints:
-            raise ModelError(
-                "business-rule constraints are not supported by the DP synthesizer yet; drop "
-                "them from the schema, or use a non-private synthesizer"
-            )
+        if schema.constraints:  # only implications: enforced on generated rows alone
+            ConstraintPlan.private(schema.constraints, schema, TableCodec(), ModelError)
         self._resolve_bounds(schema)
 
     # ------------------------------------------------------------------ fit
@@ -318,12 +316,8 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         inferred = schema is None
         if schema is None:
             schema = infer_schema(data, detect_pii=False)
-        if schema.constraints:
-            raise ModelError(
-                "business-rule constraints are not supported by the DP synthesizer yet (the "
-                "constraint plan learns ranges from the private rows without paying for them); "
-                "drop them from the schema, or use a non-private synthesizer"
-            )
+        if schema.constraints:  # only implications (the plan reads nothing private)
+            ConstraintPlan.private(schema.constraints, schema, TableCodec(), ModelError)
         declared = dict(self.categories or {})
         bad = [k for k in declared if k not in schema or schema[k].kind in _NUMERIC_KINDS]
         if bad:
@@ -353,7 +347,8 @@ class DPMarginalSynthesizer(BaseSynthesizer):
         public, cat_source = _declare_public(codec, schema, bounds, declared)
         enc = codec.encode(data)
         self.schema_ = schema
-        self.plan_ = None
+        rules = schema.constraints
+        self.plan_ = ConstraintPlan.private(rules, schema, codec) if rules else None
         self.codec_ = codec
         self.n_training_rows_ = n  # replaced by the noisy estimate under add/remove neighbours
         if self.secure_noise:

@@ -256,3 +256,21 @@ def test_bank_pdays_previous_poutcome_rules_hold_in_default_samples():
     got = texts(model.rules_)
     assert {"if pdays == -1 then previous == 0", "if pdays == -1 then poutcome == 'unknown'"} <= got
     assert not any(violations(model, 4000).values())
+
+
+def test_dp_model_obeys_declared_implications_only(df):
+    """A DP model discovers nothing but takes declared implications, enforced on the generated
+    rows alone; other constraints are refused before anything is read."""
+    from synthcust.exceptions import ModelError
+
+    declared = sorted(INTERNET | BACK)
+    schema = infer_schema(df, detect_pii=False).with_constraints(*declared)
+    model = REGISTRY["dp_marginal"](epsilon=1.0, bounds="private", random_state=0)
+    model.fit(df, schema)
+    out = model.sample(2000, random_state=1)
+    res = check_constraints(out, schema, list(schema.constraints))
+    assert sum(r.failing for r in res) == 0
+    with pytest.raises(ModelError, match="not supported by a differentially private"):
+        REGISTRY["dp_marginal"](epsilon=1.0, bounds="private").fit(
+            df, schema.with_constraints("total >= monthly")
+        )

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from synthcust.exceptions import DataError, ParameterError
-from synthcust.schema.formats import learn_decimals, learn_resolution
+from synthcust.schema.formats import DECIMALS_SAMPLE, learn_decimals, learn_resolution
 from synthcust.schema.model import Column, Kind, Role, Schema
 
 #: Strings that mean "missing" when they occur as a whole cell (compared case-insensitively).
@@ -266,7 +266,8 @@ def _infer_text(
                     f"column {name!r} looks like dates ({fmt}) but {1 - dshare:.1%} of values do "
                     "not parse; fix them or declare them as missing markers before fitting"
                 )
-            parsed_dt = pd.to_datetime(nn.astype(str).str.strip(), format=fmt, errors="coerce")
+            few = nn if len(nn) <= DECIMALS_SAMPLE else nn.sample(DECIMALS_SAMPLE, random_state=0)
+            parsed_dt = pd.to_datetime(few.astype(str).str.strip(), format=fmt, errors="coerce")
             return Column(
                 name,
                 Kind.DATETIME,

@@ -34,6 +34,9 @@ def pyplot():
             "font.size": 9,
             "axes.spines.top": False,
             "axes.spines.right": False,
+            # column names are data: "$x$" or "\\notacommand" must print as written, never be
+            # parsed as mathtext (an unknown command crashed the report)
+            "text.parse_math": False,
         }
     )
     return plt

@@ -29,3 +29,15 @@ def test_unsigned_64_bit_columns_are_numbers_not_constants() -> None:
     assert schema["u"].kind.value == "numeric"
     out = REGISTRY["copula"](random_state=0).fit(df, schema).sample(50)
     assert out["u"].nunique() > 5 and (out["u"] >= 0).all()
+
+
+def test_a_40000_column_schema_loads_in_linear_time() -> None:
+    import time
+
+    from synthcust.schema.model import Schema
+
+    cols = [{"name": f"c{i}", "kind": "numeric"} for i in range(40_000)]
+    t0 = time.perf_counter()
+    schema = Schema.from_dict({"version": 1, "columns": cols})
+    assert len(schema) == 40_000 and "c39999" in schema and schema["c123"].name == "c123"
+    assert time.perf_counter() - t0 < 30  # was 74 s (names.count per column); ~1.5 s now

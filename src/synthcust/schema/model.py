@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from synthcust._utils.validation import unknown_column_message
 from synthcust.exceptions import SchemaError
@@ -219,12 +220,16 @@ class Schema:
     warnings: tuple[str, ...] = field(default=(), compare=False)
     #: business rules synthetic rows must obey (:mod:`synthcust.constraints`)
     constraints: tuple[Constraint, ...] = ()
+    #: name -> column, set per instance in ``__post_init__`` (ClassVar: not a dataclass field)
+    _by_name: ClassVar[dict[str, Column]]
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
-        dups = sorted({n for n in names if names.count(n) > 1})
+        dups = sorted(n for n, k in Counter(names).items() if k > 1)
         if dups:
             raise SchemaError([f"column {n!r} appears more than once" for n in dups])
+        # name -> column, so lookups stay O(1) on wide tables (not a field: eq/repr unchanged)
+        object.__setattr__(self, "_by_name", {c.name: c for c in self.columns})
 
     # -- access ---------------------------------------------------------------------------
     @property
@@ -238,13 +243,16 @@ class Schema:
         return len(self.columns)
 
     def __contains__(self, name: object) -> bool:
-        return any(c.name == name for c in self.columns)
+        try:
+            return name in self._by_name
+        except TypeError:  # an unhashable name is no column's
+            return False
 
     def __getitem__(self, name: str) -> Column:
-        for c in self.columns:
-            if c.name == name:
-                return c
-        raise SchemaError(unknown_column_message(name, self.names))
+        col = self._by_name.get(name) if isinstance(name, str) else None
+        if col is None:
+            raise SchemaError(unknown_column_message(name, self.names))
+        return col
 
     @property
     def target(self) -> str | None:
@@ -362,7 +370,8 @@ class Schema:
             else:
                 problems.extend(_column_problems(c, f"#{i}"))
         names = [c.get("name") for c in cols if isinstance(c, Mapping)]
-        for n in sorted({n for n in names if names.count(n) > 1 and isinstance(n, str)}):
+        counts = Counter(n for n in names if isinstance(n, str))
+        for n in sorted(n for n, k in counts.items() if k > 1):
             problems.append(f"column {n!r} appears more than once")
         raw = d.get("constraints", [])
         constraints: list[Constraint] = []

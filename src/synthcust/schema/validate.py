@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,12 +34,13 @@ def validate(df: pd.DataFrame, schema: Schema) -> list[Problem]:
     """
     problems: list[Problem] = []
     cols = [str(c) for c in df.columns]
-    for d in sorted({c for c in cols if cols.count(c) > 1}):
+    counts = Counter(cols)
+    for d in sorted(c for c, k in counts.items() if k > 1):
         problems.append(Problem(d, "error", "appears more than once; rename the duplicates"))
     if len(df) < 2:
         problems.append(Problem(None, "error", f"the table has {len(df)} row(s); need at least 2"))
     for name in schema.names:
-        if name not in df.columns:
+        if name not in counts:
             problems.append(Problem(name, "error", "is in the schema but not in the data"))
     for name in cols:
         if name not in schema:
@@ -46,7 +48,7 @@ def validate(df: pd.DataFrame, schema: Schema) -> list[Problem]:
                 Problem(name, "warning", "is in the data but not in the schema; it will be ignored")
             )
     for col in schema:
-        if col.name not in df.columns or cols.count(col.name) > 1:
+        if counts.get(col.name, 0) != 1:
             continue
         problems += _column_problems(col, df[col.name])
     return problems

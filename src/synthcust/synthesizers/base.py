@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -49,7 +50,7 @@ def check_frame(df: Any) -> pd.DataFrame:
             "(and far more to learn anything useful)"
         )
     cols = [str(c) for c in df.columns]
-    dups = sorted({c for c in cols if cols.count(c) > 1})
+    dups = sorted(c for c, k in Counter(cols).items() if k > 1)
     if dups:
         raise DataError(f"duplicate column names {dups}; rename them so each is unique")
     return df

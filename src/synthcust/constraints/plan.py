@@ -457,6 +457,9 @@ class ConstraintPlan:
         combo_of = {col: cb for cb in self.combos for col in cb.columns}
         modelled = {s.name for s in inner_codec.specs_ if s.kind != "id"}
         changed = {r.high for r in self.reparams}
+        # an implied column is overwritten after sampling (settle_rules): a condition on it is
+        # checked on the repaired rows only, else the rows repaired into it would be missing
+        changed |= {i.then_col for i in self.implications}
         derived = {i.column for i in self.identities}
         allowed: dict[str, np.ndarray] = {}
         for col, v in conditions.items():

@@ -15,7 +15,7 @@ False
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -91,6 +91,7 @@ def fit(
     dataset_name: str | None = None,
     save_to: str | os.PathLike | None = None,
     rules: str = "auto",
+    progress: Callable[[str], None] | None = None,
 ) -> SynthModel:
     """Find and handle PII, then fit a synthesizer on ``data``.
 
@@ -138,6 +139,9 @@ def fit(
     rules : {"auto", "off"}, default "auto"
         Discover the data's own exact rules (implications, ``A <= B``, identities) and enforce
         them on every sample; ``"off"``: only ``constraints``. Never under DP.
+    progress : callable, optional
+        ``progress(message)`` for each step and, during long training, a status line every
+        ~10 s (what the CLI shows as its progress lines).
 
     Returns
     -------
@@ -168,6 +172,7 @@ def fit(
         dataset_name=dataset_name,
         save_to=save_to,
         rules=rules,
+        progress=progress,
     ).model
 
 
@@ -181,6 +186,7 @@ def sample(
     random_state: int | None = None,
     gate: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     thresholds: GateThresholds = GATE,
+    progress: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Draw ``n`` synthetic customers from a model (or a model file).
 
@@ -195,7 +201,7 @@ def sample(
     """
     return _sample_wf.sample(
         model, n, conditions=conditions, segment=segment, where=where,
-        random_state=random_state, gate=gate, thresholds=thresholds,
+        random_state=random_state, gate=gate, thresholds=thresholds, progress=progress,
     )  # fmt: skip
 
 

@@ -193,6 +193,7 @@ def _repair_column(
     _, group = np.unique(prem, axis=0, return_inverse=True)
     group = group.ravel()
     rows_all, picks_all = [], []
+    literal_rows: list[tuple[np.ndarray, list[Any]]] = []
     for g in np.unique(group[bad]):
         rows = np.flatnonzero(bad & (group == g))
         active = prem[rows[0]]
@@ -200,16 +201,65 @@ def _repair_column(
         donors = np.flatnonzero(good & (group == g))
         if not len(donors):
             donors = np.flatnonzero(good)
-        if not len(donors):
-            continue  # nothing generated obeys them: rejection decides
-        rows_all.append(rows)
-        picks_all.append(donors[rng.integers(0, len(donors), size=len(rows))])
-    if not rows_all:
-        return 0
-    rows, pick = np.concatenate(rows_all), np.concatenate(picks_all)
+        if len(donors):
+            rows_all.append(rows)
+            picks_all.append(donors[rng.integers(0, len(donors), size=len(rows))])
+            continue
+        allowed = _allowed_literals([r for r, a in zip(rules, active, strict=True) if a])
+        if allowed:  # no generated row obeys them: a value the rules name
+            literal_rows.append((rows, allowed))
+    n_fixed = 0
+    if rows_all:
+        rows, pick = np.concatenate(rows_all), np.concatenate(picks_all)
+        for frame in (out, typed):
+            s = frame[col]
+            vals = s.to_numpy(copy=True)
+            vals[rows] = vals[pick]
+            frame[col] = pd.Series(vals, index=s.index, dtype=s.dtype)
+        n_fixed += len(rows)
+    for rows, allowed in literal_rows:
+        n_fixed += _set_literals(out, typed, col, rows, allowed, rng)
+    return n_fixed
+
+
+def _allowed_literals(rules: list[Implication]) -> list[Any]:
+    """The values the active rules allow, when they name them (an ``==`` / ``in`` rule)."""
+    pos = [set(r.then_vals) for r in rules if not r.then_neg]
+    if not pos:
+        return []
+    allowed = set.intersection(*pos)
+    for r in rules:
+        if r.then_neg:
+            allowed -= set(r.then_vals)
+    return sorted(allowed, key=repr)
+
+
+def _set_literals(
+    out: pd.DataFrame,
+    typed: pd.DataFrame,
+    col: str,
+    rows: np.ndarray,
+    allowed: list[Any],
+    rng: np.random.Generator,
+) -> int:
+    """Give ``rows`` of ``col`` a value of ``allowed``: the nearest for numbers (a model that
+    draws continuous values for a whole-number column), else one at random."""
+    t = typed[col]
+    numeric = pd.api.types.is_numeric_dtype(t.dtype) and not pd.api.types.is_bool_dtype(t.dtype)
+    if numeric and all(isinstance(v, int | float) and not isinstance(v, bool) for v in allowed):
+        grid = np.asarray(allowed, dtype=float)
+        x = t.to_numpy(dtype=float, na_value=np.nan)[rows]
+        new: np.ndarray = grid[np.abs(x[:, None] - grid[None, :]).argmin(axis=1)]
+    else:
+        new = np.asarray(allowed, dtype=object)[rng.integers(0, len(allowed), size=len(rows))]
     for frame in (out, typed):
         s = frame[col]
         vals = s.to_numpy(copy=True)
-        vals[rows] = vals[pick]
-        frame[col] = pd.Series(vals, index=s.index, dtype=s.dtype)
+        if vals.dtype.kind in "iub" and new.dtype.kind == "f":
+            vals = vals.astype(float)
+        vals[rows] = new
+        try:
+            frame[col] = pd.Series(vals, index=s.index, dtype=s.dtype)
+        except (TypeError, ValueError):
+            frame[col] = pd.Series(vals, index=s.index)
     return len(rows)

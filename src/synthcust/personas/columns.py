@@ -91,7 +91,8 @@ class ColumnPlan:
         """Level index per row; missing -> ``(missing)``, unseen -> ``(other)``, else -1."""
         levels = self.levels[col]
         s = clean[col]
-        codes = pd.Categorical(s, categories=levels).codes.astype(np.int64)
+        codes = pd.Index(levels).get_indexer(s.astype(object)).astype(np.int64)  # unseen: -1
+        codes[s.isna().to_numpy()] = -1
         if MISSING_LEVEL in levels:
             codes[s.isna().to_numpy()] = levels.index(MISSING_LEVEL)
         if OTHER_LEVEL in levels:

@@ -274,3 +274,18 @@ def test_dp_model_obeys_declared_implications_only(df):
         REGISTRY["dp_marginal"](epsilon=1.0, bounds="private").fit(
             df, schema.with_constraints("total >= monthly")
         )
+
+
+def test_repair_without_donors_uses_a_value_the_rule_names():
+    """A model drawing continuous values for a whole-number column (dp_marginal's bins) leaves
+    no generated row to copy from: the rule's own value is written (the nearest of a set)."""
+    from synthcust.constraints.implications import as_implication, repair_implications
+    from synthcust.rules.constraints import Rule
+
+    rules = [Rule("num == 9", "edu == 'HS-grad'"), Rule("num in (13, 14)", "edu == 'Degree'")]
+    imps = [as_implication(r).oriented(["edu", "num"]) for r in rules]
+    df = pd.DataFrame({"edu": ["HS-grad", "Degree", "Degree", "Other"],
+                       "num": [9.37, 13.2, 13.9, 5.5]})  # fmt: skip
+    typed = df.copy()
+    assert repair_implications(df, typed, imps, np.random.default_rng(0)) == 3
+    assert df["num"].tolist() == [9.0, 13.0, 14.0, 5.5]

@@ -34,6 +34,7 @@ from synthcust.personas.naming import name_cards
 from synthcust.personas.segment import edge_warning
 from synthcust.privacy import infer_schema_with_pii
 from synthcust.synthesizers.checks import ModelCase, parametrize_with_checks, same
+from synthcust.workflows.personas import cards_summary, segment_personas
 
 
 def planted(n: int = 1500, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -498,3 +499,14 @@ def test_bank_marketing_personas_within_a_minute():
     yes = [next(t.persona_value for t in c.traits if t.column == "y" and t.level == "yes")
            for c in cards.cards]
     assert max(yes) > 2 * min(yes)
+
+
+def test_workflow_pins_the_schema_target_as_kpi(world):
+    df, _ = world
+    schema = infer_schema_with_pii(df).with_target("churned")
+    res = segment_personas(df, schema=schema, k=3, members=2, synthesizer="copula")
+    assert res.cards.kpi == ["churned = True"] and res.model.kpi == ["churned"]
+    assert all(c.kpis[0].n == c.size and len(c.members) == 2 for c in res.cards.cards)
+    assert cards_summary(res.cards)[0]["kpis"][0].startswith("churned = True: ")
+    none = segment_personas(df, schema=schema, k=3, members=0, kpi=[], synthesizer="copula")
+    assert none.cards.kpi == [] and not none.model.kpi

@@ -129,7 +129,8 @@ def segment_personas(
     kpi
         KPIs or targets pinned on every card (``column`` or ``column=level``: real rate and
         95% CI per persona); the persona model learns them right after the label, so
-        members keep each persona's rate.
+        members keep each persona's rate. ``None``: the schema's target column (role
+        ``target``), if any; ``[]``: none.
     random_state
         Seed of the segmenter.
     members_random_state
@@ -148,6 +149,8 @@ def segment_personas(
     synthesizer = synthesizer or default_synthesizer()
     if schema is None:
         schema = infer_schema_with_pii(df)
+    if kpi is None:  # the schema's target, if it marks one
+        kpi = [c.name for c in schema if c.role == Role.TARGET and c.name in df.columns]
     say(1, 4, "choosing k and fitting personas")
     seg = PersonaSegmenter(
         k=k, k_range=k_range, criterion=criterion, columns=columns, exclude=exclude,

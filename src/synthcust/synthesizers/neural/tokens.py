@@ -86,7 +86,9 @@ class ColumnTokens:
         edges = np.empty(0)
         knots = np.empty((0, KNOTS))
         if len(rest):
-            k = max(1, min(max_bins - len(spikes), len(rest) // 20 or 1))
+            # many spikes (small integers) must not leave the rest one bin: its within-bin
+            # draw ignores the other columns, so half the bins at least go to the rest
+            k = max(1, min(max(max_bins - len(spikes), max_bins // 2), len(rest) // 20 or 1))
             edges = np.unique(np.quantile(rest, np.linspace(0, 1, k + 1)))
             if len(edges) < 2:  # one remaining value: a spike after all
                 spikes = np.sort(np.append(spikes, edges))

@@ -27,10 +27,11 @@ the largest uncovered first), each written as one :class:`~synthcust.rules.const
 in whichever direction reads best: ``if InternetService == 'No' then OnlineSecurity ==
 'No internet service'`` and ``if OnlineSecurity == 'No internet service' then InternetService
 == 'No'`` (both directions of one equivalence), or ``if relationship in ('Husband', 'Wife')
-then marital_status in (...)`` (value sets). Pairs are visited in table order and the cells a
-third, complete column already forces through the rules kept (``InternetService`` -> each
+then marital_status in (...)`` (value sets). Pairs are visited in table order and the cells
+a third, complete column already forces through the rules kept (``InternetService`` -> each
 add-on, so add-on -> add-on is not listed again) are left out: multi-level implications come
-out as one rule per implied column.
+out as one rule per implied column. Tables over :data:`SCREEN_ROWS` rows are counted on that
+many (seeded), and every rule is then checked, and its support counted, on all rows.
 
 >>> import pandas as pd
 >>> df = pd.DataFrame({"service": ["No"] * 60 + ["DSL"] * 70 + ["Fiber"] * 70,
@@ -49,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from synthcust.constraints.common import json_value
-from synthcust.constraints.implications import as_implication, implication_mask
+from synthcust.constraints.implications import as_implication, implication_mask, premise_mask
 from synthcust.constraints.suggestions import Suggestion, expression_name
 from synthcust.rules.constraints import Rule
 
@@ -61,6 +62,8 @@ MIN_SUPPORT = 50
 MIN_EVIDENCE = 30.0
 #: Most spike values of one many-valued numeric column.
 MAX_SPIKES = 20
+#: Tables with more rows are counted on this many (seeded), each rule then checked on all.
+SCREEN_ROWS = 50_000
 #: A numeric column with more values than this takes part through its spikes only.
 MAX_NUMERIC_LEVELS = 20
 #: The least share of rows a spike holds (``pdays == -1``: 82% of Bank's rows).
@@ -242,6 +245,10 @@ def implication_suggestions(
         present); each rule is checked on every row.
     """
     order = sorted(cols, key=lambda c: (pos.get(c, len(pos)), list(cols).index(c)))
+    full = typed
+    if len(typed) > SCREEN_ROWS:  # counted on a sample, every rule then checked on all rows
+        rows = np.sort(np.random.default_rng(0).choice(len(typed), SCREEN_ROWS, replace=False))
+        typed = typed.iloc[rows]
     levels = {}
     for c in order:
         lv = _levels(typed[c].rename(c), max_levels, min_support)
@@ -262,7 +269,7 @@ def implication_suggestions(
             if not F.any():
                 continue
             kept[(x, y)] = F
-            out += _pair_rules(a, b, F, table, typed, min_support)
+            out += _pair_rules(a, b, F, table, full, min_support)
     return out
 
 
@@ -305,12 +312,12 @@ def _pair_rules(
         text = _rule_text(a, b, P, R, (int(cb[R].sum()), int(ra[P].sum())), least)
         if text is None:
             continue
-        prem, then, a_first = text
+        prem, then, _ = text
         rule = Rule(then, prem)
         imp = as_implication(rule)
         if imp is None or not implication_mask(imp, typed).all():
             continue  # safety net: only rules every real row obeys
-        support = int(ra[P].sum() if a_first else cb[R].sum())
+        support = int(premise_mask(imp, typed).sum())  # every row, also when screened
         expected = float(np.outer(ra, cb)[np.ix_(P, R)].sum() / max(n, 1))
         reason = (
             f"all {support:,} rows meeting the premise obey it; independent columns would "

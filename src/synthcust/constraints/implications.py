@@ -38,7 +38,13 @@ import pandas as pd
 from synthcust.rules.constraints import Rule
 from synthcust.rules.expr import Expr
 
-__all__ = ["Implication", "as_implication", "implication_mask", "repair_implications"]
+__all__ = [
+    "Implication",
+    "as_implication",
+    "implication_mask",
+    "premise_mask",
+    "repair_implications",
+]
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,13 @@ def _member(x: pd.Series, vals: tuple[Any, ...], neg: bool) -> np.ndarray:
     present = x.notna().to_numpy()
     hit = x.isin(list(vals)).to_numpy(dtype=bool)
     return present & (hit != neg)
+
+
+def premise_mask(imp: Implication, typed: pd.DataFrame) -> np.ndarray:
+    """Rows of ``typed`` that meet the premise of ``imp`` with the implied column present."""
+    return (
+        _member(typed[imp.if_col], imp.if_vals, imp.if_neg) & typed[imp.then_col].notna().to_numpy()
+    )
 
 
 def implication_mask(imp: Implication, typed: pd.DataFrame) -> np.ndarray:

@@ -307,7 +307,19 @@ def summarize(recs: list[dict[str, Any]], baseline_rate: float, n: int) -> dict[
     err_s = np.array([abs(r["rate_filtered_same_n"] - r["rate_real"]) for r in both])
     err_b = np.array([abs(baseline_rate - r["rate_real"]) for r in both])
     pt = p[tested]
+    # paired over conditions: conditional error minus the filtered one at the same n; an exact
+    # sampler has expectation 0, so "no worse" reads as a CI that reaches 0 or below
+    diff = err_c - err_s
+    half = (
+        float(stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / math.sqrt(len(diff)))
+        if len(diff) > 1
+        else math.nan
+    )
     out = {
+        "err_diff_same_n": float(diff.mean()) if len(diff) else math.nan,
+        "err_diff_ci95": [float(diff.mean()) - half, float(diff.mean()) + half]
+        if len(diff)
+        else [math.nan, math.nan],
         "conditions": len(recs),
         "failed": len(recs) - len(ok),
         "tested": int(tested.sum()),
@@ -390,9 +402,9 @@ def table(results: dict[str, Any]) -> str:
     """The docs' Markdown table."""
     lines = [
         "| dataset | model | agree (5% each) | agree (BH) | agree (5%, nominal n) | KS p "
-        "| err cond | err filtered | err filtered, same n | err baseline | KL cond "
-        "| KL filtered | failed | fit s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| err cond | err filtered | err filtered, same n | cond - filtered (95% CI) "
+        "| err baseline | KL cond | KL filtered | failed | fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for dname, d in results["datasets"].items():
         for mname, m in d["models"].items():
@@ -401,7 +413,8 @@ def table(results: dict[str, Any]) -> str:
                 f"| {dname} | {mname} | {s['agree_5pct']:.0%} | {s['agree_bh']:.0%} | "
                 f"{s.get('agree_5pct_nominal_n', math.nan):.0%} | "
                 f"{s['ks_uniform_p']:.2f} | {s['err_cond']:.4f} | {s['err_filtered']:.4f} | "
-                f"{s['err_filtered_same_n']:.4f} | "
+                f"{s['err_filtered_same_n']:.4f} | {s['err_diff_same_n']:+.4f} "
+                f"({s['err_diff_ci95'][0]:+.4f}, {s['err_diff_ci95'][1]:+.4f}) | "
                 f"{s['err_baseline']:.4f} | {s['kl_cond']:.3f} | {s['kl_filtered']:.3f} | "
                 f"{s['failed']} | {s['fit_seconds']:.0f} |"
             )

@@ -29,7 +29,7 @@ from synthcust.personas import (
 )
 from synthcust.personas.describe import PersonaCard
 from synthcust.personas.kpi import kpi_stats, parse_kpi, wilson
-from synthcust.personas.members import PersonaModel
+from synthcust.personas.members import PersonaModel, kpi_edges, kpi_strata
 from synthcust.personas.naming import name_cards
 from synthcust.personas.segment import edge_warning
 from synthcust.privacy import infer_schema_with_pii
@@ -510,3 +510,12 @@ def test_workflow_pins_the_schema_target_as_kpi(world):
     assert cards_summary(res.cards)[0]["kpis"][0].startswith("churned = True: ")
     none = segment_personas(df, schema=schema, k=3, members=0, kpi=[], synthesizer="copula")
     assert none.cards.kpi == [] and not none.model.kpi
+
+
+def test_kpi_strata_read_one_value_one_way():
+    """Real 0/1 integers and synthetic floats (or booleans) fall in the same KPI stratum."""
+    ints = pd.DataFrame({"k": pd.array([0, 1, None], dtype="Int64"), "b": [True, False, True]})
+    floats = pd.DataFrame({"k": [0.0, 1.0, np.nan], "b": ["True", "False", "True"]})
+    assert list(kpi_strata(ints, ["k", "b"], {})) == list(kpi_strata(floats, ["k", "b"], {}))
+    edges = kpi_edges(pd.DataFrame({"x": np.arange(100.0)}), ["x"])
+    assert len(edges["x"]) == 4  # quintiles of a numeric KPI

@@ -74,6 +74,8 @@ __all__ = [
     "PersonaModel",
     "add_members",
     "fit_persona_model",
+    "kpi_edges",
+    "kpi_strata",
     "load_persona_model",
     "member_synthesizer",
     "persona_agreement",
@@ -414,6 +416,9 @@ def kpi_strata(frame: pd.DataFrame, kpi: list[str], edges: dict[str, list[float]
             x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
             v = pd.Series(np.digitize(x, edges[c]), index=frame.index).astype(str)
             v = v.where(np.isfinite(x), "nan")
+        elif pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            x = pd.to_numeric(s, errors="coerce").astype(float)  # 1 and 1.0 are one value
+            v = x.astype(str).where(x.notna(), "nan")
         else:
             v = s.astype(str).where(s.notna(), "nan")
         key = key + "|" + v
@@ -466,6 +471,8 @@ class _MemberPool:
         self.keys.append(key[keep])
         self.drawn += len(part)
         self.rounds += 1
+        if self.target is not None and not self.raw.index.isin(self.target.index).any():
+            self.target = None  # the model writes the KPI unlike the data: its own shares
 
     def accepted_total(self) -> int:
         return int(self.kept.sum())

@@ -98,6 +98,14 @@ def fit(
             "A <= B, identities); only --constraint ones. A DP fit never discovers any.",
         ),
     ] = False,
+    insecure_test_noise: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-test-noise",
+            help="Allow --param secure_noise=false in a DP fit (reproducible noise for tests): "
+            "the model is then NOT private. Refused without this flag.",
+        ),
+    ] = False,
 ) -> None:
     """Learn DATA (after removing PII) and save the model to OUT."""
     segs: dict[str, str] = {}
@@ -134,6 +142,7 @@ def fit(
             save_to=out,
             progress=step,
             rules="off" if no_rules else "auto",
+            insecure_test_noise=insecure_test_noise,
         )
         prog.update(t, completed=3, description="done")
     _print_fit(res, data, out)
@@ -149,6 +158,11 @@ def _print_fit(res: FitResult, data: str, out: Path) -> None:
         )
         for item in d.not_covered:
             console.print(f"[yellow]not covered by the guarantee[/yellow]: {item}")
+        if res.model.synthesizer.get_params().get("secure_noise") is False:
+            console.print(
+                "[red]NOT PRIVATE[/red]: secure_noise=false seeded the noise from the seed "
+                "(--insecure-test-noise); use this model for tests only"
+            )
     print_pii(res.model.pii)
     for n in res.model.notes:
         console.print(f"[yellow]note[/yellow]: {n}")

@@ -13,10 +13,12 @@ from synthcust.exceptions import SynthcustError
 from synthcust.schema import Schema
 from synthcust.store import Workspace, WorkspaceError
 from synthcust.studies.privacy_curve import write_curve_report
+from synthcust.synthesizers.fitted import load_model
 from synthcust.workflows.defaults import CURVE_EPSILONS, CURVE_REFERENCE, DP_DELTA, SEED
 from synthcust.workflows.privacy import (
     CurveRun,
     DatasetLedger,
+    check_model_charge,
     dataset_ledger,
     ledger_overview,
     resolve_fingerprint,
@@ -61,8 +63,16 @@ def ledger(
         str | None,
         typer.Option(help="With --verify: a head printed earlier (COUNT:HASH) that must remain."),
     ] = None,
+    check_model: Annotated[
+        Path | None,
+        typer.Option(help="A DP model file: check that its charge is in this ledger, committed, "
+                          "with the same epsilon and delta (exit 1 if not)."),
+    ] = None,
 ) -> None:
     """Show the privacy ledger: every DP fit charged to DATASET and its budget left."""
+    if check_model is not None:
+        _check_model(workspace, check_model)
+        return
     if verify or expect_head is not None:
         _verify(workspace, expect_head)
         return
@@ -84,6 +94,20 @@ def ledger(
             ws.set_budget(fp, set_budget)
             console.print(f"budget of {fp[:12]} set to epsilon {set_budget:g}")
         _print_dataset(ws.location, dataset_ledger(ws, fp, name))
+
+
+def _check_model(workspace: str | None, path: Path) -> None:
+    model = load_model(path)
+    with Workspace(workspace, create=False) as ws:
+        res = check_model_charge(model, ws)
+    if res.ok:
+        console.print(f"{path}: charge {res.charge_id} is in the ledger, committed, with the "
+                      "model's epsilon and delta; the ledger verifies")  # fmt: skip
+        return
+    console.print(f"[red]{path}: the model's spend does NOT check out[/red]:")
+    for f in res.findings:
+        console.print(f"  - {f}")
+    raise typer.Exit(1)
 
 
 def _verify(workspace: str | None, expect_head: str | None) -> None:

@@ -62,6 +62,10 @@ class SynthModel:
         The output columns, in the source's order.
     segments : dict
         Named segments (:class:`synthcust.rules.segments.Segment`) defined at fit time.
+    ledger_charge : dict or None
+        For a differentially private fit charged to a workspace: the ledger entry it was
+        charged under (``charge_id``, ``fingerprint``, ``epsilon``, ``delta``, ``mechanism``,
+        ``workspace``), kept in the model file so the spend can be checked later.
     """
 
     synthesizer: BaseSynthesizer
@@ -69,6 +73,7 @@ class SynthModel:
     pii: Any  # synthcust.privacy.PIIReport or None
     column_order: list[str]
     segments: dict[str, Segment] = field(default_factory=dict)
+    ledger_charge: dict[str, Any] | None = None
 
     def sample(
         self,
@@ -146,6 +151,7 @@ class SynthModel:
             "pii": self.pii.to_dict() if self.pii is not None else None,
             "column_order": self.column_order,
             "segments": {k: s.rule for k, s in self.segments.items()},
+            "ledger_charge": self.ledger_charge,
         }
         return self.synthesizer.save(path, extra=extra)
 
@@ -183,6 +189,14 @@ class SynthModel:
         ]
 
 
+def _charge(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("charge_id"), int):
+        raise ValueError(f"ledger_charge must name its charge_id, got {value!r:.80}")
+    return dict(value)
+
+
 def _names(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"column_order must be a list of column names, got {value!r:.80}")
@@ -216,6 +230,7 @@ def load_model(path: str | os.PathLike) -> SynthModel:
             pii=pii,
             column_order=_names(meta["column_order"]),
             segments=load_segments(meta.get("segments") or {}),
+            ledger_charge=_charge(meta.get("ledger_charge")),
         )
     except CORRUPT_MODEL_ERRORS as e:
         raise ModelFileError(f"{str(path)!r}: model file is incomplete ({e}); re-fit") from e

@@ -201,6 +201,7 @@ def fit(
     record_params: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     rules: str = "auto",
+    insecure_test_noise: bool = False,
 ) -> FitResult:
     """Find and handle PII, then fit a synthesizer on ``data``; DP fits charged to the ledger.
 
@@ -255,6 +256,10 @@ def fit(
         as the declared ``constraints`` are; ``model.synthesizer.rules_`` lists them with their
         support. ``"off"``: only the declared constraints. A DP fit (``dp_epsilon``) never
         discovers rules from the private rows; only declared ones apply.
+    insecure_test_noise : bool, default False
+        Allow ``secure_noise=False`` in a DP fit's parameters: the noise is then seeded from
+        ``random_state`` (reproducible, for tests) and the model is **not** private. Without
+        this flag such a fit is refused before anything is charged.
 
     Returns
     -------
@@ -272,6 +277,16 @@ def fit(
     if rules not in RULES_MODES:
         raise SynthcustError(f"rules must be one of {', '.join(RULES_MODES)}, got {rules!r}")
     name, params, plan = _choose(synthesizer, synthesizer_params, dp_epsilon, dp_delta, bounds)
+    if plan is not None and params.get("secure_noise", True) in (False, "false", "False", 0):
+        if not insecure_test_noise:
+            raise SynthcustError(
+                "secure_noise=false makes the DP noise reproducible from the seed, so the model "
+                "would NOT be private although epsilon is charged; it is for tests only. Drop "
+                "the parameter, or pass insecure_test_noise=True (--insecure-test-noise) to "
+                "accept a model that is not private"
+            )
+        params["secure_noise"] = False
+        say("WARNING: secure_noise=false: the DP noise is seeded; this model is NOT private")
     findings = dict(detect_pii(data))
     ready = prepare_schema(data, schema, target, findings=findings)
     if constraints:
@@ -279,12 +294,13 @@ def fit(
     if plan is not None:
         _check_dp_ready(plan, len(data), ready)
 
-    def run() -> tuple[SynthModel, Path | None]:
+    def run(charge: dict[str, Any] | None = None) -> tuple[SynthModel, Path | None]:
         say(f"fitting {name} on {len(data):,} rows")
         model = fit_model(data, ready, name, params=params, findings=findings,
                           pii_policies=pii_policies, segments=segments,
                           random_state=random_state, hash_key=hash_key,
                           progress=progress, rules=rules)  # fmt: skip
+        model.ledger_charge = charge  # a DP model file names the charge it was made under
         return model, _save(model, save_to, say)
 
     if plan is None and workspace is None:
@@ -301,7 +317,10 @@ def fit(
         charged = {k: v for k, v in plan.params.items() if k != "bounds"}
         with ws.charge(ds, plan.epsilon, plan.delta, plan.mechanism, synthesizer=name,
                        params=charged) as c:  # fmt: skip
-            model, path = run()
+            charge = {"charge_id": c.id, "fingerprint": ds.fingerprint, "epsilon": c.epsilon,
+                      "delta": c.delta, "mechanism": plan.mechanism,
+                      "workspace": str(ws.location)}  # fmt: skip
+            model, path = run(charge)
             privacy = dict(getattr(model.synthesizer, "privacy_", {}) or {})
             c.model_id = ws.add_model(ds, name, path, params=rec, metrics={"privacy": privacy})
         left = ws.budget(ds.fingerprint)

@@ -22,12 +22,15 @@ from synthcust.schema.model import Schema
 from synthcust.store import Budget, LedgerEntry, Workspace, WorkspaceError, fingerprint_frame
 from synthcust.studies.privacy_curve import MECHANISM, CurveResult, parse_epsilons
 from synthcust.studies.privacy_curve import privacy_curve as run_curve
+from synthcust.synthesizers.fitted import SynthModel
 from synthcust.workflows.defaults import CURVE_EPSILONS, CURVE_REFERENCE, DP_DELTA, SPLIT_SEED
 from synthcust.workflows.split import split
 
 __all__ = [
+    "ChargeCheck",
     "CurveRun",
     "DatasetLedger",
+    "check_model_charge",
     "dataset_ledger",
     "ledger_overview",
     "open_workspace",
@@ -213,3 +216,55 @@ def ledger_overview(ws: Workspace) -> list[DatasetLedger]:
             DatasetLedger(fp, d.name if d else None, [], ws.budget(fp), d.n_rows if d else None)
         )
     return out
+
+
+@dataclass
+class ChargeCheck:
+    """Whether a DP model's spend is on record: ``ok`` and one line per finding."""
+
+    ok: bool
+    charge_id: int | None
+    findings: list[str]
+
+
+def check_model_charge(model: SynthModel, ws: Workspace) -> ChargeCheck:
+    """Check a DP model's ledger charge (kept in its file) against the workspace's ledger.
+
+    Parameters
+    ----------
+    model : SynthModel
+        A loaded model; a differentially private fit made through the fit workflow carries
+        the charge it was made under (``model.ledger_charge``).
+    ws : Workspace
+        The workspace whose ledger should hold that charge.
+
+    Returns
+    -------
+    ChargeCheck
+        ``ok`` when the charge is in the ledger with the same dataset, epsilon and delta, marked
+        committed, and the ledger's hash chain verifies; otherwise the findings say what is off.
+    """
+    rec = model.ledger_charge
+    if rec is None:
+        why = "the model carries no ledger charge: it is not a DP fit made through a workspace"
+        return ChargeCheck(False, None, [why])
+    cid = int(rec["charge_id"])
+    entries = [e for e in ws.ledger(rec.get("fingerprint") or None) if e.id == cid]
+    findings: list[str] = []
+    if not entries:
+        findings.append(f"charge {cid} is not in the ledger of {ws.location}: the model was "
+                        "made elsewhere, or the ledger lost the row")  # fmt: skip
+    else:
+        e = entries[0]
+        for key, have in (("epsilon", e.epsilon), ("delta", e.delta)):
+            if key in rec and abs(float(rec[key]) - have) > 1e-12:
+                findings.append(f"charge {cid}: the model says {key}={rec[key]:g}, the ledger "
+                                f"{have:g}")  # fmt: skip
+        if e.status == "pending":
+            findings.append(f"charge {cid} is still pending: the fit was stopped before it "
+                            "was recorded as finished (the spend counts all the same)")  # fmt: skip
+        elif e.status == "failed":
+            findings.append(f"charge {cid} is marked failed, yet this model exists")
+    chain = ws.verify_ledger()
+    findings += [f"ledger: {p}" for p in chain.problems]
+    return ChargeCheck(not findings, cid, findings)

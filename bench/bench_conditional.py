@@ -199,9 +199,11 @@ def make_model(name: str, args: argparse.Namespace, data: pd.DataFrame) -> Any:
     if name == "dp_marginal":
         # public bounds for every numeric column: the real table's min and max (this bench
         # measures conditioning, not privacy; the DP-estimated bounds are too noisy at 10k rows)
+        # (0/1 columns are flags, categorical: no bounds)
         num = data.select_dtypes("number")
         kw.update(epsilon=args.dp_epsilon, bounds={c: (float(num[c].min()), float(num[c].max()))
-                                                   for c in num.columns})  # fmt: skip
+                                                   for c in num.columns
+                                                   if num[c].nunique() > 2})  # fmt: skip
     return REGISTRY[name](**kw)
 
 
@@ -344,7 +346,7 @@ def summarize(recs: list[dict[str, Any]], baseline_rate: float, n: int) -> dict[
     return out
 
 
-def run_dataset(name: str, args: argparse.Namespace) -> dict[str, Any]:
+def run_dataset(name: str, args: argparse.Namespace, on_model: Any = None) -> dict[str, Any]:
     ds = DATASETS[name]
     df = load(name, Path(args.data_dir))
     train, hold = train_holdout_split(df, ds.target, random_state=0)
@@ -369,9 +371,14 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict[str, Any]:
     for mname in args.models:
         model = make_model(mname, args, df)
         t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model.fit(fit_rows, rules=args.rules)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(fit_rows, rules=args.rules)
+        except SynthcustError as e:  # recorded, and the other models still run
+            print(f"{mname:>15}: fit failed: {e}", flush=True)
+            res["models"][mname] = {"error": str(e)}
+            continue
         fit_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         unc = model.sample(args.unconditional, random_state=args.seed + 1)
@@ -385,6 +392,8 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict[str, Any]:
         summ = summarize(recs, baseline, args.n)
         summ.update(fit_seconds=fit_s, unconditional_seconds=unc_s, unconditional_kl=unc_kl)
         res["models"][mname] = {"summary": summ, "per_condition": recs}
+        if on_model is not None:  # save as we go: a long run keeps what it has
+            on_model(res)
         print(
             f"{mname:>15}: agree {summ['agree_5pct']:.0%} (5%/cond), {summ['agree_bh']:.0%} (BH), "
             f"KS p {summ['ks_uniform_p']:.3f} | |rate err| cond {summ['err_cond']:.4f} "
@@ -408,6 +417,9 @@ def table(results: dict[str, Any]) -> str:
     ]
     for dname, d in results["datasets"].items():
         for mname, m in d["models"].items():
+            if "summary" not in m:
+                lines.append(f"| {dname} | {mname} | fit failed: {m['error'][:80]} |")
+                continue
             s = m["summary"]
             lines.append(
                 f"| {dname} | {mname} | {s['agree_5pct']:.0%} | {s['agree_bh']:.0%} | "
@@ -460,6 +472,9 @@ def report(paths: list[str]) -> dict[str, Any]:
         for dname, d in res["datasets"].items():
             into = merged["datasets"].setdefault(dname, {**d, "models": {}})
             for mname, m in d["models"].items():
+                if "summary" not in m:
+                    into["models"][mname] = m
+                    continue
                 s = {**m["summary"], **summarize(m["per_condition"], d["baseline_rate"], n)}
                 off = res["settings"].get("rules", "auto") == "off"
                 tag = f"{mname} (rules off)" if off else mname
@@ -482,13 +497,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{platform.python_version()}",
         "datasets": {},
     }
-    for name in args.datasets:
-        results["datasets"][name] = run_dataset(name, args)
+
+    def save(name: str, res: dict[str, Any]) -> None:
+        results["datasets"][name] = res
         results["seconds"] = time.perf_counter() - t0
-        if args.out:  # after each dataset, atomically: a long run keeps what it has
+        if args.out:  # atomically, after each model
             tmp = Path(args.out).with_suffix(".tmp")
             tmp.write_text(json.dumps(results, indent=1, default=float))
             tmp.replace(args.out)
+
+    for name in args.datasets:
+        save(name, run_dataset(name, args, lambda res, name=name: save(name, res)))
     print("\n" + table(results))
     return results
 

@@ -201,9 +201,9 @@ def make_model(name: str, args: argparse.Namespace, data: pd.DataFrame) -> Any:
         # measures conditioning, not privacy; the DP-estimated bounds are too noisy at 10k rows)
         # (0/1 columns are flags, categorical: no bounds)
         num = data.select_dtypes("number")
-        kw.update(epsilon=args.dp_epsilon, bounds={c: (float(num[c].min()), float(num[c].max()))
-                                                   for c in num.columns
-                                                   if num[c].nunique() > 2})  # fmt: skip
+        flags = {c for c in num.columns if set(num[c].dropna().unique()) <= {0, 1}}
+        bounds = {c: (float(num[c].min()), float(num[c].max())) for c in num if c not in flags}
+        kw.update(epsilon=args.dp_epsilon, bounds=bounds)
     return REGISTRY[name](**kw)
 
 

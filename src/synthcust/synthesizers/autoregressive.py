@@ -27,7 +27,7 @@ Method (the family of MOSTLY AI's TabularARGN and of MADE, Germain et al. 2015):
    condition on the first column alone needs no resampling: ancestral sampling with truncation
    is exact there. The flexible order's rows are not used as they are: that order is, in effect, a
    second and less trained model; bench/bench_conditional.py measures it (``condition_method =
-   "flexible"``) agreeing with the default model's filtered rows on only 56-74% of random
+   "flexible"``) agreeing with the default model's filtered rows on only 56-66% of random
    conditions on Adult, Bank and Credit default, and further from the real segments.
 4. Sampling runs the network **incrementally**: when the column at position ``k`` is drawn,
    only hidden units of degree ``k`` are computed (the others are already final or not yet

@@ -68,3 +68,70 @@ def test_pickled_arrays_and_newer_or_odd_versions_are_model_file_errors(tmp_path
         zf.writestr(ARRAYS_MEMBER, _npz())
     with pytest.raises(ModelFileError, match="model format '1'"):
         load_bundle(p)
+
+
+def _rewrite(src, dst, edit) -> None:
+    """Copy model file ``src`` to ``dst`` with its header and arrays edited by ``edit``."""
+    with zipfile.ZipFile(src) as zf:
+        meta = json.loads(zf.read(META_MEMBER))
+        with np.load(io.BytesIO(zf.read(ARRAYS_MEMBER))) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    edit(meta, arrays)
+    with zipfile.ZipFile(dst, "w") as zf:
+        zf.writestr(META_MEMBER, json.dumps(meta))
+        zf.writestr(ARRAYS_MEMBER, _npz(**arrays))
+
+
+@pytest.fixture(scope="module")
+def copula_file(tmp_path_factory):
+    import pandas as pd
+
+    from synthcust.synthesizers import REGISTRY
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.choice(["x", "y"], 200)})
+    path = tmp_path_factory.mktemp("cop") / "c.synthcust"
+    REGISTRY["copula"](random_state=0).fit(df).save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"), [("gibbs_sweeps", 10**9), ("gibbs_sweeps", "30"), ("threads", 100_000)]
+)
+def test_crafted_settings_are_refused_on_load(tmp_path, copula_file, setting, value) -> None:
+    from synthcust.synthesizers.base import BaseSynthesizer
+
+    bad = tmp_path / "bad.synthcust"
+    _rewrite(copula_file, bad, lambda meta, arrays: meta["params"].__setitem__(setting, value))
+    with pytest.raises(ModelFileError, match=f"setting {setting}="):
+        BaseSynthesizer.load(bad)
+
+
+def test_a_nan_correlation_matrix_is_refused_not_sampled(tmp_path, copula_file) -> None:
+    from synthcust.synthesizers.base import BaseSynthesizer
+
+    def poison(meta, arrays):
+        arrays["corr"] = np.full_like(arrays["corr"], np.nan)
+
+    bad = tmp_path / "nan.synthcust"
+    _rewrite(copula_file, bad, poison)
+    with pytest.raises(ModelFileError, match="NaN"):
+        BaseSynthesizer.load(bad)
+
+
+def test_an_autoregressive_file_cannot_make_us_build_a_huge_network(tmp_path) -> None:
+    pytest.importorskip("torch")
+    import pandas as pd
+
+    from synthcust.synthesizers import REGISTRY
+    from synthcust.synthesizers.base import BaseSynthesizer
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=300), "b": rng.choice(["x", "y"], 300)})
+    good = tmp_path / "ar.synthcust"
+    REGISTRY["autoregressive"](epochs=1, random_state=0).fit(df).save(good)
+    bad = tmp_path / "huge.synthcust"
+    _rewrite(good, bad, lambda meta, arrays: meta["state"].__setitem__("hidden", 60_000))
+    with pytest.raises(ModelFileError, match="need at least"):
+        BaseSynthesizer.load(bad)
+    assert len(BaseSynthesizer.load(good).sample(5)) == 5

@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from synthcust._utils.rng import resolve_rng
-from synthcust.exceptions import ConditionError, ModelError
+from synthcust.exceptions import ConditionError, ModelError, ModelFileError
 from synthcust.synthesizers.base import BaseSynthesizer
 from synthcust.synthesizers.conditions import (
     CategoricalCondition,
@@ -582,9 +582,11 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         if not self.tokens_:
             self.net_ = None
             return
+        n_tokens = [t.n_tokens for t in self.tokens_]
+        _check_weights_fit(arrays, n_tokens, int(self.embedding_dim), self.hidden_,
+                           int(self.layers))  # fmt: skip
         torch = require_torch()
-        net = build_net(torch, [t.n_tokens for t in self.tokens_], self.embedding_dim,
-                         self.hidden_, self.layers)  # fmt: skip
+        net = build_net(torch, n_tokens, self.embedding_dim, self.hidden_, self.layers)
         try:
             net.load_state_dict(arrays_to_state(arrays))
         except RuntimeError as e:
@@ -592,3 +594,25 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                 f"model weights do not match the model's settings ({e}); re-fit"
             ) from e
         self.net_ = net.eval()
+
+
+def _check_weights_fit(
+    arrays: dict[str, np.ndarray], n_tokens: list[int], emb: int, hidden: int, layers: int
+) -> None:
+    """Refuse, before building anything, settings whose network the saved weights cannot fill.
+
+    A crafted file can declare a huge ``hidden`` or token count over a few bytes of weights;
+    the network would be allocated (gigabytes) before ``load_state_dict`` noticed. The main
+    weight matrices of the network are a lower bound on the weights it needs.
+    """
+    have = sum(int(a.size) for k, a in arrays.items() if k.startswith("w."))
+    total, m = sum(n_tokens), len(n_tokens)
+    d_in = m * emb
+    need = total * emb + d_in * hidden + hidden * total + d_in * total
+    need += max(layers - 1, 0) * hidden * hidden
+    if min(emb, hidden, layers) < 1 or need > have:
+        raise ModelFileError(
+            f"the model's settings (hidden={hidden}, embedding_dim={emb}, layers={layers}, "
+            f"{total} tokens) need at least {need:,} weights but the file holds {have:,}; it "
+            "is corrupt or crafted. Refusing to build the network"
+        )

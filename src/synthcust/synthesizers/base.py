@@ -56,6 +56,45 @@ def check_frame(df: Any) -> pd.DataFrame:
     return df
 
 
+#: Bounds on settings read from a model file (a file is data, not code: a crafted
+#: ``gibbs_sweeps=1e9`` would hang sampling, ``threads=1e5`` exhaust memory). Generous: no
+#: model synthcust writes comes near them.
+LOADED_PARAM_LIMITS: dict[str, tuple[float, float]] = {
+    "threads": (1, 1024), "gibbs_sweeps": (0, 10_000), "scaling_iterations": (0, 1_000),
+    "epochs": (1, 10_000_000), "batch_size": (1, 10_000_000), "embedding_dim": (1, 8_192),
+    "hidden": (1, 65_536), "layers": (1, 64), "pac": (1, 1_000), "max_bins": (2, 100_000),
+    "n_bins": (2, 1_000_000), "fine_bins": (2, 10_000_000), "max_cells": (1, 1_000_000_000),
+    "generator_dim": (1, 65_536), "discriminator_dim": (1, 65_536),
+    "compress_dims": (1, 65_536), "decompress_dims": (1, 65_536),
+}  # fmt: skip
+
+
+def check_loaded_params(params: Any, where: str = "") -> None:
+    """Check a model file's settings against :data:`LOADED_PARAM_LIMITS` before use.
+
+    Raises
+    ------
+    ModelFileError
+        Naming the setting, its value and the allowed range.
+    """
+    if not isinstance(params, dict):
+        raise ModelFileError(f"{where!r}: the model's params must be an object; re-fit")
+    for name, (lo, hi) in LOADED_PARAM_LIMITS.items():
+        value = params.get(name)
+        if value is None:
+            continue
+        values = value if isinstance(value, list | tuple) else [value]
+        bad = len(values) > 64 or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and lo <= v <= hi
+            for v in values
+        )
+        if bad:
+            raise ModelFileError(
+                f"{where!r}: setting {name}={value!r:.60} is outside {lo:g}..{hi:g}; the file "
+                "is corrupt or crafted. Refusing to load it"
+            )
+
+
 class BaseSynthesizer:
     """Base class: validation, encoding, conditions and persistence around ``_fit``/``_sample``."""
 
@@ -214,8 +253,10 @@ class BaseSynthesizer:
                 f"{where!r} holds a {meta.get('synthesizer')!r} model, which this synthcust "
                 f"does not know (known: {sorted(REGISTRY)}); upgrade synthcust"
             )
+        params = meta.get("params", {})
+        check_loaded_params(params, where)
         try:
-            obj = cls(**meta.get("params", {}))
+            obj = cls(**params)
             obj.schema_ = Schema.from_dict(meta["schema"])
             obj.codec_ = TableCodec.from_dict(meta["codec"])
             obj.n_training_rows_ = int(meta["n_training_rows"])

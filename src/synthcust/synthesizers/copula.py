@@ -281,6 +281,11 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         d = len(self.num_names_) + len(self.cat_names_) + len(self.miss_idx_)
         if self.corr_.shape != (d, d):
             raise ValueError(f"correlation matrix has shape {self.corr_.shape}, expected {(d, d)}")
+        if not np.isfinite(self.corr_).all() or not np.allclose(np.diag(self.corr_), 1.0):
+            raise ValueError("the correlation matrix holds NaN/inf or a diagonal other than 1")
+        p = self.miss_p_
+        if not (np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()):
+            raise ValueError("missing-value shares must be numbers in [0, 1]")
 
 
 def _discriminant_order(codes: np.ndarray, k: int, others: np.ndarray) -> np.ndarray:

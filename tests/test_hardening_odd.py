@@ -41,3 +41,18 @@ def test_a_40000_column_schema_loads_in_linear_time() -> None:
     schema = Schema.from_dict({"version": 1, "columns": cols})
     assert len(schema) == 40_000 and "c39999" in schema and schema["c123"].name == "c123"
     assert time.perf_counter() - t0 < 30  # was 74 s (names.count per column); ~1.5 s now
+
+
+def test_a_table_too_wide_for_the_copula_is_refused_at_once() -> None:
+    import time
+
+    import pytest
+
+    from synthcust.exceptions import ModelError
+
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.normal(size=(30, 5_000)), columns=[f"c{i}" for i in range(5_000)])
+    t0 = time.perf_counter()
+    with pytest.raises(ModelError, match=r"5,000 columns is over its limit of 4,000"):
+        REGISTRY["copula"](random_state=0).fit(wide)
+    assert time.perf_counter() - t0 < 60  # refused before any O(d^3) work (was > 5 minutes)

@@ -23,13 +23,13 @@ How it differs from SDV's ``GaussianCopulaSynthesizer``:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 from threadpoolctl import threadpool_limits
 
-from synthcust.exceptions import ConditionError
+from synthcust.exceptions import ConditionError, ModelError
 from synthcust.synthesizers.base import BaseSynthesizer
 from synthcust.synthesizers.conditions import (
     CategoricalCondition,
@@ -89,8 +89,20 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         with threadpool_limits(limits=1, user_api="blas"):
             self._fit_impl(enc, rng)
 
+    #: Most latent dimensions (columns, plus one per column with missing values) the copula
+    #: takes: its correlation matrix is d x d and its repair is O(d^3), so 10,000 columns
+    #: would mean minutes and gigabytes. Wider tables get an error that says what to do.
+    max_dimensions: ClassVar[int] = 4_000
+
     def _fit_impl(self, enc: Encoded, rng: np.random.Generator) -> None:
         X, C = enc.numeric, enc.codes
+        d_min = X.shape[1] + C.shape[1]  # plus one per numeric column with missing values
+        if d_min > self.max_dimensions:
+            raise ModelError(
+                f"the copula models every pair of columns; {d_min:,} columns is over its limit "
+                f"of {self.max_dimensions:,} (a {d_min:,} x {d_min:,} correlation matrix). "
+                "Select the columns that matter, or use the autoregressive model"
+            )
         n = X.shape[0] if X.size or X.shape[0] else C.shape[0]
         self.num_names_ = list(enc.numeric_names)
         self.cat_names_ = list(enc.categorical_names)

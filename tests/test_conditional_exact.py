@@ -254,3 +254,26 @@ def test_truncated_normal_on_separated_intervals_is_exact() -> None:
         p_r, p_s = stat(ref), stat(s)
         se = math.sqrt(p_r * (1 - p_r) * (1 / len(ref) + 1 / len(s)))
         assert abs(p_s - p_r) < 4 * se, (p_s, p_r)
+
+
+def test_repairs_of_a_conditional_sample_take_unconditional_donors() -> None:
+    """A rule with several allowed values is repaired from donor rows; were the donors the
+    conditional batch itself, the repaired values would follow the condition (here 0.96 instead
+    of 0.85), not the model's rows filtered to it."""
+    from synthcust.synthesizers import REGISTRY
+
+    rng = np.random.default_rng(0)
+    n = 6000
+    a = rng.choice(["p", "q"], n)
+    b = np.where(a == "p", rng.choice([1, 2], n), rng.integers(1, 6, n))
+    df = pd.DataFrame({"A": a, "B": b.astype(str), "C": b * 10 + rng.normal(0, 8, n)})
+    m = REGISTRY["copula"](random_state=0).fit(df)
+    assert m.rules_, "the planted rule is discovered"
+    cond = m.sample(8_000, conditions={"C": Range(35, None)}, random_state=1)
+    uncond = m.sample(200_000, random_state=2)
+    filt = uncond[uncond["C"] >= 35]
+
+    def share(d: pd.DataFrame) -> float:
+        return float((d.loc[d["A"] == "p", "B"] == "2").mean())
+
+    assert abs(share(cond) - share(filt)) < 0.04, (share(cond), share(filt))

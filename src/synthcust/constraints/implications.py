@@ -149,6 +149,7 @@ def repair_implications(
     implications: Sequence[Implication],
     rng: np.random.Generator,
     passes: int = 2,
+    donors: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> int:
     """Overwrite implied values that break a rule with a donor row's value, in place.
 
@@ -170,6 +171,11 @@ def repair_implications(
         Picks the donors.
     passes : int
         Rounds over the columns (a rule turned round may imply an earlier column).
+    donors : (DataFrame, DataFrame), optional
+        Other generated rows (``out``-like, ``typed``-like) to take the values from instead of
+        ``out`` itself. A conditional sample passes an unconditional batch here, so that its
+        repaired values follow the model's rows in the premise's group, not the condition's:
+        then it matches the model's unconditional rows repaired and filtered to the condition.
 
     Returns
     -------
@@ -181,37 +187,53 @@ def repair_implications(
     children = list(dict.fromkeys(i.then_col for i in implications))
     fixed = 0
     for _ in range(passes):
-        changed = sum(
-            _repair_column(out, typed, [i for i in implications if i.then_col == c], rng)
-            for c in children
-        )
+        changed = 0
+        for c in children:
+            rules = [i for i in implications if i.then_col == c]
+            changed += _repair_column(out, typed, rules, rng, donors)
         fixed += changed
         if not changed:
             break
     return fixed
 
 
+def _rule_masks(typed: pd.DataFrame, rules: list[Implication]) -> tuple[Any, Any, Any]:
+    """Per row: which rules' premises hold, which conclusions hold, whether the value is there."""
+    child = typed[rules[0].then_col]
+    prem = np.column_stack([_member(typed[r.if_col], r.if_vals, r.if_neg) for r in rules])
+    ok = np.column_stack([_member(child, r.then_vals, r.then_neg) for r in rules])
+    return prem, ok, child.notna().to_numpy()
+
+
 def _repair_column(
-    out: pd.DataFrame, typed: pd.DataFrame, rules: list[Implication], rng: np.random.Generator
+    out: pd.DataFrame,
+    typed: pd.DataFrame,
+    rules: list[Implication],
+    rng: np.random.Generator,
+    source: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> int:
     """One implied column: the repairs of :func:`repair_implications`; values changed."""
     col = rules[0].then_col
-    child = typed[col]
-    present = child.notna().to_numpy()
-    prem = np.column_stack([_member(typed[r.if_col], r.if_vals, r.if_neg) for r in rules])
-    ok = np.column_stack([_member(child, r.then_vals, r.then_neg) for r in rules])
+    prem, ok, present = _rule_masks(typed, rules)
     bad = (prem & ~ok).any(axis=1) & present
     if not bad.any():
         return 0
-    _, group = np.unique(prem, axis=0, return_inverse=True)
-    group = group.ravel()
+    src_out, src_typed = (out, typed) if source is None else source
+    if source is None:
+        s_prem, s_ok, s_present = prem, ok, present
+    else:
+        s_prem, s_ok, s_present = _rule_masks(src_typed, rules)
+    # premise patterns numbered over both frames, so a row's group is found among the donors
+    _, both = np.unique(np.vstack([prem, s_prem]), axis=0, return_inverse=True)
+    both = both.ravel()
+    group, s_group = both[: len(prem)], both[len(prem) :]
     rows_all, picks_all = [], []
     literal_rows: list[tuple[np.ndarray, list[Any]]] = []
     for g in np.unique(group[bad]):
         rows = np.flatnonzero(bad & (group == g))
         active = prem[rows[0]]
-        good = ok[:, active].all(axis=1) & present
-        donors = np.flatnonzero(good & (group == g))
+        good = s_ok[:, active].all(axis=1) & s_present
+        donors = np.flatnonzero(good & (s_group == g))
         if not len(donors):
             donors = np.flatnonzero(good)
         if len(donors):
@@ -224,10 +246,10 @@ def _repair_column(
     n_fixed = 0
     if rows_all:
         rows, pick = np.concatenate(rows_all), np.concatenate(picks_all)
-        for frame in (out, typed):
+        for frame, src in ((out, src_out), (typed, src_typed)):
             s = frame[col]
             vals = s.to_numpy(copy=True)
-            vals[rows] = vals[pick]
+            vals[rows] = src[col].to_numpy()[pick]
             frame[col] = pd.Series(vals, index=s.index, dtype=s.dtype)
         n_fixed += len(rows)
     for rows, allowed in literal_rows:

@@ -313,14 +313,23 @@ class ConstraintPlan:
                 out[k.column] = pd.Series([None] * n, dtype=object)
         return frame_of_columns({c: out[c] for c in self.output_columns if c in out}, n)
 
-    def settle_rules(self, out: pd.DataFrame, rng: np.random.Generator) -> int:
+    def settle_rules(
+        self, out: pd.DataFrame, rng: np.random.Generator, donors: pd.DataFrame | None = None
+    ) -> int:
         """Repair broken implications in place (the implied column takes a donor row's value,
-        :func:`~synthcust.constraints.implications.repair_implications`); values changed."""
+        :func:`~synthcust.constraints.implications.repair_implications`); values changed.
+        ``donors``: other generated rows to take the values from (default: ``out`` itself)."""
         if not self.implications:
             return 0
-        cols = dict.fromkeys(c for i in self.implications for c in (i.if_col, i.then_col))
-        typed = self.typed(out, list(cols))
-        return repair_implications(out, typed, self.implications, rng)
+        cols = list(dict.fromkeys(c for i in self.implications for c in (i.if_col, i.then_col)))
+        typed = self.typed(out, cols)
+        pool = None if donors is None or not len(donors) else (donors, self.typed(donors, cols))
+        return repair_implications(out, typed, self.implications, rng, donors=pool)
+
+    @property
+    def has_implications(self) -> bool:
+        """Whether samples are repaired by implication rules (conditions then want donors)."""
+        return bool(self.implications)
 
     def settle_identities(self, out: pd.DataFrame, mode: str | None) -> tuple[np.ndarray, str]:
         """Which rows' own values obey every identity; in ``"repair"`` mode fix the others.
@@ -501,13 +510,15 @@ class ConstraintPlan:
         draw: Callable[[int], pd.DataFrame],
         post_conds: list[Any],
         rng: np.random.Generator | None = None,
+        donor_draw: Callable[[int], pd.DataFrame] | None = None,
     ) -> pd.DataFrame:
         """``n`` rows obeying every constraint and condition, from ``draw(m)`` (inverse applied).
 
         At most ``MAX_ROUNDS`` rounds and ``MAX_FACTOR * n`` rows drawn in all (see
-        :func:`synthcust.constraints.sampling.sample_rows`).
+        :func:`synthcust.constraints.sampling.sample_rows`). ``donor_draw(m)``: unconditional
+        rows that implication repairs take their values from (for a conditional ``draw``).
         """
-        return sample_rows(self, n, draw, post_conds, rng)
+        return sample_rows(self, n, draw, post_conds, rng, donor_draw)
 
     # ------------------------------------------------------------------ persistence
     def to_state(self) -> dict[str, Any]:

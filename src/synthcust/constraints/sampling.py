@@ -28,8 +28,10 @@ MAX_FACTOR = 200
 class RowChecks(Protocol):
     """What the loop needs from a :class:`~synthcust.constraints.plan.ConstraintPlan`."""
 
-    def settle_rules(self, out: pd.DataFrame, rng: np.random.Generator) -> int:
-        """Repair broken implications in place."""
+    def settle_rules(
+        self, out: pd.DataFrame, rng: np.random.Generator, donors: pd.DataFrame | None = None
+    ) -> int:
+        """Repair broken implications in place (values from ``donors`` when given)."""
         ...
 
     def settle_identities(self, out: pd.DataFrame, mode: str | None) -> tuple[np.ndarray, str]:
@@ -57,6 +59,7 @@ def sample_rows(
     draw: Callable[[int], pd.DataFrame],
     post_conds: list[Any],
     rng: np.random.Generator | None = None,
+    donor_draw: Callable[[int], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """``n`` rows obeying every constraint and condition, from ``draw(m)`` (inverse applied).
 
@@ -72,6 +75,10 @@ def sample_rows(
         Compiled conditions checked on the output (those the model cannot take directly).
     rng : numpy.random.Generator, optional
         Picks the donor rows of implication repairs (a fixed seed when omitted).
+    donor_draw : callable, optional
+        ``donor_draw(m)``: ``m`` unconditional rows; implication repairs take their values
+        from them instead of the (conditional) batch itself, so a conditional sample matches
+        the model's unconditional rows repaired and then filtered to the condition.
 
     Returns
     -------
@@ -99,7 +106,7 @@ def sample_rows(
             break
         out = draw(m)
         drawn += m
-        checks.settle_rules(out, rng)
+        checks.settle_rules(out, rng, None if donor_draw is None else donor_draw(m))
         _, mode = checks.settle_identities(out, mode)
         masks = checks.check(out, full=False)
         masks["rebuilt values inside the real range"] = checks.rebuilt_in_range(out)

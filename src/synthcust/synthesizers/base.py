@@ -194,7 +194,11 @@ class BaseSynthesizer:
             _enforce(enc, conds)
             return plan.inverse(self.codec_.decode(enc, rng))
 
-        out = plan.sample(n, draw, post, rng)
+        def donor_draw(m: int) -> pd.DataFrame:  # unconditional rows: the repairs' donors
+            return plan.inverse(self.codec_.decode(self._sample_chunked(m, [], rng), rng))
+
+        conditional = bool(conditions) and plan.has_implications
+        out = plan.sample(n, draw, post, rng, donor_draw if conditional else None)
         plan.add_keys(out, rng, self.codec_)
         return out
 

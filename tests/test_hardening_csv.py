@@ -66,3 +66,24 @@ def test_neutralise_leaves_the_input_alone_and_is_a_noop_on_clean_frames() -> No
     clean = pd.DataFrame({"a": ["x", "y"], "b": [1, -2]})
     assert neutralise_formulas(clean) is clean
     assert to_csv_text(df).count("'=") >= 2 and "'=" not in to_csv_text(df, raw_csv=True)
+
+
+def test_cli_sample_quotes_formulas_unless_raw_csv(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from synthcust.cli import app
+    from synthcust.synthesizers import REGISTRY
+    from synthcust.synthesizers.fitted import SynthModel
+
+    df = pd.DataFrame({"note": ["=1+1", "@x", "ok", "-3"] * 20, "v": range(80)})
+    syn = REGISTRY["copula"](random_state=0).fit(df)
+    model = tmp_path / "m.synthcust"
+    SynthModel(syn, syn.schema_, None, list(df.columns)).save(model)
+    runner = CliRunner()
+    safe, raw = tmp_path / "s.csv", tmp_path / "r.csv"
+    assert runner.invoke(app, ["sample", str(model), "-n", "50", "-o", str(safe)]).exit_code == 0
+    assert runner.invoke(app, ["sample", str(model), "-n", "50", "-o", str(raw),
+                               "--raw-csv"]).exit_code == 0  # fmt: skip
+    lines = safe.read_text().splitlines()[1:]
+    assert lines and not [x for x in lines if x.startswith(("=", "@", "-"))]
+    assert any(x.startswith(("=", "@", "-")) for x in raw.read_text().splitlines()[1:])

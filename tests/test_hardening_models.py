@@ -66,7 +66,7 @@ def test_pickled_arrays_and_newer_or_odd_versions_are_model_file_errors(tmp_path
     with zipfile.ZipFile(p, "w") as zf:
         zf.writestr(META_MEMBER, json.dumps({"format": "synthcust", "format_version": "1"}))
         zf.writestr(ARRAYS_MEMBER, _npz())
-    with pytest.raises(ModelFileError, match="model format '1'"):
+    with pytest.raises(ModelFileError, match="invalid model format version '1'"):
         load_bundle(p)
 
 

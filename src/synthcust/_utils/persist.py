@@ -215,7 +215,12 @@ def _read_header(p: Path) -> tuple[dict[str, Any], bytes]:
         return header, arrays_raw
     if fmt != FORMAT:
         raise ModelFileError(f"{str(p)!r} is not a synthcust model file (format {fmt!r})")
-    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(
+            f"{str(p)!r} has an invalid model format version {version!r} (a whole number is "
+            "expected); the file is damaged or was not written by synthcust"
+        )
+    if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{str(p)!r} was written by a newer synthcust (model format {version!r}, this one "
             f"reads up to {FORMAT_VERSION}); upgrade synthcust to load it"

@@ -60,6 +60,14 @@ def sample(
     partition_rows: Annotated[
         int, typer.Option(help="With --dask: rows per partition (and per task).")
     ] = 1_000_000,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="Write CSV cells exactly as drawn; by default a cell starting with = + - @ "
+            "(a spreadsheet formula) gets a ' in front.",
+        ),
+    ] = False,
 ) -> None:
     """Draw N synthetic customers from MODEL and write them to OUT (optionally gated)."""
     if n <= 0:
@@ -91,7 +99,7 @@ def sample(
         if pair is not None:
             console.print("[green]privacy gate passed[/green]")
         prog.update(t, advance=1, description="writing")
-        write(df, out, table=table)
+        write(df, out, table=table, raw_csv=raw_csv)
         prog.update(t, advance=1, description="done")
     console.print(f"{len(df):,} synthetic customers written to {out}")
 

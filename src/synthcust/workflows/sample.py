@@ -141,10 +141,16 @@ def check_gate(
     return privacy_gate(res, thresholds)
 
 
-def write(df: pd.DataFrame, out: str | os.PathLike, *, table: str = "synthetic") -> Path:
-    """Write synthetic rows (CSV, Parquet or DuckDB by the extension), atomically."""
+def write(
+    df: pd.DataFrame, out: str | os.PathLike, *, table: str = "synthetic", raw_csv: bool = False
+) -> Path:
+    """Write synthetic rows (CSV, Parquet or DuckDB by the extension), atomically.
+
+    CSV/TSV cells that a spreadsheet would run as a formula get a ``'`` in front unless
+    ``raw_csv`` (:func:`synthcust.io.neutralise_formulas`).
+    """
     is_db = str(out).endswith((".duckdb", ".ddb"))
-    write_table(df, out, table=table if is_db else None)
+    write_table(df, out, table=table if is_db else None, raw_csv=raw_csv)
     return Path(out)
 
 

@@ -4,37 +4,19 @@ conditions). Skips the data-driven part when ../shared/data is absent."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "bench" / "bench_conditional.py"
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-needs_data = pytest.mark.skipif(
-    not (DATA_DIR / "adult" / "adult_train.csv.gz").is_file(),
-    reason=f"benchmark data not found at {DATA_DIR} (../shared/data next to the repo)",
-)
-
-
-def _load():  # bench/ is not a package: load the script as a module
-    spec = importlib.util.spec_from_file_location("bench_conditional", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_conditional", mod)  # its dataclasses look their module up
-    spec.loader.exec_module(sys.modules["bench_conditional"])
-    return sys.modules["bench_conditional"]
+from _bench import load_script, needs_data
 
 
 def test_two_proportion_test_and_benjamini_hochberg() -> None:
-    b = _load()
+    b = load_script("bench_conditional")
     # 0.30 of 1,000 vs 0.25 of 1,000: z = 0.05 / sqrt(0.275 * 0.725 * 0.002) = 2.504
     assert b.two_prop_p(0.30, 1_000, 0.25, 1_000) == pytest.approx(0.01228, abs=1e-4)
     assert b.two_prop_p(0.2, 500, 0.2, 80) == pytest.approx(1.0)
@@ -45,7 +27,7 @@ def test_two_proportion_test_and_benjamini_hochberg() -> None:
 
 
 def test_random_conditions_have_their_support_and_mix() -> None:
-    b = _load()
+    b = load_script("bench_conditional")
     rng = np.random.default_rng(0)
     n = 5_000
     df = pd.DataFrame(
@@ -68,7 +50,7 @@ def test_random_conditions_have_their_support_and_mix() -> None:
 @needs_data
 def test_quick_run_end_to_end(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    b = _load()
+    b = load_script("bench_conditional")
     out = tmp_path / "res.json"
     res = b.main(["--quick", "--models", "copula", "autoregressive", "--out", str(out)])
     saved = json.loads(out.read_text())

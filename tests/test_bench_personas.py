@@ -9,25 +9,11 @@ back (>= 90%), their KPI rate is inside the real persona's 95% CI, and the usele
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "bench" / "bench_persona_members.py"
-DATA_DIR = ROOT.parent / "shared" / "data"
-
-
-def _load_script():  # bench/ is not a package: load the script as a module
-    spec = importlib.util.spec_from_file_location("bench_persona_members", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_persona_members", mod)  # its dataclasses look it up
-    spec.loader.exec_module(sys.modules["bench_persona_members"])
-    return sys.modules["bench_persona_members"]
+from _bench import DATA_DIR, load_script
 
 
 def _check(res: dict, name: str) -> None:
@@ -42,7 +28,7 @@ def _check(res: dict, name: str) -> None:
 
 
 def test_quick_demo_world(tmp_path, capsys):
-    bench = _load_script()
+    bench = load_script("bench_persona_members")
     out = tmp_path / "members.json"
     res = bench.main(["--quick", "--datasets", "demo", "--json", str(out)])
     _check(res, "demo")
@@ -57,7 +43,7 @@ def test_quick_demo_world(tmp_path, capsys):
     reason=f"benchmark data not found at {DATA_DIR} (../shared/data next to the repo)",
 )
 def test_quick_adult_and_bank():
-    bench = _load_script()
+    bench = load_script("bench_persona_members")
     res = bench.main(["--quick", "--datasets", "adult,bank"])
     _check(res, "adult")
     _check(res, "bank")

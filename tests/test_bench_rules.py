@@ -7,35 +7,16 @@ default fit and oversampler break none of them, the useless baseline breaks many
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "bench" / "bench_rules.py"
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-needs_data = pytest.mark.skipif(
-    not (DATA_DIR / "adult" / "adult_train.csv.gz").is_file(),
-    reason=f"benchmark data not found at {DATA_DIR} (../shared/data next to the repo)",
-)
-
-
-def _load_script():  # bench/ is not a package: load the script as a module
-    spec = importlib.util.spec_from_file_location("bench_rules", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_rules", mod)
-    spec.loader.exec_module(sys.modules["bench_rules"])
-    return sys.modules["bench_rules"]
+from _bench import DATA_DIR, load_script, needs_data
 
 
 @needs_data
 def test_quick_run_finds_rules_and_breaks_none(tmp_path, capsys):
-    bench = _load_script()
+    bench = load_script("bench_rules")
     out = tmp_path / "rules.json"
     res = bench.main(["--quick", "--out", str(out), "--data-dir", str(DATA_DIR)])
     adult = res["datasets"]["adult"]
@@ -60,7 +41,7 @@ def test_violations_counts_rows_and_rules():
     from synthcust.constraints.auto import discover_rules
     from synthcust.schema.infer import infer_schema
 
-    bench = _load_script()
+    bench = load_script("bench_rules")
     n = 300
     real = pd.DataFrame(
         {"s": ["No"] * 100 + ["DSL"] * 200, "a": ["none"] * 100 + ["Yes", "No"] * 100}

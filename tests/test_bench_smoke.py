@@ -7,7 +7,6 @@ a few exact checks of the script's accuracy (1 - TVD) helper.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -17,32 +16,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _bench import DATA_DIR, load_script, needs_data
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "bench_copula.py"
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ADULT_COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
     "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week",
     "native_country", "income",
 ]  # fmt: skip
 
-needs_data = pytest.mark.skipif(
-    not (DATA_DIR / "adult" / "adult_train.csv.gz").is_file(),
-    reason=f"benchmark data not found at {DATA_DIR} (../shared/data next to the repo)",
-)
 
 
-def _load_script():  # bench/ is not a package: load the script as a module
-    spec = importlib.util.spec_from_file_location("bench_copula", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_copula", mod)  # its dataclasses look their module up
-    spec.loader.exec_module(sys.modules["bench_copula"])
-    return sys.modules["bench_copula"]
 
 
 def test_accuracy_tvd_is_exact_on_small_frames() -> None:
-    bench = _load_script()
+    bench = load_script("bench_copula")
     rng = np.random.default_rng(0)
     n = 2_000
     real = pd.DataFrame(
@@ -127,20 +116,14 @@ def test_bench_copula_quick_runs_and_prints_kl_table(tmp_path: Path) -> None:
 EVAL_SCRIPT = ROOT / "bench" / "bench_evaluation.py"
 
 
-def _load_eval_script():
-    _load_script()  # bench_evaluation imports bench_copula's helpers
-    spec = importlib.util.spec_from_file_location("bench_evaluation", EVAL_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_independent_kl_agrees_with_synthcust() -> None:
     """The bench's second KL implementation (numpy + scipy) matches synthcust's to rounding."""
     from synthcust.evaluation.fidelity import kl_per_column
 
-    bench = _load_eval_script()
+    load_script("bench_copula")  # bench_evaluation imports bench_copula's helpers
+    bench = load_script("bench_evaluation")
     rng = np.random.default_rng(3)
     n = 3_000
 

@@ -109,7 +109,8 @@ class CTGANSynthesizer(ModeNormSynthesizer):
         :func:`~synthcust.synthesizers.neural.torchutil.resolve_precision`.
     threads : torch threads while training and sampling (default: all cores).
     random_state : seed for training and the default for sampling.
-    verbose : show a progress bar (``None``: only on a terminal).
+    verbose : show progress: a Rich bar on a terminal, else a status line every ~10 s
+        (``None``: the bar only on a terminal; ``False``: nothing).
     dp_epsilon : train the critic with DP-SGD spending at most this epsilon (``None``: no
         differential privacy). Covers the network weights only; see the module docstring.
     dp_delta : the delta of the guarantee; must be below 1/n (n = training rows).

@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench_conditional import load as load_real  # bench/ is the script's folder
+
 HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE.parents[1] / "shared" / "data"
 
@@ -51,24 +53,13 @@ MODELS = ("copula", "autoregressive", "ctgan", "tvae", "dp_marginal")
 
 
 def load(name: str, data_dir: Path, rows: int) -> pd.DataFrame:
-    """The real table (Adult: train + test, ``?`` a category; the demo world: no PII)."""
-    if name == "adult":
-        parts = [data_dir / "adult" / f"adult_{p}.csv.gz" for p in ("train", "test")]
-        df = pd.concat([pd.read_csv(p) for p in parts], ignore_index=True)
-        df["income"] = df["income"].astype(str).str.rstrip(".")
-    elif name == "bank":
-        df = pd.read_csv(data_dir / "bank" / "bank_full.csv.gz", sep=None, engine="python")
-    elif name == "credit_default":
-        df = pd.read_csv(data_dir / "credit_default" / "credit_default.csv.gz")
-        df = df.drop(columns=["ID"])
-    elif name == "demo":
-        from synthcust.demo.world import simulate_customers
+    """The real table (as bench_conditional reads it), or the demo world (no PII)."""
+    if name != "demo":
+        return load_real(name, data_dir)
+    from synthcust.demo.world import simulate_customers
 
-        df = simulate_customers(max(rows * 5 // 4 + 1, 1000), random_state=0, with_pii=False)
-        df = df.drop(columns=[c for c in ("customer_id",) if c in df.columns])
-    else:  # pragma: no cover - argparse restricts the choices
-        raise ValueError(name)
-    return df
+    df = simulate_customers(max(rows * 5 // 4 + 1, 1000), random_state=0, with_pii=False)
+    return df.drop(columns=[c for c in ("customer_id",) if c in df.columns])
 
 
 def train_rows(df: pd.DataFrame, target: str, rows: int, seed: int) -> pd.DataFrame:

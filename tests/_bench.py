@@ -25,6 +25,10 @@ needs_data = pytest.mark.skipif(
 )
 
 
+if str(BENCH) not in sys.path:  # the scripts import each other, as when run from bench/
+    sys.path.insert(0, str(BENCH))
+
+
 def load_script(name: str) -> ModuleType:
     """``bench/NAME.py`` as the module ``NAME`` (registered once in ``sys.modules``, since the
     scripts' dataclasses look their module up)."""

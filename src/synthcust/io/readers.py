@@ -138,7 +138,8 @@ def _check_limits(df: pd.DataFrame, prov: dict[str, Any], lim: ReadLimits) -> No
     for i, col in enumerate(df.columns):
         s = df.iloc[:, i]
         if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            longest = s.astype("string").str.len().max()
+            text = s if isinstance(s.dtype, pd.StringDtype) else s.astype("string")
+            longest = text.str.len().max()
             if pd.notna(longest) and int(longest) > lim.max_cell_chars:
                 raise lim.refuse(
                     where, "max_cell_chars", f"column {col!r} has a cell of {int(longest):,} "
